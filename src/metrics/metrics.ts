@@ -1,0 +1,108 @@
+/**
+ * Every metric icwatch exposes (PRODUCT.md §8: the names are the contract). One instance per process, on its own
+ * registry so that tests can run several side by side. Stages receive this object and update what they own.
+ */
+import client from 'prom-client';
+
+const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const SOURCE_LAG_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600];
+
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly lag = new client.Histogram({
+    name: 'icwatch_lag_seconds',
+    help: 'From the moment a message arrived from ICWS to its commit in Redis (stage="redis") or its hand-off to WebSocket clients (stage="websocket").',
+    labelNames: ['stage'] as const,
+    buckets: LAG_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly sourceLag = new client.Histogram({
+    name: 'icwatch_source_lag_seconds',
+    help: "Now minus the changed user's lastModifiedDate (the ICWS server's clock).",
+    buckets: SOURCE_LAG_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly messages = new client.Counter({
+    name: 'icwatch_messages_total',
+    help: 'ICWS messages received, by __type (short name, or "unknown"/"malformed") and delta ("true", "false", or "" for non-users messages).',
+    labelNames: ['type', 'delta'] as const,
+    registers: [this.registry],
+  });
+  readonly changes = new client.Counter({
+    name: 'icwatch_changes_total',
+    help: 'Change entries written to the mirror, by op (upsert, remove).',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  readonly users = new client.Gauge({ name: 'icwatch_users', help: 'Users in the mirror.', registers: [this.registry] });
+  readonly seq = new client.Gauge({ name: 'icwatch_seq', help: "The last change's sequence number.", registers: [this.registry] });
+  readonly pendingMessages = new client.Gauge({
+    name: 'icwatch_pending_messages',
+    help: 'ICWS messages received and not yet applied to Redis.',
+    registers: [this.registry],
+  });
+  readonly fullSyncs = new client.Counter({
+    name: 'icwatch_full_syncs_total',
+    help: 'Full replaces applied, by reason (subscribe, resubscribe, overflow, server, redis).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly icwsRequests = new client.Counter({
+    name: 'icwatch_icws_requests_total',
+    help: 'ICWS requests, by route template (no ids) and HTTP status code ("error" when no response came).',
+    labelNames: ['route', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly icwsRequestDuration = new client.Histogram({
+    name: 'icwatch_icws_request_duration_seconds',
+    help: 'Duration of ICWS requests by route template (long-lived SSE streams excluded).',
+    labelNames: ['route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly icwsSessionUp = new client.Gauge({
+    name: 'icwatch_icws_session_up',
+    help: '1 while the ICWS session is up and the subscription active.',
+    registers: [this.registry],
+  });
+  readonly icwsReconnects = new client.Counter({
+    name: 'icwatch_icws_reconnects_total',
+    help: 'New ICWS sessions after the first, by reason (unauthorized, connection-down, network, server-error, switchover, auth-failure, overflow).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly lastMessageTimestamp = new client.Gauge({
+    name: 'icwatch_last_message_timestamp_seconds',
+    help: 'Unix time of the last message received from ICWS.',
+    registers: [this.registry],
+  });
+  readonly redisApplyDuration = new client.Histogram({
+    name: 'icwatch_redis_apply_duration_seconds',
+    help: 'Duration of one Redis apply round trip (one batch of messages, or one batch of a full replace).',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly redisErrors = new client.Counter({ name: 'icwatch_redis_errors_total', help: 'Failed Redis operations (each retried).', registers: [this.registry] });
+  readonly wsClients = new client.Gauge({ name: 'icwatch_ws_clients', help: 'Connected WebSocket clients.', registers: [this.registry] });
+  readonly wsFramesSent = new client.Counter({ name: 'icwatch_ws_frames_sent_total', help: 'WebSocket frames sent to clients.', registers: [this.registry] });
+  readonly wsDisconnects = new client.Counter({
+    name: 'icwatch_ws_disconnects_total',
+    help: 'WebSocket clients gone, by reason (client, slow-consumer, keepalive, abuse, shutdown, error).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
+  }
+}
+
+/** The names above, for tests that cross-check dashboards and alert rules. */
+export const METRIC_NAMES = [
+  'icwatch_lag_seconds', 'icwatch_source_lag_seconds', 'icwatch_messages_total', 'icwatch_changes_total', 'icwatch_users',
+  'icwatch_seq', 'icwatch_pending_messages', 'icwatch_full_syncs_total', 'icwatch_icws_requests_total',
+  'icwatch_icws_request_duration_seconds', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total',
+  'icwatch_last_message_timestamp_seconds', 'icwatch_redis_apply_duration_seconds', 'icwatch_redis_errors_total',
+  'icwatch_ws_clients', 'icwatch_ws_frames_sent_total', 'icwatch_ws_disconnects_total',
+] as const;
