@@ -1,0 +1,298 @@
+/**
+ * One ICWS session over HTTP (NOTES.md "Connecting"): POST /icws/connection with Accept-Language, then every
+ * request under /icws/{sessionId}/ with the session cookie and the ININ-ICWS-CSRF-Token header. Bodies are read
+ * with a size bound; answers that are not successes become typed errors (errors/). No retries here: the callers
+ * (session loop, subscription, mailboxes command) decide what a failure means.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import got, { type Request as GotRequest, type Method } from 'got';
+import type { Logger } from '../log/logger.js';
+import { registerSecret } from '../log/redact.js';
+import type { Metrics } from '../metrics/metrics.js';
+import {
+  IcwsAuthenticationError,
+  IcwsError,
+  IcwsGoneError,
+  IcwsNetworkError,
+  IcwsUnauthorizedError,
+  IcwsUnavailableError,
+} from './errors.js';
+
+export interface ConnectionOptions {
+  /** Base URL ending in /icws (config icws.url). */
+  url: string;
+  user: string;
+  password: string;
+  applicationName: string;
+  acceptLanguage: string;
+  requestTimeoutMs: number;
+  /** Largest response body accepted (config icws.maxMessageBytes). */
+  maxBodyBytes: number;
+  tls?: { caFile: string; rejectUnauthorized: boolean };
+  metrics?: Metrics;
+  logger?: Logger;
+}
+
+/** What the server told us at login. */
+export interface SessionInfo {
+  sessionId: string;
+  csrfToken: string;
+  /** "icws_<sessionId>=<value>", sent back on every request. */
+  cookie: string;
+  /** Base URL (…/icws) of the server that accepted the login: the configured one or an alternate host. */
+  baseUrl: string;
+  icServer: string;
+  userID: string;
+  alternateHostList: string[];
+  /** featureId → version; a feature missing from the map is unsupported. */
+  features: Map<string, number>;
+}
+
+export interface IcwsResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+}
+
+export interface RequestOptions {
+  /** Route label for metrics and errors, e.g. "PUT subscription" (never an id). */
+  route: string;
+  json?: unknown;
+  headers?: Record<string, string>;
+  /** Statuses returned instead of thrown (e.g. [404] for DELETE subscription). */
+  allowStatus?: number[];
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+const AUTH_FAILURE = 'error.request.connection.authenticationFailure';
+
+export class IcwsConnection {
+  private current?: SessionInfo;
+  private readonly https: { certificateAuthority?: Buffer; rejectUnauthorized: boolean };
+
+  constructor(readonly options: ConnectionOptions) {
+    registerSecret(options.password);
+    this.https = {
+      rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+      ...(options.tls?.caFile ? { certificateAuthority: readFileSync(options.tls.caFile) } : {}),
+    };
+  }
+
+  get session(): SessionInfo | undefined {
+    return this.current;
+  }
+
+  /** The configured base URL with its host replaced by `host` (alternateHostList: same scheme and port). */
+  alternateUrl(host: string): string {
+    const u = new URL(this.options.url);
+    u.hostname = host;
+    return u.toString().replace(/\/$/, '');
+  }
+
+  /**
+   * Log in at `baseUrl` (default: the configured URL). 503 → IcwsUnavailableError with the alternate hosts;
+   * refused credentials → IcwsAuthenticationError.
+   */
+  async connect(baseUrl = this.options.url, signal?: AbortSignal): Promise<SessionInfo> {
+    const base = baseUrl.replace(/\/$/, '');
+    const res = await this.send<Record<string, unknown>>('POST', `${base}/connection?include=features,version`, {
+      route: 'POST connection',
+      json: {
+        __type: 'urn:inin.com:connection:icAuthConnectionRequestSettings',
+        applicationName: this.options.applicationName,
+        userID: this.options.user,
+        password: this.options.password,
+      },
+      signal,
+    }, false);
+    const body = res.body ?? {};
+    const sessionId = header(res.headers, 'inin-icws-session-id') ?? String(body.sessionId ?? '');
+    const csrfToken = header(res.headers, 'inin-icws-csrf-token') ?? String(body.csrfToken ?? '');
+    const cookie = sessionCookie(res.headers['set-cookie'], sessionId);
+    if (!sessionId || !csrfToken || !cookie) {
+      throw new IcwsError(res.status, 'POST connection', undefined, 'login answer lacks the session id, the CSRF token or the session cookie');
+    }
+    registerSecret(csrfToken);
+    registerSecret(cookie.slice(cookie.indexOf('=') + 1));
+    const features = new Map<string, number>();
+    for (const f of (Array.isArray(body.features) ? body.features : []) as { featureId?: unknown; version?: unknown }[]) {
+      if (typeof f?.featureId === 'string' && typeof f.version === 'number') features.set(f.featureId, f.version);
+    }
+    this.current = {
+      sessionId,
+      csrfToken,
+      cookie,
+      baseUrl: base,
+      icServer: typeof body.icServer === 'string' ? body.icServer : new URL(base).hostname,
+      userID: typeof body.userID === 'string' ? body.userID : this.options.user,
+      alternateHostList: Array.isArray(body.alternateHostList) ? body.alternateHostList.filter((h): h is string => typeof h === 'string') : [],
+      features,
+    };
+    return this.current;
+  }
+
+  /** A request under /icws/{sessionId}/ (`path` starts with '/', e.g. "/messaging/messages"). */
+  async request<T = unknown>(method: Method, path: string, options: RequestOptions): Promise<IcwsResponse<T>> {
+    const session = this.requireSession(options.route);
+    return this.send<T>(method, `${session.baseUrl}/${session.sessionId}${path}`, options, true);
+  }
+
+  /**
+   * Opens a long-lived response under the session (server-sent events). Resolves with the open stream once a 200
+   * arrived; a non-2xx answer is read (bounded) and thrown as the matching error.
+   */
+  async openStream(path: string, options: RequestOptions): Promise<GotRequest> {
+    const session = this.requireSession(options.route);
+    const stream = got.stream(`${session.baseUrl}/${session.sessionId}${path}`, {
+      method: 'GET',
+      headers: { ...this.sessionHeaders(session), accept: 'text/event-stream', ...options.headers },
+      throwHttpErrors: false,
+      retry: { limit: 0 },
+      https: this.https,
+      timeout: { response: options.timeoutMs ?? this.options.requestTimeoutMs },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const response = await new Promise<{ statusCode: number; headers: IcwsResponse['headers'] }>((resolve, reject) => {
+      stream.once('response', resolve);
+      stream.once('error', (err: NodeJS.ErrnoException) => reject(networkError(options.route, err, this.options.requestTimeoutMs)));
+    });
+    this.options.metrics?.icwsRequests.inc({ route: options.route, code: String(response.statusCode) });
+    if (response.statusCode >= 200 && response.statusCode < 300) return stream;
+    const text = await readBounded(stream, 64 * 1024, options.route).catch(() => '');
+    throw errorFor(response.statusCode, options.route, parseJson(text), text, true);
+  }
+
+  /** DELETE /icws/{sessionId}/connection; a session already gone is fine. Forgets the session either way. */
+  async disconnect(signal?: AbortSignal): Promise<void> {
+    if (!this.current) return;
+    try {
+      await this.request('DELETE', '/connection', { route: 'DELETE connection', allowStatus: [401, 404], signal });
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /** Forget the session without telling the server (it is already dead). */
+  forget(): void {
+    this.current = undefined;
+  }
+
+  private requireSession(route: string): SessionInfo {
+    if (!this.current) throw new IcwsUnauthorizedError(401, route, undefined, 'no ICWS session (not logged in)');
+    return this.current;
+  }
+
+  private sessionHeaders(session: SessionInfo): Record<string, string> {
+    return {
+      'accept-language': this.options.acceptLanguage,
+      'ININ-ICWS-CSRF-Token': session.csrfToken,
+      cookie: session.cookie,
+    };
+  }
+
+  private async send<T>(method: Method, url: string, options: RequestOptions, withSession: boolean): Promise<IcwsResponse<T>> {
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'accept-language': this.options.acceptLanguage,
+      ...(withSession && this.current ? this.sessionHeaders(this.current) : {}),
+      ...options.headers,
+    };
+    const started = performance.now();
+    let status: number;
+    let resHeaders: IcwsResponse['headers'];
+    let text: string;
+    try {
+      const stream = got.stream(url, {
+        method,
+        headers: options.json === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }),
+        throwHttpErrors: false,
+        retry: { limit: 0 },
+        https: this.https,
+        timeout: { request: options.timeoutMs ?? this.options.requestTimeoutMs },
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const response = new Promise<{ statusCode: number; headers: IcwsResponse['headers'] }>((resolve) => stream.once('response', resolve));
+      text = await readBounded(stream, this.options.maxBodyBytes, options.route);
+      ({ statusCode: status, headers: resHeaders } = await response);
+    } catch (err) {
+      this.options.metrics?.icwsRequests.inc({ route: options.route, code: 'error' });
+      if (err instanceof IcwsError) throw err;
+      throw networkError(options.route, err as NodeJS.ErrnoException, options.timeoutMs ?? this.options.requestTimeoutMs);
+    }
+    this.options.metrics?.icwsRequests.inc({ route: options.route, code: String(status) });
+    this.options.metrics?.icwsRequestDuration.observe({ route: options.route }, (performance.now() - started) / 1000);
+    const body = parseJson(text);
+    if ((status >= 200 && status < 300) || options.allowStatus?.includes(status)) {
+      return { status, headers: resHeaders, body: body as T };
+    }
+    throw errorFor(status, options.route, body, text, withSession);
+  }
+}
+
+/** The typed error for a non-success answer. */
+export function errorFor(status: number, route: string, body: unknown, text: string, withSession: boolean): IcwsError {
+  const b = (body && typeof body === 'object' ? body : {}) as { errorId?: unknown; message?: unknown; alternateHostList?: unknown };
+  const errorId = typeof b.errorId === 'string' ? b.errorId : undefined;
+  const message = typeof b.message === 'string' ? b.message : text.slice(0, 200) || `HTTP ${status}`;
+  if (status === 401 && (errorId === AUTH_FAILURE || !withSession)) return new IcwsAuthenticationError(status, route, errorId, message, body);
+  if (status === 401) return new IcwsUnauthorizedError(status, route, errorId, message, body);
+  if (status === 410) return new IcwsGoneError(status, route, errorId, message, body);
+  if (status === 503 && !withSession) {
+    const hosts = Array.isArray(b.alternateHostList) ? b.alternateHostList.filter((h): h is string => typeof h === 'string') : [];
+    return new IcwsUnavailableError(status, route, errorId, message, hosts, body);
+  }
+  return new IcwsError(status, route, errorId, message, body);
+}
+
+function networkError(route: string, err: NodeJS.ErrnoException, timeoutMs: number): IcwsNetworkError {
+  const code = err.code ?? err.name ?? 'ERROR';
+  if (code === 'ETIMEDOUT' || err.name === 'TimeoutError') {
+    return new IcwsNetworkError(route, 'ETIMEDOUT', `no answer within ${timeoutMs} ms (icws.requestTimeoutMs)`);
+  }
+  if (err.name === 'AbortError' || code === 'ERR_ABORTED') return new IcwsNetworkError(route, 'ABORTED', 'request aborted');
+  return new IcwsNetworkError(route, code, err.message.split('\n')[0] ?? code);
+}
+
+/** Reads a response body as text, failing with IcwsNetworkError past `limit` bytes (the request is destroyed). */
+export function readBounded(stream: NodeJS.ReadableStream & { destroy(err?: Error): void }, limit: number, route: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    stream.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        const err = new IcwsNetworkError(route, 'ETOOLARGE', `response body over ${limit} bytes (icws.maxMessageBytes)`);
+        stream.destroy(err);
+        reject(err);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    stream.once('error', reject);
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function header(headers: IcwsResponse['headers'], name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** "icws_<sessionId>=<value>" from the Set-Cookie headers of the login answer. */
+function sessionCookie(setCookie: string | string[] | undefined, sessionId: string): string | undefined {
+  const all = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+  const pair = all.map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith(`icws_${sessionId}=`)) ?? all.map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith('icws_'));
+  return pair;
+}
