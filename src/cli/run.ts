@@ -1,7 +1,58 @@
-/** `icwatch run`: not built yet. */
+/**
+ * `icwatch run [-c FILE]`: load and validate the configuration (a ConfigError exits 78 naming the key), run the
+ * daemon until SIGTERM/SIGINT or a fatal error, and return its exit code. A second signal exits at once.
+ */
+import type { Config } from '../config/defaults.js';
+import { ConfigError } from '../config/errors.js';
+import { loadConfig, type LoadOptions } from '../config/load.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { redactText } from '../log/redact.js';
+import { Daemon } from '../daemon/daemon.js';
+import { buildStages } from '../daemon/build-stages.js';
 import { EXIT } from './exit-codes.js';
 
-export async function runCommand(_opts: Record<string, unknown>): Promise<number> {
-  process.stderr.write('icwatch: the run command is not available in this build\n');
-  return EXIT.failure;
+/** Load the configuration, or write the error on stderr and return the exit code (78). */
+export function loadOrExplain(options: LoadOptions): Config | number {
+  try {
+    return loadConfig(options);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`icwatch: configuration error: ${redactText(err.message)}\n`);
+      return EXIT.config;
+    }
+    throw err;
+  }
+}
+
+/** Run a daemon until it exits; SIGTERM/SIGINT stop it gracefully, a second signal exits 1 at once. */
+export async function runDaemon(config: Config, logger: Logger, hooks: { onRunning?: (daemon: Daemon) => void | Promise<void> } = {}): Promise<number> {
+  const daemon = new Daemon(config, { logger, buildStages });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (daemon.state.type === 'draining') {
+      logger.warn(`${signal} again: exiting now without finishing the shutdown`);
+      process.exit(EXIT.failure);
+    }
+    logger.info(`${signal} received: shutting down (send it again to exit at once)`);
+    void daemon.stop(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    await daemon.start();
+    if (daemon.state.type === 'running') await hooks.onRunning?.(daemon);
+    const code = await daemon.exited;
+    // Whatever a stage left open must not keep the process past its shutdown: exit once the log is written.
+    setTimeout(() => process.exit(code), 200).unref();
+    return code;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+export async function runCommand(opts: { config?: string }): Promise<number> {
+  const config = loadOrExplain({ file: opts.config });
+  if (typeof config === 'number') return config;
+  const logger = createLogger({ level: config.log.level, format: config.log.format });
+  return runDaemon(config, logger);
 }

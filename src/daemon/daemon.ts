@@ -1,0 +1,254 @@
+/**
+ * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config, wires
+ * feed.messages$ → mirror → fan-out, and shuts down in order on a signal or a fatal error.
+ *
+ * starting → running → draining → stopped (exit 0), or → failed (exit code) from any state.
+ */
+import { catchError, EMPTY, Subscription, type Observable } from 'rxjs';
+import type { Config } from '../config/defaults.js';
+import { HttpServer } from '../http/server.js';
+import type { Readiness, StatusView } from '../http/types.js';
+import { componentLogger, type Logger } from '../log/logger.js';
+import { registerSecret } from '../log/redact.js';
+import { Metrics } from '../metrics/metrics.js';
+import { mirrorKeys } from '../mirror/keys.js';
+import { EXIT } from '../cli/exit-codes.js';
+import { describeSession, fanoutReadiness, feedReadiness } from './readiness.js';
+import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from './redis.js';
+import { runShutdown, type ShutdownStep } from './shutdown.js';
+import type { StageFactory, Stages } from './stages.js';
+import { lagQuantiles, readMeta, recentChanges, type MirrorFigures } from './status.js';
+import { packageVersion } from './version.js';
+
+export type DaemonState =
+  | { type: 'starting' }
+  | { type: 'running'; since: number }
+  | { type: 'draining'; reason: string }
+  | { type: 'stopped'; exitCode: 0 }
+  | { type: 'failed'; exitCode: number; reason: string };
+
+export interface DaemonOptions {
+  logger: Logger;
+  /** Builds the feed, mirror and fan-out (build-stages.ts for the real ones). */
+  buildStages: StageFactory;
+  metrics?: Metrics;
+}
+
+/** Errors after which retrying cannot help: the API removed the resource, or the subscription is misconfigured. */
+const FATAL_CONFIG_ERRORS = new Set(['IcwsGoneError', 'IcwsConfigError', 'ConfigError']);
+
+export function exitCodeFor(err: unknown): number {
+  return FATAL_CONFIG_ERRORS.has((err as Error)?.name) ? EXIT.config : EXIT.failure;
+}
+
+export class Daemon {
+  readonly metrics: Metrics;
+  readonly version = packageVersion();
+  /** Resolves with the process exit code once the daemon has stopped or failed. */
+  readonly exited: Promise<number>;
+  private resolveExit!: (code: number) => void;
+  private current: DaemonState = { type: 'starting' };
+  private readonly log: Logger;
+  private redis?: RedisClient;
+  private readonly subscribers: RedisClient[] = [];
+  private http?: HttpServer;
+  private stages?: Stages;
+  private fanoutStarted = false;
+  private readonly wiring = new Subscription();
+  private shutdown?: Promise<number>;
+  private lastError?: string;
+
+  constructor(
+    readonly config: Config,
+    private readonly options: DaemonOptions,
+  ) {
+    this.metrics = options.metrics ?? new Metrics();
+    this.log = componentLogger(options.logger, 'daemon');
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+  }
+
+  get state(): DaemonState {
+    return this.current;
+  }
+
+  /** The HTTP port actually bound (http.port may be 0). */
+  get httpPort(): number | undefined {
+    return this.http?.port;
+  }
+
+  /** Start every part; resolves once running. A failure starts the shutdown and is reported through `exited`. */
+  async start(): Promise<void> {
+    const { config } = this;
+    try {
+      registerSecret(config.icws.password);
+      for (const token of config.websocket.tokens) registerSecret(token);
+      this.log.info(`icwatch ${this.version} starting`, { role: config.role, redis: describeRedis(config.redis), icws: config.role === 'all' ? config.icws.url : undefined });
+
+      const redisLogger = componentLogger(this.options.logger, 'redis');
+      this.redis = createRedisClient(config.redis, redisLogger);
+      this.http = new HttpServer({
+        host: config.http.host,
+        port: config.http.port,
+        metrics: this.metrics,
+        readiness: () => this.readiness(),
+        status: () => this.status(),
+        logger: componentLogger(this.options.logger, 'http'),
+      });
+      const port = await this.http.listen();
+      this.log.info(`HTTP on http://${config.http.host}:${port} (/metrics, /healthz, /readyz, WebSocket ${config.websocket.path})`);
+      if (this.shutdown) return;
+
+      this.stages = await this.options.buildStages({
+        config,
+        redis: this.redis,
+        createSubscriber: () => {
+          const sub = createRedisClient(config.redis, redisLogger, { connectionName: 'icwatch-notify' });
+          this.subscribers.push(sub);
+          return sub;
+        },
+        metrics: this.metrics,
+        logger: this.options.logger,
+        version: this.version,
+        onOverflow: () => this.stages?.feed?.resync('overflow'),
+      });
+      const { feed, mirror, fanout } = this.stages;
+      fanout.attach(this.http.server);
+      await fanout.start();
+      this.fanoutStarted = true;
+      if (feed && mirror) {
+        await mirror.init();
+        if (this.shutdown) return;
+        this.wiring.add(mirror.committed$.subscribe({ next: (batch) => fanout.notifyCommitted(batch), error: (err: unknown) => this.fail(err, 'the mirror stopped') }));
+        // A fatal feed error ends the stream the mirror sees (so it applies what it holds), then the daemon exits 78.
+        const messages$ = feed.messages$.pipe(
+          catchError((err: unknown) => {
+            this.fail(err, 'the ICWS feed stopped');
+            return EMPTY;
+          }),
+        );
+        this.watchRun(mirror.run(messages$));
+        feed.start();
+      }
+      if (this.shutdown) return;
+      this.current = { type: 'running', since: Date.now() };
+      this.log.info('running');
+    } catch (err) {
+      this.fail(err, 'start failed');
+    }
+  }
+
+  /** Graceful stop (SIGTERM/SIGINT): resolves with the exit code, also given by `exited`. */
+  stop(reason: string): Promise<number> {
+    return this.beginShutdown(EXIT.ok, reason);
+  }
+
+  /** A fatal error: log it clearly, shut down, exit with its code (78 for configuration and 410 Gone). */
+  fail(err: unknown, context: string): Promise<number> {
+    const code = exitCodeFor(err);
+    const message = (err as Error)?.message ?? String(err);
+    this.lastError = message;
+    if (!this.shutdown) {
+      this.log.error(`${context}: ${message}`, { error: (err as Error)?.name, exitCode: code, ...((err as { route?: string }).route ? { route: (err as { route?: string }).route } : {}) });
+    }
+    return this.beginShutdown(code, message);
+  }
+
+  private watchRun(result: unknown): void {
+    if (result instanceof Subscription) this.wiring.add(result);
+    else if (result && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<unknown>).then(undefined, (err: unknown) => this.fail(err, 'the mirror stopped'));
+    } else if (result && typeof (result as Observable<unknown>).subscribe === 'function') {
+      this.wiring.add((result as Observable<unknown>).subscribe({ error: (err: unknown) => this.fail(err, 'the mirror stopped') }));
+    }
+  }
+
+  private beginShutdown(code: number, reason: string): Promise<number> {
+    if (this.shutdown) return this.shutdown;
+    this.current = { type: 'draining', reason };
+    this.log.info(`shutting down: ${reason}`);
+    // Read the stages when each step runs: a signal may come while they are still being built.
+    const stage = () => this.stages ?? ({} as Partial<Stages>);
+    const { timeoutMs } = this.config.shutdown;
+    const deadline = Date.now() + timeoutMs;
+    const steps: ShutdownStep[] = [
+      { name: 'stopping the ICWS feed (DELETE subscription, DELETE connection)', run: async () => stage().feed?.stop() },
+      { name: 'closing WebSocket clients (1001)', run: async () => stage().fanout?.close() },
+      { name: 'draining Redis writes', run: async () => stage().mirror?.drain(Math.max(deadline - Date.now(), 0)) },
+      { name: 'closing the HTTP server', run: async () => this.http?.close() },
+      {
+        name: 'closing Redis connections',
+        run: async () => {
+          this.wiring.unsubscribe();
+          await Promise.all([this.redis, ...this.subscribers].map((c) => c && quitRedis(c)));
+        },
+      },
+    ];
+    this.shutdown = runShutdown(steps, timeoutMs, this.log).then((outcome) => {
+      const exitCode = outcome.hung ? EXIT.failure : code;
+      if (outcome.hung) {
+        this.log.error(`shutdown did not finish within ${timeoutMs} ms (shutdown.timeoutMs): ${outcome.hung} hung; exiting 1`);
+        this.current = { type: 'failed', exitCode, reason: `shutdown hung: ${outcome.hung}` };
+      } else if (exitCode === EXIT.ok) {
+        this.current = { type: 'stopped', exitCode: 0 };
+        this.log.info('stopped');
+      } else {
+        this.current = { type: 'failed', exitCode, reason };
+        this.log.error(`exiting ${exitCode}: ${reason}`);
+      }
+      this.resolveExit(exitCode);
+      return exitCode;
+    });
+    return this.shutdown;
+  }
+
+  async readiness(): Promise<Readiness> {
+    const stoppingReason = this.current.type === 'draining' || this.current.type === 'failed' || this.current.type === 'stopped' ? 'shutting down' : undefined;
+    const { feed, mirror } = this.stages ?? {};
+    let r: Readiness;
+    if (this.config.role === 'all') {
+      if (feed && mirror) r = feedReadiness(feed.state, mirror.status());
+      else {
+        const checks = { 'ICWS session up': false, 'subscription active': false, 'Redis reachable': this.redis?.status === 'ready', 'first full sync applied': false };
+        r = { ready: false, checks, reason: this.current.type };
+      }
+    } else {
+      r = fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted);
+    }
+    if (this.lastError && !r.lastError) r.lastError = this.lastError;
+    return stoppingReason ? { ...r, ready: false, reason: stoppingReason } : r;
+  }
+
+  async status(): Promise<StatusView> {
+    const { feed, mirror, fanout } = this.stages ?? {};
+    const keys = mirrorKeys(this.config.redis.keyPrefix);
+    let figures: MirrorFigures = {};
+    let lastError = this.lastError;
+    if (mirror) {
+      const s = mirror.status();
+      figures = { epoch: s.epoch, seq: s.seq, users: s.users, syncing: s.syncing, lastChangeAt: s.lastChangeAt };
+      lastError ??= s.lastError;
+    }
+    const redisUp = this.redis ? await redisAnswers(this.redis) : false;
+    let changes: StatusView['recentChanges'] = [];
+    if (this.redis && redisUp) {
+      try {
+        if (!mirror) figures = await readMeta(this.redis, keys);
+        changes = await recentChanges(this.redis, keys);
+      } catch (err) {
+        lastError ??= (err as Error).message;
+      }
+    }
+    return {
+      version: this.version,
+      role: this.config.role,
+      daemon: this.current.type,
+      session: feed ? describeSession(feed.state) : this.config.role === 'fanout' ? 'none (role fanout)' : 'not started',
+      redis: `${describeRedis(this.config.redis)} — ${redisUp ? 'reachable' : 'unreachable'}`,
+      ...figures,
+      wsClients: fanout?.clientCount,
+      lag: await lagQuantiles(this.metrics),
+      recentChanges: changes,
+      ...(lastError ? { lastError } : {}),
+    };
+  }
+}

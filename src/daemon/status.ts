@@ -1,0 +1,48 @@
+/** The status page's content: the mirror's state (from the mirror, or from Redis in role fanout), lag, last changes. */
+import type { StatusView } from '../http/types.js';
+import { histogramQuantile } from '../http/quantile.js';
+import { decodeChangeEntry, type ChangeEntry } from '../mirror/change.js';
+import type { MirrorKeys } from '../mirror/keys.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { RedisClient } from './redis.js';
+
+/** Change entries shown on the status page. */
+export const STATUS_RECENT_CHANGES = 10;
+
+export interface MirrorFigures {
+  epoch?: string;
+  seq?: number;
+  users?: number;
+  syncing?: boolean;
+  lastChangeAt?: number;
+}
+
+/** Lag p50/p99 per stage from icwatch_lag_seconds. */
+export async function lagQuantiles(metrics: Metrics): Promise<StatusView['lag']> {
+  const lag: StatusView['lag'] = {};
+  for (const stage of ['redis', 'websocket']) {
+    lag[stage] = { p50: await histogramQuantile(metrics.lag, 0.5, { stage }), p99: await histogramQuantile(metrics.lag, 0.99, { stage }) };
+  }
+  return lag;
+}
+
+/** The mirror's meta hash, for a process that does not run the mirror itself (role fanout). */
+export async function readMeta(redis: RedisClient, keys: MirrorKeys): Promise<MirrorFigures> {
+  const meta = await redis.hgetall(keys.meta);
+  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  return { epoch: meta.epoch, seq: num(meta.seq), users: num(meta.users), syncing: meta.syncing === undefined ? undefined : meta.syncing === '1', lastChangeAt: num(meta.lastChangeAt) };
+}
+
+/** The newest change entries, newest first; entries that do not decode are skipped. */
+export async function recentChanges(redis: RedisClient, keys: MirrorKeys, count = STATUS_RECENT_CHANGES): Promise<ChangeEntry[]> {
+  const entries = (await redis.xrevrange(keys.changes, '+', '-', 'COUNT', count)) as Array<[string, string[]]>;
+  const out: ChangeEntry[] = [];
+  for (const [, fields] of entries) {
+    try {
+      out.push(decodeChangeEntry(fields));
+    } catch {
+      // a foreign entry is not the status page's business
+    }
+  }
+  return out;
+}

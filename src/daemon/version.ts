@@ -1,0 +1,15 @@
+/** The package's version, for the log, the status page and the fan-out's hello frame. */
+import { readFileSync } from 'node:fs';
+
+let cached: string | undefined;
+
+export function packageVersion(): string {
+  if (!cached) {
+    try {
+      cached = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '0.0.0';
+    } catch {
+      cached = '0.0.0';
+    }
+  }
+  return cached;
+}

@@ -1,0 +1,124 @@
+/**
+ * The one HTTP server of the daemon (http.host:http.port): /metrics, /healthz, /readyz, `/` (status page), 404
+ * JSON otherwise. The WebSocket fan-out attaches to its `upgrade` event, so clients use the same port.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { renderStatusPage } from './status-page.js';
+import type { Readiness, StatusView } from './types.js';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  metrics: Metrics;
+  readiness(): Promise<Readiness>;
+  status(): Promise<StatusView>;
+  logger: Logger;
+  /** Idle keep-alive connections are closed after this (Prometheus scrapes reuse connections). */
+  keepAliveTimeoutMs?: number;
+}
+
+/** The port is taken (or not ours to take): the message says which and what to do. */
+export class HttpListenError extends Error {
+  override name = 'HttpListenError';
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly code: string | undefined,
+  ) {
+    super(
+      code === 'EADDRINUSE'
+        ? `http.port: port ${port} on ${host} is already in use (another icwatch?); choose another with http.port / ICWATCH_HTTP_PORT`
+        : code === 'EACCES'
+          ? `http.port: not allowed to listen on ${host}:${port} (ports below 1024 need privileges); choose another with http.port`
+          : `http.host/http.port: cannot listen on ${host}:${port}: ${code ?? 'unknown error'}`,
+    );
+  }
+}
+
+export class HttpServer {
+  readonly server: Server;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => {
+        options.logger.warn(`HTTP ${req.method} ${req.url} failed: ${(err as Error).message}`);
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error', message: (err as Error).message });
+        else res.destroy();
+      });
+    });
+    this.server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5000;
+  }
+
+  /** Listen; resolves with the bound port (http.port 0 = any free port), rejects with HttpListenError. */
+  listen(): Promise<number> {
+    const { host, port } = this.options;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => reject(new HttpListenError(host, port, err.code));
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  get port(): number | undefined {
+    return (this.server.address() as AddressInfo | null)?.port;
+  }
+
+  /** Stop accepting, end idle keep-alive connections, wait for requests under way. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return sendJson(res, 405, { error: 'method not allowed', expected: 'GET or HEAD' });
+    }
+    switch (path) {
+      case '/metrics': {
+        const { registry } = this.options.metrics;
+        res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
+        res.end(await registry.metrics());
+        return;
+      }
+      case '/healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz': {
+        const r = await this.options.readiness();
+        const missing = Object.entries(r.checks).filter(([, ok]) => !ok).map(([name]) => name);
+        if (r.ready) return sendJson(res, 200, { status: 'ready', checks: r.checks });
+        return sendJson(res, 503, {
+          status: 'not ready',
+          reason: `${missing.length ? `missing: ${missing.join(', ')}` : 'not ready'}${r.reason ? ` (${r.reason})` : ''}`,
+          missing,
+          checks: r.checks,
+          ...(r.lastError ? { lastError: r.lastError } : {}),
+        });
+      }
+      case '/': {
+        const html = renderStatusPage(await this.options.status());
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end(html);
+        return;
+      }
+      default:
+        return sendJson(res, 404, { error: 'not found', path, endpoints: ['/', '/metrics', '/healthz', '/readyz'] });
+    }
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
