@@ -53,6 +53,8 @@ export interface IcwsResponse<T = unknown> {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: T;
+  /** The body as received (e.g. for a short sample of an answer that is not the expected JSON). */
+  text: string;
 }
 
 export interface RequestOptions {
@@ -226,7 +228,7 @@ export class IcwsConnection {
     this.options.metrics?.icwsRequestDuration.observe({ route: options.route }, (performance.now() - started) / 1000);
     const body = parseJson(text);
     if ((status >= 200 && status < 300) || options.allowStatus?.includes(status)) {
-      return { status, headers: resHeaders, body: body as T };
+      return { status, headers: resHeaders, body: body as T, text };
     }
     throw errorFor(status, options.route, body, text, withSession);
   }

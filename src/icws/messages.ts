@@ -63,4 +63,5 @@ export interface ReceivedUsersMessage {
   syncReason?: FullSyncReason;
 }
 
-export type FullSyncReason = 'subscribe' | 'resubscribe' | 'overflow' | 'server' | 'redis';
+/** … 'unreadable': a message that may have carried changes could not be read (malformed, too large, lost in transit). */
+export type FullSyncReason = 'subscribe' | 'resubscribe' | 'overflow' | 'server' | 'redis' | 'unreadable';

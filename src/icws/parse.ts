@@ -1,0 +1,109 @@
+/**
+ * Raw ICWS message (a JSON text from SSE, or an element of a poll's JSON array) → typed IcwsMessage, discriminated
+ * on __type. Nothing here throws: a message that cannot be used is reported as malformed or unknown, with a short
+ * redacted sample for the log, so that the caller counts it, skips it and goes on.
+ */
+import { redactText } from '../log/redact.js';
+import {
+  CONNECTION_STATE_CHANGE_MESSAGE,
+  SUBSCRIPTION_STATE_MESSAGE,
+  USERS_MESSAGE,
+  type IcwsMessage,
+  type User,
+  type UsersMessage,
+} from './messages.js';
+
+/** Longest sample of a bad message that reaches a log line. */
+export const SAMPLE_CHARS = 200;
+
+export type ParseOutcome =
+  | { kind: 'message'; message: IcwsMessage }
+  /** `mayCarryChanges`: it could have been a usersMessage, so the mirror may have missed changes (ask a resync). */
+  | { kind: 'malformed'; reason: string; sample: string; mayCarryChanges: boolean }
+  | { kind: 'unknown'; type: string; sample: string };
+
+/** The short type name used as the `type` label of icwatch_messages_total ("usersMessage", …). */
+export function shortTypeName(type: string): string {
+  return type.slice(type.lastIndexOf(':') + 1);
+}
+
+/** At most SAMPLE_CHARS characters of `raw`, secrets removed. */
+export function sampleOf(raw: unknown): string {
+  let text: string;
+  if (typeof raw === 'string') text = raw;
+  else {
+    try {
+      text = JSON.stringify(raw) ?? String(raw);
+    } catch {
+      text = String(raw);
+    }
+  }
+  const cut = text.length > SAMPLE_CHARS ? `${text.slice(0, SAMPLE_CHARS - 1)}…` : text;
+  return redactText(cut);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export function parseMessage(raw: unknown): ParseOutcome {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      return { kind: 'malformed', reason: `not JSON (${(err as Error).message})`, sample: sampleOf(raw), mayCarryChanges: true };
+    }
+  }
+  if (!isObject(value)) return { kind: 'malformed', reason: 'not a JSON object', sample: sampleOf(raw), mayCarryChanges: true };
+  const type = value.__type;
+  if (typeof type !== 'string') return { kind: 'malformed', reason: '__type missing or not a string', sample: sampleOf(raw), mayCarryChanges: true };
+  const bad = (reason: string, mayCarryChanges = false): ParseOutcome => ({ kind: 'malformed', reason, sample: sampleOf(raw), mayCarryChanges });
+  switch (type) {
+    case USERS_MESSAGE: {
+      const checked = usersMessage(value);
+      return typeof checked === 'string' ? bad(`usersMessage: ${checked}`, true) : { kind: 'message', message: checked };
+    }
+    case CONNECTION_STATE_CHANGE_MESSAGE:
+      if (typeof value.newConnectionState !== 'number') return bad('connectionStateChangeMessage: newConnectionState is not a number');
+      return {
+        kind: 'message',
+        message: {
+          __type: CONNECTION_STATE_CHANGE_MESSAGE,
+          previousConnectionState: typeof value.previousConnectionState === 'number' ? value.previousConnectionState : -1,
+          newConnectionState: value.newConnectionState,
+          ...(typeof value.reason === 'string' ? { reason: value.reason } : {}),
+          ...(typeof value.shouldReconnect === 'boolean' ? { shouldReconnect: value.shouldReconnect } : {}),
+        },
+      };
+    case SUBSCRIPTION_STATE_MESSAGE:
+      if (typeof value.state !== 'number') return bad('subscriptionStateMessage: state is not a number');
+      return {
+        kind: 'message',
+        message: { __type: SUBSCRIPTION_STATE_MESSAGE, state: value.state, ...(isObject(value.error) ? { error: value.error as { errorId?: string; message?: string } } : {}) },
+      };
+    default:
+      return { kind: 'unknown', type, sample: sampleOf(raw) };
+  }
+}
+
+/** The checked usersMessage, or what is wrong with it. Absent (or null) lists are left out. */
+function usersMessage(v: Record<string, unknown>): UsersMessage | string {
+  if (typeof v.isDelta !== 'boolean') return `isDelta is ${JSON.stringify(v.isDelta) ?? 'missing'}, expected true or false`;
+  if (v.subscriptionId !== undefined && v.subscriptionId !== null && typeof v.subscriptionId !== 'string') return 'subscriptionId is not a string';
+  const out: UsersMessage = { __type: USERS_MESSAGE, isDelta: v.isDelta };
+  if (typeof v.subscriptionId === 'string') out.subscriptionId = v.subscriptionId;
+  for (const list of ['added', 'changed'] as const) {
+    const users = v[list];
+    if (users === undefined || users === null) continue;
+    if (!Array.isArray(users)) return `${list} is not a list`;
+    const bad = users.findIndex((u) => !isObject(u) || !isObject(u.configurationId) || typeof u.configurationId.id !== 'string');
+    if (bad >= 0) return `${list}[${bad}] is not a user with configurationId.id a string`;
+    out[list] = users as User[];
+  }
+  if (v.removed !== undefined && v.removed !== null) {
+    if (!Array.isArray(v.removed)) return 'removed is not a list';
+    const bad = v.removed.findIndex((id) => typeof id !== 'string');
+    if (bad >= 0) return `removed[${bad}] is not a user id string`;
+    out.removed = v.removed as string[];
+  }
+  return out;
+}

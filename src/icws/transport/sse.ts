@@ -1,0 +1,134 @@
+/**
+ * Server-sent events (NOTES.md "Messages", feature messaging ≥ 2): GET /messaging/messages with
+ * Accept: text/event-stream, one message object per `data:` field, `:` comments as pings, `retry:` lines as the
+ * server's reconnect delay. The stream is reopened on its own: after the server ends it, after a network failure,
+ * and when it stays silent (no event, no ping) for icws.sseIdleTimeoutMs. Events in flight when a stream breaks may
+ * be lost, so the first item after such a reopen is `unreadable` (the session asks a full resync).
+ */
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+import type { Observable, Subscriber } from 'rxjs';
+import { Backoff, sleep } from '../../util/backoff.js';
+import type { IcwsConnection } from '../connection.js';
+import { describe, endsSession, MESSAGES_PATH, unreadable, transportObservable, type TransportItem, type TransportOptions } from './types.js';
+
+export const SSE_ROUTE = 'GET messages (sse)';
+
+export interface SseOptions extends TransportOptions {
+  sseIdleTimeoutMs: number;
+  /** Time limit for the stream's response headers (icws.requestTimeoutMs). */
+  requestTimeoutMs: number;
+}
+
+/** How one opened stream ended. */
+type StreamEnd =
+  | { type: 'ended' }
+  | { type: 'idle' }
+  | { type: 'too-large' }
+  | { type: 'error'; error: unknown };
+
+export function streamMessages(options: SseOptions): Observable<TransportItem> {
+  return transportObservable(async (subscriber, signal) => {
+    const backoff = new Backoff(options.backoff);
+    let failing = false;
+    let mayHaveLost = false;
+    /** The server's `retry:` value: the least we wait before reopening a stream it ended. */
+    let serverRetryMs = 0;
+    while (!signal.aborted) {
+      let end: StreamEnd;
+      try {
+        const stream = await options.connection.openStream(MESSAGES_PATH, { route: SSE_ROUTE, signal, timeoutMs: options.requestTimeoutMs });
+        if (failing) {
+          failing = false;
+          options.hooks.healthy();
+        }
+        if (mayHaveLost) {
+          mayHaveLost = false;
+          subscriber.next(unreadable('the event stream was reopened; events in flight when it broke may be lost'));
+        }
+        end = await consume(stream, options, subscriber, signal, {
+          onRetry: (ms) => (serverRetryMs = ms),
+          onEvent: () => backoff.reset(),
+        });
+      } catch (err) {
+        end = { type: 'error', error: err };
+      }
+      if (signal.aborted) return;
+      if (end.type === 'error' && endsSession(end.error)) return subscriber.error(end.error);
+      let why: string;
+      if (end.type === 'too-large') {
+        options.logger.error(`event rejected: larger than ${options.maxMessageBytes} bytes (icws.maxMessageBytes); reopening the stream and asking a full resync`);
+        subscriber.next(unreadable(`event over ${options.maxMessageBytes} bytes (icws.maxMessageBytes)`));
+        why = 'an event was too large';
+      } else {
+        mayHaveLost = true;
+        why = end.type === 'idle' ? `the event stream was silent for ${options.sseIdleTimeoutMs} ms (icws.sseIdleTimeoutMs)` : end.type === 'ended' ? 'the server ended the event stream' : describe(end.error);
+      }
+      failing = true;
+      const delay = Math.min(Math.max(backoff.next(), serverRetryMs), options.backoff.maxMs);
+      options.hooks.retrying(delay, why);
+      await sleep(delay, signal).catch(() => undefined);
+    }
+  });
+}
+
+type OpenStream = Awaited<ReturnType<IcwsConnection['openStream']>>;
+
+/** Feeds one open stream to the SSE parser until it ends, breaks, idles out or carries a too-large event. */
+function consume(
+  stream: OpenStream,
+  options: SseOptions,
+  subscriber: Subscriber<TransportItem>,
+  signal: AbortSignal,
+  callbacks: { onRetry(ms: number): void; onEvent(): void },
+): Promise<StreamEnd> {
+  return new Promise<StreamEnd>((resolve) => {
+    let idle: NodeJS.Timeout | undefined;
+    const decoder = new TextDecoder();
+    let done = false;
+    const finish = (end: StreamEnd) => {
+      if (done) return;
+      done = true;
+      clearTimeout(idle);
+      signal.removeEventListener('abort', onAbort);
+      stream.removeListener('data', onData);
+      stream.destroy();
+      resolve(end);
+    };
+    const armIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => finish({ type: 'idle' }), options.sseIdleTimeoutMs);
+    };
+    const parser: EventSourceParser = createParser({
+      // The parser's buffer holds the partial line and the event being assembled: this bounds memory per event.
+      maxBufferSize: options.maxMessageBytes,
+      onEvent: (event) => {
+        // An event without data (e.g. a named keepalive) carries no message.
+        if (event.data === '') return;
+        callbacks.onEvent();
+        subscriber.next({ kind: 'message', raw: event.data });
+      },
+      onRetry: (ms) => callbacks.onRetry(ms),
+      onComment: () => undefined, // pings: any byte already re-armed the idle timer
+      onError: (err) => {
+        if (err.type === 'max-buffer-size-exceeded') finish({ type: 'too-large' });
+        else options.logger.debug(`ignored a line of the event stream: ${err.message}`);
+      },
+    });
+    const onData = (chunk: Buffer) => {
+      if (done) return;
+      armIdle();
+      try {
+        parser.feed(decoder.decode(chunk, { stream: true }));
+      } catch (error) {
+        finish({ type: 'error', error });
+      }
+    };
+    const onAbort = () => finish({ type: 'ended' });
+    stream.on('data', onData);
+    stream.once('end', () => finish({ type: 'ended' }));
+    // Kept after finish(): a destroyed request may still report an error, which must not go unheard.
+    stream.on('error', (error: unknown) => finish({ type: 'error', error }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    armIdle();
+  });
+}

@@ -1,0 +1,386 @@
+/**
+ * The long-lived ICWS session (PRODUCT.md §4) as an explicit state machine (SessionState): log in (with
+ * switchover), PUT the users subscription, read messages from the chosen transport, and start over when the
+ * session dies (401, connectionStateChange down) or the server fails (5xx, network), with backoff. Every new
+ * subscription's first message is a full replace, tagged with why it came, so the mirror converges.
+ * messages$ errors only on a fatal condition: IcwsGoneError (410) or IcwsConfigError (the subscription is wrong).
+ */
+import { performance } from 'node:perf_hooks';
+import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
+import type { Config } from '../config/defaults.js';
+import { componentLogger, type Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { Backoff, sleep } from '../util/backoff.js';
+import { IcwsConnection, type SessionInfo } from './connection.js';
+import { IcwsConfigError, IcwsGoneError } from './errors.js';
+import type { SessionState, UsersFeed } from './feed.js';
+import { ConnectionState, type FullSyncReason, type IcwsMessage, type ReceivedUsersMessage } from './messages.js';
+import { parseMessage, shortTypeName } from './parse.js';
+import { propertiesNewerThan } from './property-versions.js';
+import { classify, type SessionEnd } from './session-end.js';
+import { UsersSubscription } from './subscription.js';
+import { connectWithSwitchover } from './switchover.js';
+import { pollMessages } from './transport/poll.js';
+import { streamMessages } from './transport/sse.js';
+import { describe, endsSession, type TransportItem } from './transport/types.js';
+
+export interface UsersFeedDeps {
+  metrics: Metrics;
+  logger: Logger;
+  /** The connection to use (default: one built from config.icws). */
+  connection?: IcwsConnection;
+  /** Bound of stop(): DELETE subscription + DELETE connection (default: min(icws.requestTimeoutMs, shutdown.timeoutMs / 2)). */
+  stopTimeoutMs?: number;
+}
+
+/** One live session: what its messages are dispatched against. */
+interface LiveSession {
+  info: SessionInfo;
+  subscription: UsersSubscription;
+  /** Aborted when the session ends: cancels its transport and pending re-PUTs. */
+  abort: AbortController;
+  end(end: SessionEnd): void;
+  fail(err: unknown): void;
+}
+
+export class IcwsUsersFeed implements UsersFeed {
+  readonly connection: IcwsConnection;
+  private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private readonly messagesSubject = new Subject<ReceivedUsersMessage>();
+  private readonly stateSubject = new BehaviorSubject<SessionState>({ type: 'disconnected' });
+  readonly messages$: Observable<ReceivedUsersMessage> = this.messagesSubject.asObservable();
+  readonly state$: Observable<SessionState> = this.stateSubject.asObservable();
+  private readonly backoff: Backoff;
+  private readonly abort = new AbortController();
+  private subscription?: UsersSubscription;
+  private loop?: Promise<void>;
+  private stopping?: Promise<void>;
+  private live?: LiveSession;
+  /** Why each full replace still to come was asked, oldest first (one per PUT). */
+  private fullSyncReasons: FullSyncReason[] = [];
+  /** Serializes re-PUTs of one session (resync, faulted subscription). */
+  private reput: Promise<void> = Promise.resolve();
+  private resyncQueued = false;
+  /** The base URL that last accepted a login: tried first next time (it may be the backup after a switchover). */
+  private lastGoodUrl?: string;
+  private readonly warnedVersions = new Set<string>();
+  private readonly unknownTypesLogged = new Set<string>();
+  private readonly stopTimeoutMs: number;
+
+  constructor(
+    readonly config: Config,
+    deps: UsersFeedDeps,
+  ) {
+    this.log = componentLogger(deps.logger, 'icws');
+    this.metrics = deps.metrics;
+    const icws = config.icws;
+    this.connection =
+      deps.connection ??
+      new IcwsConnection({
+        url: icws.url,
+        user: icws.user,
+        password: icws.password,
+        applicationName: icws.applicationName,
+        acceptLanguage: icws.acceptLanguage,
+        requestTimeoutMs: icws.requestTimeoutMs,
+        maxBodyBytes: icws.maxMessageBytes,
+        tls: icws.tls,
+        metrics: deps.metrics,
+        logger: this.log,
+      });
+    this.backoff = new Backoff(icws.backoff);
+    this.stopTimeoutMs = deps.stopTimeoutMs ?? Math.min(icws.requestTimeoutMs, config.shutdown.timeoutMs / 2);
+  }
+
+  get state(): SessionState {
+    return this.stateSubject.value;
+  }
+
+  start(): void {
+    if (this.loop || this.stopping) return;
+    try {
+      // Checked before anything is sent: a subscription the server would refuse is never PUT.
+      this.subscription = new UsersSubscription(this.config.subscription);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.loop = this.run(this.subscription);
+  }
+
+  resync(reason: FullSyncReason): void {
+    const live = this.live;
+    if (!live || this.resyncQueued) return; // not up: the next session's subscription starts with a full replace anyway
+    this.resyncQueued = true;
+    this.metrics.icwsReconnects.inc({ reason: 'resync' });
+    this.log.info(`asking a full resync (${reason}): PUT the subscription again`);
+    this.putAgain(live, reason, () => (this.resyncQueued = false));
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.abort.abort(new Error('stopping'));
+    await this.loop?.catch(() => undefined);
+    this.live = undefined;
+    const signal = AbortSignal.timeout(this.stopTimeoutMs);
+    if (this.connection.session) {
+      if (this.subscription) {
+        await this.subscription
+          .delete(this.connection, signal)
+          .then((existed) => this.log.info(existed ? 'subscription deleted' : 'subscription was already gone'))
+          .catch((err: unknown) => this.log.warn(`could not delete the subscription: ${describe(err)}`));
+      }
+      await this.connection
+        .disconnect(signal)
+        .then(() => this.log.info('logged out of ICWS'))
+        .catch((err: unknown) => this.log.warn(`could not log out of ICWS: ${describe(err)}`));
+    }
+    this.metrics.icwsSessionUp.set(0);
+    if (this.state.type !== 'failed') this.setState({ type: 'closed' });
+    this.messagesSubject.complete();
+  }
+
+  /** The session loop: one session after another until stop() or a fatal error. */
+  private async run(subscription: UsersSubscription): Promise<void> {
+    let first = true;
+    while (!this.abort.signal.aborted) {
+      let end: SessionEnd;
+      try {
+        end = await this.session(subscription, first ? 'subscribe' : 'resubscribe');
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        if (err instanceof IcwsGoneError || err instanceof IcwsConfigError) return this.fail(err);
+        end = classify(err);
+      }
+      if (this.abort.signal.aborted) return;
+      first = false;
+      this.live = undefined;
+      this.metrics.icwsSessionUp.set(0);
+      this.metrics.icwsReconnects.inc({ reason: end.reason });
+      // Refused credentials: never hammer the server (accounts lock out), go straight to the longest wait.
+      const delay = end.reason === 'auth-failure' ? this.backoff.longest() : this.backoff.next();
+      if (end.reason === 'auth-failure') this.log.error(`${end.detail}; next attempt in ${delay} ms`);
+      else this.log.warn(`ICWS session lost (${end.description}): ${end.detail}; logging in again in ${delay} ms`);
+      this.setState({ type: 'reconnecting', reason: end.description, retryInMs: delay, lastError: end.detail });
+      await sleep(delay, this.abort.signal).catch(() => undefined);
+    }
+  }
+
+  /** One session: login, subscription, messages. Resolves with why it ended; throws on a failure before it was up. */
+  private async session(subscription: UsersSubscription, syncReason: FullSyncReason): Promise<SessionEnd> {
+    const signal = this.abort.signal;
+    let attempt = 0;
+    const info = await connectWithSwitchover(this.connection, {
+      first: [...new Set([this.lastGoodUrl ?? this.config.icws.url, this.config.icws.url])],
+      signal,
+      logger: this.log,
+      onAttempt: (url) => this.setState({ type: 'connecting', host: new URL(url).host, attempt: ++attempt }),
+    });
+    this.lastGoodUrl = info.baseUrl;
+    this.log.info(`logged in to ICWS ${info.icServer} at ${new URL(info.baseUrl).host}`, {
+      features: Object.fromEntries(info.features),
+    });
+    this.warnNewerProperties(info);
+    this.fullSyncReasons = [];
+    this.resyncQueued = false;
+    try {
+      await this.putSubscription(subscription, syncReason, signal);
+    } catch (err) {
+      // The next attempt logs in afresh: log this session out (best effort, bounded) so it does not linger on the server.
+      if (!endsSession(err) && !signal.aborted) {
+        await this.connection.disconnect(AbortSignal.any([signal, AbortSignal.timeout(this.config.icws.requestTimeoutMs)])).catch(() => undefined);
+      }
+      throw err;
+    }
+    this.metrics.icwsSessionUp.set(1);
+    this.setState({ type: 'up', host: new URL(info.baseUrl).host, sessionId: info.sessionId, icServer: info.icServer, subscribed: true });
+    return this.receive(info, subscription);
+  }
+
+  /** Reads the transport until the session ends; rejects on a fatal error. */
+  private receive(info: SessionInfo, subscription: UsersSubscription): Promise<SessionEnd> {
+    return new Promise<SessionEnd>((resolve, reject) => {
+      let sub: Subscription | undefined;
+      const abort = new AbortController();
+      const close = () => {
+        abort.abort();
+        sub?.unsubscribe();
+        this.abort.signal.removeEventListener('abort', onStop);
+        if (this.live === live) this.live = undefined;
+      };
+      const live: LiveSession = {
+        info,
+        subscription,
+        abort,
+        end: (end) => {
+          close();
+          if (end.reason === 'unauthorized' || end.reason === 'connection-down') this.connection.forget();
+          resolve(end);
+        },
+        fail: (err) => {
+          close();
+          reject(err);
+        },
+      };
+      const onStop = () => live.end({ reason: 'network', description: 'stopping', detail: 'stop() was called' });
+      this.abort.signal.addEventListener('abort', onStop, { once: true });
+      this.live = live;
+      sub = this.transport(info).subscribe({
+        next: (item) => this.onItem(live, item),
+        error: (err: unknown) => (err instanceof IcwsGoneError ? live.fail(err) : live.end(classify(err))),
+        complete: () => live.end({ reason: 'network', description: 'transport ended', detail: 'the message transport completed' }),
+      });
+    });
+  }
+
+  private transport(info: SessionInfo): Observable<TransportItem> {
+    const icws = this.config.icws;
+    const sse = icws.transport === 'sse' || (icws.transport === 'auto' && (info.features.get('messaging') ?? 0) >= 2);
+    this.log.info(`receiving messages by ${sse ? 'server-sent events' : 'short polling'} (icws.transport ${icws.transport}, messaging feature ${info.features.get('messaging') ?? 'absent'})`);
+    const common = {
+      connection: this.connection,
+      maxMessageBytes: icws.maxMessageBytes,
+      backoff: icws.backoff,
+      requestTimeoutMs: icws.requestTimeoutMs,
+      logger: this.log,
+      hooks: {
+        retrying: (delayMs: number, why: string) => {
+          this.log.warn(`receiving messages failed (${why}); retrying in ${delayMs} ms`);
+          this.metrics.icwsSessionUp.set(0);
+          this.setState({ type: 'reconnecting', reason: 'messages unavailable', retryInMs: delayMs, lastError: why });
+        },
+        healthy: () => {
+          this.log.info('receiving messages again');
+          this.metrics.icwsSessionUp.set(1);
+          this.setState({ type: 'up', host: new URL(info.baseUrl).host, sessionId: info.sessionId, icServer: info.icServer, subscribed: true });
+        },
+      },
+    };
+    return sse ? streamMessages({ ...common, sseIdleTimeoutMs: icws.sseIdleTimeoutMs }) : pollMessages({ ...common, pollIntervalMs: icws.pollIntervalMs });
+  }
+
+  /** One transport item, synchronously, so that messages leave in the order they came. */
+  private onItem(live: LiveSession, item: TransportItem): void {
+    if (this.live !== live) return;
+    this.metrics.lastMessageTimestamp.set(Date.now() / 1000);
+    if (item.kind === 'unreadable') {
+      this.metrics.messages.inc({ type: 'malformed', delta: '' });
+      this.log.warn(`unreadable ICWS messages skipped (${item.reason}); asking a full resync`, { sample: item.sample });
+      this.resync('unreadable');
+      return;
+    }
+    const parsed = parseMessage(item.raw);
+    if (parsed.kind === 'malformed') {
+      this.metrics.messages.inc({ type: 'malformed', delta: '' });
+      this.log.warn(`malformed ICWS message skipped: ${parsed.reason}${parsed.mayCarryChanges ? '; asking a full resync' : ''}`, { sample: parsed.sample });
+      if (parsed.mayCarryChanges) this.resync('unreadable');
+      return;
+    }
+    if (parsed.kind === 'unknown') {
+      this.metrics.messages.inc({ type: 'unknown', delta: '' });
+      const first = !this.unknownTypesLogged.has(parsed.type);
+      this.unknownTypesLogged.add(parsed.type);
+      this.log.log(first ? 'info' : 'debug', `ignored an ICWS message of unknown type ${parsed.type}`, { sample: parsed.sample });
+      return;
+    }
+    this.dispatch(live, parsed.message);
+  }
+
+  private dispatch(live: LiveSession, message: IcwsMessage): void {
+    const type = shortTypeName(message.__type);
+    switch (message.__type) {
+      case 'urn:inin.com:configuration.people:usersMessage': {
+        this.metrics.messages.inc({ type, delta: String(message.isDelta) });
+        if (message.subscriptionId !== undefined && message.subscriptionId !== live.subscription.config.id) {
+          this.log.debug(`ignored a usersMessage for another subscription (${message.subscriptionId})`);
+          return;
+        }
+        let syncReason: FullSyncReason | undefined;
+        if (!message.isDelta) {
+          syncReason = this.fullSyncReasons.shift() ?? 'server';
+          this.backoff.reset(); // the session works end to end: the next failure starts from a short wait
+        }
+        this.messagesSubject.next({ message, receivedAt: performance.now(), icServer: live.info.icServer, ...(syncReason ? { syncReason } : {}) });
+        return;
+      }
+      case 'urn:inin.com:connection:connectionStateChangeMessage':
+        this.metrics.messages.inc({ type, delta: '' });
+        if (message.newConnectionState === ConnectionState.Down) {
+          live.end({ reason: 'connection-down', description: 'connection down', detail: `the server says the connection is down${message.reason ? ` (${message.reason})` : ''}` });
+        }
+        return;
+      case 'urn:inin.com:messaging:subscriptionStateMessage':
+        this.metrics.messages.inc({ type, delta: '' });
+        if (message.state === 3) {
+          this.log.warn(`the server reports the subscription faulted${message.error?.message ? ` (${message.error.message})` : ''}; subscribing again`);
+          this.putAgain(live, 'resubscribe');
+        }
+        return;
+    }
+  }
+
+  /** PUT the subscription, noting why the full replace it brings was asked (before sending: it may arrive first). */
+  private async putSubscription(subscription: UsersSubscription, reason: FullSyncReason, signal: AbortSignal): Promise<void> {
+    this.fullSyncReasons.push(reason);
+    try {
+      await subscription.put(this.connection, signal);
+    } catch (err) {
+      const i = this.fullSyncReasons.lastIndexOf(reason);
+      if (i >= 0) this.fullSyncReasons.splice(i, 1);
+      throw err;
+    }
+  }
+
+  /** PUT again within a live session (resync, faulted), one at a time; retried with backoff until it works or the session ends. */
+  private putAgain(live: LiveSession, reason: FullSyncReason, started?: () => void): void {
+    this.reput = this.reput.then(async () => {
+      const backoff = new Backoff(this.config.icws.backoff);
+      started?.();
+      while (!live.abort.signal.aborted) {
+        try {
+          await this.putSubscription(live.subscription, reason, live.abort.signal);
+          return;
+        } catch (err) {
+          if (live.abort.signal.aborted) return;
+          if (err instanceof IcwsGoneError || err instanceof IcwsConfigError) return live.fail(err);
+          if (endsSession(err)) return live.end(classify(err));
+          const delay = backoff.next();
+          this.log.warn(`PUT subscription failed (${describe(err)}); retrying in ${delay} ms`);
+          await sleep(delay, live.abort.signal).catch(() => undefined);
+        }
+      }
+    });
+  }
+
+  private warnNewerProperties(info: SessionInfo): void {
+    const version = info.features.get('configuration');
+    const key = `${info.icServer}:${version}`;
+    if (this.warnedVersions.has(key)) return;
+    this.warnedVersions.add(key);
+    for (const p of propertiesNewerThan(this.config.subscription.properties, version)) {
+      this.log.warn(
+        `subscription.properties: "${p.property}" needs the ICWS configuration feature version ${p.needs}; ${info.icServer} has ${version ?? 'none'}, so it will not be delivered`,
+      );
+    }
+  }
+
+  private fail(err: unknown): void {
+    const reason = describe(err);
+    this.log.error(`ICWS stopped: ${reason}`);
+    this.metrics.icwsSessionUp.set(0);
+    this.setState({ type: 'failed', reason, fatal: true });
+    this.messagesSubject.error(err);
+    // Polite logout; the process is about to exit with 78.
+    if (this.connection.session) this.connection.disconnect(AbortSignal.timeout(this.stopTimeoutMs)).catch(() => undefined);
+  }
+
+  private setState(state: SessionState): void {
+    if (this.state.type === 'closed' || this.state.type === 'failed') return;
+    this.stateSubject.next(state);
+  }
+}
