@@ -1,0 +1,124 @@
+/**
+ * Follows the mirror's change stream from Redis (so that any number of processes can serve clients of one mirror):
+ * wakes on `{P}:notify`, on a local commit, or on a timer (a missed notification or a restarted Redis is noticed
+ * anyway), reads the new entries in bounded pages and hands each page on in order. A new epoch, a seq that went
+ * backwards or a gap (entries trimmed before they were read) is reported as a reset.
+ */
+import type { Logger } from '../log/logger.js';
+import type { MirrorKeys } from '../mirror/keys.js';
+import { Backoff } from '../util/backoff.js';
+import { ChangePage } from './frames.js';
+import { decodeEntries, entrySeq, readHead, readHeadAndChanges, type MirrorHead, type RedisClient } from './stream.js';
+
+export interface FollowerOptions {
+  redis: RedisClient;
+  createSubscriber: () => RedisClient;
+  keys: MirrorKeys;
+  /** Stream entries per XRANGE page. */
+  pageEntries: number;
+  /** Fallback poll of the mirror's head when no notification comes. */
+  pollIntervalMs: number;
+  logger: Logger;
+  onPage: (page: ChangePage) => void;
+  onReset: (reason: 'epoch' | 'trimmed', head: MirrorHead) => void;
+}
+
+export class ChangeFollower {
+  epoch: string | null = null;
+  /** The last seq handed on. */
+  headSeq = 0;
+  private pulling = false;
+  private again = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private subscriber: RedisClient | undefined;
+  private readonly retry = new Backoff({ initialMs: 100, maxMs: 5000, multiplier: 2, jitter: 0.5 });
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: FollowerOptions) {}
+
+  async start(): Promise<void> {
+    const head = await readHead(this.o.redis, this.o.keys);
+    this.epoch = head.epoch;
+    this.headSeq = head.seq;
+    const sub = (this.subscriber = this.o.createSubscriber());
+    sub.on('message', (channel: string, message: string) => {
+      if (channel === this.o.keys.notify && !(Number(message) <= this.headSeq)) this.wake();
+    });
+    sub.on('error', () => {}); // the connection's owner logs outages; the poll timer covers the gap
+    await sub.subscribe(this.o.keys.notify);
+    this.timer = setInterval(() => this.wake(), this.o.pollIntervalMs);
+    this.timer.unref();
+    this.wake(); // anything committed between reading the head and subscribing
+  }
+
+  /** Read whatever is new; calls made while a read is under way fold into one more read after it. */
+  wake(): void {
+    if (this.closed) return;
+    if (this.pulling) {
+      this.again = true;
+      return;
+    }
+    void this.pull();
+  }
+
+  private async pull(): Promise<void> {
+    this.pulling = true;
+    try {
+      do {
+        this.again = false;
+        await this.pullPage();
+      } while (this.again && !this.closed);
+      this.retry.reset();
+    } catch (err) {
+      const delay = this.retry.next();
+      this.o.logger.warn('reading the change stream failed; retrying', { error: (err as Error).message, retryInMs: delay });
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.wake(), delay);
+      this.retryTimer.unref();
+    } finally {
+      this.pulling = false;
+    }
+  }
+
+  private async pullPage(): Promise<void> {
+    const { head, raw } = await readHeadAndChanges(this.o.redis, this.o.keys, this.headSeq, this.o.pageEntries);
+    if (this.closed) return;
+    if (head.epoch !== this.epoch || head.seq < this.headSeq) {
+      this.o.logger.info('the mirror restarted: clients get a new snapshot', { epoch: head.epoch, seq: head.seq });
+      this.epoch = head.epoch;
+      this.headSeq = head.seq;
+      this.o.onReset('epoch', head);
+      return;
+    }
+    if (!raw.length) {
+      // Entries up to head.seq exist but the stream no longer holds the next one: trimmed before it was read.
+      if (head.seq > this.headSeq) this.skipTo('trimmed', head);
+      return;
+    }
+    if (entrySeq(raw[0]!) !== this.headSeq + 1) {
+      this.skipTo('trimmed', head);
+      return;
+    }
+    const last = entrySeq(raw[raw.length - 1]!);
+    const entries = decodeEntries(raw, (err, id) => this.o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }));
+    this.headSeq = last;
+    if (entries.length) this.o.onPage(new ChangePage(entries));
+    if (raw.length === this.o.pageEntries) this.again = true;
+  }
+
+  private skipTo(reason: 'trimmed', head: MirrorHead): void {
+    this.o.logger.warn('the change stream was trimmed past the fan-out: clients get a new snapshot', { from: this.headSeq + 1, seq: head.seq });
+    this.headSeq = head.seq;
+    this.o.onReset(reason, head);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    clearTimeout(this.retryTimer);
+    const sub = this.subscriber;
+    this.subscriber = undefined;
+    if (sub) await sub.quit().catch(() => sub.disconnect());
+  }
+}

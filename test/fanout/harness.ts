@@ -1,0 +1,70 @@
+/** A FanoutServer on its own HTTP server (127.0.0.1, port 0) over the shared Redis, for the fan-out tests. */
+import http from 'node:http';
+import { Redis } from 'ioredis';
+import { silentLogger } from '../../src/log/logger.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { FanoutServer, type FanoutOptions } from '../../src/fanout/server.js';
+import { FanoutClient, type FanoutClientOptions } from '../../src/fanout/client.js';
+import { SHARED_REDIS_URL } from '../helpers/redis.js';
+
+export interface Harness {
+  fanout: FanoutServer;
+  metrics: Metrics;
+  url: string;
+  port: number;
+  client(options?: Partial<FanoutClientOptions>): FanoutClient;
+  /** Counter value of icwatch_ws_disconnects_total{reason}. */
+  disconnects(reason: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(redis: Redis, keyPrefix: string, overrides: Partial<FanoutOptions> = {}): Promise<Harness> {
+  const metrics = new Metrics({ defaultMetrics: false });
+  const fanout = new FanoutServer({
+    redis,
+    createSubscriber: () => new Redis(SHARED_REDIS_URL),
+    keyPrefix,
+    path: '/v1/users',
+    tokens: [],
+    maxBufferedBytes: 4 * 1024 * 1024,
+    snapshotChunkUsers: 7,
+    pingIntervalMs: 30000,
+    maxClients: 100,
+    maxClientFrameBytes: 4096,
+    maxClientErrors: 3,
+    version: 'test',
+    metrics,
+    logger: silentLogger(),
+    ...overrides,
+    limits: { pollIntervalMs: 200, ...overrides.limits },
+  });
+  const server = http.createServer((_req, res) => res.writeHead(200).end('ok'));
+  fanout.attach(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await fanout.start();
+  const port = (server.address() as { port: number }).port;
+  const url = `ws://127.0.0.1:${port}/v1/users`;
+  const clients: FanoutClient[] = [];
+  return {
+    fanout,
+    metrics,
+    url,
+    port,
+    client(options = {}) {
+      const c = new FanoutClient({ url, backoff: { initialMs: 20, maxMs: 200, multiplier: 2, jitter: 0.5 }, ...options });
+      c.on('error', () => {});
+      clients.push(c);
+      return c.start();
+    },
+    async disconnects(reason) {
+      const m = await metrics.wsDisconnects.get();
+      return m.values.find((v) => v.labels.reason === reason)?.value ?? 0;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.stop()));
+      await fanout.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

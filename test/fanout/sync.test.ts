@@ -1,0 +1,192 @@
+/** Snapshot, live changes and resume: what a client holds equals the mirror, at every seq. */
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { FanoutClient } from '../../src/fanout/client.js';
+import { waitFor } from '../helpers/net.js';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { startHarness, type Harness } from './harness.js';
+import { LayoutWriter, plain, randomOp, readMirror, seeded } from './layout.js';
+
+/** Every frame a raw ws client receives, parsed. */
+function rawClient(url: string): { ws: WebSocket; frames: Array<Record<string, any>>; closed: Promise<number> } {
+  const ws = new WebSocket(url);
+  const frames: Array<Record<string, any>> = [];
+  ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+  const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+  ws.on('error', () => {});
+  return { ws, frames, closed };
+}
+
+describe('fanout: snapshot, changes and resume', function () {
+  let redis: Redis;
+  let prefix: string;
+  let writer: LayoutWriter;
+  let h: Harness;
+
+  beforeEach(async () => {
+    redis = new Redis(SHARED_REDIS_URL);
+    prefix = uniquePrefix('fanout');
+    writer = new LayoutWriter(redis, prefix, { keepHistory: true });
+    await writer.init();
+    for (let i = 0; i < 30; i++) await writer.upsert(`u${i}`, { extension: String(1000 + i), statusText: 'Available' });
+    h = await startHarness(redis, prefix);
+  });
+
+  afterEach(async () => {
+    await h.close();
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  it('sends hello, then a snapshot in chunks, then live changes; the client ends equal to the mirror', async () => {
+    const { ws, frames } = rawClient(h.url);
+    await waitFor('snapshot', () => frames.some((f) => f.type === 'snapshot' && f.last));
+    expect(frames[0]).to.deep.equal({ type: 'hello', epoch: writer.epoch, seq: writer.seq, version: 'test' });
+    const chunks = frames.filter((f) => f.type === 'snapshot');
+    expect(chunks).to.have.length(Math.ceil(30 / 7));
+    expect(chunks.every((c) => c.seq === 30)).to.equal(true);
+    expect(chunks.map((c) => c.last)).to.deep.equal([false, false, false, false, true]);
+    await writer.upsert('u1', { statusText: 'Away' });
+    await writer.remove('u2');
+    await waitFor('two changes', () => frames.length === 1 + chunks.length + 2);
+    expect(frames.slice(-2)).to.deep.equal([
+      { type: 'upsert', seq: 31, id: 'u1', data: { statusText: 'Away' } },
+      { type: 'remove', seq: 32, id: 'u2' },
+    ]);
+    ws.close();
+
+    const c = h.client();
+    const rand = seeded(7);
+    for (let i = 0; i < 100; i++) await writer.apply([randomOp(rand, 40), randomOp(rand, 40)]);
+    await waitFor('client at the last seq', () => c.seq === writer.seq);
+    expect(plain(c.users)).to.deep.equal(plain(await readMirror(redis, writer.keys)));
+  });
+
+  it('holds exactly the mirror at every seq, also when the snapshot is taken while the mirror changes', async () => {
+    const rand = seeded(42);
+    const mismatches: string[] = [];
+    let checks = 0;
+    const check = (c: FanoutClient, seq: number) => {
+      checks++;
+      const expected = writer.history.get(seq);
+      if (!expected || JSON.stringify(plain(c.users)) !== JSON.stringify(plain(expected))) mismatches.push(`seq ${seq}`);
+    };
+    const followers: FanoutClient[] = [];
+    const storm = (async () => {
+      for (let i = 0; i < 150; i++) {
+        await writer.apply([randomOp(rand, 40), randomOp(rand, 40), randomOp(rand, 40)]);
+        if (i % 25 === 0) {
+          const c = h.client();
+          c.on('synced', (seq: number) => check(c, seq));
+          c.on('change', (e: { seq: number }) => check(c, e.seq));
+          followers.push(c);
+        }
+      }
+    })();
+    await storm;
+    for (const c of followers) await waitFor('follower at the last seq', () => c.seq === writer.seq);
+    expect(mismatches).to.deep.equal([]);
+    expect(checks).to.be.greaterThan(300);
+    expect(followers.every((c) => (c.counts.upsert ?? 0) + (c.counts.remove ?? 0) > 0)).to.equal(true);
+    // and stepwise against Redis itself
+    const c = followers[0]!;
+    for (let i = 0; i < 15; i++) {
+      const seq = await writer.apply([randomOp(rand, 40)]);
+      await waitFor(`seq ${seq}`, () => c.seq === seq);
+      expect(plain(c.users)).to.deep.equal(plain(await readMirror(redis, writer.keys)));
+    }
+  });
+
+  it('resumes after a disconnect with exactly the missed changes', async () => {
+    const c = h.client();
+    await waitFor('synced', () => c.seq === writer.seq);
+    await c.stop();
+    const since = c.seq!;
+    for (let i = 0; i < 12; i++) await writer.upsert(`u${i}`, { statusText: `busy ${i}` });
+    await writer.remove('u20');
+    const { ws, frames } = rawClient(`${h.url}?since=${since}&epoch=${writer.epoch}`);
+    await waitFor('missed changes', () => frames.length === 14);
+    await writer.upsert('u3', { extension: '9999' });
+    await waitFor('a live change', () => frames.length === 15);
+    expect(frames[0]!.type).to.equal('hello');
+    expect(frames.slice(1).map((f) => f.seq)).to.deep.equal(Array.from({ length: 14 }, (_, i) => since + 1 + i));
+    expect(frames.some((f) => f.type === 'snapshot' || f.type === 'reset')).to.equal(false);
+    ws.close();
+
+    // the reusable client resumes by itself after a drop, without a snapshot
+    const d = h.client();
+    await waitFor('synced', () => d.seq === writer.seq);
+    const snapshotFrames = d.counts.snapshot;
+    d.drop();
+    await writer.upsert('u4', { statusText: 'dropped meanwhile' });
+    await waitFor('resumed', () => d.seq === writer.seq && d.connected);
+    expect(d.counts.snapshot).to.equal(snapshotFrames);
+    expect(d.counts.hello).to.equal(2);
+    expect(d.counts.reset ?? 0).to.equal(0);
+    expect(plain(d.users)).to.deep.equal(plain(await readMirror(redis, writer.keys)));
+  });
+
+  it('answers a stale epoch and a trimmed stream with reset, then a snapshot', async () => {
+    const stale = rawClient(`${h.url}?since=10&epoch=other`);
+    await waitFor('snapshot', () => stale.frames.some((f) => f.last));
+    expect(stale.frames[1]).to.deep.equal({ type: 'reset', reason: 'epoch', epoch: writer.epoch, seq: 30 });
+    expect(stale.frames[2]!.type).to.equal('snapshot');
+    stale.ws.close();
+
+    await writer.trimThrough(20);
+    const trimmed = rawClient(`${h.url}?since=10&epoch=${writer.epoch}`);
+    await waitFor('snapshot', () => trimmed.frames.some((f) => f.last));
+    expect(trimmed.frames[1]).to.deep.equal({ type: 'reset', reason: 'trimmed', epoch: writer.epoch, seq: 30 });
+    trimmed.ws.close();
+
+    // since without an epoch (icwatch tail --since) resumes when the stream still holds since+1
+    const noEpoch = rawClient(`${h.url}?since=25`);
+    await waitFor('missed changes', () => noEpoch.frames.length === 6);
+    expect(noEpoch.frames.slice(1).map((f) => f.seq)).to.deep.equal([26, 27, 28, 29, 30]);
+    noEpoch.ws.close();
+  });
+
+  it('gives every client reset and a snapshot when the mirror restarts with a new epoch', async () => {
+    const c = h.client();
+    await waitFor('synced', () => c.seq === writer.seq);
+    const oldEpoch = writer.epoch;
+    await writer.init();
+    await writer.upsert('fresh', { extension: '1' });
+    await writer.upsert('fresh2', { extension: '2' });
+    await waitFor('client on the new epoch', () => c.epoch === writer.epoch && c.seq === writer.seq);
+    expect(c.epoch).to.not.equal(oldEpoch);
+    expect(c.counts.reset).to.equal(1);
+    expect(plain(c.users)).to.deep.equal(plain(await readMirror(redis, writer.keys)));
+  });
+
+  it('filters by ids and props', async () => {
+    const { ws, frames } = rawClient(`${h.url}?ids=u1,u2,nobody&props=extension`);
+    await waitFor('snapshot', () => frames.some((f) => f.last));
+    const snap = frames.filter((f) => f.type === 'snapshot');
+    expect(snap).to.have.length(1);
+    expect(snap[0]!.users.sort((a: any, b: any) => (a.id < b.id ? -1 : 1))).to.deep.equal([
+      { id: 'u1', extension: '1001' },
+      { id: 'u2', extension: '1002' },
+    ]);
+    await writer.upsert('u1', { statusText: 'not for this client' });
+    await writer.upsert('u3', { extension: '3333' });
+    await writer.upsert('u1', { extension: '1111', statusText: 'x' });
+    await writer.remove('u2');
+    await writer.remove('u4');
+    await waitFor('filtered changes', () => frames.length === 1 + 1 + 2);
+    expect(frames.slice(2)).to.deep.equal([
+      { type: 'upsert', seq: 33, id: 'u1', data: { extension: '1111' } },
+      { type: 'remove', seq: 34, id: 'u2' },
+    ]);
+    ws.close();
+
+    // the client keeps the filtered view equal to the mirror's
+    const c = h.client({ ids: ['u5', 'u6'], props: ['statusText'] });
+    await waitFor('synced', () => c.seq !== null);
+    await writer.upsert('u5', { statusText: 'Gone home' });
+    await writer.upsert('u7', { statusText: 'elsewhere' });
+    await waitFor('u5 changed', () => c.users.get('u5')?.statusText === 'Gone home');
+    expect(plain(c.users)).to.deep.equal({ u5: { statusText: 'Gone home' }, u6: { statusText: 'Available' } });
+  });
+});
