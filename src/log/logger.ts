@@ -8,6 +8,12 @@ import { redactText, redactValue } from './redact.js';
 export type Logger = winston.Logger;
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
+// Not winston's defaultMeta: it would override the component of child loggers (winston applies it last).
+const defaultComponent = winston.format((info) => {
+  info.component ??= 'main';
+  return info;
+});
+
 const redact = winston.format((info) => {
   for (const key of Object.keys(info)) {
     if (key === 'level') continue;
@@ -29,6 +35,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const pretty = options.format === 'pretty';
   const format = pretty
     ? winston.format.combine(
+        defaultComponent(),
         redact(),
         winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
         winston.format.printf(({ level, message, component, timestamp, ...rest }) => {
@@ -36,14 +43,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           return `${timestamp} ${level.padEnd(5)} [${component ?? 'main'}] ${message}${extra}`;
         }),
       )
-    : winston.format.combine(redact(), winston.format.timestamp(), winston.format.json());
+    : winston.format.combine(defaultComponent(), redact(), winston.format.timestamp(), winston.format.json());
   const transport = options.stream
     ? new winston.transports.Stream({ stream: options.stream })
     : new winston.transports.Console({ forceConsole: false } as winston.transports.ConsoleTransportOptions);
   return winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
-    defaultMeta: { component: 'main' },
     format,
     transports: [transport],
   });
