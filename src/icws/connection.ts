@@ -216,6 +216,8 @@ export class IcwsConnection {
         timeout: { request: options.timeoutMs ?? this.options.requestTimeoutMs },
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      // A got stream with a body-capable method (DELETE…) and no body waits for one to be piped: end it.
+      if (options.json === undefined && method !== 'GET' && method !== 'HEAD') stream.end();
       const response = new Promise<{ statusCode: number; headers: IcwsResponse['headers'] }>((resolve) => stream.once('response', resolve));
       text = await readBounded(stream, this.options.maxBodyBytes, options.route);
       ({ statusCode: status, headers: resHeaders } = await response);
