@@ -1,0 +1,87 @@
+--[[
+icwatch mirror: apply one chunk of writes computed by the daemon, atomically (PRODUCT.md §5).
+
+The daemon computes every write in Node (values are JSON built there: never cjson, which escapes '/' and
+renumbers) and sends only the result. The script first checks that meta's epoch and seq are those the chunk was
+computed against; if not (another writer, or a retry of a chunk whose reply was lost) it writes nothing, so a
+retry after an unknown outcome is idempotent.
+
+All keys share the hash tag {P}, so the user and index keys built here live in the same Cluster slot.
+
+KEYS[1]  {P}:meta     HASH
+KEYS[2]  {P}:ids      SET
+KEYS[3]  {P}:changes  STREAM
+ARGV[1]  expected epoch
+ARGV[2]  expected seq (meta seq the chunk was computed against)
+ARGV[3]  user key prefix   "{P}:user:"
+ARGV[4]  index key prefix  "{P}:idx:"
+ARGV[5]  notify channel    "{P}:notify" (the new seq is published when the chunk wrote entries)
+ARGV[6]  change stream length (XADD MAXLEN ~)
+ARGV[7]  now, ms since the epoch (each entry's `at`; meta lastChangeAt)
+ARGV[8]  M, then M meta field/value pairs to set (syncing, syncedAt, subscriptionId, icServer)
+then     X, then X index writes: property, value, user id ('' = delete the entry)
+then     the change entries, in order, to the end of ARGV; each is one of
+           'u', id, S, D, S field/value pairs, D fields, data   upsert: HSET/HDEL the user hash, SADD ids, XADD
+           'r', id                                              remove: DEL the user hash, SREM ids, XADD
+Returns  {'OK', seq, users} | {'STALE', epoch, seq} | {'EMPTY'} (meta missing: Redis lost the mirror)
+]]
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return {'EMPTY'} end
+local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
+if epoch ~= ARGV[1] or seq ~= ARGV[2] then return {'STALE', epoch, seq} end
+
+-- The stream must not be ahead of meta (only possible if something else wrote it): fail before any write.
+local top = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1]
+if top and tonumber(string.match(top[1], '^(%d+)')) > tonumber(seq) then
+  return redis.error_reply('ICWATCH change stream ' .. KEYS[3] .. ' is ahead of meta seq ' .. seq)
+end
+
+local i = 8
+local m = tonumber(ARGV[i])
+local metaFirst = i + 1
+i = i + 1 + 2 * m
+local x = tonumber(ARGV[i])
+local idxFirst = i + 1
+i = i + 1 + 3 * x
+
+local n = tonumber(seq)
+local written = 0
+local s = seq
+local userPrefix, maxlen, now = ARGV[3], ARGV[6], ARGV[7]
+while i <= #ARGV do
+  local op, id = ARGV[i], ARGV[i + 1]
+  local key = userPrefix .. id
+  n = n + 1
+  written = written + 1
+  s = string.format('%.0f', n)
+  if op == 'u' then
+    local sets, dels = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+    i = i + 4
+    if sets > 0 then redis.call('HSET', key, unpack(ARGV, i, i + 2 * sets - 1)) end
+    i = i + 2 * sets
+    if dels > 0 then redis.call('HDEL', key, unpack(ARGV, i, i + dels - 1)) end
+    i = i + dels
+    redis.call('SADD', KEYS[2], id)
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, s .. '-0', 'seq', s, 'op', 'upsert', 'id', id, 'data', ARGV[i], 'at', now)
+    i = i + 1
+  else
+    redis.call('DEL', key)
+    redis.call('SREM', KEYS[2], id)
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, s .. '-0', 'seq', s, 'op', 'remove', 'id', id, 'at', now)
+    i = i + 2
+  end
+end
+
+for j = idxFirst, idxFirst + 3 * (x - 1), 3 do
+  local key = ARGV[4] .. ARGV[j]
+  if ARGV[j + 2] == '' then redis.call('HDEL', key, ARGV[j + 1]) else redis.call('HSET', key, ARGV[j + 1], ARGV[j + 2]) end
+end
+
+local users = redis.call('SCARD', KEYS[2])
+redis.call('HSET', KEYS[1], 'seq', s, 'users', users)
+if m > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, metaFirst, metaFirst + 2 * m - 1)) end
+if written > 0 then
+  redis.call('HSET', KEYS[1], 'lastChangeAt', now)
+  redis.call('PUBLISH', ARGV[5], s)
+end
+return {'OK', s, users}

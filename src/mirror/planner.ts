@@ -1,0 +1,158 @@
+/**
+ * What the mirror's queue holds and how it becomes Redis round trips (chunks). Deltas waiting together are
+ * coalesced into one chunk, in order; a full replace is planned on its own, in chunks of at most
+ * replaceBatchSize change entries (unchanged users cost nothing), removals of absent users last.
+ */
+import type { Logger } from '../log/logger.js';
+import type { ReceivedUsersMessage, UsersMessage } from '../icws/messages.js';
+import { encodeUser, type EncodedProps } from './encode.js';
+import { ChunkBuilder, type MirrorState, type StoredProps } from './state.js';
+
+export type QueueItem =
+  | { kind: 'delta'; received: ReceivedUsersMessage }
+  | { kind: 'replace'; received: ReceivedUsersMessage; reason: string }
+  /** Rewrite of the known state into a Redis that lost the mirror (new epoch). */
+  | { kind: 'restore'; users: Map<string, StoredProps>; receivedAt: number };
+
+export interface Chunk {
+  builder: ChunkBuilder;
+  /** Meta field/value pairs this chunk sets. */
+  meta: string[];
+  /** Queue items this chunk completes when it commits (0 for the first chunks of a full replace). */
+  completes: number;
+  /** performance.now() at arrival of each message the chunk completes (icwatch_lag_seconds). */
+  receivedAts: number[];
+  /** performance.now() at arrival of the oldest message whose writes the chunk carries. */
+  receivedAt: number;
+  /** Set on the last chunk of a full replace: the reason it is counted under. */
+  fullSync?: string;
+  /** Whether lastModifiedDate changes in this chunk count for icwatch_source_lag_seconds. */
+  sourceLag: boolean;
+  /** Filled in when the chunk is planned: net index writes, and the epoch and seq it was planned against. */
+  indexArgs: string[];
+  epoch: string;
+  baseSeq: number;
+}
+
+export interface PlannerOptions {
+  replaceBatchSize: number;
+  maxBatchMessages: number;
+  logger: Logger;
+}
+
+type Planned = Omit<Chunk, 'indexArgs' | 'epoch' | 'baseSeq'>;
+
+function listOf(message: UsersMessage, field: 'added' | 'changed' | 'removed', logger: Logger): unknown[] {
+  const list = message[field];
+  if (list === undefined || list === null) return [];
+  if (Array.isArray(list)) return list;
+  logger.warn(`usersMessage.${field} is not a list (got ${typeof list}); ignored`, { subscriptionId: message.subscriptionId });
+  return [];
+}
+
+function usersIn(message: UsersMessage): number {
+  return (message.added?.length ?? 0) + (message.changed?.length ?? 0) + (message.removed?.length ?? 0);
+}
+
+function encodeOrWarn(user: unknown, keepNulls: boolean, where: string, logger: Logger): { id: string; props: EncodedProps } | undefined {
+  const encoded = encodeUser(user, keepNulls);
+  if (encoded.ok) return encoded;
+  logger.warn(`skipped malformed user ${encoded.id} in ${where}: ${encoded.problem}`, { user: encoded.id, problem: encoded.problem });
+  return undefined;
+}
+
+/** Apply one delta message to memory and the builder: added, then changed, then removed. */
+function planDelta(state: MirrorState, b: ChunkBuilder, message: UsersMessage, logger: Logger): void {
+  for (const user of listOf(message, 'added', logger)) {
+    const u = encodeOrWarn(user, false, 'added', logger);
+    if (u) state.setExact(b, u.id, u.props);
+  }
+  for (const user of listOf(message, 'changed', logger)) {
+    const u = encodeOrWarn(user, true, 'changed', logger);
+    if (u) state.merge(b, u.id, u.props);
+  }
+  for (const id of listOf(message, 'removed', logger)) {
+    if (typeof id === 'string' && id !== '') state.remove(b, id);
+    else logger.warn(`skipped malformed removed id: expected a non-empty string, got ${JSON.stringify(id)?.slice(0, 40)}`);
+  }
+}
+
+/** Coalesce the deltas at the head of `items` (in order) into one chunk. */
+export function planDeltas(state: MirrorState, items: readonly QueueItem[], options: PlannerOptions): Planned {
+  const b = new ChunkBuilder();
+  const receivedAts: number[] = [];
+  let users = 0;
+  for (const item of items) {
+    if (item.kind !== 'delta' || receivedAts.length >= Math.max(1, options.maxBatchMessages)) break;
+    // A message is never split (it is atomic); the size bound only stops adding more messages.
+    const size = usersIn(item.received.message);
+    if (receivedAts.length && users + size > options.replaceBatchSize) break;
+    users += size;
+    planDelta(state, b, item.received.message, options.logger);
+    receivedAts.push(item.received.receivedAt);
+  }
+  return { builder: b, meta: [], completes: receivedAts.length, receivedAts, receivedAt: receivedAts[0]!, sourceLag: true };
+}
+
+/** A full replace (or a restore) planned chunk by chunk, each against memory as the previous chunks left it. */
+export class ReplacePlanner {
+  private readonly source: Array<() => { id: string; props: EncodedProps } | undefined>;
+  private next = 0;
+  private absent: string[] | undefined;
+  private nextAbsent = 0;
+  private readonly seen = new Set<string>();
+  private first = true;
+  readonly receivedAt: number;
+  readonly reason: string;
+
+  constructor(
+    private readonly state: MirrorState,
+    item: Extract<QueueItem, { kind: 'replace' | 'restore' }>,
+    private readonly options: PlannerOptions,
+  ) {
+    const logger = options.logger;
+    if (item.kind === 'restore') {
+      this.source = [...item.users].map(([id, props]) => () => ({ id, props }));
+      this.receivedAt = item.receivedAt;
+      this.reason = 'redis';
+    } else {
+      const m = item.received.message;
+      // A full replace carries its users in `added` (and, defensively, `changed`); `removed` means nothing here.
+      const users = [...listOf(m, 'added', logger), ...listOf(m, 'changed', logger)];
+      this.source = users.map((user) => () => encodeOrWarn(user, false, 'full replace', logger));
+      this.receivedAt = item.received.receivedAt;
+      this.reason = item.reason;
+    }
+  }
+
+  /** The next chunk; `done` on the last one (which completes the queue item and clears `syncing`). */
+  plan(): Planned & { done: boolean } {
+    const b = new ChunkBuilder();
+    const budget = this.options.replaceBatchSize;
+    while (this.next < this.source.length && b.entries < budget) {
+      const u = this.source[this.next++]!();
+      if (!u) continue;
+      this.seen.add(u.id);
+      this.state.setExact(b, u.id, u.props);
+    }
+    if (this.next >= this.source.length) {
+      this.absent ??= [...this.state.users.keys()].filter((id) => !this.seen.has(id));
+      while (this.nextAbsent < this.absent.length && b.entries < budget) this.state.remove(b, this.absent[this.nextAbsent++]!);
+    }
+    const done = this.next >= this.source.length && this.nextAbsent >= (this.absent?.length ?? 0);
+    // A replace done in one round trip is atomic; one that takes several shows syncing=1 until its last chunk.
+    const meta = done ? ['syncing', '0', 'syncedAt', String(Date.now())] : this.first ? ['syncing', '1'] : [];
+    this.first = false;
+    return {
+      builder: b,
+      meta,
+      done,
+      completes: done ? 1 : 0,
+      receivedAts: done ? [this.receivedAt] : [],
+      receivedAt: this.receivedAt,
+      fullSync: done ? this.reason : undefined,
+      // A user first seen in a full replace is not a fresh change: its lastModifiedDate may be years old.
+      sourceLag: false,
+    };
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The mirror's users held in memory (the daemon is the single writer of a mirror), and the planning of writes
+ * against them: each operation updates memory at once (optimistically) and appends to a ChunkBuilder exactly the
+ * Redis writes and change entries it takes. If Redis then refuses or loses the chunk, the caller reloads memory
+ * from Redis, which stays the source of truth.
+ */
+import { changeData, indexValue, type EncodedProps } from './encode.js';
+
+/** property → JSON encoding, as in the user's Redis hash. */
+export type StoredProps = Map<string, string>;
+
+/** One indexed property: who holds each value, and which holder the Redis index points at. */
+class PropertyIndex {
+  readonly holders = new Map<string, Set<string>>();
+  /** value → user id, exactly as `{P}:idx:<property>` holds it (after the chunks planned so far). */
+  readonly entries = new Map<string, string>();
+
+  constructor(readonly property: string) {}
+
+  hold(b: ChunkBuilder, value: string, id: string): void {
+    let set = this.holders.get(value);
+    if (!set) this.holders.set(value, (set = new Set()));
+    set.add(id);
+    // The user who got the value last wins (an extension moved to a new user points at the new user).
+    this.point(b, value, id);
+  }
+
+  release(b: ChunkBuilder, value: string, id: string): void {
+    const set = this.holders.get(value);
+    set?.delete(id);
+    if (set && set.size === 0) this.holders.delete(value);
+    // Remove an entry only if it still points at this user; if another user still holds the value, point at them.
+    if (this.entries.get(value) === id) this.point(b, value, set?.values().next().value);
+  }
+
+  /** Make the entries agree with the holders (after a load: stale, missing or newly indexed values). */
+  repair(b: ChunkBuilder): void {
+    for (const [value, ids] of this.holders) {
+      const at = this.entries.get(value);
+      if (at === undefined || !ids.has(at)) this.point(b, value, ids.values().next().value);
+    }
+    for (const value of [...this.entries.keys()]) if (!this.holders.has(value)) this.point(b, value, undefined);
+  }
+
+  private point(b: ChunkBuilder, value: string, id: string | undefined): void {
+    const before = this.entries.get(value);
+    if (before === id) return;
+    b.touchIndex(this, value, before);
+    if (id === undefined) this.entries.delete(value);
+    else this.entries.set(value, id);
+  }
+}
+
+/**
+ * The writes of one Redis round trip, as the apply script's ARGV tail (see lua/apply.lua): change entries in order,
+ * then the net index writes.
+ */
+export class ChunkBuilder {
+  readonly entryArgs: string[] = [];
+  upserts = 0;
+  removes = 0;
+  /** lastModifiedDate JSON of the users whose lastModifiedDate changed (for icwatch_source_lag_seconds). */
+  readonly modifiedDates: string[] = [];
+  private readonly touched = new Map<PropertyIndex, Map<string, string | undefined>>();
+
+  get entries(): number {
+    return this.upserts + this.removes;
+  }
+
+  upsert(id: string, sets: string[], dels: string[], data: string): void {
+    this.entryArgs.push('u', id, String(sets.length / 2), String(dels.length), ...sets, ...dels, data);
+    this.upserts++;
+  }
+
+  remove(id: string): void {
+    this.entryArgs.push('r', id);
+    this.removes++;
+  }
+
+  touchIndex(index: PropertyIndex, value: string, before: string | undefined): void {
+    let values = this.touched.get(index);
+    if (!values) this.touched.set(index, (values = new Map()));
+    if (!values.has(value)) values.set(value, before);
+  }
+
+  /** Net index writes of the chunk: triples property, value, user id ('' = delete the entry). */
+  indexArgs(): string[] {
+    const out: string[] = [];
+    for (const [index, values] of this.touched) {
+      for (const [value, before] of values) {
+        const now = index.entries.get(value);
+        if (now !== before) out.push(index.property, value, now ?? '');
+      }
+    }
+    return out;
+  }
+}
+
+export class MirrorState {
+  readonly users = new Map<string, StoredProps>();
+  private readonly indexes = new Map<string, PropertyIndex>();
+
+  constructor(readonly indexedProperties: readonly string[]) {
+    for (const p of indexedProperties) this.indexes.set(p, new PropertyIndex(p));
+  }
+
+  /** Memory as loaded from Redis: users, and the index entries as Redis holds them (repair() fixes disagreements). */
+  static loaded(indexedProperties: readonly string[], users: Map<string, StoredProps>, indexEntries: Map<string, Map<string, string>>): MirrorState {
+    const state = new MirrorState(indexedProperties);
+    const scratch = new ChunkBuilder();
+    for (const [id, props] of users) {
+      state.users.set(id, props);
+      for (const [prop, json] of props) state.indexes.get(prop)?.hold(scratch, indexValue(json), id);
+    }
+    for (const [prop, entries] of indexEntries) {
+      const index = state.indexes.get(prop);
+      if (!index) continue;
+      index.entries.clear();
+      for (const [value, id] of entries) index.entries.set(value, id);
+    }
+    return state;
+  }
+
+  get size(): number {
+    return this.users.size;
+  }
+
+  /** Index writes that make every index agree with the users (none when Redis was consistent). */
+  repairIndexes(b: ChunkBuilder): void {
+    for (const index of this.indexes.values()) index.repair(b);
+  }
+
+  indexEntry(property: string, value: string): string | undefined {
+    return this.indexes.get(property)?.entries.get(value);
+  }
+
+  /** Set the user to exactly `desired` (an add, or a user of a full replace). Returns whether an entry was written. */
+  setExact(b: ChunkBuilder, id: string, desired: EncodedProps): boolean {
+    const current = this.users.get(id);
+    const changes: Array<[string, string | null]> = [];
+    for (const [prop, json] of desired) {
+      if (json !== null && current?.get(prop) !== json) changes.push([prop, json]);
+    }
+    if (current) for (const prop of current.keys()) if (desired.get(prop) == null) changes.push([prop, null]);
+    return this.write(b, id, current, changes);
+  }
+
+  /** Merge `patch` into the user (a delta's `changed`; null = clear). Returns whether an entry was written. */
+  merge(b: ChunkBuilder, id: string, patch: EncodedProps): boolean {
+    const current = this.users.get(id);
+    const changes: Array<[string, string | null]> = [];
+    for (const [prop, json] of patch) {
+      if (json === null ? current?.has(prop) : current?.get(prop) !== json) changes.push([prop, json]);
+    }
+    return this.write(b, id, current, changes);
+  }
+
+  remove(b: ChunkBuilder, id: string): boolean {
+    const current = this.users.get(id);
+    if (!current) return false;
+    for (const [prop, json] of current) this.indexes.get(prop)?.release(b, indexValue(json), id);
+    this.users.delete(id);
+    b.remove(id);
+    return true;
+  }
+
+  private write(b: ChunkBuilder, id: string, current: StoredProps | undefined, changes: Array<[string, string | null]>): boolean {
+    if (!changes.length) return false;
+    const stored = current ?? new Map<string, string>();
+    if (!current) this.users.set(id, stored);
+    const sets: string[] = [];
+    const dels: string[] = [];
+    for (const [prop, json] of changes) {
+      const index = this.indexes.get(prop);
+      const before = stored.get(prop);
+      if (index && before !== undefined) index.release(b, indexValue(before), id);
+      if (json === null) {
+        stored.delete(prop);
+        dels.push(prop);
+      } else {
+        stored.set(prop, json);
+        sets.push(prop, json);
+        if (index) index.hold(b, indexValue(json), id);
+        if (prop === 'lastModifiedDate') b.modifiedDates.push(json);
+      }
+    }
+    b.upsert(id, sets, dels, changeData(changes));
+    return true;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The mirror's Redis side: the two Lua scripts (run by EVALSHA with a NOSCRIPT fallback: ioredis defineCommand
+ * does both) and the reads that load the mirror back into memory.
+ */
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import type { MirrorKeys } from './keys.js';
+import type { StoredProps } from './state.js';
+
+const APPLY_LUA = readFileSync(new URL('./lua/apply.lua', import.meta.url), 'utf8');
+const INIT_LUA = readFileSync(new URL('./lua/init.lua', import.meta.url), 'utf8');
+// Command names on the shared client; several mirrors may share one client, the scripts are the same.
+const APPLY = 'icwatchMirrorApply';
+const INIT = 'icwatchMirrorInit';
+
+/** Users read per pipelined round trip while loading the mirror. */
+export const LOAD_CHUNK_USERS = 1000;
+
+type ScriptFn = (...args: string[]) => Promise<string[]>;
+
+export type ApplyReply =
+  | { kind: 'ok'; seq: number; users: number }
+  | { kind: 'stale'; epoch: string; seq: number }
+  | { kind: 'empty' };
+
+export interface MetaReply {
+  epoch: string;
+  seq: number;
+  created: boolean;
+}
+
+export interface LoadedMirror {
+  meta: Record<string, string>;
+  users: Map<string, StoredProps>;
+  indexEntries: Map<string, Map<string, string>>;
+}
+
+export interface ApplyArgs {
+  epoch: string;
+  seq: number;
+  maxlen: number;
+  now: number;
+  meta: string[];
+  indexArgs: string[];
+  entryArgs: string[];
+}
+
+export class MirrorStore {
+  constructor(
+    private readonly redis: Redis | Cluster,
+    readonly keys: MirrorKeys,
+  ) {
+    const r = redis as unknown as Record<string, unknown>;
+    if (typeof r[APPLY] !== 'function') redis.defineCommand(APPLY, { numberOfKeys: 3, lua: APPLY_LUA });
+    if (typeof r[INIT] !== 'function') redis.defineCommand(INIT, { numberOfKeys: 3, lua: INIT_LUA });
+  }
+
+  private script(name: string): ScriptFn {
+    return (this.redis as unknown as Record<string, ScriptFn>)[name]!.bind(this.redis);
+  }
+
+  /** The mirror's epoch and seq, starting a new epoch if meta is missing. */
+  async initMeta(): Promise<MetaReply> {
+    const k = this.keys;
+    const [epoch, seq, created] = await this.script(INIT)(k.meta, k.ids, k.changes, newEpoch());
+    return { epoch: epoch!, seq: Number(seq), created: created === '1' };
+  }
+
+  async apply(a: ApplyArgs): Promise<ApplyReply> {
+    const k = this.keys;
+    const reply = await this.script(APPLY)(
+      k.meta, k.ids, k.changes,
+      a.epoch, String(a.seq), k.userKeyPrefix, k.indexKeyPrefix, k.notify, String(a.maxlen), String(a.now),
+      String(a.meta.length / 2), ...a.meta, String(a.indexArgs.length / 3), ...a.indexArgs, ...a.entryArgs,
+    );
+    if (reply[0] === 'OK') return { kind: 'ok', seq: Number(reply[1]), users: Number(reply[2]) };
+    if (reply[0] === 'STALE') return { kind: 'stale', epoch: reply[1]!, seq: Number(reply[2]) };
+    return { kind: 'empty' };
+  }
+
+  /**
+   * Everything the mirror holds. meta is read before and after the users: if seq moved meanwhile (another writer),
+   * the load is repeated so that users and seq belong together.
+   */
+  async load(indexedProperties: readonly string[]): Promise<LoadedMirror> {
+    for (;;) {
+      const meta = await this.redis.hgetall(this.keys.meta);
+      const ids = await this.redis.smembers(this.keys.ids);
+      const users = new Map<string, StoredProps>();
+      for (let i = 0; i < ids.length; i += LOAD_CHUNK_USERS) {
+        const chunk = ids.slice(i, i + LOAD_CHUNK_USERS);
+        const pipe = this.redis.pipeline();
+        for (const id of chunk) pipe.hgetall(this.keys.user(id));
+        const replies = (await pipe.exec()) ?? [];
+        chunk.forEach((id, j) => {
+          const [err, hash] = replies[j] ?? [new Error('no reply')];
+          if (err) throw err;
+          const fields = Object.entries(hash as Record<string, string>);
+          // An id whose hash is gone is not a user (the next full replace removes the id).
+          if (fields.length) users.set(id, new Map(fields));
+        });
+      }
+      const indexEntries = new Map<string, Map<string, string>>();
+      for (const prop of indexedProperties) indexEntries.set(prop, new Map(Object.entries(await this.redis.hgetall(this.keys.index(prop)))));
+      const after = await this.redis.hget(this.keys.meta, 'seq');
+      if ((after ?? undefined) === meta.seq) return { meta, users, indexEntries };
+    }
+  }
+}
+
+/** A random epoch id (new whenever the mirror starts from nothing). */
+export function newEpoch(): string {
+  return randomBytes(8).toString('hex');
+}

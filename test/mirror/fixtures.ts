@@ -1,0 +1,140 @@
+/** Test fixtures for the mirror: a Mirror on real Redis, messages, and Redis read back the way a reader reads it. */
+import { Subject, firstValueFrom, filter } from 'rxjs';
+import { Redis } from 'ioredis';
+import { Mirror, type MirrorOptions } from '../../src/mirror/mirror.js';
+import { mirrorKeys } from '../../src/mirror/keys.js';
+import { decodeChangeEntry, type ChangeEntry } from '../../src/mirror/change.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { USERS_MESSAGE, type ReceivedUsersMessage, type User } from '../../src/icws/messages.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+
+export function user(id: string, props: Record<string, unknown> = {}): User {
+  return { configurationId: { id, displayName: id.toUpperCase(), uri: `/configuration/users/${id}` }, ...props };
+}
+
+export function replace(users: User[], extra: Partial<ReceivedUsersMessage> = {}): ReceivedUsersMessage {
+  return { message: { __type: USERS_MESSAGE, isDelta: false, subscriptionId: 'icwatch', added: users }, receivedAt: performance.now(), icServer: 'ic1', ...extra };
+}
+
+export function delta(d: { added?: User[]; changed?: unknown[]; removed?: unknown[] }, extra: Partial<ReceivedUsersMessage> = {}): ReceivedUsersMessage {
+  return {
+    message: { __type: USERS_MESSAGE, isDelta: true, subscriptionId: 'icwatch', ...(d as { added?: User[]; changed?: User[]; removed?: string[] }) },
+    receivedAt: performance.now(),
+    icServer: 'ic1',
+    ...extra,
+  };
+}
+
+export interface Harness {
+  mirror: Mirror;
+  source: Subject<ReceivedUsersMessage>;
+  metrics: Metrics;
+  /** Push messages and wait until the mirror has applied all of them (its queue is empty and seq stable). */
+  apply(...messages: ReceivedUsersMessage[]): Promise<void>;
+}
+
+export function mirrorOptions(redis: Redis, prefix: string, over: Partial<MirrorOptions> = {}): MirrorOptions {
+  const r = DEFAULTS.redis;
+  return {
+    redis,
+    keyPrefix: prefix,
+    indexedProperties: ['extension'],
+    changeStreamLength: r.changeStreamLength,
+    replaceBatchSize: r.replaceBatchSize,
+    maxPendingMessages: r.maxPendingMessages,
+    maxBatchMessages: r.maxBatchMessages,
+    backoff: { initialMs: 20, maxMs: 200, multiplier: 2, jitter: 0.5 },
+    metrics: new Metrics({ defaultMetrics: false }),
+    logger: silentLogger(),
+    ...over,
+  };
+}
+
+/** Start a mirror on `redis` under `prefix` and feed it through a Subject. */
+export async function startMirror(redis: Redis, prefix: string, over: Partial<MirrorOptions> = {}): Promise<Harness> {
+  const options = mirrorOptions(redis, prefix, over);
+  const mirror = new Mirror(options);
+  await mirror.init();
+  const source = new Subject<ReceivedUsersMessage>();
+  mirror.run(source);
+  const apply = async (...messages: ReceivedUsersMessage[]) => {
+    for (const m of messages) source.next(m);
+    await waitIdle(options.metrics);
+  };
+  return { mirror, source, metrics: options.metrics, apply };
+}
+
+/** Until icwatch_pending_messages is 0 (every message received has been applied). */
+export async function waitIdle(metrics: Metrics, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = (await metrics.pendingMessages.get()).values[0]?.value ?? 0;
+    if (v === 0) return;
+    if (Date.now() > deadline) throw new Error(`mirror still has ${v} pending messages after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export async function metricValue(metrics: Metrics, name: keyof Metrics, labels: Record<string, string> = {}): Promise<number> {
+  const metric = metrics[name] as unknown as { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string>; metricName?: string }> }> };
+  const values = (await metric.get()).values.filter((v) => !v.metricName || !/_(bucket|sum)$/.test(v.metricName));
+  const match = values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
+  return match?.value ?? 0;
+}
+
+export { firstValueFrom, filter };
+
+/** What a reader sees: every user hash parsed, the ids set, the indexes, meta and the stream. */
+export interface MirrorView {
+  users: Record<string, Record<string, unknown>>;
+  raw: Record<string, Record<string, string>>;
+  ids: string[];
+  index: Record<string, string>;
+  meta: Record<string, string>;
+  changes: ChangeEntry[];
+  changeIds: string[];
+}
+
+export async function readMirror(redis: Redis, prefix: string, indexed = 'extension'): Promise<MirrorView> {
+  const k = mirrorKeys(prefix);
+  const ids = (await redis.smembers(k.ids)).sort();
+  const users: MirrorView['users'] = {};
+  const raw: MirrorView['raw'] = {};
+  for (const id of ids) {
+    raw[id] = await redis.hgetall(k.user(id));
+    users[id] = Object.fromEntries(Object.entries(raw[id]!).map(([f, v]) => [f, JSON.parse(v)]));
+  }
+  const stream = await redis.xrange(k.changes, '-', '+');
+  return {
+    users,
+    raw,
+    ids,
+    index: await redis.hgetall(k.index(indexed)),
+    meta: await redis.hgetall(k.meta),
+    changes: stream.map(([, fields]) => decodeChangeEntry(fields)),
+    changeIds: stream.map(([id]) => id),
+  };
+}
+
+/** Replays change entries onto an empty map of users (what a stream follower rebuilds). */
+export function replay(changes: ChangeEntry[]): Record<string, Record<string, unknown>> {
+  const users: Record<string, Record<string, unknown>> = {};
+  for (const c of changes) {
+    if (c.op === 'remove') delete users[c.id];
+    else {
+      const u = (users[c.id] ??= {});
+      for (const [k, v] of Object.entries(c.data)) {
+        if (v === null) delete u[k];
+        else u[k] = v;
+      }
+    }
+  }
+  return users;
+}
+
+export function expectGapFree(changes: ChangeEntry[], from = 1): void {
+  changes.forEach((c, i) => {
+    if (c.seq !== from + i) throw new Error(`seq gap: entry ${i} has seq ${c.seq}, expected ${from + i}`);
+  });
+}
