@@ -40,19 +40,22 @@ export async function runDaemon(config: Config, logger: Logger, hooks: { onRunni
   try {
     await daemon.start();
     if (daemon.state.type === 'running') await hooks.onRunning?.(daemon);
-    const code = await daemon.exited;
-    // Whatever a stage left open must not keep the process past its shutdown: exit once the log is written.
-    setTimeout(() => process.exit(code), 200).unref();
-    return code;
+    return await daemon.exited;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
 }
 
+/** Whatever a stage left open must not keep the process past its shutdown: exit once the log is written. */
+export function exitSoon(code: number, graceMs = 200): number {
+  setTimeout(() => process.exit(code), graceMs).unref();
+  return code;
+}
+
 export async function runCommand(opts: { config?: string }): Promise<number> {
   const config = loadOrExplain({ file: opts.config });
   if (typeof config === 'number') return config;
   const logger = createLogger({ level: config.log.level, format: config.log.format });
-  return runDaemon(config, logger);
+  return exitSoon(await runDaemon(config, logger));
 }

@@ -1,11 +1,41 @@
-/** The real stages from Config: IcwsUsersFeed, Mirror and FanoutServer (role fanout: the fan-out alone). */
+/** The real stages from Config: IcwsUsersFeed → Mirror → FanoutServer (role fanout: the fan-out alone). */
+import { FanoutServer } from '../fanout/server.js';
+import { IcwsUsersFeed } from '../icws/users-feed.js';
+import { Mirror } from '../mirror/mirror.js';
 import type { StageContext, Stages } from './stages.js';
 
-// Stage modules are loaded by name until they land in the tree (placeholder, replaced by static imports).
-const load = (path: string) => import(path) as Promise<Record<string, new (...args: unknown[]) => unknown>>;
-
 export async function buildStages(ctx: StageContext): Promise<Stages> {
-  void load;
-  void ctx;
-  throw new Error('the ICWS feed, mirror and fan-out are not available in this build');
+  const { config, redis, metrics, logger } = ctx;
+  const fanout = new FanoutServer({
+    redis,
+    createSubscriber: ctx.createSubscriber,
+    keyPrefix: config.redis.keyPrefix,
+    path: config.websocket.path,
+    tokens: config.websocket.tokens,
+    maxBufferedBytes: config.websocket.maxBufferedBytes,
+    snapshotChunkUsers: config.websocket.snapshotChunkUsers,
+    pingIntervalMs: config.websocket.pingIntervalMs,
+    maxClients: config.websocket.maxClients,
+    maxClientFrameBytes: config.websocket.maxClientFrameBytes,
+    maxClientErrors: config.websocket.maxClientErrors,
+    version: ctx.version,
+    metrics,
+    logger,
+  });
+  if (config.role === 'fanout') return { fanout };
+  const feed = new IcwsUsersFeed(config, { metrics, logger });
+  const mirror = new Mirror({
+    redis,
+    keyPrefix: config.redis.keyPrefix,
+    indexedProperties: config.redis.indexedProperties,
+    changeStreamLength: config.redis.changeStreamLength,
+    replaceBatchSize: config.redis.replaceBatchSize,
+    maxPendingMessages: config.redis.maxPendingMessages,
+    maxBatchMessages: config.redis.maxBatchMessages,
+    backoff: config.redis.backoff,
+    metrics,
+    logger,
+    onOverflow: ctx.onOverflow,
+  });
+  return { feed, mirror, fanout };
 }

@@ -4,7 +4,7 @@
  *
  * starting → running → draining → stopped (exit 0), or → failed (exit code) from any state.
  */
-import { catchError, EMPTY, Subscription, type Observable } from 'rxjs';
+import { Subscription } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import { HttpServer } from '../http/server.js';
 import type { Readiness, StatusView } from '../http/types.js';
@@ -119,14 +119,12 @@ export class Daemon {
         await mirror.init();
         if (this.shutdown) return;
         this.wiring.add(mirror.committed$.subscribe({ next: (batch) => fanout.notifyCommitted(batch), error: (err: unknown) => this.fail(err, 'the mirror stopped') }));
-        // A fatal feed error ends the stream the mirror sees (so it applies what it holds), then the daemon exits 78.
-        const messages$ = feed.messages$.pipe(
-          catchError((err: unknown) => {
-            this.fail(err, 'the ICWS feed stopped');
-            return EMPTY;
-          }),
+        // The mirror applies what came before a fatal feed error, then settles with it: exit 78 (410 Gone, bad subscription).
+        mirror.run(feed.messages$);
+        mirror.done.then(
+          () => void (this.shutdown ?? this.fail(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped')),
+          (err: unknown) => this.fail(err, (err as Error)?.name?.startsWith('Icws') ? 'fatal ICWS error' : 'the mirror stopped'),
         );
-        this.watchRun(mirror.run(messages$));
         feed.start();
       }
       if (this.shutdown) return;
@@ -151,15 +149,6 @@ export class Daemon {
       this.log.error(`${context}: ${message}`, { error: (err as Error)?.name, exitCode: code, ...((err as { route?: string }).route ? { route: (err as { route?: string }).route } : {}) });
     }
     return this.beginShutdown(code, message);
-  }
-
-  private watchRun(result: unknown): void {
-    if (result instanceof Subscription) this.wiring.add(result);
-    else if (result && typeof (result as Promise<unknown>).then === 'function') {
-      (result as Promise<unknown>).then(undefined, (err: unknown) => this.fail(err, 'the mirror stopped'));
-    } else if (result && typeof (result as Observable<unknown>).subscribe === 'function') {
-      this.wiring.add((result as Observable<unknown>).subscribe({ error: (err: unknown) => this.fail(err, 'the mirror stopped') }));
-    }
   }
 
   private beginShutdown(code: number, reason: string): Promise<number> {

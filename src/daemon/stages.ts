@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { Observable } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import type { UsersFeed } from '../icws/feed.js';
+import type { ReceivedUsersMessage } from '../icws/messages.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RedisClient } from './redis.js';
@@ -23,13 +24,15 @@ export interface MirrorStatus {
   synced: boolean;
   syncing: boolean;
   redisUp: boolean;
-  lastChangeAt: number | undefined;
-  lastError: string | undefined;
+  lastChangeAt?: number;
+  lastError?: string;
 }
 
 export interface MirrorStage {
   init(): Promise<void>;
-  run(messages$: Observable<unknown>): unknown;
+  run(messages$: Observable<ReceivedUsersMessage>): void;
+  /** Settles when the mirror stops; rejects with the feed's fatal error once what came before it is applied. */
+  readonly done: Promise<void>;
   readonly committed$: Observable<CommittedBatch>;
   status(): MirrorStatus;
   drain(timeoutMs: number): Promise<unknown>;
