@@ -1,0 +1,151 @@
+/**
+ * The control API over HTTP, under /_sim/ on the simulator's own port (no auth: the simulator binds loopback),
+ * JSON in and out, for tests that run the simulator as a child process and for the demo:
+ *
+ *   GET    /_sim/users                 every user (the truth)
+ *   GET    /_sim/users/{id}            one user (404 when unknown)
+ *   POST   /_sim/users/{id}            merge properties {prop: value, …}; null clears → a changed delta
+ *   PUT    /_sim/users/{id}            add this user (body: the user; configurationId.id defaults to {id}) → added
+ *   DELETE /_sim/users/{id}            remove → removed
+ *   POST   /_sim/churn                 {count}: that many changes now; {perSecond}: background churn rate (0 stops)
+ *   POST   /_sim/full-replace          every subscription gets an isDelta:false message
+ *   POST   /_sim/expire-sessions       every session forgotten (next request 401)
+ *   POST   /_sim/connection-down       connectionStateChangeMessage (up → down), then the sessions expire
+ *   POST   /_sim/faults                a Fault {status?, errorId?, message?, count? (null = unlimited), route?,
+ *                                      method?, delayMs?, drop?, alternateHostList?}
+ *   DELETE /_sim/faults                clear every fault
+ *   POST   /_sim/raw                   {text}: queue this exact text as one message for every session
+ *   POST   /_sim/drop-connections      destroy every open socket (the control request's own answers first)
+ *   GET    /_sim/requests              every ICWS request seen: [{method, path, route, name, status, at}]
+ *   GET    /_sim/sessions              [{sessionId, subscriptions, queued}]
+ *   GET    /_sim/mailboxes/{workgroup} the workgroup's monitored mailboxes (404 when unknown)
+ *
+ * Answers: 200 JSON ({ok:true} for actions), 400 {error} naming what was wrong, 404 {error}, 409 when adding an
+ * existing user.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { User } from '../icws/messages.js';
+import type { SimulatorControl } from './control.js';
+import { DirectoryError } from './directory.js';
+import { faultProblem, type Fault } from './faults.js';
+import { readJson, sendJson } from './http.js';
+import type { SimulatorState } from './state.js';
+
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const object = (body: unknown, what: string): Record<string, unknown> => {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ControlError(400, `${what}: expected a JSON object`);
+  return body as Record<string, unknown>;
+};
+const ok = { ok: true };
+
+async function route(req: IncomingMessage, res: ServerResponse, url: URL, control: SimulatorControl, state: SimulatorState): Promise<void> {
+  const method = (req.method ?? 'GET').toUpperCase();
+  const parts = url.pathname.split('/').slice(2).map(decodeURIComponent); // after "", "_sim"
+  const [what, id] = parts;
+  const body = method === 'GET' || method === 'DELETE' ? undefined : await readJson(req, state.options.maxBodyBytes);
+  const key = `${method} ${what ?? ''}${id !== undefined ? '/{id}' : ''}`;
+  switch (key) {
+    case 'GET users':
+      return sendJson(res, 200, control.users());
+    case 'GET users/{id}': {
+      const u = control.user(id!);
+      return u ? sendJson(res, 200, u) : sendJson(res, 404, { error: `no user "${id}"` });
+    }
+    case 'POST users/{id}':
+      control.setProperties(id!, object(body, `POST /_sim/users/${id}`));
+      return sendJson(res, 200, control.user(id!));
+    case 'PUT users/{id}': {
+      const user = object(body, `PUT /_sim/users/${id}`) as User;
+      const cid = typeof user.configurationId === 'object' && user.configurationId ? user.configurationId : { id: id! };
+      if (cid.id !== undefined && cid.id !== id) throw new ControlError(400, `PUT /_sim/users/${id}: configurationId.id is "${cid.id}", expected "${id}"`);
+      control.addUser({ ...user, configurationId: { displayName: id, ...cid, id: id! } });
+      return sendJson(res, 200, control.user(id!));
+    }
+    case 'DELETE users/{id}':
+      control.removeUser(id!);
+      return sendJson(res, 200, ok);
+    case 'POST churn': {
+      const b = object(body ?? {}, 'POST /_sim/churn');
+      if (b.count === undefined && b.perSecond === undefined) throw new ControlError(400, 'POST /_sim/churn: expected {count} or {perSecond}');
+      if (b.count !== undefined) control.churn(b.count as number);
+      if (b.perSecond !== undefined) control.setChurnRate(b.perSecond as number);
+      return sendJson(res, 200, ok);
+    }
+    case 'POST full-replace':
+      control.forceFullReplace();
+      return sendJson(res, 200, ok);
+    case 'POST expire-sessions':
+      control.expireSessions();
+      return sendJson(res, 200, ok);
+    case 'POST connection-down':
+      control.connectionDown();
+      return sendJson(res, 200, ok);
+    case 'POST faults': {
+      const problem = faultProblem(body);
+      if (problem) throw new ControlError(400, `POST /_sim/faults: ${problem}`);
+      const f = body as Fault & { count?: number | null };
+      control.injectFaults({ ...f, count: f.count === null ? Infinity : f.count });
+      return sendJson(res, 200, ok);
+    }
+    case 'DELETE faults':
+      control.clearFaults();
+      return sendJson(res, 200, ok);
+    case 'POST raw': {
+      const b = object(body, 'POST /_sim/raw');
+      if (typeof b.text !== 'string') throw new ControlError(400, 'POST /_sim/raw: expected {text: "<the exact message text>"}');
+      control.injectRaw(b.text);
+      return sendJson(res, 200, ok);
+    }
+    case 'POST drop-connections':
+      // Answer first, on a connection that closes, so this request is not one of the dropped ones.
+      res.setHeader('Connection', 'close');
+      sendJson(res, 200, ok);
+      res.on('finish', () => control.dropConnections());
+      return;
+    case 'GET requests':
+      return sendJson(res, 200, control.requests);
+    case 'GET sessions':
+      return sendJson(res, 200, control.sessions());
+    case 'GET mailboxes/{id}': {
+      const m = control.mailboxes(id!);
+      return m ? sendJson(res, 200, m) : sendJson(res, 404, { error: `no workgroup "${id}"` });
+    }
+    default:
+      throw new ControlError(404, `no control endpoint ${method} ${url.pathname} (see GET /_sim/)`);
+  }
+}
+
+const ENDPOINTS = [
+  'GET /_sim/users',
+  'GET|POST|PUT|DELETE /_sim/users/{id}',
+  'POST /_sim/churn',
+  'POST /_sim/full-replace',
+  'POST /_sim/expire-sessions',
+  'POST /_sim/connection-down',
+  'POST|DELETE /_sim/faults',
+  'POST /_sim/raw',
+  'POST /_sim/drop-connections',
+  'GET /_sim/requests',
+  'GET /_sim/sessions',
+  'GET /_sim/mailboxes/{workgroup}',
+];
+
+export async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL, control: SimulatorControl, state: SimulatorState): Promise<void> {
+  try {
+    if (url.pathname === '/_sim' || url.pathname === '/_sim/') return sendJson(res, 200, { endpoints: ENDPOINTS });
+    await route(req, res, url, control, state);
+  } catch (err) {
+    if (err instanceof ControlError) return sendJson(res, err.status, { error: err.message });
+    if (err instanceof DirectoryError) return sendJson(res, err.kind === 'unknown' ? 404 : err.kind === 'exists' ? 409 : 400, { error: err.message });
+    if (err instanceof Error && err.name === 'BodyError') return sendJson(res, 400, { error: err.message });
+    throw err;
+  }
+}

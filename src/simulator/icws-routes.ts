@@ -1,0 +1,165 @@
+/**
+ * The ICWS routes the simulator serves (NOTES.md and the two reference pages): connection, features, messages,
+ * the users subscription and the monitored-mailboxes bulk update. Each route is a template, a short name (the one
+ * faults match on) and a handler; routes under /icws/{sessionId}/ are authenticated before their handler runs.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConnectionState, CONNECTION_STATE_CHANGE_MESSAGE } from '../icws/messages.js';
+import type { RouteName } from './faults.js';
+import { readJson, sendError, sendJson } from './http.js';
+import { bulkUpdate } from './mailboxes.js';
+import { answerPoll, openStream, wantsStream } from './messaging.js';
+import type { Session } from './sessions.js';
+import type { SimulatorState } from './state.js';
+import { checkSubscription } from './subscriptions.js';
+
+export const CONNECTION_REQUEST_TYPE = 'urn:inin.com:connection:icAuthConnectionRequestSettings';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  state: SimulatorState;
+  params: Record<string, string>;
+  url: URL;
+  /** Set for routes under /icws/{sessionId}/. */
+  session?: Session;
+}
+
+export interface Route {
+  name: RouteName;
+  method: string;
+  template: string;
+  pattern: RegExp;
+  /** Needs the session's cookie and CSRF header. */
+  authenticated: boolean;
+  handle(ctx: RouteContext): void | Promise<void>;
+}
+
+function route(name: RouteName, method: string, template: string, authenticated: boolean, handle: Route['handle']): Route {
+  // {param} matches one path segment; the /icws prefix is matched without regard to case, as IIS-hosted ICWS does.
+  const source = template.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)').replace(/^\/icws/, '/[iI][cC][wW][sS]');
+  return { name, method, template, pattern: new RegExp(`^${source}/?$`), authenticated, handle };
+}
+
+export function features(state: SimulatorState) {
+  return [
+    { featureId: 'messaging', version: state.options.messagingVersion },
+    { featureId: 'configuration', version: state.options.configurationVersion },
+    { featureId: 'connection', version: 2 },
+  ];
+}
+
+async function connect({ req, res, state, url }: RouteContext): Promise<void> {
+  const o = state.options;
+  const body = await readJson(req, o.maxBodyBytes);
+  if (!req.headers['accept-language']) {
+    return sendError(res, 400, { errorId: 'error.request.missingHeader', message: 'The Accept-Language header is required on the connection request.' });
+  }
+  if (o.notAcceptingConnections) {
+    return sendError(res, 503, { errorId: 'error.server.notAcceptingConnections', message: 'This server is not accepting connections.', alternateHostList: o.alternateHostList });
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return sendError(res, 400, { errorId: 'error.request.invalidRepresentation.malformed', message: 'The connection request must be a JSON object.' });
+  }
+  const b = body as Record<string, unknown>;
+  if (b.__type !== CONNECTION_REQUEST_TYPE) {
+    return sendError(res, 400, { errorId: 'error.request.invalidRepresentation.malformed', message: `The connection request's __type must be "${CONNECTION_REQUEST_TYPE}".` });
+  }
+  for (const field of ['applicationName', 'userID', 'password']) {
+    if (typeof b[field] !== 'string' || b[field] === '') {
+      return sendError(res, 400, { errorId: 'error.request.invalidRepresentation.missingProperty', message: `The connection request needs "${field}" (a non-empty string).` });
+    }
+  }
+  const full = b.userID === o.user && b.password === o.password;
+  const readOnly = !full && b.userID === o.readOnlyUser && b.password === o.readOnlyPassword;
+  if (!full && !readOnly) {
+    state.log.info('login refused: bad credentials', { userID: b.userID });
+    return sendError(res, 401, { errorId: 'error.request.connection.authenticationFailure', message: 'The authentication process failed.' });
+  }
+  const session = state.sessions.create(b.userID as string, readOnly);
+  const include = (url.searchParams.get('include') ?? '').split(',');
+  const answer: Record<string, unknown> = {
+    csrfToken: session.csrfToken,
+    sessionId: session.id,
+    alternateHostList: o.alternateHostList,
+    userID: session.userID,
+    userDisplayName: readOnly ? 'Directory Viewer' : 'icwatch service account',
+    icServer: o.icServer,
+  };
+  if (include.includes('features')) answer.features = features(state);
+  if (include.includes('version')) answer.version = { codebaseId: 'ic-sim', majorVersion: 2015, minorVersion: 1, su: 0, productPatchDisplayString: 'simulator' };
+  const secure = (req.socket as { encrypted?: boolean }).encrypted ? '; Secure' : '';
+  state.log.info('session created', { sessionId: session.id, userID: session.userID, readOnly });
+  sendJson(res, 201, answer, {
+    'ININ-ICWS-CSRF-Token': session.csrfToken,
+    'ININ-ICWS-Session-ID': session.id,
+    Location: `/icws/${session.id}/connection`,
+    'Set-Cookie': `${session.cookieName}=${session.cookieValue}; Path=/icws/${session.id}${secure}; HttpOnly`,
+  });
+}
+
+async function putSubscription({ req, res, state, params, session }: RouteContext): Promise<void> {
+  const body = await readJson(req, state.options.maxBodyBytes);
+  const check = checkSubscription(params.subscriptionId!, body, state.directory);
+  if (!check.ok) return sendError(res, check.status, check.error);
+  // Re-PUT of an existing id replaces it; either way the first message is a full replace.
+  session!.subscriptions.set(check.subscription.id, check.subscription);
+  sendJson(res, 200, undefined);
+  state.queueFullReplace(session!, check.subscription.id);
+}
+
+function deleteSubscription({ res, params, session }: RouteContext): void {
+  if (!session!.subscriptions.delete(params.subscriptionId!)) {
+    return sendError(res, 404, { errorId: 'error.request.notFound', message: `The message subscription "${params.subscriptionId}" does not exist.` });
+  }
+  sendJson(res, 204, undefined);
+}
+
+async function postMailboxes({ req, res, state, params, session }: RouteContext): Promise<void> {
+  const mailboxes = state.mailboxes.get(params.workgroupId!);
+  if (!mailboxes) return sendError(res, 404, { errorId: 'error.request.notFound', message: `The workgroup "${params.workgroupId}" does not exist.` });
+  if (session!.readOnly) {
+    return sendError(res, 403, { errorId: 'error.request.accessDenied', message: `User "${session!.userID}" is not authorized to modify the monitored mailboxes of workgroup "${params.workgroupId}".` });
+  }
+  let body: unknown;
+  try {
+    body = await readJson(req, state.options.maxBodyBytes);
+  } catch (err) {
+    return sendError(res, 400, { errorId: 'error.request.invalidRepresentation.malformed', message: `The request representation object was malformed: ${(err as Error).message}.` });
+  }
+  const result = bulkUpdate(params.workgroupId!, mailboxes, body);
+  if (result.status === 200) state.log.info('monitored mailboxes updated', { workgroup: params.workgroupId, mailboxes: mailboxes.size });
+  sendJson(res, result.status, result.body);
+}
+
+export const ROUTES: Route[] = [
+  route('connect', 'POST', '/icws/connection', false, connect),
+  route('features', 'GET', '/icws/connection/features', false, ({ res, state }) => sendJson(res, 200, { featureInfoList: features(state) })),
+  route('connection', 'GET', '/icws/{sessionId}/connection', true, ({ res }) =>
+    sendJson(res, 200, { connectionState: ConnectionState.Up, reason: 'Connected', shouldReconnect: false }),
+  ),
+  route('connection', 'DELETE', '/icws/{sessionId}/connection', true, ({ res, state, session }) => {
+    state.sessions.forget(session!.id);
+    state.log.info('session logged out', { sessionId: session!.id });
+    sendJson(res, 204, undefined);
+  }),
+  route('messages', 'GET', '/icws/{sessionId}/messaging/messages', true, ({ req, res, state, session }) => {
+    const opts = { messagingVersion: state.options.messagingVersion, ssePingMs: state.options.ssePingMs, sseRetryMs: state.options.sseRetryMs };
+    if (wantsStream(req, opts)) openStream(res, session!, state.sessions, opts);
+    else answerPoll(res, session!, state.sessions);
+  }),
+  route('subscription', 'PUT', '/icws/{sessionId}/messaging/subscriptions/configuration/users/{subscriptionId}', true, putSubscription),
+  route('subscription', 'DELETE', '/icws/{sessionId}/messaging/subscriptions/configuration/users/{subscriptionId}', true, deleteSubscription),
+  route('mailboxes', 'POST', '/icws/{sessionId}/configuration/workgroups/{workgroupId}/monitored-mailboxes', true, postMailboxes),
+];
+
+/** The connectionStateChangeMessage connectionDown queues before the session goes. */
+export function connectionDownMessage(): string {
+  return JSON.stringify({
+    __type: CONNECTION_STATE_CHANGE_MESSAGE,
+    previousConnectionState: ConnectionState.Up,
+    newConnectionState: ConnectionState.Down,
+    reason: 'The connection to the server was lost.',
+    shouldReconnect: true,
+  });
+}

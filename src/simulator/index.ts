@@ -1,0 +1,65 @@
+/**
+ * The ICWS simulator (PRODUCT.md §11): an in-process stand-in for an ICWS server, for tests, benchmarks and the
+ * demo. `startSimulator()` listens (127.0.0.1, any free port by default) and returns its URL and control API.
+ */
+import { registerSecret } from '../log/redact.js';
+import { Control, type SimulatorControl } from './control.js';
+import { SimulatorServer } from './server.js';
+import { SimulatorState, type SimulatorOptions } from './state.js';
+
+export type { User } from '../icws/messages.js';
+export type { SimulatorControl } from './control.js';
+export type { Fault } from './faults.js';
+export type { MonitoredMailbox } from './mailboxes.js';
+export { MAILBOX_LICENSE, MAILBOX_LICENSE_THRESHOLD, MAILBOX_MONIKERS, initialMailboxes, mailboxIdFor } from './mailboxes.js';
+export type { RequestRecord, SimulatorOptions } from './state.js';
+export { generateUser, generateUsers, WORKGROUP_IDS, WORKGROUPS, SKILLS, STATUS_TEXTS } from './users.js';
+export { compactIso } from './random.js';
+
+export interface Simulator {
+  /** Base URL ending in /icws, e.g. http://127.0.0.1:41234/icws */
+  readonly url: string;
+  readonly port: number;
+  readonly control: SimulatorControl;
+  /** Closes every socket (SSE streams included) and stops the churn. */
+  close(): Promise<void>;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const state = new SimulatorState(options);
+  const o = state.options;
+  // The accepted password is a secret (unless it is also the user name, which must stay readable in logs).
+  if (o.password !== o.user) registerSecret(o.password);
+  let server: SimulatorServer | undefined;
+  const control = new Control(state, () => server?.dropConnections());
+  server = new SimulatorServer(state, control);
+  let port: number;
+  try {
+    port = await server.listen(o.host, o.port);
+  } catch (err) {
+    control.stop();
+    throw err;
+  }
+  if (o.churnPerSec > 0) control.setChurnRate(o.churnPerSec);
+  const url = `http://${urlHost(o.host)}:${port}/icws`;
+  state.log.info('ICWS simulator listening', { url, users: state.directory.size, seed: o.seed, messagingVersion: o.messagingVersion });
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    control,
+    close() {
+      closing ??= (async () => {
+        control.stop();
+        state.sessions.forgetAll();
+        await server.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * GET /icws/{sessionId}/messaging/messages: short polling (a JSON array of everything queued, removed from the
+ * queue) or, with `Accept: text/event-stream` where messaging ≥ 2, a server-sent-event stream: a `retry:` line,
+ * then one message per `data:` line as it is queued, and `:` comment pings.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Session, SessionStore } from './sessions.js';
+
+export interface MessagingOptions {
+  messagingVersion: number;
+  ssePingMs: number;
+  /** The `retry:` a stream announces (ms). */
+  sseRetryMs: number;
+}
+
+function sseEvent(text: string): string {
+  // A message with line breaks (only injected raw text has them) spans several data: lines, which SSE joins with \n.
+  return text.split(/\r?\n/).map((line) => `data: ${line}\n`).join('') + '\n';
+}
+
+export function wantsStream(req: IncomingMessage, opts: MessagingOptions): boolean {
+  return opts.messagingVersion >= 2 && (req.headers.accept ?? '').includes('text/event-stream');
+}
+
+export function answerPoll(res: ServerResponse, session: Session, store: SessionStore): number {
+  // A session that went down gets its last messages (the connectionStateChangeMessage), then it is gone.
+  const taken = session.down ? session.queue.splice(0) : store.take(session);
+  if (session.down) store.forget(session.id);
+  const text = `[${taken.map((m) => m.text).join(',')}]`;
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache' });
+  res.end(text);
+  return taken.length;
+}
+
+/** One stream per session: a new one replaces the old. Writes stop while the socket is full (the queue holds the rest). */
+export function openStream(res: ServerResponse, session: Session, store: SessionStore, opts: MessagingOptions): void {
+  session.sink?.close();
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+  res.write(`retry: ${opts.sseRetryMs}\n\n`);
+  let closed = false;
+  let waitingForDrain = false;
+
+  const flush = () => {
+    if (closed || waitingForDrain) return;
+    while (session.queue.length) {
+      const m = session.queue.shift()!;
+      if (!res.write(sseEvent(m.text))) {
+        waitingForDrain = true;
+        res.once('drain', () => {
+          waitingForDrain = false;
+          flush();
+        });
+        return;
+      }
+    }
+    if (session.down) store.forget(session.id);
+  };
+  const stop = () => {
+    closed = true;
+    clearInterval(ping);
+    if (session.sink === sink) session.sink = undefined;
+  };
+  const sink = {
+    flush,
+    close: () => {
+      if (closed) return;
+      stop();
+      res.end();
+    },
+  };
+  const ping = setInterval(() => {
+    if (!closed) res.write(': ping\n\n');
+  }, opts.ssePingMs);
+  ping.unref();
+  res.on('close', stop);
+  session.sink = sink;
+  flush();
+}

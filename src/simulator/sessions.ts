@@ -1,0 +1,132 @@
+/**
+ * ICWS sessions: credentials of each (session id, CSRF token, cookie), its subscriptions and its message queue.
+ * Messages are queued as JSON text so that `injectRaw` can queue malformed text exactly as given.
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../log/logger.js';
+import { parseCookies } from './http.js';
+import type { Subscription } from './subscriptions.js';
+
+export interface QueuedMessage {
+  text: string;
+  /** Injected as-is (maybe not JSON): a poll answer carries it alone, so it cannot spoil its neighbours. */
+  raw: boolean;
+}
+
+export interface Session {
+  readonly id: string;
+  readonly csrfToken: string;
+  readonly cookieName: string;
+  readonly cookieValue: string;
+  readonly userID: string;
+  readonly readOnly: boolean;
+  readonly subscriptions: Map<string, Subscription>;
+  queue: QueuedMessage[];
+  /** ms since the epoch of its last authenticated request: idle sessions are forgotten. */
+  lastSeen: number;
+  /** Set by connectionDown: the next messages request delivers the queue, then the session is forgotten. */
+  down: boolean;
+  /** An open SSE stream takes messages as they are queued; set by the messaging module. */
+  sink?: { flush(): void; close(): void };
+}
+
+export type SessionCheck = { ok: true; session: Session } | { ok: false; message: string };
+
+export class SessionStore {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(
+    private readonly maxQueuedMessages: number,
+    private readonly log: Logger,
+  ) {}
+
+  create(userID: string, readOnly: boolean): Session {
+    let id: string;
+    do id = String(randomInt(1_000_000_000, 9_999_999_999)); // ICWS session ids are long decimal numbers
+    while (this.sessions.has(id));
+    const session: Session = {
+      id,
+      csrfToken: randomBytes(24).toString('base64'),
+      cookieName: `icws_${id}`,
+      cookieValue: randomBytes(16).toString('hex'),
+      userID,
+      readOnly,
+      subscriptions: new Map(),
+      queue: [],
+      down: false,
+      lastSeen: Date.now(),
+    };
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  all(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  /** A request under /icws/{sessionId}/ must carry that session's cookie and CSRF header. `allowDown`: the last poll of a session that went down. */
+  authenticate(sessionId: string, req: IncomingMessage, allowDown = false): SessionCheck {
+    const session = this.sessions.get(sessionId);
+    if (!session || (session.down && !allowDown)) return { ok: false, message: 'The specified session is invalid or has expired.' };
+    const cookie = parseCookies(req.headers.cookie).get(session.cookieName);
+    if (cookie === undefined) return { ok: false, message: `The session cookie ${session.cookieName} is missing.` };
+    if (cookie !== session.cookieValue) return { ok: false, message: 'The session cookie is invalid.' };
+    const csrf = req.headers['inin-icws-csrf-token'];
+    if (csrf === undefined) return { ok: false, message: 'The ININ-ICWS-CSRF-Token header is missing.' };
+    if (csrf !== session.csrfToken) return { ok: false, message: 'The ININ-ICWS-CSRF-Token header does not match the session.' };
+    session.lastSeen = Date.now();
+    return { ok: true, session };
+  }
+
+  /**
+   * Queue one message. Past maxQueuedMessages (a client that stopped reading) the session is dropped: its next
+   * request gets 401 and the client starts over with a full replace, rather than silently missing messages.
+   */
+  enqueue(session: Session, text: string, raw = false): void {
+    if (!this.sessions.has(session.id)) return;
+    session.queue.push({ text, raw });
+    if (session.queue.length > this.maxQueuedMessages) {
+      this.log.warn('message queue over its bound: session dropped', { sessionId: session.id, maxQueuedMessages: this.maxQueuedMessages });
+      this.forget(session.id);
+      return;
+    }
+    session.sink?.flush();
+  }
+
+  /** Take what a poll answers: everything up to the first raw message, or that raw message alone. */
+  take(session: Session): QueuedMessage[] {
+    const q = session.queue;
+    if (q.length === 0) return [];
+    let n = 0;
+    if (q[0]!.raw) n = 1;
+    else while (n < q.length && !q[n]!.raw) n++;
+    return q.splice(0, n);
+  }
+
+  forget(id: string): void {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(id);
+    session.queue = [];
+    session.sink?.close();
+  }
+
+  /** Forget sessions without an open stream and without a request for `idleMs` (a client that went away). */
+  sweepIdle(idleMs: number, now = Date.now()): void {
+    for (const s of this.all()) {
+      if (!s.sink && now - s.lastSeen > idleMs) {
+        this.log.info('idle session forgotten', { sessionId: s.id });
+        this.forget(s.id);
+      }
+    }
+  }
+
+  forgetAll(): void {
+    for (const id of [...this.sessions.keys()]) this.forget(id);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Everything one simulator holds, shared by its ICWS routes, its control API and its churn timer; and the one
+ * place where a directory mutation becomes a usersMessage on every subscription that watches it.
+ */
+import type { User } from '../icws/messages.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { Churn } from './churn.js';
+import { Directory } from './directory.js';
+import { FaultTable } from './faults.js';
+import { initialMailboxes, type MonitoredMailbox } from './mailboxes.js';
+import { SessionStore, type Session } from './sessions.js';
+import { deltaFor, fullReplace } from './subscriptions.js';
+import { generateUsers } from './users.js';
+
+export interface SimulatorOptions {
+  /** default 127.0.0.1 */
+  host?: string;
+  /** default 0 (any free port) */
+  port?: number;
+  /** generated users, default 200 */
+  users?: number;
+  /** default 1: users and churn are deterministic from the seed */
+  seed?: number;
+  /** default 0 (no background churn) */
+  churnPerSec?: number;
+  /** feature "messaging"; 2 = SSE available. default 2 */
+  messagingVersion?: 1 | 2;
+  /** feature "configuration", default 16 */
+  configurationVersion?: number;
+  /** accepted credentials, default icwatch/icwatch */
+  user?: string;
+  password?: string;
+  /** an account whose writes get 403, default viewer/viewer */
+  readOnlyUser?: string;
+  readOnlyPassword?: string;
+  /** default "ic-sim-1" */
+  icServer?: string;
+  /** sent in the connect body and in 503 answers */
+  alternateHostList?: string[];
+  /** a backup server: every connect gets 503 with alternateHostList */
+  notAcceptingConnections?: boolean;
+  /** ':' comment pings on SSE streams, default 15000 */
+  ssePingMs?: number;
+  /** per session queue bound, default 100000 */
+  maxQueuedMessages?: number;
+  /** `retry:` announced on SSE streams, default 3000 */
+  sseRetryMs?: number;
+  /** largest request body accepted, default 10 MiB */
+  maxBodyBytes?: number;
+  /** a session without requests (and without an open stream) this long is forgotten, default 300000 */
+  sessionIdleMs?: number;
+  /** request records kept (the oldest are dropped), default 10000 */
+  maxRecordedRequests?: number;
+  logger?: Logger;
+}
+
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'logger'>>;
+
+export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
+  return {
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 0,
+    users: o.users ?? 200,
+    seed: o.seed ?? 1,
+    churnPerSec: o.churnPerSec ?? 0,
+    messagingVersion: o.messagingVersion ?? 2,
+    configurationVersion: o.configurationVersion ?? 16,
+    user: o.user ?? 'icwatch',
+    password: o.password ?? 'icwatch',
+    readOnlyUser: o.readOnlyUser ?? 'viewer',
+    readOnlyPassword: o.readOnlyPassword ?? 'viewer',
+    icServer: o.icServer ?? 'ic-sim-1',
+    alternateHostList: o.alternateHostList ?? [],
+    notAcceptingConnections: o.notAcceptingConnections ?? false,
+    ssePingMs: o.ssePingMs ?? 15000,
+    maxQueuedMessages: o.maxQueuedMessages ?? 100000,
+    sseRetryMs: o.sseRetryMs ?? 3000,
+    maxBodyBytes: o.maxBodyBytes ?? 10 * 1024 * 1024,
+    maxRecordedRequests: o.maxRecordedRequests ?? 10000,
+    sessionIdleMs: o.sessionIdleMs ?? 300000,
+  };
+}
+
+export interface RequestRecord {
+  method: string;
+  /** The path as requested, ids included (no query). */
+  path: string;
+  /** The route template, e.g. /icws/{sessionId}/messaging/messages. */
+  route: string;
+  /** The route's short name, as faults use it: connect, messages, subscription… */
+  name: string;
+  /** The answer's status; 0 while unanswered or when the socket was dropped. */
+  status: number;
+  /** ms since the epoch, at arrival. */
+  at: number;
+}
+
+export class SimulatorState {
+  readonly options: ResolvedOptions;
+  readonly log: Logger;
+  readonly directory: Directory;
+  readonly sessions: SessionStore;
+  readonly faults = new FaultTable();
+  readonly mailboxes: Map<string, Map<string, MonitoredMailbox>> = initialMailboxes();
+  readonly churn: Churn;
+  readonly requests: RequestRecord[] = [];
+
+  constructor(options: SimulatorOptions) {
+    this.options = resolveOptions(options);
+    this.log = options.logger ?? silentLogger();
+    this.directory = new Directory(generateUsers(this.options.users, this.options.seed));
+    this.sessions = new SessionStore(this.options.maxQueuedMessages, this.log);
+    this.churn = new Churn(this.directory, this.options.seed);
+    this.directory.onDelta((delta) => {
+      for (const session of this.sessions.all()) {
+        if (session.down) continue;
+        for (const s of session.subscriptions.values()) {
+          const message = deltaFor(s, delta);
+          if (message) this.sessions.enqueue(session, JSON.stringify(message));
+        }
+      }
+    });
+  }
+
+  /** Queue the subscription's full replace (its first message, or a forced one). */
+  queueFullReplace(session: Session, subscriptionId: string): void {
+    const s = session.subscriptions.get(subscriptionId);
+    if (s) this.sessions.enqueue(session, JSON.stringify(fullReplace(s, this.directory)));
+  }
+
+  record(r: RequestRecord): void {
+    this.requests.push(r);
+    if (this.requests.length > this.options.maxRecordedRequests) this.requests.splice(0, this.requests.length - this.options.maxRecordedRequests);
+  }
+
+  /** A deep copy of every user (the truth, no nulls). */
+  users(): User[] {
+    return structuredClone([...this.directory.values()]);
+  }
+}
