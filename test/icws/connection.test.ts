@@ -1,0 +1,84 @@
+import { expect } from 'chai';
+import got from 'got';
+import { IcwsConnection } from '../../src/icws/connection.js';
+import { IcwsAuthenticationError } from '../../src/icws/errors.js';
+import { UsersSubscription } from '../../src/icws/subscription.js';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+
+const connectionFor = (url: string, password = 'icwatch') =>
+  new IcwsConnection({ url, user: 'icwatch', password, applicationName: 'icwatch-test', acceptLanguage: 'en-us', requestTimeoutMs: 2000, maxBodyBytes: 1 << 20 });
+
+describe('ICWS connection against the simulator', () => {
+  let sim: Simulator;
+  before(async () => {
+    sim = await startSimulator({ users: 5, configurationVersion: 14 });
+  });
+  after(() => sim.close());
+
+  it('logs in and reads the features', async () => {
+    const conn = connectionFor(sim.url);
+    const s = await conn.connect();
+    expect(s.sessionId).to.be.a('string').and.not.empty;
+    expect(s.cookie).to.match(/^icws_/);
+    expect(s.features.get('messaging')).to.equal(2);
+    expect(s.features.get('configuration')).to.equal(14);
+    await conn.disconnect();
+    expect(conn.session).to.equal(undefined);
+  });
+
+  it('a request without cookie or without CSRF token gets 401', async () => {
+    const conn = connectionFor(sim.url);
+    const s = await conn.connect();
+    const url = `${s.baseUrl}/${s.sessionId}/messaging/messages`;
+    const bare = await got(url, { throwHttpErrors: false, retry: { limit: 0 } });
+    expect(bare.statusCode).to.equal(401);
+    expect(bare.headers['www-authenticate']).to.match(/ICWS/);
+    const noCsrf = await got(url, { headers: { cookie: s.cookie }, throwHttpErrors: false, retry: { limit: 0 } });
+    expect(noCsrf.statusCode).to.equal(401);
+    const noCookie = await got(url, { headers: { 'ININ-ICWS-CSRF-Token': s.csrfToken }, throwHttpErrors: false, retry: { limit: 0 } });
+    expect(noCookie.statusCode).to.equal(401);
+    const both = await conn.request('GET', '/messaging/messages', { route: 'GET messages' });
+    expect(both.status).to.equal(200);
+    await conn.disconnect();
+  });
+
+  it('refused credentials are an IcwsAuthenticationError naming the keys to check', async () => {
+    const err = await connectionFor(sim.url, 'wrong').connect().then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(IcwsAuthenticationError);
+    expect((err as Error).message).to.include('icws.password').and.not.include('wrong');
+  });
+
+  it('the simulator answers 400 to a subscription with both wildcards sent anyway (raw request)', async () => {
+    const conn = connectionFor(sim.url);
+    await conn.connect();
+    const res = await conn.request('PUT', '/messaging/subscriptions/configuration/users/raw', {
+      route: 'PUT subscription',
+      json: { configurationIds: ['*'], properties: ['*'], rightsFilter: 'view' },
+      allowStatus: [400],
+    });
+    expect(res.status).to.equal(400);
+    expect(JSON.stringify(res.body)).to.match(/wildcard/);
+    await conn.disconnect();
+  });
+
+  it('PUT then DELETE the subscription; a second DELETE finds it already gone', async () => {
+    const conn = connectionFor(sim.url);
+    await conn.connect();
+    const sub = new UsersSubscription({ ...DEFAULTS.subscription, id: 'pd' });
+    await sub.put(conn);
+    expect(await sub.delete(conn)).to.equal(true);
+    expect(await sub.delete(conn)).to.equal(false);
+    await conn.disconnect();
+  });
+
+  it('404 on PUT names the missing user id', async () => {
+    const conn = connectionFor(sim.url);
+    await conn.connect();
+    const sub = new UsersSubscription({ ...DEFAULTS.subscription, configurationIds: ['no-such-user'] });
+    const err = await sub.put(conn).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.name).to.equal('IcwsConfigError');
+    expect(err?.message).to.include('no-such-user').and.include('subscription.configurationIds');
+    await conn.disconnect();
+  });
+});

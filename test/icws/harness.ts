@@ -1,0 +1,74 @@
+/** Drives a real IcwsUsersFeed against a real simulator: config with small bounds, recording of messages and states. */
+import type { Subscription } from 'rxjs';
+import { DEFAULTS, type Config } from '../../src/config/defaults.js';
+import type { SessionState } from '../../src/icws/feed.js';
+import type { ReceivedUsersMessage } from '../../src/icws/messages.js';
+import { IcwsUsersFeed } from '../../src/icws/users-feed.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { waitFor } from '../helpers/net.js';
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** Small backoff without jitter (delays are then exact and comparable), fast polls, short timeouts. */
+export function testConfig(url: string, over: DeepPartial<Config> = {}): Config {
+  const c = structuredClone(DEFAULTS);
+  c.icws = {
+    ...c.icws,
+    url,
+    password: 'icwatch',
+    pollIntervalMs: 20,
+    requestTimeoutMs: 2000,
+    sseIdleTimeoutMs: 3000,
+    backoff: { initialMs: 10, maxMs: 400, multiplier: 2, jitter: 0 },
+    ...over.icws,
+  } as Config['icws'];
+  c.subscription = { ...c.subscription, ...over.subscription } as Config['subscription'];
+  return c;
+}
+
+export class FeedProbe {
+  readonly metrics = new Metrics({ defaultMetrics: false });
+  readonly feed: IcwsUsersFeed;
+  readonly messages: ReceivedUsersMessage[] = [];
+  readonly states: SessionState[] = [];
+  error?: unknown;
+  completed = false;
+  private readonly subs: Subscription[] = [];
+
+  constructor(config: Config) {
+    this.feed = new IcwsUsersFeed(config, { metrics: this.metrics, logger: silentLogger() });
+    this.subs.push(
+      this.feed.messages$.subscribe({
+        next: (m) => this.messages.push(m),
+        error: (e: unknown) => (this.error = e),
+        complete: () => (this.completed = true),
+      }),
+      this.feed.state$.subscribe((s) => this.states.push(s)),
+    );
+  }
+
+  start(): this {
+    this.feed.start();
+    return this;
+  }
+
+  fullReplaces(): ReceivedUsersMessage[] {
+    return this.messages.filter((m) => !m.message.isDelta);
+  }
+
+  /** Waits for the n-th full replace (1-based) and returns it. */
+  fullReplace(n: number, timeoutMs?: number): Promise<ReceivedUsersMessage> {
+    return waitFor(`full replace #${n}`, () => this.fullReplaces()[n - 1], timeoutMs);
+  }
+
+  async counter(name: 'messages' | 'icwsReconnects', labels: Record<string, string>): Promise<number> {
+    const got = await this.metrics[name].get();
+    return got.values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x)).reduce((a, v) => a + v.value, 0);
+  }
+
+  async close(): Promise<void> {
+    await this.feed.stop();
+    for (const s of this.subs) s.unsubscribe();
+  }
+}
