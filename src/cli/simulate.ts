@@ -1,7 +1,60 @@
-/** `icwatch simulate`: not built yet. */
+/**
+ * `icwatch simulate`: the ICWS simulator alone, until SIGINT/SIGTERM. Prints the base URL and the control URL;
+ * logs sessions and churn through the winston logger.
+ */
+import { createLogger, componentLogger } from '../log/logger.js';
+import { startSimulator } from '../simulator/index.js';
 import { EXIT } from './exit-codes.js';
 
-export async function simulateCommand(_opts: Record<string, unknown>): Promise<number> {
-  process.stderr.write('icwatch: the simulate command is not available in this build\n');
-  return EXIT.failure;
+export interface SimulateOptions {
+  host?: string;
+  port?: number;
+  users?: number;
+  churn?: number;
+  seed?: number;
+  messagingVersion?: string;
+  user?: string;
+  password?: string;
+}
+
+export async function simulateCommand(opts: SimulateOptions): Promise<number> {
+  const logger = createLogger({ format: process.stdout.isTTY ? 'pretty' : 'json' });
+  const log = componentLogger(logger, 'simulator');
+  let sim;
+  try {
+    sim = await startSimulator({
+      host: opts.host,
+      port: opts.port,
+      users: opts.users,
+      churnPerSec: opts.churn,
+      seed: opts.seed,
+      messagingVersion: opts.messagingVersion === '1' ? 1 : 2,
+      user: opts.user,
+      password: opts.password,
+      logger: log,
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const where = `${opts.host ?? '127.0.0.1'}:${opts.port ?? 8018}`;
+    process.stderr.write(`icwatch simulate: cannot listen on ${where}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 for any free port)' : e.message}\n`);
+    return EXIT.failure;
+  }
+  const control = sim.url.replace(/\/icws$/, '/_sim/');
+  process.stdout.write(`ICWS simulator: ${sim.url}\ncontrol API:    ${control}\naccepts userID: ${opts.user ?? 'icwatch'}\n`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info('stopping', { signal });
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve();
+    };
+    const onInt = () => stop('SIGINT');
+    const onTerm = () => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+  await sim.close();
+  logger.close();
+  return EXIT.ok;
 }
