@@ -87,7 +87,7 @@ async function update(config: Config, workgroupId: string, body: MonitoredMailbo
     const outcome = await bulkUpdateMonitoredMailboxes(connection, workgroupId, body, { relogin: () => login(connection, logger), logger });
     switch (outcome.kind) {
       case 'updated': {
-        process.stdout.write(formatUpdated(workgroupId, outcome.subObjects));
+        process.stdout.write(formatUpdated(workgroupId, outcome.subObjects, body.remove ?? []));
         const notSet = outcome.subObjects.some((o) => o.licenseProblems?.some((p) => p.licenseErrorType === LICENSE_NOT_SET));
         return notSet ? EXIT.failure : EXIT.ok;
       }

@@ -21,9 +21,11 @@ export function formatInputProblems(err: MailboxInputError): string {
   return lines.join('\n') + '\n';
 }
 
-export function formatUpdated(workgroupId: string, subObjects: SubObject[]): string {
+/** `removed`: the ids the request removed (the answer lists only the added and modified ones). */
+export function formatUpdated(workgroupId: string, subObjects: SubObject[], removed: string[] = []): string {
   const n = subObjects.length;
-  const lines = [`Workgroup ${workgroupId}: ${n} monitored mailbox${n === 1 ? '' : 'es'} updated.`];
+  const lines = [`Workgroup ${workgroupId}: ${n} monitored mailbox${n === 1 ? '' : 'es'} added or modified${removed.length ? `, ${removed.length} removed` : ''}.`];
+  if (removed.length) lines.push(`Removed: ${removed.join(', ')}`);
   if (n === 0) return lines.join('\n') + '\n';
   const rows = subObjects.map((o) => [o.id, o.uri ?? '', licenseProblemsCell(o.licenseProblems)]);
   lines.push(...table(['ID', 'URI', 'LICENSE PROBLEMS'], rows));
