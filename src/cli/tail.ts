@@ -1,7 +1,77 @@
-/** `icwatch tail`: not built yet. */
+/**
+ * `icwatch tail`: the reference WebSocket consumer. Prints one line per change (`<seq> upsert <id> {…}` /
+ * `<seq> remove <id>`), a summary line per snapshot, and resumes with since/epoch after a drop. `--json` prints
+ * the raw frames instead. Exits 0 on SIGINT/SIGTERM.
+ */
+import { FanoutClient, type RefusedError, type ServerFrame } from '../fanout/client.js';
+import { registerSecret } from '../log/redact.js';
 import { EXIT } from './exit-codes.js';
 
-export async function tailCommand(_opts: Record<string, unknown>): Promise<number> {
-  process.stderr.write('icwatch: the tail command is not available in this build\n');
-  return EXIT.failure;
+export interface TailOptions {
+  url?: string;
+  since?: number;
+  epoch?: string;
+  ids?: string;
+  props?: string;
+  token?: string;
+  json?: boolean;
+}
+
+export interface TailIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Stops tailing (SIGINT/SIGTERM when not given). */
+  signal?: AbortSignal;
+}
+
+const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+
+export async function tailCommand(opts: TailOptions, io: TailIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const token = opts.token ?? process.env.ICWATCH_TOKEN ?? undefined;
+  registerSecret(token);
+  const url = opts.url ?? 'ws://127.0.0.1:8080/v1/users';
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error('not ws');
+  } catch {
+    io.stderr.write(`icwatch tail: --url expects a ws:// or wss:// URL, got "${url}"\n`);
+    return EXIT.usage;
+  }
+  const client = new FanoutClient({ url, token, since: opts.since, epoch: opts.epoch, ids: list(opts.ids), props: list(opts.props) });
+  const out = (line: string) => io.stdout.write(`${line}\n`);
+  const note = (line: string) => io.stderr.write(`icwatch tail: ${line}\n`);
+  let users = 0;
+
+  client.on('frame', (text: string, f: ServerFrame) => {
+    if (opts.json) return out(text);
+    if (f.type === 'snapshot') {
+      users += f.users.length;
+      if (f.last) {
+        out(`snapshot seq=${f.seq} users=${users}`);
+        users = 0;
+      }
+    } else if (f.type === 'upsert') out(`${f.seq} upsert ${f.id} ${JSON.stringify(f.data)}`);
+    else if (f.type === 'remove') out(`${f.seq} remove ${f.id}`);
+    else if (f.type === 'reset') out(`reset reason=${f.reason} epoch=${f.epoch}`);
+    else if (f.type === 'error') note(`the server says: ${f.error}`);
+  });
+  client.on('hello', (f: { epoch: string | null; seq: number; version: string }) => note(`connected to icwatch ${f.version}: epoch ${f.epoch} at seq ${f.seq}`));
+  client.on('close', (code: number, reason: string) => note(`connection closed (${code}${reason ? ` ${reason}` : ''}); resuming from seq ${client.seq ?? '-'}`));
+  client.on('error', (err: Error) => note(err.message));
+
+  const result = await new Promise<number>((resolve) => {
+    client.once('refused', (err: RefusedError) => {
+      note(err.message);
+      resolve(err.status === 400 ? EXIT.usage : EXIT.failure);
+    });
+    const stop = () => resolve(EXIT.ok);
+    if (io.signal) io.signal.addEventListener('abort', stop, { once: true });
+    else {
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    }
+    client.start();
+  });
+  await client.stop();
+  return result;
 }
