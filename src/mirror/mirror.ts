@@ -119,6 +119,7 @@ export class Mirror {
 
   /** Load meta (a new epoch if the mirror starts from nothing) and the users; retries while Redis is unavailable. */
   async init(): Promise<void> {
+    this.options.redis.on('ready', this.onReconnect);
     if (!(await this.retrying('load the mirror', () => this.reload()))) throw new Error('mirror stopped before Redis could be read');
   }
 
@@ -177,9 +178,20 @@ export class Mirror {
     this.finish(this.sourceError);
   }
 
+  /**
+   * After a reconnect Redis may have restarted without its data: reload (a new epoch and a rewrite of the known
+   * users if meta is gone) without waiting for the next message to find out.
+   */
+  private readonly onReconnect = (): void => {
+    if (!this.epoch || this.stopped) return;
+    this.dirty = true;
+    this.wake();
+  };
+
   private finish(err: unknown): void {
     if (this.finished) return;
     this.finished = true;
+    this.options.redis.off('ready', this.onReconnect);
     this.committed.complete();
     if (err === undefined) this.settle.resolve();
     else this.settle.reject(err);
