@@ -62,6 +62,11 @@ export class IcwsUsersFeed implements UsersFeed {
   /** Serializes re-PUTs of one session (resync, faulted subscription). */
   private reput: Promise<void> = Promise.resolve();
   private resyncQueued = false;
+  /**
+   * Spaces out resyncs asked while no full replace has come through: a full replace that is itself unreadable
+   * (e.g. larger than icws.maxMessageBytes) would otherwise be asked for again and again at once.
+   */
+  private readonly resyncBackoff: Backoff;
   /** The base URL that last accepted a login: tried first next time (it may be the backup after a switchover). */
   private lastGoodUrl?: string;
   private readonly warnedVersions = new Set<string>();
@@ -90,6 +95,7 @@ export class IcwsUsersFeed implements UsersFeed {
         logger: this.log,
       });
     this.backoff = new Backoff(icws.backoff);
+    this.resyncBackoff = new Backoff(icws.backoff);
     this.stopTimeoutMs = deps.stopTimeoutMs ?? Math.min(icws.requestTimeoutMs, config.shutdown.timeoutMs / 2);
   }
 
@@ -114,8 +120,11 @@ export class IcwsUsersFeed implements UsersFeed {
     if (!live || this.resyncQueued) return; // not up: the next session's subscription starts with a full replace anyway
     this.resyncQueued = true;
     this.metrics.icwsReconnects.inc({ reason: 'resync' });
-    this.log.info(`asking a full resync (${reason}): PUT the subscription again`);
-    this.putAgain(live, reason, () => (this.resyncQueued = false));
+    const delayMs = this.resyncBackoff.attempts === 0 ? 0 : this.resyncBackoff.next();
+    if (delayMs === 0) this.resyncBackoff.next();
+    const log = delayMs === 0 ? 'info' : 'warn';
+    this.log.log(log, `asking a full resync (${reason}): PUT the subscription again${delayMs ? ` in ${delayMs} ms (no full replace came through since the last resync)` : ''}`);
+    this.putAgain(live, reason, () => (this.resyncQueued = false), delayMs);
   }
 
   stop(): Promise<void> {
@@ -303,7 +312,9 @@ export class IcwsUsersFeed implements UsersFeed {
         let syncReason: FullSyncReason | undefined;
         if (!message.isDelta) {
           syncReason = this.fullSyncReasons.shift() ?? 'server';
-          this.backoff.reset(); // the session works end to end: the next failure starts from a short wait
+          // The session works end to end: the next failure starts from a short wait.
+          this.backoff.reset();
+          this.resyncBackoff.reset();
         }
         this.messagesSubject.next({ message, receivedAt: performance.now(), icServer: live.info.icServer, ...(syncReason ? { syncReason } : {}) });
         return;
@@ -337,9 +348,10 @@ export class IcwsUsersFeed implements UsersFeed {
   }
 
   /** PUT again within a live session (resync, faulted), one at a time; retried with backoff until it works or the session ends. */
-  private putAgain(live: LiveSession, reason: FullSyncReason, started?: () => void): void {
+  private putAgain(live: LiveSession, reason: FullSyncReason, started?: () => void, delayMs = 0): void {
     this.reput = this.reput.then(async () => {
       const backoff = new Backoff(this.config.icws.backoff);
+      if (delayMs) await sleep(delayMs, live.abort.signal).catch(() => undefined);
       started?.();
       while (!live.abort.signal.aborted) {
         try {

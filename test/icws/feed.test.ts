@@ -180,12 +180,81 @@ describe('ICWS users feed against the simulator', () => {
     sim = await startSimulator({ users: USERS });
     probe = new FeedProbe(testConfig(sim.url)).start();
     await probe.fullReplace(1);
+    const { csrfToken, cookie } = probe.feed.connection.session!;
     await probe.close();
+    const logs = probe.logLines.join('');
+    expect(logs).to.include('logged out').and.not.include(csrfToken).and.not.include(cookie.slice(cookie.indexOf('=') + 1));
     const deletes = sim.control.requests.filter((r) => r.method === 'DELETE');
     expect(deletes.map((r) => `${r.name} ${r.status}`)).to.deep.equal(['subscription 204', 'connection 204']);
     expect(probe.completed).to.equal(true);
     expect(probe.feed.state.type).to.equal('closed');
     expect(sim.control.sessions()).to.have.length(0);
     probe = undefined;
+  });
+});
+
+describe('ICWS users feed: bounds and server signals', () => {
+  let sim: Simulator;
+  let probe: FeedProbe | undefined;
+  afterEach(async () => {
+    await probe?.close();
+    probe = undefined;
+    await sim?.close();
+  });
+  const requests = (name: string, method?: string) => sim.control.requests.filter((r) => r.name === name && (!method || r.method === method));
+  const huge = () => JSON.stringify({ __type: 'urn:inin.com:configuration.people:usersMessage', isDelta: true, changed: [{ configurationId: { id: 'x' }, notes: 'n'.repeat(64 * 1024) }] });
+
+  for (const transport of ['poll', 'sse'] as const) {
+    it(`${transport}: a message over icws.maxMessageBytes is rejected, then a resync converges`, async () => {
+      sim = await startSimulator({ users: USERS });
+      probe = new FeedProbe(testConfig(sim.url, { icws: { transport, maxMessageBytes: 32 * 1024 } })).start();
+      await probe.fullReplace(1);
+      sim.control.injectRaw(huge());
+      const resync = await probe.fullReplace(2);
+      expect(resync.syncReason).to.equal('unreadable');
+      expect(probe.messages.some((m) => m.message.changed?.some((u) => u.configurationId.id === 'x'))).to.equal(false);
+      expect(probe.logLines.join('')).to.include('icws.maxMessageBytes');
+      expect(probe.error).to.equal(undefined);
+    });
+  }
+
+  it('a faulted subscription is PUT again; its full replace follows', async () => {
+    sim = await startSimulator({ users: USERS });
+    probe = new FeedProbe(testConfig(sim.url)).start();
+    await probe.fullReplace(1);
+    sim.control.injectRaw(JSON.stringify({ __type: 'urn:inin.com:messaging:subscriptionStateMessage', state: 3, error: { message: 'lost' } }));
+    const again = await probe.fullReplace(2);
+    expect(again.syncReason).to.equal('resubscribe');
+    expect(requests('subscription', 'PUT')).to.have.length(2);
+    expect(requests('connect')).to.have.length(1);
+  });
+
+  it('an SSE stream silent for icws.sseIdleTimeoutMs is dropped and reopened', async () => {
+    sim = await startSimulator({ users: USERS, ssePingMs: 60_000, sseRetryMs: 10 });
+    probe = new FeedProbe(testConfig(sim.url, { icws: { transport: 'sse', sseIdleTimeoutMs: 150 } })).start();
+    await probe.fullReplace(1);
+    await waitFor('a second stream', () => requests('messages').length >= 2);
+    sim.control.setProperties(sim.control.users()[0]!.configurationId.id, { extension: '8181' });
+    await waitFor('delta on the new stream', () => probe!.messages.find((m) => m.message.changed?.[0]?.extension === '8181'));
+    expect(probe.logLines.join('')).to.include('icws.sseIdleTimeoutMs');
+  });
+
+  it('410 on the message route is fatal and names it', async () => {
+    sim = await startSimulator({ users: USERS, messagingVersion: 1 });
+    probe = new FeedProbe(testConfig(sim.url)).start();
+    await probe.fullReplace(1);
+    sim.control.injectFaults({ status: 410, route: 'messages' });
+    await waitFor('fatal error', () => probe!.error);
+    expect(probe.error).to.be.instanceOf(IcwsGoneError);
+    expect((probe.error as Error).message).to.include('GET messages');
+  });
+
+  it('warns at start about each requested property newer than the server', async () => {
+    sim = await startSimulator({ users: USERS, configurationVersion: 13 });
+    probe = new FeedProbe(testConfig(sim.url, { subscription: { properties: ['extension', 'acdWhatsApp', 'emergencyResponderLocationID'] } })).start();
+    await probe.fullReplace(1);
+    const warnings = probe.logLines.filter((l) => l.includes('"warn"') && l.includes('configuration feature version'));
+    expect(warnings).to.have.length(2);
+    expect(warnings.join('')).to.include('acdWhatsApp').and.include('emergencyResponderLocationID');
   });
 });

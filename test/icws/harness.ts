@@ -4,7 +4,8 @@ import { DEFAULTS, type Config } from '../../src/config/defaults.js';
 import type { SessionState } from '../../src/icws/feed.js';
 import type { ReceivedUsersMessage } from '../../src/icws/messages.js';
 import { IcwsUsersFeed } from '../../src/icws/users-feed.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -32,12 +33,20 @@ export class FeedProbe {
   readonly feed: IcwsUsersFeed;
   readonly messages: ReceivedUsersMessage[] = [];
   readonly states: SessionState[] = [];
+  /** Every log line the feed wrote (JSON). */
+  readonly logLines: string[] = [];
   error?: unknown;
   completed = false;
   private readonly subs: Subscription[] = [];
 
   constructor(config: Config) {
-    this.feed = new IcwsUsersFeed(config, { metrics: this.metrics, logger: silentLogger() });
+    const stream = new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        this.logLines.push(chunk.toString());
+        done();
+      },
+    });
+    this.feed = new IcwsUsersFeed(config, { metrics: this.metrics, logger: createLogger({ level: 'debug', stream }) });
     this.subs.push(
       this.feed.messages$.subscribe({
         next: (m) => this.messages.push(m),
