@@ -1,10 +1,11 @@
 /** Child processes for the end-to-end tests: `node bin/icwatch.js …` with ICWATCH_* variables, output captured. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/icwatch.js', import.meta.url));
+const SIMULATOR_FIXTURE = fileURLToPath(new URL('./fixtures/simulator.ts', import.meta.url));
 
 /** The parent's environment without any ICWATCH_* variable (a developer's shell must not change a test). */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -27,8 +28,14 @@ export interface CliProcess {
 
 const running = new Set<ChildProcess>();
 
+/** `icwatch …` as a child process. */
 export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return startNode([BIN, ...args], env);
+}
+
+function startNode(args: string[], env: Record<string, string> = {}): CliProcess {
+  const loader = args[0]!.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   let err = '';
@@ -75,4 +82,59 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
 export function killAll(): void {
   for (const c of running) c.kill('SIGKILL');
   running.clear();
+}
+
+export interface SimulatorProcess extends CliProcess {
+  readonly port: number;
+  /** Base URL ending in /icws. */
+  readonly url: string;
+  /** GET/POST on the control API (/_sim/…), JSON in and out. */
+  control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+/** The ICWS simulator as a child process on `port` (a free one by default), ready when its control API answers. */
+export async function startSimulatorProcess(options: { port?: number; users?: number; seed?: number; password?: string } = {}): Promise<SimulatorProcess> {
+  const port = options.port ?? (await freePort());
+  const args = ['--port', String(port), '--users', String(options.users ?? 20), '--churn', '0', '--seed', String(options.seed ?? 1), '--password', options.password ?? 'icwatch'];
+  const p = startNode([SIMULATOR_FIXTURE, ...args]);
+  const base = `http://127.0.0.1:${port}`;
+  const control = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${base}/_sim/${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} /_sim/${path} answered ${res.status}: ${text}`);
+    return JSON.parse(text) as T;
+  };
+  await waitFor('the simulator to answer', async () => {
+    if (p.child.exitCode !== null) throw new Error(`the simulator exited ${p.child.exitCode}: ${p.stderr()}`);
+    return (await fetch(`${base}/_sim/sessions`)).ok;
+  }, 20000, 100);
+  return { ...p, port, url: `${base}/icws`, control };
+}
+
+export interface IcwatchProcess extends CliProcess {
+  readonly port: number;
+  /** http://127.0.0.1:PORT */
+  readonly base: string;
+  get(path: string): Promise<{ status: number; text: string }>;
+}
+
+/** `icwatch run` as a child process on a free HTTP port; resolves once its HTTP server listens. */
+export async function startIcwatch(env: Record<string, string>, args: string[] = ['run']): Promise<IcwatchProcess> {
+  const p = startCli(args, { ICWATCH_HTTP_PORT: '0', ICWATCH_HTTP_HOST: '127.0.0.1', ...env });
+  const line = await p.waitForOutput(/HTTP on http:\/\/127\.0\.0\.1:\d+/);
+  const port = Number(/:(\d+)$/.exec(line)![1]);
+  const base = `http://127.0.0.1:${port}`;
+  const get = async (path: string) => {
+    const res = await fetch(`${base}${path}`);
+    return { status: res.status, text: await res.text() };
+  };
+  return { ...p, port, base, get };
+}
+
+/** The sample value of a metric series in Prometheus text (`name{labels} value`), 0 when absent. */
+export function metricValue(text: string, series: string): number {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return 0;
 }
