@@ -83,9 +83,9 @@ export const MAILBOX_TYPES: readonly EnumEntry[] = [
 export const INBOUND_MAILBOX_TYPES: ReadonlySet<number> = new Set([0, 2]);
 
 /** The entry for `value`, or a stand-in naming the unknown number (a newer server may send values we do not know). */
-export function describe(table: readonly EnumEntry[], value: unknown): EnumEntry {
+export function lookup(table: readonly EnumEntry[], value: unknown): EnumEntry {
   const known = table.find((e) => e.value === value);
-  return known ?? { value: typeof value === 'number' ? value : NaN, name: `unknown(${String(value)})`, meaning: 'A value this version of icwatch does not know.' };
+  return known ?? { value: typeof value === 'number' ? value : NaN, name: 'unknown', meaning: 'A value this version of icwatch does not know.' };
 }
 
 /** The value for a name (exact, case-sensitive as on the page), if any. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { INBOUND_MAILBOX_TYPES, MAILBOX_TYPES, describe } from './enums.js';
+import { INBOUND_MAILBOX_TYPES, MAILBOX_TYPES, lookup } from './enums.js';
 import { BULK_UPDATE_TYPE, type ConfigurationId, type MonitoredMailbox, type MonitoredMailboxesBulkUpdate } from './types.js';
 
 /** One thing wrong with the input: where (`add[2].emailAddress`), and what was wrong and expected. */
@@ -156,7 +156,7 @@ function mailbox(entry: unknown, where: string, list: 'add' | 'modify', report: 
   // The page: "For non-inbound mailboxes, this must be null". Checked only when the entry says its type: on
   // modify the server keeps the type it has, which we cannot see.
   if (typeof out.inboundFolder === 'string' && out.mailboxType !== undefined && !INBOUND_MAILBOX_TYPES.has(out.mailboxType)) {
-    const type = describe(MAILBOX_TYPES, out.mailboxType);
+    const type = lookup(MAILBOX_TYPES, out.mailboxType);
     report(`${where}.inboundFolder`, `only for inbound mailbox types (inbound, outboundAndInbound); this mailbox is ${type.name} (${type.value}): leave inboundFolder out or set it to null`);
   }
   return out;

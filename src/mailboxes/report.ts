@@ -2,7 +2,7 @@
  * What `icwatch mailboxes` prints: the updated ids as a small table, and refusals spelled out with the enum names
  * and meanings of the reference page, so an administrator sees exactly what the server refused and why.
  */
-import { LICENSE_ERROR_TYPES, VALIDATION_ERROR_TYPES, describe, type EnumEntry } from './enums.js';
+import { LICENSE_ERROR_TYPES, VALIDATION_ERROR_TYPES, lookup, type EnumEntry } from './enums.js';
 import type { MailboxInputError } from './input.js';
 import type { BulkUpdateOutcome, LicenseProblem, SubObject } from './types.js';
 
@@ -32,7 +32,7 @@ export function formatUpdated(workgroupId: string, subObjects: SubObject[], remo
 
   // Meanings are long: once each below the table rather than in every row.
   const seen = new Map<number, EnumEntry>();
-  for (const p of subObjects.flatMap((o) => o.licenseProblems ?? [])) seen.set(p.licenseErrorType, describe(LICENSE_ERROR_TYPES, p.licenseErrorType));
+  for (const p of subObjects.flatMap((o) => o.licenseProblems ?? [])) seen.set(p.licenseErrorType, lookup(LICENSE_ERROR_TYPES, p.licenseErrorType));
   if (seen.size > 0) {
     lines.push('', 'License problems:');
     for (const e of seen.values()) lines.push(`  ${label(e)}: ${e.meaning}`);
@@ -46,14 +46,14 @@ export function formatRejected(workgroupId: string, r: Rejected): string {
   if (r.validationErrors.length > 0) {
     lines.push(`Validation errors (${r.validationErrors.length}):`);
     for (const v of r.validationErrors) {
-      const e = describe(VALIDATION_ERROR_TYPES, v.validationErrorType);
+      const e = lookup(VALIDATION_ERROR_TYPES, v.validationErrorType);
       lines.push(`  - ${v.propertyName || '(no property)'} = ${JSON.stringify(v.propertyValue)}: ${label(e)}: ${e.meaning}`);
     }
   }
   if (r.licenseErrors.length > 0) {
     lines.push(`License errors (${r.licenseErrors.length}):`);
     for (const l of r.licenseErrors) {
-      const e = describe(LICENSE_ERROR_TYPES, l.licenseErrorType);
+      const e = lookup(LICENSE_ERROR_TYPES, l.licenseErrorType);
       lines.push(`  - ${l.license || '(no license)'}: ${label(e)}: ${e.meaning}`);
     }
   }
@@ -80,7 +80,7 @@ export function formatRefused(workgroupId: string, r: Refused, user: string): st
 
 function licenseProblemsCell(problems: LicenseProblem[] | undefined): string {
   if (!problems || problems.length === 0) return '-';
-  return problems.map((p) => `${p.license} ${label(describe(LICENSE_ERROR_TYPES, p.licenseErrorType))}`).join(', ');
+  return problems.map((p) => `${p.license} ${label(lookup(LICENSE_ERROR_TYPES, p.licenseErrorType))}`).join(', ');
 }
 
 function table(header: string[], rows: string[][]): string[] {
