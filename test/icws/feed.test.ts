@@ -191,17 +191,7 @@ describe('ICWS users feed against the simulator', () => {
     expect(sim.control.sessions()).to.have.length(0);
     probe = undefined;
   });
-});
 
-describe('ICWS users feed: bounds and server signals', () => {
-  let sim: Simulator;
-  let probe: FeedProbe | undefined;
-  afterEach(async () => {
-    await probe?.close();
-    probe = undefined;
-    await sim?.close();
-  });
-  const requests = (name: string, method?: string) => sim.control.requests.filter((r) => r.name === name && (!method || r.method === method));
   const huge = () => JSON.stringify({ __type: 'urn:inin.com:configuration.people:usersMessage', isDelta: true, changed: [{ configurationId: { id: 'x' }, notes: 'n'.repeat(64 * 1024) }] });
 
   for (const transport of ['poll', 'sse'] as const) {
