@@ -5,7 +5,8 @@ import { silentLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { FanoutServer, type FanoutOptions } from '../../src/fanout/server.js';
 import { FanoutClient, type FanoutClientOptions } from '../../src/fanout/client.js';
-import { SHARED_REDIS_URL } from '../helpers/redis.js';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { LayoutWriter } from './layout.js';
 
 export interface Harness {
   fanout: FanoutServer;
@@ -67,4 +68,38 @@ export async function startHarness(redis: Redis, keyPrefix: string, overrides: P
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+export interface Fixture {
+  redis: Redis;
+  prefix: string;
+  writer: LayoutWriter;
+  /** Started before each test unless `fanout: null` (then the test starts it and assigns it here). */
+  h: Harness;
+}
+
+/**
+ * Registers beforeEach/afterEach hooks: a Redis client, a fresh prefix, a LayoutWriter seeded with `users` users
+ * (u0…, extension 1000+i, plus `seed` properties) and a harness; everything is dropped and closed afterwards.
+ */
+export function useFixture(
+  label: string,
+  o: { users: number; seed?: Record<string, unknown>; writer?: ConstructorParameters<typeof LayoutWriter>[2]; fanout?: Partial<FanoutOptions> | null },
+): Fixture {
+  const f = {} as Fixture;
+  beforeEach(async () => {
+    f.redis = new Redis(SHARED_REDIS_URL);
+    f.prefix = uniquePrefix(label);
+    f.writer = new LayoutWriter(f.redis, f.prefix, o.writer);
+    await f.writer.init();
+    for (let i = 0; i < o.users; i++) await f.writer.upsert(`u${i}`, { extension: String(1000 + i), ...o.seed });
+    if (o.fanout !== null) f.h = await startHarness(f.redis, f.prefix, o.fanout);
+  });
+  afterEach(async () => {
+    await f.h?.close();
+    f.h = undefined as unknown as Harness;
+    await dropPrefix(f.redis, f.prefix);
+    await f.redis.quit();
+  });
+  return f;
 }

@@ -4,9 +4,8 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { FanoutClient } from '../../src/fanout/client.js';
 import { waitFor } from '../helpers/net.js';
-import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { startHarness, type Harness } from './harness.js';
-import { LayoutWriter, plain, randomOp, readMirror, seeded } from './layout.js';
+import { useFixture } from './harness.js';
+import { plain, randomOp, readMirror, seeded } from './layout.js';
 
 /** Every frame a raw ws client receives, parsed. */
 function rawClient(url: string): { ws: WebSocket; frames: Array<Record<string, any>>; closed: Promise<number> } {
@@ -19,36 +18,18 @@ function rawClient(url: string): { ws: WebSocket; frames: Array<Record<string, a
 }
 
 describe('fanout: snapshot, changes and resume', function () {
-  let redis: Redis;
-  let prefix: string;
-  let writer: LayoutWriter;
-  let h: Harness;
-
-  beforeEach(async () => {
-    redis = new Redis(SHARED_REDIS_URL);
-    prefix = uniquePrefix('fanout');
-    writer = new LayoutWriter(redis, prefix, { keepHistory: true });
-    await writer.init();
-    for (let i = 0; i < 30; i++) await writer.upsert(`u${i}`, { extension: String(1000 + i), statusText: 'Available' });
-    h = await startHarness(redis, prefix);
-  });
-
-  afterEach(async () => {
-    await h.close();
-    await dropPrefix(redis, prefix);
-    await redis.quit();
-  });
+  const f = useFixture('fanout', { users: 30, seed: { statusText: 'Available' }, writer: { keepHistory: true } });
 
   it('sends hello, then a snapshot in chunks, then live changes; the client ends equal to the mirror', async () => {
-    const { ws, frames } = rawClient(h.url);
+    const { ws, frames } = rawClient(f.h.url);
     await waitFor('snapshot', () => frames.some((f) => f.type === 'snapshot' && f.last));
-    expect(frames[0]).to.deep.equal({ type: 'hello', epoch: writer.epoch, seq: writer.seq, version: 'test' });
+    expect(frames[0]).to.deep.equal({ type: 'hello', epoch: f.writer.epoch, seq: f.writer.seq, version: 'test' });
     const chunks = frames.filter((f) => f.type === 'snapshot');
     expect(chunks).to.have.length(Math.ceil(30 / 7));
     expect(chunks.every((c) => c.seq === 30)).to.equal(true);
     expect(chunks.map((c) => c.last)).to.deep.equal([false, false, false, false, true]);
-    await writer.upsert('u1', { statusText: 'Away' });
-    await writer.remove('u2');
+    await f.writer.upsert('u1', { statusText: 'Away' });
+    await f.writer.remove('u2');
     await waitFor('two changes', () => frames.length === 1 + chunks.length + 2);
     expect(frames.slice(-2)).to.deep.equal([
       { type: 'upsert', seq: 31, id: 'u1', data: { statusText: 'Away' } },
@@ -56,11 +37,11 @@ describe('fanout: snapshot, changes and resume', function () {
     ]);
     ws.close();
 
-    const c = h.client();
+    const c = f.h.client();
     const rand = seeded(7);
-    for (let i = 0; i < 100; i++) await writer.apply([randomOp(rand, 40), randomOp(rand, 40)]);
-    await waitFor('client at the last seq', () => c.seq === writer.seq);
-    expect(plain(c.users)).to.deep.equal(plain(await readMirror(redis, writer.keys)));
+    for (let i = 0; i < 100; i++) await f.writer.apply([randomOp(rand, 40), randomOp(rand, 40)]);
+    await waitFor('client at the last seq', () => c.seq === f.writer.seq);
+    expect(plain(c.users)).to.deep.equal(plain(await readMirror(f.redis, f.writer.keys)));
   });
 
   it('holds exactly the mirror at every seq, also when the snapshot is taken while the mirror changes', async () => {
@@ -69,15 +50,15 @@ describe('fanout: snapshot, changes and resume', function () {
     let checks = 0;
     const check = (c: FanoutClient, seq: number) => {
       checks++;
-      const expected = writer.history.get(seq);
+      const expected = f.writer.history.get(seq);
       if (!expected || JSON.stringify(plain(c.users)) !== JSON.stringify(plain(expected))) mismatches.push(`seq ${seq}`);
     };
     const followers: FanoutClient[] = [];
     const storm = (async () => {
       for (let i = 0; i < 150; i++) {
-        await writer.apply([randomOp(rand, 40), randomOp(rand, 40), randomOp(rand, 40)]);
+        await f.writer.apply([randomOp(rand, 40), randomOp(rand, 40), randomOp(rand, 40)]);
         if (i % 25 === 0) {
-          const c = h.client();
+          const c = f.h.client();
           c.on('synced', (seq: number) => check(c, seq));
           c.on('change', (e: { seq: number }) => check(c, e.seq));
           followers.push(c);
@@ -85,29 +66,29 @@ describe('fanout: snapshot, changes and resume', function () {
       }
     })();
     await storm;
-    for (const c of followers) await waitFor('follower at the last seq', () => c.seq === writer.seq);
+    for (const c of followers) await waitFor('follower at the last seq', () => c.seq === f.writer.seq);
     expect(mismatches).to.deep.equal([]);
     expect(checks).to.be.greaterThan(300);
     expect(followers.every((c) => (c.counts.upsert ?? 0) + (c.counts.remove ?? 0) > 0)).to.equal(true);
     // and stepwise against Redis itself
     const c = followers[0]!;
     for (let i = 0; i < 15; i++) {
-      const seq = await writer.apply([randomOp(rand, 40)]);
+      const seq = await f.writer.apply([randomOp(rand, 40)]);
       await waitFor(`seq ${seq}`, () => c.seq === seq);
-      expect(plain(c.users)).to.deep.equal(plain(await readMirror(redis, writer.keys)));
+      expect(plain(c.users)).to.deep.equal(plain(await readMirror(f.redis, f.writer.keys)));
     }
   });
 
   it('resumes after a disconnect with exactly the missed changes', async () => {
-    const c = h.client();
-    await waitFor('synced', () => c.seq === writer.seq);
+    const c = f.h.client();
+    await waitFor('synced', () => c.seq === f.writer.seq);
     await c.stop();
     const since = c.seq!;
-    for (let i = 0; i < 12; i++) await writer.upsert(`u${i}`, { statusText: `busy ${i}` });
-    await writer.remove('u20');
-    const { ws, frames } = rawClient(`${h.url}?since=${since}&epoch=${writer.epoch}`);
+    for (let i = 0; i < 12; i++) await f.writer.upsert(`u${i}`, { statusText: `busy ${i}` });
+    await f.writer.remove('u20');
+    const { ws, frames } = rawClient(`${f.h.url}?since=${since}&epoch=${f.writer.epoch}`);
     await waitFor('missed changes', () => frames.length === 14);
-    await writer.upsert('u3', { extension: '9999' });
+    await f.writer.upsert('u3', { extension: '9999' });
     await waitFor('a live change', () => frames.length === 15);
     expect(frames[0]!.type).to.equal('hello');
     expect(frames.slice(1).map((f) => f.seq)).to.deep.equal(Array.from({ length: 14 }, (_, i) => since + 1 + i));
@@ -115,53 +96,53 @@ describe('fanout: snapshot, changes and resume', function () {
     ws.close();
 
     // the reusable client resumes by itself after a drop, without a snapshot
-    const d = h.client();
-    await waitFor('synced', () => d.seq === writer.seq);
+    const d = f.h.client();
+    await waitFor('synced', () => d.seq === f.writer.seq);
     const snapshotFrames = d.counts.snapshot;
     d.drop();
-    await writer.upsert('u4', { statusText: 'dropped meanwhile' });
-    await waitFor('resumed', () => d.seq === writer.seq && d.connected);
+    await f.writer.upsert('u4', { statusText: 'dropped meanwhile' });
+    await waitFor('resumed', () => d.seq === f.writer.seq && d.connected);
     expect(d.counts.snapshot).to.equal(snapshotFrames);
     expect(d.counts.hello).to.equal(2);
     expect(d.counts.reset ?? 0).to.equal(0);
-    expect(plain(d.users)).to.deep.equal(plain(await readMirror(redis, writer.keys)));
+    expect(plain(d.users)).to.deep.equal(plain(await readMirror(f.redis, f.writer.keys)));
   });
 
   it('answers a stale epoch and a trimmed stream with reset, then a snapshot', async () => {
-    const stale = rawClient(`${h.url}?since=10&epoch=other`);
+    const stale = rawClient(`${f.h.url}?since=10&epoch=other`);
     await waitFor('snapshot', () => stale.frames.some((f) => f.last));
-    expect(stale.frames[1]).to.deep.equal({ type: 'reset', reason: 'epoch', epoch: writer.epoch, seq: 30 });
+    expect(stale.frames[1]).to.deep.equal({ type: 'reset', reason: 'epoch', epoch: f.writer.epoch, seq: 30 });
     expect(stale.frames[2]!.type).to.equal('snapshot');
     stale.ws.close();
 
-    await writer.trimThrough(20);
-    const trimmed = rawClient(`${h.url}?since=10&epoch=${writer.epoch}`);
+    await f.writer.trimThrough(20);
+    const trimmed = rawClient(`${f.h.url}?since=10&epoch=${f.writer.epoch}`);
     await waitFor('snapshot', () => trimmed.frames.some((f) => f.last));
-    expect(trimmed.frames[1]).to.deep.equal({ type: 'reset', reason: 'trimmed', epoch: writer.epoch, seq: 30 });
+    expect(trimmed.frames[1]).to.deep.equal({ type: 'reset', reason: 'trimmed', epoch: f.writer.epoch, seq: 30 });
     trimmed.ws.close();
 
     // since without an epoch (icwatch tail --since) resumes when the stream still holds since+1
-    const noEpoch = rawClient(`${h.url}?since=25`);
+    const noEpoch = rawClient(`${f.h.url}?since=25`);
     await waitFor('missed changes', () => noEpoch.frames.length === 6);
     expect(noEpoch.frames.slice(1).map((f) => f.seq)).to.deep.equal([26, 27, 28, 29, 30]);
     noEpoch.ws.close();
   });
 
   it('gives every client reset and a snapshot when the mirror restarts with a new epoch', async () => {
-    const c = h.client();
-    await waitFor('synced', () => c.seq === writer.seq);
-    const oldEpoch = writer.epoch;
-    await writer.init();
-    await writer.upsert('fresh', { extension: '1' });
-    await writer.upsert('fresh2', { extension: '2' });
-    await waitFor('client on the new epoch', () => c.epoch === writer.epoch && c.seq === writer.seq);
+    const c = f.h.client();
+    await waitFor('synced', () => c.seq === f.writer.seq);
+    const oldEpoch = f.writer.epoch;
+    await f.writer.init();
+    await f.writer.upsert('fresh', { extension: '1' });
+    await f.writer.upsert('fresh2', { extension: '2' });
+    await waitFor('client on the new epoch', () => c.epoch === f.writer.epoch && c.seq === f.writer.seq);
     expect(c.epoch).to.not.equal(oldEpoch);
     expect(c.counts.reset).to.equal(1);
-    expect(plain(c.users)).to.deep.equal(plain(await readMirror(redis, writer.keys)));
+    expect(plain(c.users)).to.deep.equal(plain(await readMirror(f.redis, f.writer.keys)));
   });
 
   it('filters by ids and props', async () => {
-    const { ws, frames } = rawClient(`${h.url}?ids=u1,u2,nobody&props=extension`);
+    const { ws, frames } = rawClient(`${f.h.url}?ids=u1,u2,nobody&props=extension`);
     await waitFor('snapshot', () => frames.some((f) => f.last));
     const snap = frames.filter((f) => f.type === 'snapshot');
     expect(snap).to.have.length(1);
@@ -169,11 +150,11 @@ describe('fanout: snapshot, changes and resume', function () {
       { id: 'u1', extension: '1001' },
       { id: 'u2', extension: '1002' },
     ]);
-    await writer.upsert('u1', { statusText: 'not for this client' });
-    await writer.upsert('u3', { extension: '3333' });
-    await writer.upsert('u1', { extension: '1111', statusText: 'x' });
-    await writer.remove('u2');
-    await writer.remove('u4');
+    await f.writer.upsert('u1', { statusText: 'not for this client' });
+    await f.writer.upsert('u3', { extension: '3333' });
+    await f.writer.upsert('u1', { extension: '1111', statusText: 'x' });
+    await f.writer.remove('u2');
+    await f.writer.remove('u4');
     await waitFor('filtered changes', () => frames.length === 1 + 1 + 2);
     expect(frames.slice(2)).to.deep.equal([
       { type: 'upsert', seq: 33, id: 'u1', data: { extension: '1111' } },
@@ -182,10 +163,10 @@ describe('fanout: snapshot, changes and resume', function () {
     ws.close();
 
     // the client keeps the filtered view equal to the mirror's
-    const c = h.client({ ids: ['u5', 'u6'], props: ['statusText'] });
+    const c = f.h.client({ ids: ['u5', 'u6'], props: ['statusText'] });
     await waitFor('synced', () => c.seq !== null);
-    await writer.upsert('u5', { statusText: 'Gone home' });
-    await writer.upsert('u7', { statusText: 'elsewhere' });
+    await f.writer.upsert('u5', { statusText: 'Gone home' });
+    await f.writer.upsert('u7', { statusText: 'elsewhere' });
     await waitFor('u5 changed', () => c.users.get('u5')?.statusText === 'Gone home');
     expect(plain(c.users)).to.deep.equal({ u5: { statusText: 'Gone home' }, u6: { statusText: 'Available' } });
   });

@@ -1,12 +1,9 @@
 /** The upgrade request: token auth (401), bad queries (400), other paths (404); client frames and abuse. */
 import { expect } from 'chai';
 import http from 'node:http';
-import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { waitFor } from '../helpers/net.js';
-import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { startHarness, type Harness } from './harness.js';
-import { LayoutWriter } from './layout.js';
+import { useFixture } from './harness.js';
 
 /** The HTTP answer to an upgrade request that the server refuses. */
 function refusal(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }> {
@@ -30,41 +27,24 @@ function refusal(port: number, path: string, headers: Record<string, string> = {
 }
 
 describe('fanout: upgrade requests and client frames', function () {
-  let redis: Redis;
-  let prefix: string;
-  let h: Harness;
   const TOKEN = 'sekret-token-1';
-
-  beforeEach(async () => {
-    redis = new Redis(SHARED_REDIS_URL);
-    prefix = uniquePrefix('fanout-up');
-    const writer = new LayoutWriter(redis, prefix);
-    await writer.init();
-    await writer.upsert('u1', { extension: '1001' });
-    h = await startHarness(redis, prefix, { tokens: [TOKEN, 'another-token'] });
-  });
-
-  afterEach(async () => {
-    await h.close();
-    await dropPrefix(redis, prefix);
-    await redis.quit();
-  });
+  const f = useFixture('fanout-up', { users: 1, fanout: { tokens: [TOKEN, 'another-token'] } });
 
   it('refuses a missing or wrong token with 401 and accepts a header or access_token', async () => {
-    const none = await refusal(h.port, '/v1/users');
+    const none = await refusal(f.h.port, '/v1/users');
     expect(none.status).to.equal(401);
     expect(none.body.error).to.equal('a token is required');
     expect(none.headers['www-authenticate']).to.match(/^Bearer/);
-    const wrong = await refusal(h.port, '/v1/users', { Authorization: 'Bearer nope' });
+    const wrong = await refusal(f.h.port, '/v1/users', { Authorization: 'Bearer nope' });
     expect(wrong.status).to.equal(401);
     expect(JSON.stringify(wrong.body)).to.not.include('nope');
-    expect((await refusal(h.port, '/v1/users?access_token=bad')).status).to.equal(401);
-    expect((await refusal(h.port, '/v1/users', { Authorization: `Bearer ${TOKEN}` })).status).to.equal(101);
-    expect((await refusal(h.port, '/v1/users?access_token=another-token')).status).to.equal(101);
+    expect((await refusal(f.h.port, '/v1/users?access_token=bad')).status).to.equal(401);
+    expect((await refusal(f.h.port, '/v1/users', { Authorization: `Bearer ${TOKEN}` })).status).to.equal(101);
+    expect((await refusal(f.h.port, '/v1/users?access_token=another-token')).status).to.equal(101);
 
-    const c = h.client({ token: TOKEN });
+    const c = f.h.client({ token: TOKEN });
     await waitFor('synced', () => c.seq === 1);
-    const refused = h.client({ token: 'bad-token' });
+    const refused = f.h.client({ token: 'bad-token' });
     const err = await new Promise<any>((r) => refused.once('refused', r));
     expect(err.status).to.equal(401);
   });
@@ -85,18 +65,18 @@ describe('fanout: upgrade requests and client frames', function () {
       ['ids=' + Array.from({ length: 1001 }, (_, i) => `u${i}`).join(','), 'ids'],
     ];
     for (const [query, parameter] of cases) {
-      const r = await refusal(h.port, `/v1/users?${query}`, auth);
+      const r = await refusal(f.h.port, `/v1/users?${query}`, auth);
       expect(r.status, query).to.equal(400);
       expect(r.body.parameter, query).to.equal(parameter);
       expect(r.body.expected, query).to.be.a('string');
       expect(r.body.error, query).to.be.a('string');
     }
-    const other = await refusal(h.port, '/v2/users', auth);
+    const other = await refusal(f.h.port, '/v2/users', auth);
     expect(other.status).to.equal(404);
   });
 
   it('answers unknown client frames with an error frame, a ping with a pong, and closes an abuser with 1008', async () => {
-    const ws = new WebSocket(`${h.url}?access_token=${TOKEN}`);
+    const ws = new WebSocket(`${f.h.url}?access_token=${TOKEN}`);
     const frames: any[] = [];
     ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
@@ -113,17 +93,17 @@ describe('fanout: upgrade requests and client frames', function () {
     ws.send(Buffer.from([1, 2, 3]));
     ws.send('{"type":"subscribe"}');
     expect(await closed).to.equal(1008);
-    await waitFor('abuse counted', async () => (await h.disconnects('abuse')) === 1);
+    await waitFor('abuse counted', async () => (await f.h.disconnects('abuse')) === 1);
   });
 
   it('closes every client with 1001 on close() and counts them', async () => {
-    const c = h.client({ token: TOKEN, reconnect: false });
+    const c = f.h.client({ token: TOKEN, reconnect: false });
     await waitFor('synced', () => c.seq === 1);
-    expect(h.fanout.clientCount).to.equal(1);
+    expect(f.h.fanout.clientCount).to.equal(1);
     const code = new Promise<number>((r) => c.once('close', r));
-    await h.fanout.close();
+    await f.h.fanout.close();
     expect(await code).to.equal(1001);
-    expect(await h.disconnects('shutdown')).to.equal(1);
-    expect((await h.metrics.wsClients.get()).values[0]!.value).to.equal(0);
+    expect(await f.h.disconnects('shutdown')).to.equal(1);
+    expect((await f.h.metrics.wsClients.get()).values[0]!.value).to.equal(0);
   });
 });
