@@ -89,6 +89,10 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<string
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+    // A client that gave up (e.g. during an injected delay) must not leave this promise pending forever.
+    req.on('close', () => {
+      if (!req.complete) reject(new BodyError('the client closed the request before sending its body'));
+    });
   });
 }
 

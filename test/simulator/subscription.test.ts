@@ -153,3 +153,18 @@ describe('simulator: users subscription and polling', () => {
     expect(await poll(s)).to.deep.equal([{ __type: 'urn:inin.com:someOtherMessage' }]);
   });
 });
+
+describe('simulator: message queue bound', () => {
+  it('drops a session whose queue passes maxQueuedMessages: its next request gets 401, so the client starts over', async () => {
+    const sim = await startSimulator({ users: 20, maxQueuedMessages: 5 });
+    try {
+      const s = await connect(sim.url);
+      await subscribe(s, 'dir', { configurationIds: ['*'], properties: ['statusText'] });
+      for (let i = 0; i < 10; i++) sim.control.setProperties(sim.control.users()[0]!.configurationId.id, { statusText: `status ${i}` });
+      expect((await call(s, 'GET', '/messaging/messages')).status).to.equal(401);
+      expect(sim.control.sessions()).to.deep.equal([]);
+    } finally {
+      await sim.close();
+    }
+  });
+});
