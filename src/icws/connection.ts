@@ -12,6 +12,7 @@ import { registerSecret } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import {
   IcwsAuthenticationError,
+  IcwsConfigError,
   IcwsError,
   IcwsGoneError,
   IcwsNetworkError,
@@ -78,7 +79,7 @@ export class IcwsConnection {
     registerSecret(options.password);
     this.https = {
       rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
-      ...(options.tls?.caFile ? { certificateAuthority: readFileSync(options.tls.caFile) } : {}),
+      ...(options.tls?.caFile ? { certificateAuthority: readCaFile(options.tls.caFile) } : {}),
     };
   }
 
@@ -233,6 +234,16 @@ export class IcwsConnection {
       return { status, headers: resHeaders, body: body as T, text };
     }
     throw errorFor(status, options.route, body, text, withSession);
+  }
+}
+
+/** The CA file's content; an unreadable file is a configuration error naming the key (exit 78), not a crash. */
+function readCaFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new IcwsConfigError(0, 'TLS setup', undefined, `cannot read the CA file ${path} (${code}): expected a readable PEM file`, 'icws.tls.caFile');
   }
 }
 

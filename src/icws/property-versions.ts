@@ -8,6 +8,8 @@
  * inside licenseProperties and utilizations; those are values, not properties one subscribes to, so they are not
  * listed here.
  */
+import type { Logger } from '../log/logger.js';
+
 export const PROPERTY_FEATURE_VERSIONS: Readonly<Record<string, number>> = {
   emergencyResponderLocationID: 16,
   acdSocialMedia: 14,
@@ -32,4 +34,13 @@ export function propertiesNewerThan(properties: readonly string[], serverVersion
     if (needs !== undefined && needs > version) out.push({ property, needs });
   }
   return out;
+}
+
+/** One warning per requested property the server (`configuration` feature `serverVersion`) will not deliver. */
+export function warnNewerProperties(log: Logger, properties: readonly string[], icServer: string, serverVersion: number | undefined): void {
+  for (const p of propertiesNewerThan(properties, serverVersion)) {
+    log.warn(
+      `subscription.properties: "${p.property}" needs the ICWS configuration feature version ${p.needs}; ${icServer} has ${serverVersion ?? 'none'}, so it will not be delivered`,
+    );
+  }
 }

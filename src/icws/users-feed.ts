@@ -16,7 +16,7 @@ import { IcwsConfigError, IcwsGoneError } from './errors.js';
 import type { SessionState, UsersFeed } from './feed.js';
 import { ConnectionState, type FullSyncReason, type IcwsMessage, type ReceivedUsersMessage } from './messages.js';
 import { parseMessage, shortTypeName } from './parse.js';
-import { propertiesNewerThan } from './property-versions.js';
+import { warnNewerProperties } from './property-versions.js';
 import { classify, type SessionEnd } from './session-end.js';
 import { UsersSubscription } from './subscription.js';
 import { connectWithSwitchover } from './switchover.js';
@@ -194,7 +194,12 @@ export class IcwsUsersFeed implements UsersFeed {
     this.log.info(`logged in to ICWS ${info.icServer} at ${new URL(info.baseUrl).host}`, {
       features: Object.fromEntries(info.features),
     });
-    this.warnNewerProperties(info);
+    // Once per server and version: a reconnect to the same server need not repeat it.
+    const version = info.features.get('configuration');
+    if (!this.warnedVersions.has(`${info.icServer}:${version}`)) {
+      this.warnedVersions.add(`${info.icServer}:${version}`);
+      warnNewerProperties(this.log, this.config.subscription.properties, info.icServer, version);
+    }
     this.fullSyncReasons = [];
     this.resyncQueued = false;
     try {
@@ -367,18 +372,6 @@ export class IcwsUsersFeed implements UsersFeed {
         }
       }
     });
-  }
-
-  private warnNewerProperties(info: SessionInfo): void {
-    const version = info.features.get('configuration');
-    const key = `${info.icServer}:${version}`;
-    if (this.warnedVersions.has(key)) return;
-    this.warnedVersions.add(key);
-    for (const p of propertiesNewerThan(this.config.subscription.properties, version)) {
-      this.log.warn(
-        `subscription.properties: "${p.property}" needs the ICWS configuration feature version ${p.needs}; ${info.icServer} has ${version ?? 'none'}, so it will not be delivered`,
-      );
-    }
   }
 
   private fail(err: unknown): void {

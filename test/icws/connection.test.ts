@@ -82,3 +82,11 @@ describe('ICWS connection against the simulator', () => {
     await conn.disconnect();
   });
 });
+
+describe('ICWS connection configuration', () => {
+  it('an unreadable CA file is a configuration error naming icws.tls.caFile', () => {
+    const make = () =>
+      new IcwsConnection({ url: 'https://127.0.0.1:1/icws', user: 'u', password: 'p', applicationName: 'a', acceptLanguage: 'en-us', requestTimeoutMs: 100, maxBodyBytes: 100, tls: { caFile: '/nonexistent/ca.pem', rejectUnauthorized: true } });
+    expect(make).to.throw(/icws\.tls\.caFile: .*\/nonexistent\/ca\.pem \(ENOENT\)/);
+  });
+});
