@@ -106,8 +106,9 @@ export function deltaFor(s: Subscription, delta: DirectoryDelta): UsersMessage |
   for (const u of delta.changed ?? []) {
     if (!watches(s, u.configurationId.id)) continue;
     const p = project(s, u, true);
-    // A change touching only properties this subscription does not follow is not sent (lastModifiedDate alone is no news).
-    if (Object.keys(p).some((k) => k !== 'configurationId' && k !== 'lastModifiedDate')) changed.push(p);
+    // A change touching only properties this subscription does not follow is not sent; a subscribed
+    // lastModifiedDate did change, though, so it goes out even alone and the client's view stays the truth.
+    if (Object.keys(p).length > 1) changed.push(p);
   }
   const removed = (delta.removed ?? []).filter((id) => watches(s, id));
   if (!added.length && !changed.length && !removed.length) return undefined;
