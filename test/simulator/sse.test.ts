@@ -61,6 +61,19 @@ describe('simulator: server-sent events', () => {
     expect((await call(s, 'GET', '/connection')).status).to.equal(200);
   });
 
+  it('sends injected raw text as it is, one event, and a second stream of the session replaces the first', async () => {
+    sim = await startSimulator({ users: 3 });
+    const s = await connect(sim.url);
+    const first = await openStream(s);
+    sim.control.injectRaw('{"__type":"urn:inin.com:unknown", "x":');
+    await waitFor('the raw event', () => first.lines.includes('data: {"__type":"urn:inin.com:unknown", "x":'));
+    const second = await openStream(s);
+    await first.ended;
+    sim.control.injectRaw('{"__type":"urn:inin.com:someOtherMessage"}');
+    await waitFor('the next event on the new stream', () => streamMessages(second.lines).length === 1);
+    second.close();
+  });
+
   it('answers JSON when the messaging feature is version 1', async () => {
     sim = await startSimulator({ users: 3, messagingVersion: 1 });
     const s = await connect(sim.url);
