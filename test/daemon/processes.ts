@@ -5,7 +5,6 @@ import { freePort, waitFor } from '../helpers/net.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/icwatch.js', import.meta.url));
-const SIMULATOR_FIXTURE = fileURLToPath(new URL('./fixtures/simulator.ts', import.meta.url));
 
 /** The parent's environment without any ICWATCH_* variable (a developer's shell must not change a test). */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -30,12 +29,7 @@ const running = new Set<ChildProcess>();
 
 /** `icwatch …` as a child process. */
 export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  return startNode([BIN, ...args], env);
-}
-
-function startNode(args: string[], env: Record<string, string> = {}): CliProcess {
-  const loader = args[0]!.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const child = spawn(process.execPath, [...loader, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   let err = '';
@@ -92,11 +86,11 @@ export interface SimulatorProcess extends CliProcess {
   control<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
-/** The ICWS simulator as a child process on `port` (a free one by default), ready when its control API answers. */
+/** `icwatch simulate` as a child process on `port` (a free one by default), ready when its control API answers. */
 export async function startSimulatorProcess(options: { port?: number; users?: number; seed?: number; password?: string } = {}): Promise<SimulatorProcess> {
   const port = options.port ?? (await freePort());
   const args = ['--port', String(port), '--users', String(options.users ?? 20), '--churn', '0', '--seed', String(options.seed ?? 1), '--password', options.password ?? 'icwatch'];
-  const p = startNode([SIMULATOR_FIXTURE, ...args]);
+  const p = startCli(['simulate', ...args]);
   const base = `http://127.0.0.1:${port}`;
   const control = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${base}/_sim/${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
