@@ -1,15 +1,18 @@
 /**
  * Login with switchover (NOTES.md "Connecting"): a server that answers 503 is a backup or is switching over, and
- * its body lists the hosts to try instead (same scheme and port). Each host is tried once per round; when every
- * one answered 503 the last error is thrown and the caller backs off before the next round.
+ * its body lists the hosts to try instead (same scheme and port). A server that does not answer at all (network
+ * failure) may have failed over too: then the alternates it listed at the last successful login are tried. Each
+ * host is tried once per round; when none accepted, the most telling error is thrown and the caller backs off.
  */
 import type { Logger } from '../log/logger.js';
 import type { IcwsConnection, SessionInfo } from './connection.js';
-import { IcwsUnavailableError } from './errors.js';
+import { IcwsNetworkError, IcwsUnavailableError } from './errors.js';
 
 export interface SwitchoverOptions {
   /** Base URLs to try first, in order (e.g. the host that last accepted us, then the configured one). */
   first: string[];
+  /** alternateHostList of the last successful login: tried when a host does not answer. */
+  knownAlternates?: string[];
   signal?: AbortSignal;
   logger: Logger;
   /** Told before each login attempt (for the session state). */
@@ -19,7 +22,11 @@ export interface SwitchoverOptions {
 export async function connectWithSwitchover(connection: IcwsConnection, options: SwitchoverOptions): Promise<SessionInfo> {
   const queue = [...options.first];
   const tried = new Set<string>();
-  let last: IcwsUnavailableError | undefined;
+  const hostOf = (u: string) => new URL(u).host;
+  const untried = (hosts: string[]) => hosts.map((h) => connection.alternateUrl(h)).filter((u) => !tried.has(u) && !queue.includes(u));
+  /** A network failure says more than a 503 from a backup: it is thrown first. */
+  let networkFailure: IcwsNetworkError | undefined;
+  let unavailable: IcwsUnavailableError | undefined;
   for (let url = queue.shift(); url !== undefined; url = queue.shift()) {
     if (tried.has(url)) continue;
     tried.add(url);
@@ -27,13 +34,23 @@ export async function connectWithSwitchover(connection: IcwsConnection, options:
     try {
       return await connection.connect(url, options.signal);
     } catch (err) {
-      if (!(err instanceof IcwsUnavailableError)) throw err;
-      last = err;
-      const next = err.alternateHostList.map((host) => connection.alternateUrl(host)).filter((u) => !tried.has(u));
-      options.logger.warn(`ICWS at ${new URL(url).host} is not accepting connections (${err.errorId ?? err.status}: ${err.serverMessage})` +
-        (next.length ? `; trying ${next.map((u) => new URL(u).host).join(', ')}` : '; no other host to try'));
+      if (options.signal?.aborted) throw err;
+      let next: string[];
+      if (err instanceof IcwsUnavailableError) {
+        unavailable = err;
+        next = untried(err.alternateHostList);
+        options.logger.warn(`ICWS at ${hostOf(url)} is not accepting connections (${err.errorId ?? err.status}: ${err.serverMessage})` + describeNext(next, hostOf));
+      } else if (err instanceof IcwsNetworkError && options.knownAlternates?.length) {
+        networkFailure ??= err;
+        next = untried(options.knownAlternates);
+        if (next.length) options.logger.warn(`ICWS at ${hostOf(url)} does not answer (${err.code})` + describeNext(next, hostOf));
+      } else {
+        throw err;
+      }
       queue.push(...next);
     }
   }
-  throw last ?? new Error('no ICWS host to connect to');
+  throw networkFailure ?? unavailable ?? new Error('no ICWS host to connect to');
 }
+
+const describeNext = (next: string[], hostOf: (u: string) => string) => (next.length ? `; trying ${next.map(hostOf).join(', ')}` : '; no other host to try');

@@ -20,8 +20,7 @@ import { warnNewerProperties } from './property-versions.js';
 import { classify, type SessionEnd } from './session-end.js';
 import { UsersSubscription } from './subscription.js';
 import { connectWithSwitchover } from './switchover.js';
-import { pollMessages } from './transport/poll.js';
-import { streamMessages } from './transport/sse.js';
+import { chooseTransport } from './transport/choose.js';
 import { describe, endsSession, type TransportItem } from './transport/types.js';
 
 export interface UsersFeedDeps {
@@ -31,6 +30,8 @@ export interface UsersFeedDeps {
   connection?: IcwsConnection;
   /** Bound of stop(): DELETE subscription + DELETE connection (default: min(icws.requestTimeoutMs, shutdown.timeoutMs / 2)). */
   stopTimeoutMs?: number;
+  /** Consecutive failed polls / streams after which the session logs in again, maybe on another host (default 5). */
+  transportFailuresBeforeRelogin?: number;
 }
 
 /** One live session: what its messages are dispatched against. */
@@ -69,9 +70,11 @@ export class IcwsUsersFeed implements UsersFeed {
   private readonly resyncBackoff: Backoff;
   /** The base URL that last accepted a login: tried first next time (it may be the backup after a switchover). */
   private lastGoodUrl?: string;
+  private knownAlternates: string[] = [];
   private readonly warnedVersions = new Set<string>();
   private readonly unknownTypesLogged = new Set<string>();
   private readonly stopTimeoutMs: number;
+  private readonly transportFailuresBeforeRelogin: number;
 
   constructor(
     readonly config: Config,
@@ -97,6 +100,7 @@ export class IcwsUsersFeed implements UsersFeed {
     this.backoff = new Backoff(icws.backoff);
     this.resyncBackoff = new Backoff(icws.backoff);
     this.stopTimeoutMs = deps.stopTimeoutMs ?? Math.min(icws.requestTimeoutMs, config.shutdown.timeoutMs / 2);
+    this.transportFailuresBeforeRelogin = deps.transportFailuresBeforeRelogin ?? 5;
   }
 
   get state(): SessionState {
@@ -186,11 +190,13 @@ export class IcwsUsersFeed implements UsersFeed {
     let attempt = 0;
     const info = await connectWithSwitchover(this.connection, {
       first: [...new Set([this.lastGoodUrl ?? this.config.icws.url, this.config.icws.url])],
+      knownAlternates: this.knownAlternates,
       signal,
       logger: this.log,
       onAttempt: (url) => this.setState({ type: 'connecting', host: new URL(url).host, attempt: ++attempt }),
     });
     this.lastGoodUrl = info.baseUrl;
+    if (info.alternateHostList.length) this.knownAlternates = info.alternateHostList;
     this.log.info(`logged in to ICWS ${info.icServer} at ${new URL(info.baseUrl).host}`, {
       features: Object.fromEntries(info.features),
     });
@@ -246,24 +252,20 @@ export class IcwsUsersFeed implements UsersFeed {
       this.live = live;
       sub = this.transport(info).subscribe({
         next: (item) => this.onItem(live, item),
-        error: (err: unknown) => (err instanceof IcwsGoneError ? live.fail(err) : live.end(classify(err))),
+        error: (err: unknown) => (err instanceof IcwsGoneError || err instanceof IcwsConfigError ? live.fail(err) : live.end(classify(err))),
         complete: () => live.end({ reason: 'network', description: 'transport ended', detail: 'the message transport completed' }),
       });
     });
   }
 
   private transport(info: SessionInfo): Observable<TransportItem> {
-    const icws = this.config.icws;
-    const sse = icws.transport === 'sse' || (icws.transport === 'auto' && (info.features.get('messaging') ?? 0) >= 2);
-    this.log.info(`receiving messages by ${sse ? 'server-sent events' : 'short polling'} (icws.transport ${icws.transport}, messaging feature ${info.features.get('messaging') ?? 'absent'})`);
-    const common = {
+    const up: SessionState = { type: 'up', host: new URL(info.baseUrl).host, sessionId: info.sessionId, icServer: info.icServer, subscribed: true };
+    return chooseTransport(this.config.icws, info, {
       connection: this.connection,
-      maxMessageBytes: icws.maxMessageBytes,
-      backoff: icws.backoff,
-      requestTimeoutMs: icws.requestTimeoutMs,
       logger: this.log,
+      failuresBeforeRelogin: this.transportFailuresBeforeRelogin,
       hooks: {
-        retrying: (delayMs: number, why: string) => {
+        retrying: (delayMs, why) => {
           this.log.warn(`receiving messages failed (${why}); retrying in ${delayMs} ms`);
           this.metrics.icwsSessionUp.set(0);
           this.setState({ type: 'reconnecting', reason: 'messages unavailable', retryInMs: delayMs, lastError: why });
@@ -271,11 +273,10 @@ export class IcwsUsersFeed implements UsersFeed {
         healthy: () => {
           this.log.info('receiving messages again');
           this.metrics.icwsSessionUp.set(1);
-          this.setState({ type: 'up', host: new URL(info.baseUrl).host, sessionId: info.sessionId, icServer: info.icServer, subscribed: true });
+          this.setState(up);
         },
       },
-    };
-    return sse ? streamMessages({ ...common, sseIdleTimeoutMs: icws.sseIdleTimeoutMs }) : pollMessages({ ...common, pollIntervalMs: icws.pollIntervalMs });
+    });
   }
 
   /** One transport item, synchronously, so that messages leave in the order they came. */

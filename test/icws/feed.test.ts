@@ -67,34 +67,61 @@ describe('ICWS users feed against the simulator', () => {
     }
   }
 
-  it('a 503 on the first host leads to the alternate host (same port)', async () => {
-    // The backup answers on 127.0.0.2; the first host (127.0.0.1, same port) is not accepting connections.
-    let backup: Simulator | undefined;
-    let primary: Simulator | undefined;
-    // The port is free on 127.0.0.2; another program may hold it on 127.0.0.1: then try another port.
-    for (let i = 0; i < 5 && !primary; i++) {
-      backup = await startSimulator({ host: '127.0.0.2', users: USERS, icServer: 'ic-backup' });
+  /** A backup on 127.0.0.2 and a primary on 127.0.0.1, same port (retried on another port if 127.0.0.1 has it taken). */
+  async function pair(primaryOptions: Parameters<typeof startSimulator>[0]): Promise<Simulator> {
+    for (let i = 0; i < 5; i++) {
+      const b = await startSimulator({ host: '127.0.0.2', users: USERS, icServer: 'ic-backup' });
       try {
-        primary = await startSimulator({ host: '127.0.0.1', port: backup.port, notAcceptingConnections: true, alternateHostList: ['127.0.0.2'] });
+        sim = await startSimulator({ ...primaryOptions, host: '127.0.0.1', port: b.port, alternateHostList: ['127.0.0.2'] });
+        return b;
       } catch {
-        await backup.close();
-        backup = undefined;
+        await b.close();
       }
     }
-    sim = primary!;
+    throw new Error('no port free on both 127.0.0.1 and 127.0.0.2');
+  }
+
+  it('a 503 on the first host leads to the alternate host (same port)', async () => {
+    const backup = await pair({ notAcceptingConnections: true });
     try {
       probe = new FeedProbe(testConfig(sim.url)).start();
       const first = await probe.fullReplace(1);
       expect(first.icServer).to.equal('ic-backup');
-      expect(probe.feed.state).to.deep.include({ type: 'up', host: `127.0.0.2:${backup!.port}` });
+      expect(probe.feed.state).to.deep.include({ type: 'up', host: `127.0.0.2:${backup.port}` });
       expect(requests('connect').map((r) => r.status)).to.deep.equal([503]);
-      expect(backup!.control.requests.filter((r) => r.name === 'connect').map((r) => r.status)).to.deep.equal([201]);
+      expect(backup.control.requests.filter((r) => r.name === 'connect').map((r) => r.status)).to.deep.equal([201]);
       await probe.close();
       probe = undefined;
-      expect(backup!.control.requests.filter((r) => r.method === 'DELETE').map((r) => r.name)).to.deep.equal(['subscription', 'connection']);
+      expect(backup.control.requests.filter((r) => r.method === 'DELETE').map((r) => r.name)).to.deep.equal(['subscription', 'connection']);
     } finally {
-      await backup?.close();
+      await backup.close();
     }
+  });
+
+  it('a server that stops answering is left for an alternate host it listed at login', async () => {
+    const backup = await pair({ icServer: 'ic-primary' });
+    try {
+      probe = new FeedProbe(testConfig(sim.url, { icws: { transport: 'poll' } })).start();
+      expect((await probe.fullReplace(1)).icServer).to.equal('ic-primary');
+      await sim.close();
+      const again = await probe.fullReplace(2);
+      expect(again).to.deep.include({ icServer: 'ic-backup', syncReason: 'resubscribe' });
+      expect(await probe.counter('icwsReconnects', { reason: 'network' })).to.equal(1);
+      await probe.close();
+      probe = undefined;
+    } finally {
+      await backup.close();
+    }
+  });
+
+  it('sse forced on a server without server-sent events falls back to polling', async () => {
+    sim = await startSimulator({ users: USERS, messagingVersion: 1 });
+    probe = new FeedProbe(testConfig(sim.url, { icws: { transport: 'sse' } })).start();
+    await probe.fullReplace(1);
+    sim.control.setProperties(sim.control.users()[0]!.configurationId.id, { extension: '9191' });
+    await waitFor('delta by polling', () => probe!.messages.find((m) => m.message.changed?.[0]?.extension === '9191'));
+    expect(requests('messages').length).to.be.greaterThan(1);
+    expect(probe.logLines.join('')).to.include('polling instead');
   });
 
   it('a 500 burst is retried with growing delays, then the session comes up', async () => {

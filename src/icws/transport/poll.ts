@@ -20,15 +20,15 @@ export interface PollOptions extends TransportOptions {
 export function pollMessages(options: PollOptions): Observable<TransportItem> {
   return transportObservable(async (subscriber, signal) => {
     const backoff = new Backoff(options.backoff);
-    let failing = false;
+    let failures = 0;
     /** A poll failed without an answer: the server may have dequeued messages we never read. */
     let mayHaveLost = false;
     while (!signal.aborted) {
       let delay = options.pollIntervalMs;
       try {
         const res = await options.connection.request('GET', MESSAGES_PATH, { route: POLL_ROUTE, signal, timeoutMs: options.requestTimeoutMs });
-        if (failing) {
-          failing = false;
+        if (failures > 0) {
+          failures = 0;
           backoff.reset();
           options.hooks.healthy();
         }
@@ -46,7 +46,7 @@ export function pollMessages(options: PollOptions): Observable<TransportItem> {
           subscriber.next(unreadable(`poll answer over ${options.maxMessageBytes} bytes (icws.maxMessageBytes)`));
         } else {
           if (err instanceof IcwsNetworkError) mayHaveLost = true;
-          failing = true;
+          if (++failures >= options.failuresBeforeRelogin) return subscriber.error(err);
           delay = backoff.next();
           options.hooks.retrying(delay, describe(err));
         }

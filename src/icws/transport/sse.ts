@@ -9,6 +9,7 @@ import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { Observable, Subscriber } from 'rxjs';
 import { Backoff, sleep } from '../../util/backoff.js';
 import type { IcwsConnection } from '../connection.js';
+import { IcwsConfigError } from '../errors.js';
 import { describe, endsSession, MESSAGES_PATH, unreadable, transportObservable, type TransportItem, type TransportOptions } from './types.js';
 
 export const SSE_ROUTE = 'GET messages (sse)';
@@ -29,7 +30,10 @@ type StreamEnd =
 export function streamMessages(options: SseOptions): Observable<TransportItem> {
   return transportObservable(async (subscriber, signal) => {
     const backoff = new Backoff(options.backoff);
+    /** retrying() was told and healthy() not yet. */
     let failing = false;
+    /** Consecutive streams that could not be opened or broke. */
+    let failures = 0;
     let mayHaveLost = false;
     /** The server's `retry:` value: the least we wait before reopening a stream it ended. */
     let serverRetryMs = 0;
@@ -37,6 +41,15 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
       let end: StreamEnd;
       try {
         const stream = await options.connection.openStream(MESSAGES_PATH, { route: SSE_ROUTE, signal, timeoutMs: options.requestTimeoutMs });
+        const contentType = String(stream.response?.headers['content-type'] ?? '');
+        if (!contentType.startsWith('text/event-stream')) {
+          stream.destroy();
+          // Retrying cannot help: the server answers this URL, but not with events.
+          return subscriber.error(
+            new IcwsConfigError(200, SSE_ROUTE, undefined, `the server answered the event-stream request with "${contentType}", not text/event-stream: it does not offer server-sent events; set it to auto or poll`, 'icws.transport'),
+          );
+        }
+        failures = 0;
         if (failing) {
           failing = false;
           options.hooks.healthy();
@@ -63,6 +76,8 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
         mayHaveLost = true;
         why = end.type === 'idle' ? `the event stream was silent for ${options.sseIdleTimeoutMs} ms (icws.sseIdleTimeoutMs)` : end.type === 'ended' ? 'the server ended the event stream' : describe(end.error);
       }
+      // A stream that opened and then ended is not a failure of the server; one that could not open is.
+      if (end.type === 'error' && ++failures >= options.failuresBeforeRelogin) return subscriber.error(end.error);
       failing = true;
       const delay = Math.min(Math.max(backoff.next(), serverRetryMs), options.backoff.maxMs);
       options.hooks.retrying(delay, why);

@@ -32,6 +32,11 @@ export interface TransportOptions {
   backoff: BackoffOptions;
   logger: Logger;
   hooks: TransportHooks;
+  /**
+   * Consecutive failed polls / streams after which the transport gives up (errors with the last failure) so that
+   * the session logs in again: a server that failed over never answers this session again.
+   */
+  failuresBeforeRelogin: number;
 }
 
 /** Errors a transport does not retry: the session is dead (401) or the API is gone (410). Everything else is retried. */
