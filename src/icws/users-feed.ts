@@ -71,6 +71,10 @@ export class IcwsUsersFeed implements UsersFeed {
   /** The base URL that last accepted a login: tried first next time (it may be the backup after a switchover). */
   private lastGoodUrl?: string;
   private knownAlternates: string[] = [];
+  /** A subscription was created once: later ones are re-subscriptions (their full replace says so). */
+  private subscribedOnce = false;
+  /** Login attempts since the session was last up (SessionState.connecting.attempt). */
+  private loginAttempts = 0;
   private readonly warnedVersions = new Set<string>();
   private readonly unknownTypesLogged = new Set<string>();
   private readonly stopTimeoutMs: number;
@@ -160,18 +164,16 @@ export class IcwsUsersFeed implements UsersFeed {
 
   /** The session loop: one session after another until stop() or a fatal error. */
   private async run(subscription: UsersSubscription): Promise<void> {
-    let first = true;
     while (!this.abort.signal.aborted) {
       let end: SessionEnd;
       try {
-        end = await this.session(subscription, first ? 'subscribe' : 'resubscribe');
+        end = await this.session(subscription, this.subscribedOnce ? 'resubscribe' : 'subscribe');
       } catch (err) {
         if (this.abort.signal.aborted) return;
         if (err instanceof IcwsGoneError || err instanceof IcwsConfigError) return this.fail(err);
         end = classify(err);
       }
       if (this.abort.signal.aborted) return;
-      first = false;
       this.live = undefined;
       this.metrics.icwsSessionUp.set(0);
       this.metrics.icwsReconnects.inc({ reason: end.reason });
@@ -187,13 +189,12 @@ export class IcwsUsersFeed implements UsersFeed {
   /** One session: login, subscription, messages. Resolves with why it ended; throws on a failure before it was up. */
   private async session(subscription: UsersSubscription, syncReason: FullSyncReason): Promise<SessionEnd> {
     const signal = this.abort.signal;
-    let attempt = 0;
     const info = await connectWithSwitchover(this.connection, {
       first: [...new Set([this.lastGoodUrl ?? this.config.icws.url, this.config.icws.url])],
       knownAlternates: this.knownAlternates,
       signal,
       logger: this.log,
-      onAttempt: (url) => this.setState({ type: 'connecting', host: new URL(url).host, attempt: ++attempt }),
+      onAttempt: (url) => this.setState({ type: 'connecting', host: new URL(url).host, attempt: ++this.loginAttempts }),
     });
     this.lastGoodUrl = info.baseUrl;
     if (info.alternateHostList.length) this.knownAlternates = info.alternateHostList;
@@ -217,6 +218,8 @@ export class IcwsUsersFeed implements UsersFeed {
       }
       throw err;
     }
+    this.subscribedOnce = true;
+    this.loginAttempts = 0;
     this.metrics.icwsSessionUp.set(1);
     this.setState({ type: 'up', host: new URL(info.baseUrl).host, sessionId: info.sessionId, icServer: info.icServer, subscribed: true });
     return this.receive(info, subscription);

@@ -128,7 +128,9 @@ describe('ICWS users feed against the simulator', () => {
     sim = await startSimulator({ users: USERS });
     sim.control.injectFaults({ status: 500, route: 'connect', count: 4 });
     probe = new FeedProbe(testConfig(sim.url)).start();
-    await probe.fullReplace(1);
+    // The first subscription that came through is still the first: its full replace says 'subscribe'.
+    expect((await probe.fullReplace(1)).syncReason).to.equal('subscribe');
+    expect(probe.states.flatMap((s) => (s.type === 'connecting' ? [s.attempt] : []))).to.deep.equal([1, 2, 3, 4, 5]);
     const delays = probe.states.flatMap((s) => (s.type === 'reconnecting' ? [s.retryInMs] : []));
     expect(delays).to.have.length(4);
     for (let i = 1; i < delays.length; i++) expect(delays[i]).to.be.greaterThan(delays[i - 1]!);
