@@ -176,6 +176,11 @@ export class Daemon {
       const exitCode = outcome.hung ? EXIT.failure : code;
       if (outcome.hung) {
         this.log.error(`shutdown did not finish within ${timeoutMs} ms (shutdown.timeoutMs): ${outcome.hung} hung; exiting 1`);
+        // The steps after the one that hung never ran: let go of sockets at once.
+        this.wiring.unsubscribe();
+        for (const c of [this.redis, ...this.subscribers]) c?.disconnect();
+        this.http?.server.closeAllConnections();
+        this.http?.server.close();
         this.current = { type: 'failed', exitCode, reason: `shutdown hung: ${outcome.hung}` };
       } else if (exitCode === EXIT.ok) {
         this.current = { type: 'stopped', exitCode: 0 };
