@@ -237,6 +237,18 @@ describe('ICWS users feed against the simulator', () => {
     });
   }
 
+  it('sse: a dropped stream is reopened in the same session, and a resync covers what was in flight', async () => {
+    sim = await startSimulator({ users: USERS, sseRetryMs: 10 });
+    probe = new FeedProbe(testConfig(sim.url, { icws: { transport: 'sse' } })).start();
+    await probe.fullReplace(1);
+    sim.control.dropConnections();
+    expect((await probe.fullReplace(2)).syncReason).to.equal('unreadable');
+    sim.control.setProperties(sim.control.users()[0]!.configurationId.id, { extension: '7171' });
+    await waitFor('delta on the reopened stream', () => probe!.messages.find((m) => m.message.changed?.[0]?.extension === '7171'));
+    expect(requests('connect')).to.have.length(1);
+    expect(probe.feed.state.type).to.equal('up');
+  });
+
   it('a faulted subscription is PUT again; its full replace follows', async () => {
     sim = await startSimulator({ users: USERS });
     probe = new FeedProbe(testConfig(sim.url)).start();
