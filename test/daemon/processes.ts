@@ -7,10 +7,12 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/icwatch.js', import.meta.url));
 
 /** The parent's environment without any ICWATCH_* variable (a developer's shell must not change a test). */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ICWATCH_')) env[k] = v;
-  return { ...env, ...extra };
+  // An extra variable given as undefined is removed.
+  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k]; else env[k] = v;
+  return env;
 }
 
 export interface CliProcess {
@@ -28,7 +30,7 @@ export interface CliProcess {
 const running = new Set<ChildProcess>();
 
 /** `icwatch …` as a child process. */
-export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
+export function startCli(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
@@ -64,7 +66,7 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliP
 }
 
 /** Runs a command to its end. */
-export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20000): Promise<{ code: number | string; stdout: string; stderr: string }> {
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 20000): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const p = startCli(args, env);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   const code = await p.exited;
