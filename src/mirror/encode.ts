@@ -51,17 +51,6 @@ export function indexValue(json: string): string {
   return json.charCodeAt(0) === 34 /* " */ ? (JSON.parse(json) as string) : json;
 }
 
-/** The `data` field of an upsert entry, built from already-encoded values (never re-encoded: no renumbering, no escaping). */
-export function changeData(changes: Array<[string, string | null]>): string {
-  let out = '{';
-  for (let i = 0; i < changes.length; i++) {
-    const [key, json] = changes[i]!;
-    if (i) out += ',';
-    out += JSON.stringify(key) + ':' + (json ?? 'null');
-  }
-  return out + '}';
-}
-
 /**
  * ICWS dates: compact ISO 8601 (`20171118T063908Z`, optional fraction) or the extended form
  * (`2017-11-18T06:39:08Z`). Returns ms since the epoch, or undefined when the text is neither.

@@ -304,7 +304,8 @@ export class Mirror {
     }
     const meta = [...planned.meta];
     if (received) this.metaFrom(received, meta);
-    const chunk: Chunk = { ...planned, meta, indexArgs: planned.builder.indexArgs(), epoch: this.epoch, baseSeq: this.plannedSeq };
+    const index = planned.builder.indexArgs();
+    const chunk: Chunk = { ...planned, meta, indexArgs: index.args, indexWrites: index.writes, epoch: this.epoch, baseSeq: this.plannedSeq };
     this.plannedSeq += planned.builder.entries;
     return chunk;
   }
@@ -322,7 +323,7 @@ export class Mirror {
 
   private async send(chunk: Chunk): Promise<Reply> {
     const b = chunk.builder;
-    if (!b.entries && !chunk.indexArgs.length && !chunk.meta.length) return { kind: 'ok', seq: chunk.baseSeq, users: NO_WRITE };
+    if (!b.entries && !chunk.indexWrites && !chunk.meta.length) return { kind: 'ok', seq: chunk.baseSeq, users: NO_WRITE };
     const end = this.options.metrics.redisApplyDuration.startTimer();
     try {
       const reply = await this.store.apply({
@@ -412,11 +413,11 @@ export class Mirror {
     this.metaKnown = { subscriptionId: loaded.meta.subscriptionId, icServer: loaded.meta.icServer };
     const repair = new ChunkBuilder();
     state.repairIndexes(repair);
-    const indexArgs = repair.indexArgs();
-    if (indexArgs.length) {
-      const reply = await this.store.apply({ epoch: this.epoch, seq: this.seq, maxlen: this.options.changeStreamLength, now: Date.now(), meta: [], indexArgs, entryArgs: [] });
+    const index = repair.indexArgs();
+    if (index.writes) {
+      const reply = await this.store.apply({ epoch: this.epoch, seq: this.seq, maxlen: this.options.changeStreamLength, now: Date.now(), meta: [], indexArgs: index.args, entryArgs: [] });
       if (reply.kind !== 'ok') throw new Error(`index repair refused (${reply.kind}); retrying`);
-      this.log.info(`repaired ${indexArgs.length / 3} index entries`);
+      this.log.info(`repaired ${index.writes} index entries`);
     }
     this.state = state;
     this.options.metrics.seq.set(this.seq);

@@ -30,6 +30,7 @@ export interface Chunk {
   sourceLag: boolean;
   /** Filled in when the chunk is planned: net index writes, and the epoch and seq it was planned against. */
   indexArgs: string[];
+  indexWrites: number;
   epoch: string;
   baseSeq: number;
 }
@@ -40,7 +41,7 @@ export interface PlannerOptions {
   logger: Logger;
 }
 
-type Planned = Omit<Chunk, 'indexArgs' | 'epoch' | 'baseSeq'>;
+type Planned = Omit<Chunk, 'indexArgs' | 'indexWrites' | 'epoch' | 'baseSeq'>;
 
 function listOf(message: UsersMessage, field: 'added' | 'changed' | 'removed', logger: Logger): unknown[] {
   const list = message[field];
@@ -96,7 +97,9 @@ export function planDeltas(state: MirrorState, items: readonly QueueItem[], opti
 
 /** A full replace (or a restore) planned chunk by chunk, each against memory as the previous chunks left it. */
 export class ReplacePlanner {
-  private readonly source: Array<() => { id: string; props: EncodedProps } | undefined>;
+  /** The replace's users (ICWS objects, encoded one at a time), or the known users of a restore. */
+  private readonly users: unknown[] | Array<[string, StoredProps]>;
+  private readonly restoring: boolean;
   private next = 0;
   private absent: string[] | undefined;
   private nextAbsent = 0;
@@ -111,35 +114,44 @@ export class ReplacePlanner {
     private readonly options: PlannerOptions,
   ) {
     const logger = options.logger;
+    this.restoring = item.kind === 'restore';
     if (item.kind === 'restore') {
-      this.source = [...item.users].map(([id, props]) => () => ({ id, props }));
+      this.users = [...item.users];
       this.receivedAt = item.receivedAt;
       this.reason = 'redis';
     } else {
       const m = item.received.message;
       // A full replace carries its users in `added` (and, defensively, `changed`); `removed` means nothing here.
       const users = [...listOf(m, 'added', logger), ...listOf(m, 'changed', logger)];
-      this.source = users.map((user) => () => encodeOrWarn(user, false, 'full replace', logger));
+      this.users = users;
       this.receivedAt = item.received.receivedAt;
       this.reason = item.reason;
     }
+  }
+
+  private userAt(i: number): { id: string; props: EncodedProps } | undefined {
+    if (this.restoring) {
+      const [id, props] = this.users[i] as [string, StoredProps];
+      return { id, props };
+    }
+    return encodeOrWarn(this.users[i], false, 'full replace', this.options.logger);
   }
 
   /** The next chunk; `done` on the last one (which completes the queue item and clears `syncing`). */
   plan(): Planned & { done: boolean } {
     const b = new ChunkBuilder();
     const budget = this.options.replaceBatchSize;
-    while (this.next < this.source.length && b.entries < budget) {
-      const u = this.source[this.next++]!();
+    while (this.next < this.users.length && b.entries < budget) {
+      const u = this.userAt(this.next++);
       if (!u) continue;
       this.seen.add(u.id);
       this.state.setExact(b, u.id, u.props);
     }
-    if (this.next >= this.source.length) {
+    if (this.next >= this.users.length) {
       this.absent ??= [...this.state.users.keys()].filter((id) => !this.seen.has(id));
       while (this.nextAbsent < this.absent.length && b.entries < budget) this.state.remove(b, this.absent[this.nextAbsent++]!);
     }
-    const done = this.next >= this.source.length && this.nextAbsent >= (this.absent?.length ?? 0);
+    const done = this.next >= this.users.length && this.nextAbsent >= (this.absent?.length ?? 0);
     // A replace done in one round trip is atomic; one that takes several shows syncing=1 until its last chunk.
     const meta = done ? ['syncing', '0', 'syncedAt', String(Date.now())] : this.first ? ['syncing', '1'] : [];
     this.first = false;

@@ -4,7 +4,7 @@
  * Redis writes and change entries it takes. If Redis then refuses or loses the chunk, the caller reloads memory
  * from Redis, which stays the source of truth.
  */
-import { changeData, indexValue, type EncodedProps } from './encode.js';
+import { indexValue, type EncodedProps } from './encode.js';
 
 /** property → JSON encoding, as in the user's Redis hash. */
 export type StoredProps = Map<string, string>;
@@ -51,6 +51,14 @@ class PropertyIndex {
   }
 }
 
+/** An upsert entry being written into a ChunkBuilder. */
+export interface OpenUpsert {
+  at: number;
+  sets: number;
+  dels: string[];
+  data: string;
+}
+
 /**
  * The writes of one Redis round trip, as the apply script's ARGV tail (see lua/apply.lua): change entries in order,
  * then the net index writes.
@@ -67,9 +75,26 @@ export class ChunkBuilder {
     return this.upserts + this.removes;
   }
 
-  upsert(id: string, sets: string[], dels: string[], data: string): void {
-    this.entryArgs.push('u', id, String(sets.length / 2), String(dels.length), ...sets, ...dels, data);
+  /** Start an upsert entry: its field/value pairs are pushed straight after, the counts patched by endUpsert. */
+  beginUpsert(id: string, created: boolean): OpenUpsert {
+    const at = this.entryArgs.length;
+    // 'n': a user new to the mirror (the script adds it to the ids set); 'u': a user it holds.
+    this.entryArgs.push(created ? 'n' : 'u', id, '', '');
+    return { at, sets: 0, dels: [], data: '{' };
+  }
+
+  endUpsert(e: OpenUpsert): void {
+    this.entryArgs[e.at + 2] = String(e.sets);
+    this.entryArgs[e.at + 3] = String(e.dels.length);
+    for (const prop of e.dels) this.entryArgs.push(prop);
+    this.entryArgs.push(e.data + '}');
     this.upserts++;
+  }
+
+  /** Drop an upsert that turned out to change nothing. */
+  abandon(e: OpenUpsert): false {
+    this.entryArgs.length = e.at;
+    return false;
   }
 
   remove(id: string): void {
@@ -83,16 +108,30 @@ export class ChunkBuilder {
     if (!values.has(value)) values.set(value, before);
   }
 
-  /** Net index writes of the chunk: triples property, value, user id ('' = delete the entry). */
-  indexArgs(): string[] {
-    const out: string[] = [];
+  /**
+   * Net index writes of the chunk, grouped by property (the apply script's index segment): the number of groups,
+   * then per group: property, S, D, S value/user-id pairs to set, D values to delete. `writes` counts them.
+   */
+  indexArgs(): { args: string[]; writes: number } {
+    const args = [''];
+    let groups = 0;
+    let writes = 0;
     for (const [index, values] of this.touched) {
+      const sets: string[] = [];
+      const dels: string[] = [];
       for (const [value, before] of values) {
         const now = index.entries.get(value);
-        if (now !== before) out.push(index.property, value, now ?? '');
+        if (now === before) continue;
+        if (now === undefined) dels.push(value);
+        else sets.push(value, now);
       }
+      if (!sets.length && !dels.length) continue;
+      args.push(index.property, String(sets.length / 2), String(dels.length), ...sets, ...dels);
+      groups++;
+      writes += sets.length / 2 + dels.length;
     }
-    return out;
+    args[0] = String(groups);
+    return { args, writes };
   }
 }
 
@@ -137,22 +176,24 @@ export class MirrorState {
   /** Set the user to exactly `desired` (an add, or a user of a full replace). Returns whether an entry was written. */
   setExact(b: ChunkBuilder, id: string, desired: EncodedProps): boolean {
     const current = this.users.get(id);
-    const changes: Array<[string, string | null]> = [];
-    for (const [prop, json] of desired) {
-      if (json !== null && current?.get(prop) !== json) changes.push([prop, json]);
-    }
-    if (current) for (const prop of current.keys()) if (desired.get(prop) == null) changes.push([prop, null]);
-    return this.write(b, id, current, changes);
+    if (!current) return this.create(b, id, desired);
+    const e = b.beginUpsert(id, false);
+    for (const [prop, json] of desired) if (json !== null && current.get(prop) !== json) this.set(b, e, id, current, prop, json);
+    for (const prop of current.keys()) if (desired.get(prop) == null) e.dels.push(prop);
+    return this.finish(b, e, id, current);
   }
 
   /** Merge `patch` into the user (a delta's `changed`; null = clear). Returns whether an entry was written. */
   merge(b: ChunkBuilder, id: string, patch: EncodedProps): boolean {
     const current = this.users.get(id);
-    const changes: Array<[string, string | null]> = [];
+    if (!current) return this.create(b, id, patch);
+    const e = b.beginUpsert(id, false);
     for (const [prop, json] of patch) {
-      if (json === null ? current?.has(prop) : current?.get(prop) !== json) changes.push([prop, json]);
+      if (json === null) {
+        if (current.has(prop)) e.dels.push(prop);
+      } else if (current.get(prop) !== json) this.set(b, e, id, current, prop, json);
     }
-    return this.write(b, id, current, changes);
+    return this.finish(b, e, id, current);
   }
 
   remove(b: ChunkBuilder, id: string): boolean {
@@ -164,27 +205,50 @@ export class MirrorState {
     return true;
   }
 
-  private write(b: ChunkBuilder, id: string, current: StoredProps | undefined, changes: Array<[string, string | null]>): boolean {
-    if (!changes.length) return false;
-    const stored = current ?? new Map<string, string>();
-    if (!current) this.users.set(id, stored);
-    const sets: string[] = [];
-    const dels: string[] = [];
-    for (const [prop, json] of changes) {
-      const index = this.indexes.get(prop);
+  /** A user new to the mirror: every non-null property is a change (the fast path of a replace into an empty mirror). */
+  private create(b: ChunkBuilder, id: string, props: EncodedProps): boolean {
+    const stored: StoredProps = new Map();
+    const e = b.beginUpsert(id, true);
+    for (const [prop, json] of props) if (json !== null) this.set(b, e, id, stored, prop, json);
+    if (!e.sets) return b.abandon(e);
+    this.users.set(id, stored);
+    return this.finish(b, e, id, stored);
+  }
+
+  private set(b: ChunkBuilder, e: OpenUpsert, id: string, stored: Map<string, string>, prop: string, json: string): void {
+    const index = this.indexes.get(prop);
+    if (index) {
       const before = stored.get(prop);
-      if (index && before !== undefined) index.release(b, indexValue(before), id);
-      if (json === null) {
-        stored.delete(prop);
-        dels.push(prop);
-      } else {
-        stored.set(prop, json);
-        sets.push(prop, json);
-        if (index) index.hold(b, indexValue(json), id);
-        if (prop === 'lastModifiedDate') b.modifiedDates.push(json);
-      }
+      if (before !== undefined) index.release(b, indexValue(before), id);
+      index.hold(b, indexValue(json), id);
     }
-    b.upsert(id, sets, dels, changeData(changes));
+    if (prop === 'lastModifiedDate') b.modifiedDates.push(json);
+    stored.set(prop, json);
+    b.entryArgs.push(prop, json);
+    e.sets++;
+    e.data += (e.data.length > 1 ? ',' : '') + keyJson(prop) + ':' + json;
+  }
+
+  private finish(b: ChunkBuilder, e: OpenUpsert, id: string, stored: Map<string, string>): boolean {
+    if (!e.sets && !e.dels.length) return b.abandon(e);
+    for (const prop of e.dels) {
+      const json = stored.get(prop)!;
+      this.indexes.get(prop)?.release(b, indexValue(json), id);
+      stored.delete(prop);
+      e.data += (e.data.length > 1 ? ',' : '') + keyJson(prop) + ':null';
+    }
+    b.endUpsert(e);
     return true;
   }
+}
+
+const keyJsonCache = new Map<string, string>();
+/** JSON of a property name (a handful of distinct names: cached). */
+function keyJson(prop: string): string {
+  let json = keyJsonCache.get(prop);
+  if (json === undefined) {
+    json = JSON.stringify(prop);
+    if (keyJsonCache.size < 1000) keyJsonCache.set(prop, json);
+  }
+  return json;
 }

@@ -42,6 +42,7 @@ export interface ApplyArgs {
   maxlen: number;
   now: number;
   meta: string[];
+  /** The index segment, its group count first (ChunkBuilder.indexArgs). */
   indexArgs: string[];
   entryArgs: string[];
 }
@@ -72,7 +73,7 @@ export class MirrorStore {
     const reply = await this.script(APPLY)(
       k.meta, k.ids, k.changes,
       a.epoch, String(a.seq), k.userKeyPrefix, k.indexKeyPrefix, k.notify, String(a.maxlen), String(a.now),
-      String(a.meta.length / 2), ...a.meta, String(a.indexArgs.length / 3), ...a.indexArgs, ...a.entryArgs,
+      String(a.meta.length / 2), ...a.meta, ...a.indexArgs, ...a.entryArgs,
     );
     if (reply[0] === 'OK') return { kind: 'ok', seq: Number(reply[1]), users: Number(reply[2]) };
     if (reply[0] === 'STALE') return { kind: 'stale', epoch: reply[1]!, seq: Number(reply[2]) };

@@ -16,13 +16,14 @@ ARGV[2]  expected seq (meta seq the chunk was computed against)
 ARGV[3]  user key prefix   "{P}:user:"
 ARGV[4]  index key prefix  "{P}:idx:"
 ARGV[5]  notify channel    "{P}:notify" (the new seq is published when the chunk wrote entries)
-ARGV[6]  change stream length (XADD MAXLEN ~)
+ARGV[6]  change stream length (XTRIM MAXLEN ~ after the entries)
 ARGV[7]  now, ms since the epoch (each entry's `at`; meta lastChangeAt)
 ARGV[8]  M, then M meta field/value pairs to set (syncing, syncedAt, subscriptionId, icServer)
-then     X, then X index writes: property, value, user id ('' = delete the entry)
+then     X, then X index groups, each: property, S, D, S value/user-id pairs to set, D values to delete
 then     the change entries, in order, to the end of ARGV; each is one of
-           'u', id, S, D, S field/value pairs, D fields, data   upsert: HSET/HDEL the user hash, SADD ids, XADD
-           'r', id                                              remove: DEL the user hash, SREM ids, XADD
+           'n'|'u', id, S, D, S field/value pairs, D fields, data   upsert (HSET/HDEL the user hash, XADD);
+                                                                    'n' = a user new to the mirror (SADD ids)
+           'r', id                                                  remove: DEL the user hash, SREM ids, XADD
 Returns  {'OK', seq, users} | {'STALE', epoch, seq} | {'EMPTY'} (meta missing: Redis lost the mirror)
 ]]
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
@@ -36,51 +37,81 @@ if top and tonumber(string.match(top[1], '^(%d+)')) > tonumber(seq) then
   return redis.error_reply('ICWATCH change stream ' .. KEYS[3] .. ' is ahead of meta seq ' .. seq)
 end
 
+-- Commands with many arguments go in slices (Lua's unpack is bounded by its C stack).
+local SLICE = 1000
+local function sliced(cmd, key, list, first, last)
+  for a = first, last, SLICE do
+    redis.call(cmd, key, unpack(list, a, math.min(last, a + SLICE - 1)))
+  end
+end
+
 local i = 8
 local m = tonumber(ARGV[i])
 local metaFirst = i + 1
 i = i + 1 + 2 * m
-local x = tonumber(ARGV[i])
+local groups = tonumber(ARGV[i])
 local idxFirst = i + 1
-i = i + 1 + 3 * x
+i = i + 1
+for g = 1, groups do
+  i = i + 3 + 2 * tonumber(ARGV[i + 1]) + tonumber(ARGV[i + 2])
+end
 
 local n = tonumber(seq)
 local written = 0
 local s = seq
-local userPrefix, maxlen, now = ARGV[3], ARGV[6], ARGV[7]
-while i <= #ARGV do
+-- Ids of new users, added to the ids set in one call at the end (unless removed again within the chunk).
+local added, pending = {}, {}
+local userPrefix, now = ARGV[3], ARGV[7]
+local last = #ARGV
+while i <= last do
   local op, id = ARGV[i], ARGV[i + 1]
   local key = userPrefix .. id
   n = n + 1
   written = written + 1
   s = string.format('%.0f', n)
-  if op == 'u' then
-    local sets, dels = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-    i = i + 4
-    if sets > 0 then redis.call('HSET', key, unpack(ARGV, i, i + 2 * sets - 1)) end
-    i = i + 2 * sets
-    if dels > 0 then redis.call('HDEL', key, unpack(ARGV, i, i + dels - 1)) end
-    i = i + dels
-    redis.call('SADD', KEYS[2], id)
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, s .. '-0', 'seq', s, 'op', 'upsert', 'id', id, 'data', ARGV[i], 'at', now)
-    i = i + 1
-  else
+  if op == 'r' then
+    pending[id] = nil
     redis.call('DEL', key)
     redis.call('SREM', KEYS[2], id)
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, s .. '-0', 'seq', s, 'op', 'remove', 'id', id, 'at', now)
+    redis.call('XADD', KEYS[3], s .. '-0', 'seq', s, 'op', 'remove', 'id', id, 'at', now)
     i = i + 2
+  else
+    local sets, dels = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+    i = i + 4
+    if sets > 0 then sliced('HSET', key, ARGV, i, i + 2 * sets - 1) end
+    i = i + 2 * sets
+    if dels > 0 then sliced('HDEL', key, ARGV, i, i + dels - 1) end
+    i = i + dels
+    if op == 'n' then
+      added[#added + 1] = id
+      pending[id] = true
+    end
+    redis.call('XADD', KEYS[3], s .. '-0', 'seq', s, 'op', 'upsert', 'id', id, 'data', ARGV[i], 'at', now)
+    i = i + 1
   end
 end
+local still = {}
+for _, id in ipairs(added) do
+  if pending[id] then still[#still + 1] = id end
+end
+if #still > 0 then sliced('SADD', KEYS[2], still, 1, #still) end
 
-for j = idxFirst, idxFirst + 3 * (x - 1), 3 do
+local j = idxFirst
+for g = 1, groups do
   local key = ARGV[4] .. ARGV[j]
-  if ARGV[j + 2] == '' then redis.call('HDEL', key, ARGV[j + 1]) else redis.call('HSET', key, ARGV[j + 1], ARGV[j + 2]) end
+  local sets, dels = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
+  j = j + 3
+  if sets > 0 then sliced('HSET', key, ARGV, j, j + 2 * sets - 1) end
+  j = j + 2 * sets
+  if dels > 0 then sliced('HDEL', key, ARGV, j, j + dels - 1) end
+  j = j + dels
 end
 
 local users = redis.call('SCARD', KEYS[2])
 redis.call('HSET', KEYS[1], 'seq', s, 'users', users)
 if m > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, metaFirst, metaFirst + 2 * m - 1)) end
 if written > 0 then
+  redis.call('XTRIM', KEYS[3], 'MAXLEN', '~', ARGV[6])
   redis.call('HSET', KEYS[1], 'lastChangeAt', now)
   redis.call('PUBLISH', ARGV[5], s)
 end
