@@ -40,7 +40,10 @@ export async function runDaemon(config: Config, logger: Logger, hooks: { onRunni
   try {
     await daemon.start();
     if (daemon.state.type === 'running') await hooks.onRunning?.(daemon);
-    return await daemon.exited;
+    const code = await daemon.exited;
+    // One line for whoever reads stderr (systemctl status, a terminal) besides the JSON log on stdout.
+    if (code !== EXIT.ok && daemon.state.type === 'failed') process.stderr.write(`icwatch: exiting ${code}: ${redactText(daemon.state.reason)}\n`);
+    return code;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

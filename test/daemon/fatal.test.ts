@@ -57,6 +57,7 @@ describe('icwatch on conditions retrying cannot fix', function () {
     const messages = errorLines(icwatch).map((e) => e.message).join('\n');
     expect(messages).to.include('subscription.configurationIds');
     expect(messages).to.include('no-such-user-42');
+    expect(icwatch.stderr()).to.match(/^icwatch: exiting 78: subscription.configurationIds/m);
   });
 
   it('stays up on a refused login, /readyz saying "authentication failed", and stops cleanly', async () => {
