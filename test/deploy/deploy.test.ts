@@ -192,7 +192,7 @@ describe('deploy/', function () {
     });
   });
 
-  it('sets only real configuration keys as environment variables (unit, Deployment, Secret, ConfigMap)', () => {
+  it('sets only real configuration keys as environment variables (unit, Dockerfile, Deployment, Secret)', () => {
     const known = new Set(envKeys().map((k) => k.variable));
     const unit = parseUnit(read('systemd/icwatch.service'));
     const variables = [
@@ -200,6 +200,8 @@ describe('deploy/', function () {
       // The EnvironmentFile example in the unit's header comment.
       ...[...read('systemd/icwatch.service').matchAll(/^#\s+(ICWATCH_[A-Z_]+)=/gm)].map((m) => m[1]!),
     ];
+    // Dockerfile ENV lines (with continuation lines).
+    variables.push(...[...read('docker/Dockerfile').matchAll(/^(?:ENV\s+|\s+)([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
     for (const f of K8S_FILES) {
       for (const doc of parseAllDocuments(read(`k8s/${f}`)).map((d) => d.toJSON() as any)) {
         if (doc.kind === 'Secret') variables.push(...Object.keys(doc.stringData ?? doc.data ?? {}));
