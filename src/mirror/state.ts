@@ -57,6 +57,11 @@ export interface OpenUpsert {
   sets: number;
   dels: string[];
   data: string;
+  /**
+   * A new user whose property names need no JSON escaping: its data is exactly its fields, so the script composes
+   * it from them instead of receiving every value twice (half the bytes of a first load).
+   */
+  composed: boolean;
 }
 
 /**
@@ -80,14 +85,15 @@ export class ChunkBuilder {
     const at = this.entryArgs.length;
     // 'n': a user new to the mirror (the script adds it to the ids set); 'u': a user it holds.
     this.entryArgs.push(created ? 'n' : 'u', id, '', '');
-    return { at, sets: 0, dels: [], data: '{' };
+    return { at, sets: 0, dels: [], data: '{', composed: created };
   }
 
   endUpsert(e: OpenUpsert): void {
     this.entryArgs[e.at + 2] = String(e.sets);
     this.entryArgs[e.at + 3] = String(e.dels.length);
     for (const prop of e.dels) this.entryArgs.push(prop);
-    this.entryArgs.push(e.data + '}');
+    if (e.composed) this.entryArgs[e.at] = 'N';
+    else this.entryArgs.push(e.data + '}');
     this.upserts++;
   }
 
@@ -224,9 +230,15 @@ export class MirrorState {
     }
     if (prop === 'lastModifiedDate') b.modifiedDates.push(json);
     stored.set(prop, json);
+    const key = keyJson(prop);
+    if (e.composed && key.length !== prop.length + 2) {
+      // A name that needs escaping: build the data in Node after all, from the pairs pushed so far.
+      e.composed = false;
+      for (let i = e.at + 4; i < b.entryArgs.length; i += 2) e.data += (e.data.length > 1 ? ',' : '') + keyJson(b.entryArgs[i]!) + ':' + b.entryArgs[i + 1];
+    }
+    if (!e.composed) e.data += (e.data.length > 1 ? ',' : '') + key + ':' + json;
     b.entryArgs.push(prop, json);
     e.sets++;
-    e.data += (e.data.length > 1 ? ',' : '') + keyJson(prop) + ':' + json;
   }
 
   private finish(b: ChunkBuilder, e: OpenUpsert, id: string, stored: Map<string, string>): boolean {

@@ -53,6 +53,17 @@ describe('mirror: Redis layout and semantics', function () {
     await sub.quit();
   });
 
+  it('writes change data that parses back exactly, whatever the property names and values', async () => {
+    const h = await start();
+    const odd = { 'we"ird\\name': 'a/b', 'ünï': { deep: ['x', 1.5, true, null] }, notes: 'line\nbreak "quoted" </script>' };
+    await h.apply(replace([user('plain', { extension: '1' }), user('odd', odd)]));
+    const v = await readMirror(redis, prefix);
+    expect(v.users.odd).to.deep.include(odd);
+    expect(v.raw.odd!.notes).to.equal(JSON.stringify(odd.notes));
+    expect(v.changes.find((c) => c.id === 'odd')).to.deep.include({ data: { configurationId: v.users.odd!.configurationId, ...odd } });
+    expect(replay(v.changes)).to.deep.equal(v.users);
+  });
+
   it('a delta add sets the user to exactly the given properties; changed merges and null clears', async () => {
     const h = await start();
     await h.apply(replace([user('jdoe', { extension: '2222', statusText: 'Available', notes: 'x' })]));

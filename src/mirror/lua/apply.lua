@@ -23,6 +23,8 @@ then     X, then X index groups, each: property, S, D, S value/user-id pairs to 
 then     the change entries, in order, to the end of ARGV; each is one of
            'n'|'u', id, S, D, S field/value pairs, D fields, data   upsert (HSET/HDEL the user hash, XADD);
                                                                     'n' = a user new to the mirror (SADD ids)
+           'N', id, S, 0, S field/value pairs                       a new user whose field names need no JSON
+                                                                    escaping: data is composed from the pairs
            'r', id                                                  remove: DEL the user hash, SREM ids, XADD
 Returns  {'OK', seq, users} | {'STALE', epoch, seq} | {'EMPTY'} (meta missing: Redis lost the mirror)
 ]]
@@ -82,12 +84,28 @@ while i <= last do
     i = i + 2 * sets
     if dels > 0 then sliced('HDEL', key, ARGV, i, i + dels - 1) end
     i = i + dels
-    if op == 'n' then
+    local data
+    if op == 'N' then
+      -- The values are JSON already; only the names are quoted (they need no escaping). One concat, one copy.
+      local parts = {}
+      for k = i - 2 * sets, i - 1, 2 do
+        parts[#parts + 1] = ',"'
+        parts[#parts + 1] = ARGV[k]
+        parts[#parts + 1] = '":'
+        parts[#parts + 1] = ARGV[k + 1]
+      end
+      parts[1] = '{"'
+      parts[#parts + 1] = '}'
+      data = table.concat(parts)
+    else
+      data = ARGV[i]
+      i = i + 1
+    end
+    if op ~= 'u' then
       added[#added + 1] = id
       pending[id] = true
     end
-    redis.call('XADD', KEYS[3], s .. '-0', 'seq', s, 'op', 'upsert', 'id', id, 'data', ARGV[i], 'at', now)
-    i = i + 1
+    redis.call('XADD', KEYS[3], s .. '-0', 'seq', s, 'op', 'upsert', 'id', id, 'data', data, 'at', now)
   end
 end
 local still = {}
