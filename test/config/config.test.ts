@@ -53,6 +53,11 @@ describe('config/default.yaml', () => {
     }
   });
 
+  it('is mirrored by the README configuration reference (every key and variable)', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const { key, variable } of envKeys()) expect(readme, key).to.include(`| \`${key}\` | \`${variable}\` |`);
+  });
+
   it('loads as a configuration file equal to the defaults', () => {
     expect(loadConfig({ file: DEFAULT_YAML, env: {} })).to.deep.equal(DEFAULTS);
   });

@@ -8,7 +8,7 @@ import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { killAll, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from './processes.js';
 
-describe('icwatch on conditions retrying cannot fix', function () {
+describe('icwatch on conditions retrying cannot fix, and on a second signal', function () {
   this.timeout(60000);
   let redis: Redis;
   let prefix: string;
@@ -68,5 +68,16 @@ describe('icwatch on conditions retrying cannot fix', function () {
     });
     expect(JSON.parse(body).missing).to.include('ICWS session up');
     expect(await icwatch.stop('SIGTERM')).to.equal(0);
+  });
+
+  it('exits 1 at once on a second signal while the shutdown waits for ICWS', async () => {
+    icwatch = await startIcwatch(env());
+    await waitFor('ready', async () => (await icwatch!.get('/readyz')).status === 200, 20000, 100);
+    await sim.control('POST', 'faults', { route: 'subscription', method: 'DELETE', delayMs: 4000, count: 1 });
+    icwatch.child.kill('SIGTERM');
+    await icwatch.waitForOutput(/shutting down: SIGTERM/);
+    icwatch.child.kill('SIGTERM');
+    expect(await icwatch.exited).to.equal(1);
+    expect(icwatch.stdout()).to.include('SIGTERM again: exiting now');
   });
 });
