@@ -30,6 +30,7 @@ export class ChangeFollower {
   private pulling = false;
   private again = false;
   private closed = false;
+  private started = false;
   private timer: NodeJS.Timeout | undefined;
   private subscriber: RedisClient | undefined;
   private readonly retry = new Backoff({ initialMs: 100, maxMs: 5000, multiplier: 2, jitter: 0.5 });
@@ -47,6 +48,7 @@ export class ChangeFollower {
     });
     sub.on('error', () => {}); // the connection's owner logs outages; the poll timer covers the gap
     await sub.subscribe(this.o.keys.notify);
+    this.started = true;
     this.timer = setInterval(() => this.wake(), this.o.pollIntervalMs);
     this.timer.unref();
     this.wake(); // anything committed between reading the head and subscribing
@@ -54,7 +56,7 @@ export class ChangeFollower {
 
   /** Read whatever is new; calls made while a read is under way fold into one more read after it. */
   wake(): void {
-    if (this.closed) return;
+    if (this.closed || !this.started) return;
     if (this.pulling) {
       this.again = true;
       return;

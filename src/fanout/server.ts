@@ -322,7 +322,8 @@ export class FanoutServer {
       const b = this.committed[0]!;
       if (b.toSeq > page.toSeq) break;
       this.committed.shift();
-      lag.observe((performance.now() - b.receivedAt) / 1000);
+      // A batch that ended before this page was never handed on here (a reset skipped it): no hand-off to time.
+      if (b.toSeq >= page.fromSeq) lag.observe((performance.now() - b.receivedAt) / 1000);
       covered = Math.max(covered, b.toSeq);
     }
     const now = Date.now();
