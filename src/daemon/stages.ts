@@ -9,24 +9,10 @@ import type { UsersFeed } from '../icws/feed.js';
 import type { ReceivedUsersMessage } from '../icws/messages.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { CommittedBatch, MirrorStatus } from '../mirror/mirror.js';
 import type { RedisClient } from './redis.js';
 
-export interface CommittedBatch {
-  fromSeq: number;
-  toSeq: number;
-  receivedAt: number;
-}
-
-export interface MirrorStatus {
-  epoch: string | undefined;
-  seq: number;
-  users: number;
-  synced: boolean;
-  syncing: boolean;
-  redisUp: boolean;
-  lastChangeAt?: number;
-  lastError?: string;
-}
+export type { CommittedBatch, MirrorStatus };
 
 export interface MirrorStage {
   init(): Promise<void>;
