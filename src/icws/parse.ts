@@ -4,6 +4,7 @@
  * redacted sample for the log, so that the caller counts it, skips it and goes on.
  */
 import { redactText } from '../log/redact.js';
+import { propertyTypeProblem } from './property-types.js';
 import {
   CONNECTION_STATE_CHANGE_MESSAGE,
   SUBSCRIPTION_STATE_MESSAGE,
@@ -97,6 +98,10 @@ function usersMessage(v: Record<string, unknown>): UsersMessage | string {
     if (!Array.isArray(users)) return `${list} is not a list`;
     const bad = users.findIndex((u) => !isObject(u) || !isObject(u.configurationId) || typeof u.configurationId.id !== 'string');
     if (bad >= 0) return `${list}[${bad}] is not a user with configurationId.id a string`;
+    for (let i = 0; i < users.length; i++) {
+      const problem = propertyTypeProblem(users[i] as Record<string, unknown>);
+      if (problem) return `${list}[${i}] (${(users[i] as User).configurationId.id}): ${problem}`;
+    }
     out[list] = users as User[];
   }
   if (v.removed !== undefined && v.removed !== null) {

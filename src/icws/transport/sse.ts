@@ -69,8 +69,10 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
       if (end.type === 'error' && endsSession(end.error)) return subscriber.error(end.error);
       let why: string;
       if (end.type === 'too-large') {
-        options.logger.error(`event rejected: larger than ${options.maxMessageBytes} bytes (icws.maxMessageBytes); reopening the stream and asking a full resync`);
-        subscriber.next(unreadable(`event over ${options.maxMessageBytes} bytes (icws.maxMessageBytes)`));
+        // The resync is asked once the new stream is open: a full replace sent while this one is being torn
+        // down would be written into the dying connection and lost.
+        options.logger.error(`event rejected: larger than ${options.maxMessageBytes} bytes (icws.maxMessageBytes); reopening the stream, then asking a full resync`);
+        mayHaveLost = true;
         why = 'an event was too large';
       } else {
         mayHaveLost = true;

@@ -1,0 +1,62 @@
+/**
+ * The JSON type of the user properties whose type the reference page (000_27135b5ba41cc5a9.txt) and NOTES.md
+ * state plainly. A usersMessage giving one of them another type is malformed: storing it would put, say, a number
+ * where every reader of the mirror expects the extension string. Properties not listed are taken as they come.
+ * `null` is always allowed (a cleared property).
+ */
+export type JsonType = 'string' | 'number' | 'boolean' | 'object' | 'array';
+
+export const PROPERTY_TYPES: Readonly<Record<string, JsonType>> = {
+  configurationId: 'object',
+  extension: 'string',
+  statusText: 'string',
+  createdDate: 'string',
+  lastModifiedDate: 'string',
+  notes: 'string',
+  alias: 'string',
+  ntDomainUser: 'string',
+  outboundAni: 'string',
+  mwiAddress: 'string',
+  vniStation: 'string',
+  lyncLineUri: 'string',
+  lyncSipAddress: 'string',
+  acdAgentGreetingFile: 'string',
+  umDestination: 'string',
+  umRemoteOverride: 'string',
+  nameSpellingTts: 'string',
+  cost: 'number',
+  whisperToneLevel: 'number',
+  homeSite: 'number',
+  excludeFromDirectory: 'boolean',
+  faxCapability: 'boolean',
+  mwiEnabled: 'boolean',
+  pagerActive: 'boolean',
+  lyncIntegrationEnabled: 'boolean',
+  outlookIntegrationEnabled: 'boolean',
+  acdAgentGreeting: 'boolean',
+  workgroups: 'array',
+  customAttributes: 'array',
+  nameSpellingsAsr: 'array',
+  personalInformationProperties: 'object',
+  skills: 'object',
+  mailboxProperties: 'object',
+  securityRights: 'object',
+  licenseProperties: 'object',
+};
+
+function typeOf(value: unknown): JsonType | 'null' {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value as JsonType;
+}
+
+/** What is wrong with the first mistyped property of `user`, or undefined. */
+export function propertyTypeProblem(user: Record<string, unknown>): string | undefined {
+  for (const [name, value] of Object.entries(user)) {
+    const expected = PROPERTY_TYPES[name];
+    if (!expected || value === null) continue;
+    const actual = typeOf(value);
+    if (actual !== expected) return `${name} is ${actual === 'object' || actual === 'array' ? `an ${actual}` : `a ${actual}`} (${JSON.stringify(value)?.slice(0, 40)}), expected a${expected === 'object' || expected === 'array' ? 'n' : ''} ${expected}`;
+  }
+  return undefined;
+}
