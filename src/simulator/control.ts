@@ -40,6 +40,8 @@ export interface SimulatorControl {
   readonly requests: RequestRecord[];
   sessions(): { sessionId: string; subscriptions: string[]; queued: number }[];
   mailboxes(workgroupId: string): MonitoredMailbox[] | undefined;
+  /** Every CSRF token and session cookie value issued so far (secrets a client must never print). */
+  issuedCredentials(): string[];
 }
 
 /** Shortest and longest tick of the background churn: many small batches at high rates, one change per tick at low ones. */
@@ -169,6 +171,10 @@ export class Control implements SimulatorControl {
   mailboxes(workgroupId: string): MonitoredMailbox[] | undefined {
     const m = this.state.mailboxes.get(workgroupId);
     return m && structuredClone([...m.values()]);
+  }
+
+  issuedCredentials(): string[] {
+    return [...this.state.sessions.issued];
   }
 
   /** Stops the timers (the simulator is closing). */

@@ -33,8 +33,13 @@ export interface Session {
 
 export type SessionCheck = { ok: true; session: Session } | { ok: false; message: string };
 
+/** Credentials remembered after their session is gone, so tests can check none leaked into a client's output. */
+const MAX_ISSUED_CREDENTIALS = 10_000;
+
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
+  /** Every CSRF token and cookie value handed out, oldest first (bounded). */
+  readonly issued: string[] = [];
 
   constructor(
     private readonly maxQueuedMessages: number,
@@ -58,6 +63,8 @@ export class SessionStore {
       lastSeen: Date.now(),
     };
     this.sessions.set(id, session);
+    this.issued.push(session.csrfToken, session.cookieValue);
+    if (this.issued.length > MAX_ISSUED_CREDENTIALS) this.issued.splice(0, this.issued.length - MAX_ISSUED_CREDENTIALS);
     return session;
   }
 
