@@ -1,0 +1,189 @@
+/**
+ * The fault-tolerance harness (issue 7): icwatch as a child process at debug level, the ICWS simulator in this
+ * process (so faults are injected directly), a private redis-server that a test may stop, and a WebSocket follower
+ * that holds the state the fan-out gave it. `converged()` is the one verdict every fault ends with: the mirror equals
+ * the simulator's truth, the follower equals the mirror, and the change stream's seq has no gaps.
+ */
+import { Redis } from 'ioredis';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { FanoutClient } from '../../src/fanout/client.js';
+import { mirrorKeys } from '../../src/mirror/keys.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { startIcwatch, type IcwatchProcess } from '../daemon/processes.js';
+import { waitFor } from '../helpers/net.js';
+import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/redis.js';
+
+/** Secrets the run is given; none may appear in any output. */
+export const SECRETS = { password: 'Chaos-Pa55word-7f3e', token: 'chaos-token-b81c55d2e0' };
+
+export type Props = Record<string, unknown>;
+
+export interface StackOptions {
+  users?: number;
+  seed?: number;
+  /** Extra ICWATCH_* variables for icwatch. */
+  env?: Record<string, string>;
+  simulator?: SimulatorOptions;
+  /** Use an already running simulator (switchover tests start their own pair). */
+  sim?: Simulator;
+}
+
+export class Stack {
+  private constructor(
+    readonly sim: Simulator,
+    readonly redis: PrivateRedis,
+    readonly reader: Redis,
+    readonly prefix: string,
+    readonly env: Record<string, string>,
+    public icwatch: IcwatchProcess,
+    readonly follower: FanoutClient,
+    private readonly ownsSim: boolean,
+  ) {}
+
+  /** Everything icwatch has written, across restarts. */
+  private pastOutput = '';
+  get keys() {
+    return mirrorKeys(this.prefix);
+  }
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const sim = options.sim ?? (await startSimulator({ users: options.users ?? 300, seed: options.seed ?? 7, password: SECRETS.password, ssePingMs: 1000, ...options.simulator }));
+    const redis = await startPrivateRedis({ persist: true });
+    const reader = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    reader.on('error', () => {});
+    const prefix = uniquePrefix('chaos');
+    const env: Record<string, string> = {
+      ICWATCH_ICWS_URL: sim.url,
+      ICWATCH_ICWS_PASSWORD: SECRETS.password,
+      ICWATCH_REDIS_URL: redis.url,
+      ICWATCH_REDIS_KEY_PREFIX: prefix,
+      ICWATCH_LOG_LEVEL: 'debug',
+      ICWATCH_ICWS_BACKOFF_INITIAL_MS: '50',
+      ICWATCH_ICWS_BACKOFF_MAX_MS: '1000',
+      ICWATCH_REDIS_BACKOFF_INITIAL_MS: '50',
+      ICWATCH_REDIS_BACKOFF_MAX_MS: '1000',
+      ICWATCH_ICWS_REQUEST_TIMEOUT_MS: '2000',
+      ICWATCH_ICWS_POLL_INTERVAL_MS: '50',
+      ICWATCH_ICWS_SSE_IDLE_TIMEOUT_MS: '3000',
+      ICWATCH_WEBSOCKET_TOKENS: SECRETS.token,
+      ...options.env,
+    };
+    const icwatch = await startIcwatch(env);
+    const follower = new FanoutClient({ url: `ws://127.0.0.1:${icwatch.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
+    follower.on('error', () => {});
+    follower.start();
+    const stack = new Stack(sim, redis, reader, prefix, env, icwatch, follower, !options.sim);
+    return stack;
+  }
+
+  /** Every line icwatch wrote (stdout and stderr), all runs. */
+  output(): string {
+    return this.pastOutput + this.icwatch.stdout() + this.icwatch.stderr();
+  }
+
+  /** Kill icwatch (SIGKILL by default) and start it again on the same Redis; the follower reconnects by itself to the new port. */
+  async restartIcwatch(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.icwatch.stop(signal);
+    this.pastOutput += this.icwatch.stdout() + this.icwatch.stderr();
+    this.icwatch = await startIcwatch({ ...this.env, ICWATCH_HTTP_PORT: String(this.icwatch.port) });
+  }
+
+  /** The mirror as a reader sees it: id → parsed properties. */
+  async mirror(): Promise<Map<string, Props>> {
+    const ids = await this.reader.smembers(this.keys.ids);
+    const pipeline = this.reader.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.user(id));
+    const hashes = (await pipeline.exec()) ?? [];
+    const out = new Map<string, Props>();
+    ids.forEach((id, i) => {
+      const hash = hashes[i]![1] as Record<string, string>;
+      out.set(id, Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, JSON.parse(v)])));
+    });
+    return out;
+  }
+
+  /** The simulator's users, reduced to the subscribed properties (what the mirror must hold). */
+  truth(sim: Simulator = this.sim): Map<string, Props> {
+    const wanted = (this.env.ICWATCH_SUBSCRIPTION_PROPERTIES?.split(',') ?? DEFAULTS.subscription.properties);
+    const out = new Map<string, Props>();
+    for (const user of sim.control.users()) {
+      const props: Props = {};
+      for (const p of wanted) if (user[p] !== undefined && user[p] !== null) props[p] = user[p];
+      out.set(user.configurationId.id, props);
+    }
+    return out;
+  }
+
+  /** The stream's seqs are 1..meta.seq with no gap in what the stream still holds; returns meta seq. */
+  async seqProblems(): Promise<{ seq: number; problem?: string }> {
+    const seq = Number((await this.reader.hget(this.keys.meta, 'seq')) ?? 0);
+    const entries = await this.reader.xrange(this.keys.changes, '-', '+');
+    let previous: number | undefined;
+    for (const [id, fields] of entries) {
+      const s = Number(fields[fields.indexOf('seq') + 1]);
+      if (id !== `${s}-0`) return { seq, problem: `entry ${id} carries seq ${s}` };
+      if (previous !== undefined && s !== previous + 1) return { seq, problem: `gap: ${previous} then ${s}` };
+      previous = s;
+    }
+    if (previous !== undefined && previous !== seq) return { seq, problem: `last entry ${previous}, meta seq ${seq}` };
+    return { seq };
+  }
+
+  /**
+   * Waits until mirror = truth, follower = mirror at meta seq, and no seq gap; throws with the first difference.
+   * `sim` names the simulator whose users are the truth (after a switchover, the alternate one).
+   */
+  async converged(timeoutMs = 30000, sim: Simulator = this.sim): Promise<{ users: number; seq: number }> {
+    let last = '';
+    try {
+      return await waitFor('convergence', async () => {
+        let mirror: Map<string, Props>, seq: number, problem: string | undefined;
+        try {
+          [mirror, { seq, problem }] = [await this.mirror(), await this.seqProblems()];
+        } catch (err) {
+          return void (last = `reading Redis: ${(err as Error).message}`);
+        }
+        if (problem) return void (last = `change stream: ${problem}`);
+        const d1 = difference(this.truth(sim), mirror);
+        if (d1) return void (last = `mirror vs simulator: ${d1}`);
+        if (this.follower.seq !== seq) return void (last = `follower at seq ${this.follower.seq}, mirror at ${seq}`);
+        const d2 = difference(mirror, this.follower.users);
+        if (d2) return void (last = `follower vs mirror: ${d2}`);
+        return { users: mirror.size, seq };
+      }, timeoutMs, 200);
+    } catch (err) {
+      const recent = this.output().split('\n').filter((l) => l && !l.includes('"level":"debug"')).slice(-15).map((l) => l.slice(0, 300));
+      throw new Error(`${(err as Error).message.split(':')[0]}; last difference: ${last}\nicwatch's last lines:\n${recent.join('\n')}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.follower.stop().catch(() => {});
+    await this.icwatch.stop('SIGTERM').catch(() => {});
+    this.reader.disconnect();
+    await this.redis.destroy();
+    if (this.ownsSim) await this.sim.close();
+  }
+}
+
+/** The first difference between two user maps (order-insensitive deep comparison), or undefined. */
+export function difference(expected: Map<string, Props>, actual: Map<string, Props>): string | undefined {
+  for (const [id, props] of expected) {
+    const other = actual.get(id);
+    if (!other) return `user ${id} missing`;
+    const keys = new Set([...Object.keys(props), ...Object.keys(other)]);
+    for (const k of keys) if (canonical(props[k]) !== canonical(other[k])) return `user ${id}.${k}: expected ${canonical(props[k])?.slice(0, 80)}, got ${canonical(other[k])?.slice(0, 80)}`;
+  }
+  for (const id of actual.keys()) if (!expected.has(id)) return `user ${id} should not be there`;
+  return undefined;
+}
+
+function canonical(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  return JSON.stringify(v, (_k, val) => (val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => a.localeCompare(b))) : val));
+}
+
+/** Secrets that must never be printed: the configured ones plus every session credential the simulator handed out. */
+export function leakedSecrets(output: string, extra: string[] = []): string[] {
+  return [SECRETS.password, SECRETS.token, ...extra].filter((s) => s && output.includes(s));
+}
