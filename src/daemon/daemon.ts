@@ -19,6 +19,7 @@ import { runShutdown, type ShutdownStep } from './shutdown.js';
 import type { StageFactory, Stages } from './stages.js';
 import { lagQuantiles, readMeta, recentChanges, type MirrorFigures } from './status.js';
 import { packageVersion } from './version.js';
+import { Backoff, sleep } from '../util/backoff.js';
 
 export type DaemonState =
   | { type: 'starting' }
@@ -57,6 +58,10 @@ export class Daemon {
   private readonly wiring = new Subscription();
   private shutdown?: Promise<number>;
   private lastError?: string;
+  /** What the start is waiting for, for /readyz. */
+  private waiting?: string;
+  /** Aborted when the shutdown begins: ends the waits of the start. */
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly config: Config,
@@ -113,6 +118,8 @@ export class Daemon {
       });
       const { feed, mirror, fanout } = this.stages;
       fanout.attach(this.http.server);
+      // A daemon outlives a Redis that is not up yet: wait (readyz says so) rather than exit into a restart loop.
+      if (!(await this.waitForRedis())) return;
       await fanout.start();
       this.fanoutStarted = true;
       if (feed && mirror) {
@@ -135,6 +142,28 @@ export class Daemon {
     }
   }
 
+  /** Resolves true once Redis answers PING (retrying with redis.backoff), false when a shutdown began meanwhile. */
+  private async waitForRedis(): Promise<boolean> {
+    const backoff = new Backoff(this.config.redis.backoff);
+    let said = false;
+    while (!this.shutdown) {
+      if (this.redis && (await redisAnswers(this.redis))) {
+        if (said) this.log.info('Redis answers; starting');
+        this.waiting = undefined;
+        return true;
+      }
+      this.waiting = 'waiting for Redis';
+      if (!said) this.log.warn(`waiting for Redis at ${describeRedis(this.config.redis)} (retrying with redis.backoff)`);
+      said = true;
+      try {
+        await sleep(backoff.next(), this.stopping.signal);
+      } catch {
+        return false;
+      }
+    }
+    return false;
+  }
+
   /** Graceful stop (SIGTERM/SIGINT): resolves with the exit code, also given by `exited`. */
   stop(reason: string): Promise<number> {
     return this.beginShutdown(EXIT.ok, reason);
@@ -153,6 +182,7 @@ export class Daemon {
 
   private beginShutdown(code: number, reason: string): Promise<number> {
     if (this.shutdown) return this.shutdown;
+    this.stopping.abort();
     this.current = { type: 'draining', reason };
     this.log.info(`shutting down: ${reason}`);
     // Read the stages when each step runs: a signal may come while they are still being built.
@@ -208,6 +238,7 @@ export class Daemon {
     } else {
       r = fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted);
     }
+    if (this.waiting && this.current.type === 'starting') r.reason = this.waiting;
     if (this.lastError && !r.lastError) r.lastError = this.lastError;
     return stoppingReason ? { ...r, ready: false, reason: stoppingReason } : r;
   }

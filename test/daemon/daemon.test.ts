@@ -11,7 +11,9 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import type { FanoutStage, StageFactory } from '../../src/daemon/stages.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { buildStages } from '../../src/daemon/build-stages.js';
+import { waitFor } from '../helpers/net.js';
+import { SHARED_REDIS_URL, startPrivateRedis, uniquePrefix } from '../helpers/redis.js';
 
 function config(overrides: { shutdownMs?: number; port?: number } = {}): Config {
   const c = structuredClone(DEFAULTS);
@@ -68,6 +70,35 @@ describe('daemon (in-process, stand-in stages)', function () {
     expect(await daemon.stop('test')).to.equal(1);
     expect(daemon.state.type).to.equal('failed');
     expect(log()).to.include('shutdown did not finish within 300 ms').and.to.include('closing WebSocket clients');
+  });
+
+  it('waits for a Redis that is not up yet (/readyz says so) instead of exiting, then serves', async () => {
+    const redis = await startPrivateRedis();
+    await redis.stop();
+    const c = config();
+    c.redis.url = redis.url;
+    c.redis.backoff = { initialMs: 50, maxMs: 200, multiplier: 2, jitter: 0 };
+    const { daemon, log } = daemonWith(c, buildStages);
+    try {
+      const started = daemon.start();
+      await waitFor('the HTTP server', () => daemon.httpPort);
+      const base = `http://127.0.0.1:${daemon.httpPort}`;
+      const waiting = await waitFor('a 503 saying it waits for Redis', async () => {
+        const r = await fetch(`${base}/readyz`);
+        const body = (await r.json()) as { reason: string; missing: string[] };
+        return r.status === 503 && body.reason.includes('(waiting for Redis)') ? body : undefined;
+      });
+      expect(waiting.missing).to.include('Redis reachable');
+      await redis.start();
+      await started;
+      expect(daemon.state.type).to.equal('running');
+      await waitFor('/readyz 200', async () => (await fetch(`${base}/readyz`)).status === 200);
+      expect(log()).to.include('waiting for Redis at');
+      expect(await daemon.stop('test')).to.equal(0);
+    } finally {
+      await daemon.stop('test');
+      await redis.destroy();
+    }
   });
 
   it('fails with exit 1 and says which port is taken', async () => {
