@@ -7,7 +7,10 @@
  * - socketioDeliveriesPerSec: socket.io's `io.emit` broadcast (websocket transport);
  * - fanoutP50Ms / fanoutP99Ms: commit in Redis → receipt by a client, at PACED_PER_SEC changes per second, sampled
  *   on every SAMPLE_EVERY-th client;
- * - rssPerClientKiB: the server process's resident memory per connected fan-out client (after its snapshot).
+ * - rssPerClientKiB: the server process's resident memory per connected fan-out client (after its snapshot);
+ * - *ServerCpuUsPerDelivery: CPU time of the serving process per delivery in each throughput phase (the receiving
+ *   clients share the machine's 2 cores, so this is the cost that does not depend on how fast they read; icwatch's
+ *   figure includes the Mirror's work, which runs in the same process).
  * Run as a child with ICWATCH_FANOUT_BENCH_CHILD=1 it is the receiving side.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -31,7 +34,7 @@ const PREFIX = 'icwatch:users';
 const USERS = 100;
 const CHANGE_BYTES = 1024;
 /** Paced rate of the latency measurement, and its duration. */
-const PACED_PER_SEC = 200;
+const PACED_PER_SEC = 50;
 const PACED_SECONDS = 2;
 const SAMPLE_EVERY = 50;
 /** Clients connecting at once (the listen backlog is finite). */
@@ -144,7 +147,7 @@ class Receivers {
     return this.request({ cmd: 'connect', kind, url, n, waitSnapshot }, 'connected');
   }
   /** Arms the counter; the returned promise settles when `count` frames have arrived (child's clock, ms). */
-  async expect(count: number, sample = false): Promise<Promise<number>> {
+  async expect(count: number, sample = false): Promise<{ done: Promise<number> }> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the clients did not receive ${count} frames within ${PHASE_TIMEOUT_MS} ms`)), PHASE_TIMEOUT_MS);
@@ -153,7 +156,7 @@ class Receivers {
     done.catch(() => {});
     this.child.send({ cmd: 'expect', count, sample });
     await new Promise((r) => setTimeout(r, 50)); // the child has armed its counter
-    return done;
+    return { done }; // wrapped: an async function returning a bare promise would wait for it
   }
   async samples() {
     return (await this.request({ cmd: 'samples' }, 'samples')).samples;
@@ -183,9 +186,17 @@ async function listen(server: http.Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
+/** CPU µs this process spends per delivery while `run` runs. */
+async function cpuPerDelivery<T>(deliveries: number, run: () => Promise<T>): Promise<[T, number]> {
+  const before = process.cpuUsage();
+  const result = await run();
+  const used = process.cpuUsage(before);
+  return [result, Math.round(((used.user + used.system) / deliveries) * 100) / 100];
+}
+
 /** Sends `changes` messages with `sendOne`, yielding to the event loop after each; deliveries per second. */
 async function broadcastRate(receivers: Receivers, clients: number, changes: number, sendOne: (n: number) => void): Promise<number> {
-  const done = await receivers.expect(clients * changes);
+  const { done } = await receivers.expect(clients * changes);
   const t0 = now();
   for (let n = 1; n <= changes; n++) {
     sendOne(n);
@@ -241,18 +252,22 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
 
     let seqNo = 0;
     {
-      const done = await receivers.expect(clients * changes);
-      const t0 = now();
-      for (let i = 0; i < changes; i++) {
-        source.next(delta(++seqNo));
-        if (i % 50 === 49) await tick();
-      }
-      figures.fanoutDeliveriesPerSec = Math.round((clients * changes) / ((await done - t0) / 1000));
+      const { done } = await receivers.expect(clients * changes);
+      const [elapsedMs, cpu] = await cpuPerDelivery(clients * changes, async () => {
+        const t0 = now();
+        for (let i = 0; i < changes; i++) {
+          source.next(delta(++seqNo));
+          if (i % 50 === 49) await tick();
+        }
+        return (await done) - t0;
+      });
+      figures.fanoutDeliveriesPerSec = Math.round((clients * changes) / (elapsedMs / 1000));
+      figures.fanoutServerCpuUsPerDelivery = cpu;
       log(`  fanout: ${figures.fanoutDeliveriesPerSec} deliveries/s`);
     }
     {
       const paced = Math.round(PACED_PER_SEC * (quick ? 1 : PACED_SECONDS));
-      const done = await receivers.expect(clients * paced, true);
+      const { done } = await receivers.expect(clients * paced, true);
       const firstSeq = Number(await redis.hget(`{${PREFIX}}:meta`, 'seq')) + 1;
       const t0 = performance.now();
       for (let i = 0; i < paced; i++) {
@@ -281,10 +296,12 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
       const port = await listen(server);
       await receivers.connect('ws', `ws://127.0.0.1:${port}/`, clients, false);
       while (wss.clients.size < clients) await tick();
-      figures.naiveDeliveriesPerSec = Math.round(await broadcastRate(receivers, clients, changes, (n) => {
+      const [rate, cpu] = await cpuPerDelivery(clients * changes, () => broadcastRate(receivers, clients, changes, (n) => {
         const msg = changeMessage(n);
         for (const ws of wss.clients) ws.send(JSON.stringify(msg));
       }));
+      figures.naiveDeliveriesPerSec = Math.round(rate);
+      figures.naiveServerCpuUsPerDelivery = cpu;
       log(`  naive: ${figures.naiveDeliveriesPerSec} deliveries/s`);
       await receivers.disconnect();
       for (const ws of wss.clients) ws.terminate();
@@ -299,7 +316,9 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
       const port = await listen(server);
       await receivers.connect('sio', `http://127.0.0.1:${port}`, clients, false);
       while (io.engine.clientsCount < clients) await tick();
-      figures.socketioDeliveriesPerSec = Math.round(await broadcastRate(receivers, clients, changes, (n) => io.emit('change', changeMessage(n))));
+      const [rate, cpu] = await cpuPerDelivery(clients * changes, () => broadcastRate(receivers, clients, changes, (n) => io.emit('change', changeMessage(n))));
+      figures.socketioDeliveriesPerSec = Math.round(rate);
+      figures.socketioServerCpuUsPerDelivery = cpu;
       log(`  socket.io: ${figures.socketioDeliveriesPerSec} deliveries/s`);
       await receivers.disconnect();
       await io.close();
