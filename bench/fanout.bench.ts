@@ -11,7 +11,8 @@
  * - *ServerCpuUsPerDelivery: CPU time of the serving process per delivery in each throughput phase (the receiving
  *   clients share the machine's 2 cores, so this is the cost that does not depend on how fast they read; icwatch's
  *   figure includes the Mirror's work, which runs in the same process).
- * Run as a child with ICWATCH_FANOUT_BENCH_CHILD=1 it is the receiving side.
+ * Run as a child with ICWATCH_FANOUT_BENCH_CHILD=1 it is the receiving side; with =server, a FanoutServer alone in a
+ * fresh process (RSS never shrinks, so a process that already ran a phase cannot measure memory per client).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -123,7 +124,44 @@ async function childMain(): Promise<void> {
   });
 }
 
+/** A FanoutServer in a fresh process: reports its port, then its RSS whenever asked. */
+async function serverChildMain(): Promise<void> {
+  const redis = new Redis(process.env.ICWATCH_FANOUT_BENCH_REDIS!);
+  const w = DEFAULTS.websocket;
+  const fanout = new FanoutServer({
+    ...w, redis, createSubscriber: () => new Redis(process.env.ICWATCH_FANOUT_BENCH_REDIS!), keyPrefix: PREFIX, tokens: [],
+    maxClients: 100_000, version: 'bench', metrics: new Metrics({ defaultMetrics: false }), logger: silentLogger(),
+  });
+  const server = http.createServer();
+  fanout.attach(server);
+  const port = await listen(server);
+  await fanout.start();
+  const rss = () => process.memoryUsage().rss;
+  process.send!({ ev: 'listening', port, rss: rss() });
+  process.on('message', (m: { cmd: string }) => {
+    if (m.cmd === 'rss') process.send!({ ev: 'rss', rss: rss() });
+  });
+}
+
 if (process.env.ICWATCH_FANOUT_BENCH_CHILD === '1') void childMain();
+if (process.env.ICWATCH_FANOUT_BENCH_CHILD === 'server') void serverChildMain();
+
+/** Resident memory per fan-out client, measured in a fresh server process. */
+async function rssPerClientKiB(receivers: Receivers, redisUrl: string, clients: number): Promise<number> {
+  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ICWATCH_FANOUT_BENCH_CHILD: 'server', ICWATCH_FANOUT_BENCH_REDIS: redisUrl }, execArgv: ['--import', 'tsx'] });
+  try {
+    const next = () => new Promise<{ port: number; rss: number }>((r) => child.once('message', r as (m: unknown) => void));
+    const { port, rss: before } = await next();
+    await receivers.connect('ws', `ws://127.0.0.1:${port}${DEFAULTS.websocket.path}`, clients, true);
+    await new Promise((r) => setTimeout(r, 200));
+    child.send({ cmd: 'rss' });
+    const { rss: after } = await next();
+    await receivers.disconnect();
+    return Math.round(((after - before) / clients / 1024) * 10) / 10;
+  } finally {
+    child.kill();
+  }
+}
 
 // ---------------------------------------------------------------- server side
 
@@ -244,10 +282,8 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
     await fanout.start();
     while (Number(await redis.hget(`{${PREFIX}}:meta`, 'users')) < USERS) await new Promise((r) => setTimeout(r, 10));
 
-    const rssBefore = process.memoryUsage().rss;
+    figures.rssPerClientKiB = await rssPerClientKiB(receivers, redisServer.url, clients);
     await receivers.connect('ws', `ws://127.0.0.1:${fanoutPort}${w.path}`, clients, true);
-    await new Promise((r) => setTimeout(r, 200));
-    figures.rssPerClientKiB = Math.round((process.memoryUsage().rss - rssBefore) / clients / 1024 * 10) / 10;
     log(`  fanout: ${clients} clients connected, rss ${figures.rssPerClientKiB} KiB per client`);
 
     let seqNo = 0;
