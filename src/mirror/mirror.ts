@@ -11,53 +11,19 @@
  * queue on overflow both need to look at what is waiting; ordering holds because there is one loop.
  */
 import { Subject, type Observable, type Subscription } from 'rxjs';
-import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import { componentLogger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { Backoff, sleep, type BackoffOptions } from '../util/backoff.js';
+import { Backoff, sleep } from '../util/backoff.js';
 import type { ReceivedUsersMessage } from '../icws/messages.js';
 import { mirrorKeys } from './keys.js';
 import { MirrorState, ChunkBuilder } from './state.js';
 import { MirrorStore, type ApplyReply } from './store.js';
 import { planDeltas, ReplacePlanner, type Chunk, type QueueItem, type PlannerOptions } from './planner.js';
 import { parseIcwsDate } from './encode.js';
+import type { CommittedBatch, MirrorOptions, MirrorStatus } from './types.js';
 
-export interface MirrorOptions {
-  redis: Redis | Cluster;
-  keyPrefix: string;
-  indexedProperties: string[];
-  changeStreamLength: number;
-  replaceBatchSize: number;
-  maxPendingMessages: number;
-  maxBatchMessages: number;
-  backoff: BackoffOptions;
-  metrics: Metrics;
-  logger: Logger;
-  /** Called when the bounded queue overflowed and was dropped: the caller asks ICWS for a fresh full replace. */
-  onOverflow?: () => void;
-  /** Round trips in flight at once (the next is planned while the previous executes). Default 2. */
-  maxInFlightChunks?: number;
-}
-
-export interface CommittedBatch {
-  fromSeq: number;
-  toSeq: number;
-  /** performance.now() of the oldest message in the batch. */
-  receivedAt: number;
-}
-
-export interface MirrorStatus {
-  epoch: string;
-  seq: number;
-  users: number;
-  /** A full replace applied since start. */
-  synced: boolean;
-  syncing: boolean;
-  redisUp: boolean;
-  lastChangeAt?: number;
-  lastError?: string;
-}
+export type { MirrorOptions, CommittedBatch, MirrorStatus };
 
 type Reply = ApplyReply | Error;
 const NO_WRITE = -1;

@@ -47,6 +47,17 @@ local function sliced(cmd, key, list, first, last)
   end
 end
 
+-- ARGV[at] = S, ARGV[at + 1] = D, then S field/value pairs to HSET and D fields to HDEL on `key`.
+-- Returns the index after them and S.
+local function hashWrites(key, at)
+  local sets, dels = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  local i = at + 2
+  if sets > 0 then sliced('HSET', key, ARGV, i, i + 2 * sets - 1) end
+  i = i + 2 * sets
+  if dels > 0 then sliced('HDEL', key, ARGV, i, i + dels - 1) end
+  return i + dels, sets
+end
+
 local i = 8
 local m = tonumber(ARGV[i])
 local metaFirst = i + 1
@@ -78,12 +89,8 @@ while i <= last do
     redis.call('XADD', KEYS[3], s .. '-0', 'seq', s, 'op', 'remove', 'id', id, 'at', now)
     i = i + 2
   else
-    local sets, dels = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
-    i = i + 4
-    if sets > 0 then sliced('HSET', key, ARGV, i, i + 2 * sets - 1) end
-    i = i + 2 * sets
-    if dels > 0 then sliced('HDEL', key, ARGV, i, i + dels - 1) end
-    i = i + dels
+    local sets
+    i, sets = hashWrites(key, i + 2)
     local data
     if op == 'N' then
       -- The values are JSON already; only the names are quoted (they need no escaping). One concat, one copy.
@@ -116,13 +123,7 @@ if #still > 0 then sliced('SADD', KEYS[2], still, 1, #still) end
 
 local j = idxFirst
 for g = 1, groups do
-  local key = ARGV[4] .. ARGV[j]
-  local sets, dels = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
-  j = j + 3
-  if sets > 0 then sliced('HSET', key, ARGV, j, j + 2 * sets - 1) end
-  j = j + 2 * sets
-  if dels > 0 then sliced('HDEL', key, ARGV, j, j + dels - 1) end
-  j = j + dels
+  j = hashWrites(ARGV[4] .. ARGV[j], j + 1)
 end
 
 local users = redis.call('SCARD', KEYS[2])
