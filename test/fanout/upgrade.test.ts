@@ -107,3 +107,18 @@ describe('fanout: upgrade requests and client frames', function () {
     expect((await f.h.metrics.wsClients.get()).values[0]!.value).to.equal(0);
   });
 });
+
+describe('fanout: client limit', function () {
+  const f = useFixture('fanout-max', { users: 1, fanout: { maxClients: 1 } });
+
+  it('refuses clients past maxClients with 503, and accepts again once one leaves', async () => {
+    const first = f.h.client();
+    await waitFor('first synced', () => first.seq === 1);
+    const over = await refusal(f.h.port, '/v1/users');
+    expect(over.status).to.equal(503);
+    expect(over.body).to.deep.equal({ error: 'too many clients', expected: 'at most 1' });
+    await first.stop();
+    await waitFor('first gone', () => f.h.fanout.clientCount === 0);
+    expect((await refusal(f.h.port, '/v1/users')).status).to.equal(101);
+  });
+});
