@@ -85,7 +85,7 @@ export class Daemon {
   async start(): Promise<void> {
     const { config } = this;
     try {
-      registerSecret(config.icws.password);
+      registerSecret(config.icws.password, [config.icws.user, config.icws.applicationName]);
       for (const token of config.websocket.tokens) registerSecret(token);
       this.log.info(`icwatch ${this.version} starting`, { role: config.role, redis: describeRedis(config.redis), icws: config.role === 'all' ? config.icws.url : undefined });
 

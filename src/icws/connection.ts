@@ -76,7 +76,7 @@ export class IcwsConnection {
   private readonly https: { certificateAuthority?: Buffer; rejectUnauthorized: boolean };
 
   constructor(readonly options: ConnectionOptions) {
-    registerSecret(options.password);
+    registerSecret(options.password, [options.user, options.applicationName]);
     this.https = {
       rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
       ...(options.tls?.caFile ? { certificateAuthority: readCaFile(options.tls.caFile) } : {}),

@@ -5,9 +5,13 @@
 const SECRET_FIELD = /(password|passwd|token|cookie|csrf|authorization|secret)/i;
 const secrets = new Set<string>();
 
-/** Remember a secret value; every later log line and `redactText` call masks it. Ignores values too short to mask safely. */
-export function registerSecret(value: string | undefined | null): void {
-  if (value && value.length >= 3) secrets.add(value);
+/**
+ * Remember a secret value; every later log line and `redactText` call masks it. Ignores values too short to mask
+ * safely, and values also given as `publicAs` (a password equal to the user name is no secret, and masking it would
+ * blank the user name, and every word like it, out of every line).
+ */
+export function registerSecret(value: string | undefined | null, publicAs: (string | undefined)[] = []): void {
+  if (value && value.length >= 3 && !publicAs.includes(value)) secrets.add(value);
 }
 
 export function forgetSecret(value: string | undefined | null): void {

@@ -34,7 +34,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const state = new SimulatorState(options);
   const o = state.options;
   // The accepted password is a secret (unless it is also the user name, which must stay readable in logs).
-  if (o.password !== o.user) registerSecret(o.password);
+  registerSecret(o.password, [o.user]);
   let server: SimulatorServer | undefined;
   const control = new Control(state, () => server?.dropConnections());
   server = new SimulatorServer(state, control);

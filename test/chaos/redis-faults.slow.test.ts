@@ -3,7 +3,7 @@
  */
 import { expect } from 'chai';
 import { waitFor } from '../helpers/net.js';
-import { Stack } from './harness.js';
+import { Stack, leakedSecrets } from './harness.js';
 
 describe('chaos: Redis and process faults', function () {
   this.timeout(180000);
@@ -39,6 +39,10 @@ describe('chaos: Redis and process faults', function () {
       await waitFor('readyz 200', async () => (await stack.icwatch.get('/readyz')).status === 200, 20000);
       expect((await stack.icwatch.get('/metrics')).text).to.match(/icwatch_redis_errors_total [1-9]/);
     });
+
+    it('no secret or session credential reached any output', () => {
+      expect(leakedSecrets(stack.output(), stack.sim.control.issuedCredentials())).to.deep.equal([]);
+    });
   });
 
   describe('SIGKILL in the middle of a large full replace', () => {
@@ -61,6 +65,7 @@ describe('chaos: Redis and process faults', function () {
       expect(users).to.be.greaterThan(19000);
       expect(await stack.reader.hget(stack.keys.meta, 'epoch')).to.equal(epoch);
       expect(await stack.reader.hget(stack.keys.meta, 'syncing')).to.equal('0');
+      expect(leakedSecrets(stack.output(), stack.sim.control.issuedCredentials())).to.deep.equal([]);
     });
   });
 });

@@ -3,7 +3,7 @@
  */
 import { expect } from 'chai';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { SECRETS, Stack } from './harness.js';
+import { SECRETS, Stack, leakedSecrets } from './harness.js';
 
 describe('chaos: switchover and 410', function () {
   this.timeout(120000);
@@ -33,6 +33,7 @@ describe('chaos: switchover and 410', function () {
       expect(users).to.equal(backup.control.users().length);
       expect(backup.control.requests.some((r) => r.name === 'connect' && r.status === 201)).to.equal(true);
       expect((await stack.icwatch.get('/metrics')).text).to.match(/icwatch_icws_reconnects_total\{reason="[a-z-]+"\} [1-9]/);
+      expect(leakedSecrets(stack.output(), [...primary.control.issuedCredentials(), ...backup.control.issuedCredentials()])).to.deep.equal([]);
     });
   });
 
@@ -50,6 +51,7 @@ describe('chaos: switchover and 410', function () {
       const code = await Promise.race([stack.icwatch.exited, new Promise((r) => setTimeout(() => r('still running'), 30000))]);
       expect(code).to.equal(78);
       expect(stack.output()).to.match(/410/).and.to.match(/subscription/i);
+      expect(leakedSecrets(stack.output(), stack.sim.control.issuedCredentials())).to.deep.equal([]);
     });
   });
 });
