@@ -44,7 +44,7 @@ export class Metrics {
   });
   readonly fullSyncs = new client.Counter({
     name: 'icwatch_full_syncs_total',
-    help: 'Full replaces applied, by reason (subscribe, resubscribe, overflow, server, redis).',
+    help: 'Full replaces applied, by reason (subscribe, resubscribe after a new session, unreadable messages, overflow of the pending queue, redis came back empty, server sent one unasked).',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -68,7 +68,7 @@ export class Metrics {
   });
   readonly icwsReconnects = new client.Counter({
     name: 'icwatch_icws_reconnects_total',
-    help: 'New ICWS sessions after the first, by reason (unauthorized, connection-down, network, server-error, switchover, auth-failure, overflow).',
+    help: 'New ICWS sessions after the first, and resyncs asked within a session, by reason (unauthorized, connection-down, network, server-error, switchover, auth-failure, resync).',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
