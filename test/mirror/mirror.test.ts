@@ -56,8 +56,12 @@ describe('mirror: Redis layout and semantics', function () {
   it('writes change data that parses back exactly, whatever the property names and values', async () => {
     const h = await start();
     const odd = { 'we"ird\\name': 'a/b', 'ünï': { deep: ['x', 1.5, true, null] }, notes: 'line\nbreak "quoted" </script>' };
-    await h.apply(replace([user('plain', { extension: '1' }), user('odd', odd)]));
+    // 'sep' is a plain-named new user whose values hold U+001F, the separator of packed new users.
+    const sep = { notes: 'a\u001fb', statusText: '\u001f' };
+    await h.apply(replace([user('plain', { extension: '1' }), user('odd', odd), user('sep', sep)]));
     const v = await readMirror(redis, prefix);
+    expect(v.users.sep).to.deep.include(sep);
+    expect(v.changes.find((c) => c.id === 'sep')).to.deep.include({ data: { configurationId: v.users.sep!.configurationId, ...sep } });
     expect(v.users.odd).to.deep.include(odd);
     expect(v.raw.odd!.notes).to.equal(JSON.stringify(odd.notes));
     expect(v.changes.find((c) => c.id === 'odd')).to.deep.include({ data: { configurationId: v.users.odd!.configurationId, ...odd } });

@@ -23,8 +23,10 @@ then     X, then X index groups, each: property, S, D, S value/user-id pairs to 
 then     the change entries, in order, to the end of ARGV; each is one of
            'n'|'u', id, S, D, S field/value pairs, D fields, data   upsert (HSET/HDEL the user hash, XADD);
                                                                     'n' = a user new to the mirror (SADD ids)
-           'N', id, S, 0, S field/value pairs                       a new user whose field names need no JSON
-                                                                    escaping: data is composed from the pairs
+           'P', id, S, packed                                       a new user whose field names need no JSON
+                                                                    escaping, its S field/value pairs joined by
+                                                                    U+001F in one argument (JSON never holds a raw
+                                                                    U+001F); data is composed from the pairs
            'r', id                                                  remove: DEL the user hash, SREM ids, XADD
 Returns  {'OK', seq, users} | {'STALE', epoch, seq} | {'EMPTY'} (meta missing: Redis lost the mirror)
 ]]
@@ -89,22 +91,32 @@ while i <= last do
     redis.call('XADD', KEYS[3], s .. '-0', 'seq', s, 'op', 'remove', 'id', id, 'at', now)
     i = i + 2
   else
-    local sets
-    i, sets = hashWrites(key, i + 2)
     local data
-    if op == 'N' then
-      -- The values are JSON already; only the names are quoted (they need no escaping). One concat, one copy.
-      local parts = {}
-      for k = i - 2 * sets, i - 1, 2 do
+    if op == 'P' then
+      -- Split the packed pairs, HSET them, and compose data: the values are JSON already, only the names are
+      -- quoted (they need no escaping).
+      local packed, fields, parts = ARGV[i + 3], {}, {}
+      local pos, n2 = 1, 0
+      while true do
+        local stop = string.find(packed, '\31', pos, true)
+        n2 = n2 + 1
+        fields[n2] = string.sub(packed, pos, stop and stop - 1 or -1)
+        if not stop then break end
+        pos = stop + 1
+      end
+      sliced('HSET', key, fields, 1, n2)
+      for k = 1, n2, 2 do
         parts[#parts + 1] = ',"'
-        parts[#parts + 1] = ARGV[k]
+        parts[#parts + 1] = fields[k]
         parts[#parts + 1] = '":'
-        parts[#parts + 1] = ARGV[k + 1]
+        parts[#parts + 1] = fields[k + 1]
       end
       parts[1] = '{"'
       parts[#parts + 1] = '}'
       data = table.concat(parts)
+      i = i + 4
     else
+      i = hashWrites(key, i + 2)
       data = ARGV[i]
       i = i + 1
     end
