@@ -14,13 +14,13 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import type { Logger } from '../log/logger.js';
 import { componentLogger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { Backoff, sleep } from '../util/backoff.js';
 import type { ReceivedUsersMessage } from '../icws/messages.js';
 import { mirrorKeys } from './keys.js';
 import { MirrorState, ChunkBuilder } from './state.js';
 import { MirrorStore, type ApplyReply } from './store.js';
 import { planDeltas, ReplacePlanner, type Chunk, type QueueItem, type PlannerOptions } from './planner.js';
-import { parseIcwsDate } from './encode.js';
+import { observeCommit } from './observe.js';
+import { RedisHealth } from './redis-health.js';
 import type { CommittedBatch, MirrorOptions, MirrorStatus } from './types.js';
 
 export type { MirrorOptions, CommittedBatch, MirrorStatus };
@@ -39,7 +39,7 @@ export class Mirror {
 
   private readonly log: Logger;
   private readonly store: MirrorStore;
-  private readonly backoff: Backoff;
+  private readonly health: RedisHealth;
   private readonly plannerOptions: PlannerOptions;
   private readonly maxInFlight: number;
   private readonly committed = new Subject<CommittedBatch>();
@@ -65,16 +65,14 @@ export class Mirror {
   private subscription: Subscription | undefined;
   private worker: Promise<void> | undefined;
   private wakeup: (() => void) | undefined;
-  private redisOk = false;
   private synced = false;
   private syncing = false;
   private lastChangeAt: number | undefined;
-  private lastError: string | undefined;
 
   constructor(private readonly options: MirrorOptions) {
     this.log = componentLogger(options.logger, 'mirror');
     this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix));
-    this.backoff = new Backoff(options.backoff);
+    this.health = new RedisHealth(options.backoff, options.metrics, this.log);
     this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log };
     this.maxInFlight = Math.max(1, options.maxInFlightChunks ?? 2);
     this.state = new MirrorState(options.indexedProperties);
@@ -120,9 +118,9 @@ export class Mirror {
       users: this.users,
       synced: this.synced,
       syncing: this.syncing,
-      redisUp: this.redisOk && (connection === undefined || connection === 'ready'),
+      redisUp: this.health.up && (connection === undefined || connection === 'ready'),
       lastChangeAt: this.lastChangeAt,
-      lastError: this.lastError,
+      lastError: this.health.lastError,
     };
   }
 
@@ -320,19 +318,11 @@ export class Mirror {
       this.users = reply.users;
       m.users.set(reply.users);
     }
-    this.markUp();
-    const now = performance.now();
-    for (const t of chunk.receivedAts) m.lag.observe({ stage: 'redis' }, (now - t) / 1000);
+    this.health.markUp();
+    const wall = Date.now();
+    observeCommit(m, chunk, { mono: performance.now(), wall });
     if (b.entries) {
-      if (b.upserts) m.changes.inc({ op: 'upsert' }, b.upserts);
-      if (b.removes) m.changes.inc({ op: 'remove' }, b.removes);
-      this.lastChangeAt = Date.now();
-      if (chunk.sourceLag) {
-        for (const json of b.modifiedDates) {
-          const at = parseIcwsDate(JSON.parse(json));
-          if (at !== undefined) m.sourceLag.observe(Math.max(0, this.lastChangeAt - at) / 1000);
-        }
-      }
+      this.lastChangeAt = wall;
       this.committed.next({ fromSeq: chunk.baseSeq + 1, toSeq: reply.seq, receivedAt: chunk.receivedAt });
     }
     if (chunk.fullSync) {
@@ -351,8 +341,8 @@ export class Mirror {
     this.plannedSeq = this.seq;
     this.dirty = true;
     if (failure instanceof Error) {
-      this.markDown(failure, 'applying changes');
-      await sleep(this.backoff.next(), this.abort.signal).catch(() => {});
+      this.health.markDown(failure, 'applying changes');
+      await this.health.pause(this.abort.signal);
     } else if (failure.kind === 'stale') {
       this.log.warn(`mirror meta moved under us (epoch ${failure.epoch}, seq ${failure.seq}; expected ${this.epoch}, ${this.seq}): another writer, or a retried write that had applied; reloading`);
     } else {
@@ -391,36 +381,7 @@ export class Mirror {
     this.dirty = false;
   }
 
-  /** Run `fn` until it succeeds, backing off between attempts; false if the mirror was stopped meanwhile. */
-  private async retrying(what: string, fn: () => Promise<void>): Promise<boolean> {
-    for (;;) {
-      if (this.stopped) return false;
-      try {
-        await fn();
-        this.markUp();
-        return true;
-      } catch (err) {
-        this.markDown(err, what);
-        try {
-          await sleep(this.backoff.next(), this.abort.signal);
-        } catch {
-          return false;
-        }
-      }
-    }
-  }
-
-  private markUp(): void {
-    if (!this.redisOk && this.lastError) this.log.info('Redis available again');
-    this.redisOk = true;
-    this.lastError = undefined;
-    this.backoff.reset();
-  }
-
-  private markDown(err: unknown, what: string): void {
-    this.options.metrics.redisErrors.inc();
-    this.redisOk = false;
-    this.lastError = `${what}: ${(err as Error)?.message ?? String(err)}`;
-    this.log.warn(`Redis unavailable while ${what}; retrying with backoff`, { error: this.lastError, attempt: this.backoff.attempts + 1 });
+  private retrying(what: string, fn: () => Promise<void>): Promise<boolean> {
+    return this.health.retrying(what, fn, this.abort.signal, () => this.stopped);
   }
 }

@@ -1,0 +1,17 @@
+/** The metrics of one committed chunk: lag from arrival to commit, changes by op, and the ICWS server's own lag. */
+import type { Metrics } from '../metrics/metrics.js';
+import { parseIcwsDate } from './encode.js';
+import type { Chunk } from './planner.js';
+
+export function observeCommit(m: Metrics, chunk: Chunk, committedAt: { mono: number; wall: number }): void {
+  for (const t of chunk.receivedAts) m.lag.observe({ stage: 'redis' }, (committedAt.mono - t) / 1000);
+  const b = chunk.builder;
+  if (!b.entries) return;
+  if (b.upserts) m.changes.inc({ op: 'upsert' }, b.upserts);
+  if (b.removes) m.changes.inc({ op: 'remove' }, b.removes);
+  if (!chunk.sourceLag) return;
+  for (const json of b.modifiedDates) {
+    const at = parseIcwsDate(JSON.parse(json));
+    if (at !== undefined) m.sourceLag.observe(Math.max(0, committedAt.wall - at) / 1000);
+  }
+}
