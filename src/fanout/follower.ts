@@ -87,7 +87,9 @@ export class ChangeFollower {
     const { head, raw } = await readHeadAndChanges(this.o.redis, this.o.keys, this.headSeq, this.o.pageEntries);
     if (this.closed) return;
     if (head.epoch !== this.epoch || head.seq < this.headSeq) {
-      this.o.logger.info('the mirror restarted: clients get a new snapshot', { epoch: head.epoch, seq: head.seq });
+      // A fan-out started before the mirror existed sees its first epoch here: that is no restart.
+      const what = this.epoch === null ? 'following the mirror' : 'the mirror restarted: clients get a new snapshot';
+      this.o.logger.info(what, { epoch: head.epoch, seq: head.seq });
       this.epoch = head.epoch;
       this.headSeq = head.seq;
       this.o.onReset('epoch', head);
