@@ -53,6 +53,8 @@ export interface FanoutLimits extends RequestLimits {
   maxTrackedBatches: number;
   /** Snapshot builds restarted when the stream is trimmed under them. */
   snapshotAttempts: number;
+  /** A full snapshot still held by a client is reused for new clients while at most this many entries behind. */
+  snapshotReuseMaxEntries: number;
 }
 
 export const FANOUT_LIMITS: FanoutLimits = {
@@ -65,6 +67,7 @@ export const FANOUT_LIMITS: FanoutLimits = {
   hardFrameLimitFactor: 16,
   maxTrackedBatches: 1024,
   snapshotAttempts: 5,
+  snapshotReuseMaxEntries: 10000,
 };
 
 type CommittedBatch = { fromSeq: number; toSeq: number; receivedAt: number };
@@ -105,6 +108,7 @@ export class FanoutServer {
       chunkUsers: options.snapshotChunkUsers,
       pageEntries: this.limits.streamPageEntries,
       maxAttempts: this.limits.snapshotAttempts,
+      reuseMaxEntries: this.limits.snapshotReuseMaxEntries,
       onBadEntry,
     });
     this.follower = new ChangeFollower({

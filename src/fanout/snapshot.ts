@@ -18,6 +18,8 @@ export interface SnapshotOptions {
   pageEntries: number;
   /** Builds restarted (the stream trimmed past S0 while reading) before giving up. */
   maxAttempts: number;
+  /** A full snapshot still held by a client is handed to new clients while it is at most this many entries behind. */
+  reuseMaxEntries: number;
   onBadEntry: (err: Error, id: string) => void;
 }
 
@@ -120,11 +122,17 @@ export async function buildSnapshot(redis: RedisClient, keys: MirrorKeys, ids: R
 }
 
 /**
- * Clients that ask for a full snapshot while one is being built share it (they catch up from its seq afterwards),
- * so a thundering herd after an epoch change costs one read of the directory, framed once.
+ * Full snapshots are shared, so the memory they take stays bounded whatever clients do: clients that ask while one
+ * is being built share it, and a later client gets the newest one as long as some client still holds it (a weak
+ * reference: an idle fan-out keeps none), it belongs to the current epoch, it is at most `reuseMaxEntries` behind,
+ * and the stream still holds the entries after it. The client then catches up from its seq, as a resume would.
+ * A thundering herd after an epoch change costs one read of the directory, framed once.
  */
 export class SharedSnapshots {
   private building: Promise<Snapshot> | null = null;
+  private newest: WeakRef<Snapshot> | null = null;
+  /** Full snapshots read from Redis so far (each one a read of the whole directory). */
+  builds = 0;
 
   constructor(
     private readonly redis: RedisClient,
@@ -132,13 +140,32 @@ export class SharedSnapshots {
     private readonly options: SnapshotOptions,
   ) {}
 
-  get(ids: ReadonlySet<string> | null): Promise<Snapshot> {
+  async get(ids: ReadonlySet<string> | null): Promise<Snapshot> {
     if (ids) return buildSnapshot(this.redis, this.keys, ids, this.options);
+    if (this.building) return this.building;
+    const held = await this.reusable();
+    if (held) return held;
     if (!this.building) {
-      this.building = buildSnapshot(this.redis, this.keys, null, this.options).finally(() => {
-        this.building = null;
-      });
+      this.builds++;
+      this.building = buildSnapshot(this.redis, this.keys, null, this.options)
+        .then((snap) => {
+          this.newest = new WeakRef(snap);
+          return snap;
+        })
+        .finally(() => {
+          this.building = null;
+        });
     }
     return this.building;
+  }
+
+  private async reusable(): Promise<Snapshot | null> {
+    const snap = this.newest?.deref();
+    if (!snap) return null;
+    const head = await readHead(this.redis, this.keys);
+    if (head.epoch !== snap.epoch || head.seq < snap.seq || head.seq - snap.seq > this.options.reuseMaxEntries) return null;
+    if (head.seq === snap.seq) return snap;
+    const next = `${snap.seq + 1}-0`;
+    return (await this.redis.xrange(this.keys.changes, next, next)).length ? snap : null;
   }
 }
