@@ -1,0 +1,56 @@
+/**
+ * A private Redis Cluster for tests: `size` redis-server masters on free ports, slots assigned with
+ * `redis-cli --cluster create`. For checking that a mirror (all keys under one {hash tag}) works on a cluster.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, waitFor } from './net.js';
+
+const run = promisify(execFile);
+
+export interface PrivateCluster {
+  /** host:port of every node. */
+  readonly nodes: string[];
+  destroy(): Promise<void>;
+}
+
+export async function startPrivateCluster(size = 3): Promise<PrivateCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'icwatch-cluster-'));
+  const children: ChildProcess[] = [];
+  const nodes: string[] = [];
+  const destroy = async () => {
+    await Promise.all(children.map((c) => new Promise<void>((resolve) => {
+      if (c.exitCode !== null) return resolve();
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+    })));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < size; i++) {
+      const port = await freePort();
+      const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--save', '', '--appendonly', 'no'];
+      children.push(spawn('redis-server', args, { stdio: 'ignore' }));
+      nodes.push(`127.0.0.1:${port}`);
+    }
+    await waitFor('cluster nodes to answer', async () => {
+      for (const n of nodes) await run('redis-cli', ['-p', n.split(':')[1]!, 'ping']);
+      return true;
+    });
+    await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
+    await waitFor('cluster_state:ok on every node', async () => {
+      for (const n of nodes) {
+        const { stdout } = await run('redis-cli', ['-p', n.split(':')[1]!, 'cluster', 'info']);
+        if (!stdout.includes('cluster_state:ok')) return false;
+      }
+      return true;
+    }, 20000, 100);
+    return { nodes, destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
