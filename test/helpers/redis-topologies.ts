@@ -1,9 +1,9 @@
 /**
- * A private Redis Cluster for tests: `size` redis-server masters on free ports, slots assigned with
- * `redis-cli --cluster create`. For checking that a mirror (all keys under one {hash tag}) works on a cluster.
+ * Redis topologies for tests of the redis.mode settings: a private Cluster (`size` masters on free ports, slots
+ * assigned with `redis-cli --cluster create`) and a Sentinel watching a private server.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,40 @@ export async function startPrivateCluster(size = 3): Promise<PrivateCluster> {
       return true;
     }, 20000, 100);
     return { nodes, destroy };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+}
+
+export interface PrivateSentinel {
+  /** host:port of the Sentinel. */
+  readonly node: string;
+  readonly masterName: string;
+  destroy(): Promise<void>;
+}
+
+/** One Sentinel (quorum 1) watching the master on `masterPort`, on a free port. */
+export async function startPrivateSentinel(masterPort: number, masterName = 'mymaster'): Promise<PrivateSentinel> {
+  const dir = mkdtempSync(join(tmpdir(), 'icwatch-sentinel-'));
+  const port = await freePort();
+  const conf = join(dir, 'sentinel.conf');
+  // Sentinel rewrites its configuration file, so it gets one of its own.
+  writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1\n`);
+  const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  const destroy = async () => {
+    if (child.exitCode === null) await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor('the Sentinel to know the master', async () => {
+      const { stdout } = await run('redis-cli', ['-p', String(port), 'sentinel', 'get-master-addr-by-name', masterName]);
+      return stdout.includes(String(masterPort));
+    }, 20000, 100);
+    return { node: `127.0.0.1:${port}`, masterName, destroy };
   } catch (err) {
     await destroy();
     throw err;
