@@ -4,10 +4,10 @@
  * that holds the state the fan-out gave it. `converged()` is the one verdict every fault ends with: the mirror equals
  * the simulator's truth, the follower equals the mirror, and the change stream's seq has no gaps.
  */
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { FanoutClient } from '../../src/fanout/client.js';
-import { mirrorKeys } from '../../src/mirror/keys.js';
+import { mirrorKeys, type MirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { startIcwatch, type IcwatchProcess } from '../daemon/processes.js';
 import { waitFor } from '../helpers/net.js';
@@ -88,30 +88,12 @@ export class Stack {
     this.icwatch = await startIcwatch({ ...this.env, ICWATCH_HTTP_PORT: String(this.icwatch.port) });
   }
 
-  /** The mirror as a reader sees it: id → parsed properties. */
-  async mirror(): Promise<Map<string, Props>> {
-    const ids = await this.reader.smembers(this.keys.ids);
-    const pipeline = this.reader.pipeline();
-    for (const id of ids) pipeline.hgetall(this.keys.user(id));
-    const hashes = (await pipeline.exec()) ?? [];
-    const out = new Map<string, Props>();
-    ids.forEach((id, i) => {
-      const hash = hashes[i]![1] as Record<string, string>;
-      out.set(id, Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, JSON.parse(v)])));
-    });
-    return out;
+  mirror(): Promise<Map<string, Props>> {
+    return readMirror(this.reader, this.keys);
   }
 
-  /** The simulator's users, reduced to the subscribed properties (what the mirror must hold). */
   truth(sim: Simulator = this.sim): Map<string, Props> {
-    const wanted = (this.env.ICWATCH_SUBSCRIPTION_PROPERTIES?.split(',') ?? DEFAULTS.subscription.properties);
-    const out = new Map<string, Props>();
-    for (const user of sim.control.users()) {
-      const props: Props = {};
-      for (const p of wanted) if (user[p] !== undefined && user[p] !== null) props[p] = user[p];
-      out.set(user.configurationId.id, props);
-    }
-    return out;
+    return subscribedView(sim, this.env.ICWATCH_SUBSCRIPTION_PROPERTIES?.split(','));
   }
 
   /** The stream's seqs are 1..meta.seq with no gap in what the stream still holds; returns meta seq. */
@@ -164,6 +146,24 @@ export class Stack {
     await this.redis.destroy();
     if (this.ownsSim) await this.sim.close();
   }
+}
+
+/** The mirror as a reader sees it: id → parsed properties (one round trip per user, so also through a Cluster). */
+export async function readMirror(reader: Redis | Cluster, keys: MirrorKeys): Promise<Map<string, Props>> {
+  const ids = await reader.smembers(keys.ids);
+  const hashes = await Promise.all(ids.map((id) => reader.hgetall(keys.user(id))));
+  return new Map(ids.map((id, i) => [id, Object.fromEntries(Object.entries(hashes[i]!).map(([k, v]) => [k, JSON.parse(v)]))]));
+}
+
+/** The simulator's users reduced to the subscribed properties: what the mirror must hold. */
+export function subscribedView(sim: Simulator, properties: string[] = DEFAULTS.subscription.properties): Map<string, Props> {
+  const out = new Map<string, Props>();
+  for (const user of sim.control.users()) {
+    const props: Props = {};
+    for (const p of properties) if (user[p] !== undefined && user[p] !== null) props[p] = user[p];
+    out.set(user.configurationId.id, props);
+  }
+  return out;
 }
 
 /** The first difference between two user maps (order-insensitive deep comparison), or undefined. */

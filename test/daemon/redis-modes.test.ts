@@ -5,11 +5,10 @@
  */
 import { expect } from 'chai';
 import { Cluster, Redis } from 'ioredis';
-import { DEFAULTS } from '../../src/config/defaults.js';
 import { FanoutClient } from '../../src/fanout/client.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { difference, type Props } from '../chaos/harness.js';
+import { difference, readMirror, subscribedView } from '../chaos/harness.js';
 import { waitFor } from '../helpers/net.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/redis.js';
 import { startPrivateCluster, startPrivateSentinel, type PrivateCluster, type PrivateSentinel } from '../helpers/redis-topologies.js';
@@ -31,23 +30,8 @@ async function mirrorsAndServes(env: Record<string, string>, reader: Redis | Clu
   await waitFor('the first full sync', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
   sim.control.churn(60);
 
-  const truth = () => {
-    const out = new Map<string, Props>();
-    for (const u of sim.control.users()) {
-      const p: Props = {};
-      for (const k of DEFAULTS.subscription.properties) if (u[k] !== undefined) p[k] = u[k];
-      out.set(u.configurationId.id, p);
-    }
-    return out;
-  };
-  const mirror = async () => {
-    const out = new Map<string, Props>();
-    for (const id of await reader.smembers(keys.ids)) {
-      const hash = await reader.hgetall(keys.user(id));
-      out.set(id, Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, JSON.parse(v)])));
-    }
-    return out;
-  };
+  const truth = () => subscribedView(sim);
+  const mirror = () => readMirror(reader, keys);
   await waitFor('the mirror to equal the simulator', async () => !difference(truth(), await mirror()), 30000, 200);
   const seq = Number(await reader.hget(keys.meta, 'seq'));
   const seqs = (await reader.xrange(keys.changes, '-', '+')).map(([id]) => Number(id.split('-')[0]));
