@@ -1,5 +1,5 @@
 /**
- * The users subscription (000_27135b5ba41cc5a9.txt): its body from the subscription.* keys, checked locally before
+ * The users subscription (the vendor's reference page; docs/icws.md "Subscription"): its body from the subscription.* keys, checked locally before
  * sending so that a body the server would refuse is never sent, then PUT and DELETE. 400 and 404 on PUT are
  * configuration errors (IcwsConfigError, the server's message shown); 410 comes from the connection as IcwsGoneError.
  */

@@ -1,5 +1,5 @@
 /**
- * The users subscription (000_27135b5ba41cc5a9.txt): validation of the PUT body as the reference page states it,
+ * The users subscription (the vendor's reference page; docs/icws.md "Subscription"): validation of the PUT body as the reference page states it,
  * and the projection of the directory onto one subscription: the first message (isDelta:false, null properties
  * left out) and the deltas that follow (only the subscribed properties that changed; null = cleared).
  */

@@ -39,9 +39,14 @@ describe('users subscription, checked locally', () => {
 
 describe('property feature versions', () => {
   it('names each requested property newer than the server', () => {
-    const props = ['extension', 'emergencyResponderLocationID', 'acdSocialMedia', 'acdWhatsApp', 'constructor'];
+    // Top-level properties only; acdSocialMedia and acdWhatsApp are fields inside licenseProperties.
+    const props = ['extension', 'emergencyResponderLocationID', 'licenseProperties', 'acdWhatsApp', 'constructor'];
     expect(propertiesNewerThan(props, 14)).to.deep.equal([{ property: 'emergencyResponderLocationID', needs: 16 }]);
-    expect(propertiesNewerThan(props, 13).map((p) => p.property)).to.deep.equal(['emergencyResponderLocationID', 'acdSocialMedia', 'acdWhatsApp']);
+    expect(propertiesNewerThan(props, 13)).to.deep.equal([
+      { property: 'emergencyResponderLocationID', needs: 16 },
+      { property: 'licenseProperties.acdSocialMedia', needs: 14 },
+      { property: 'licenseProperties.acdWhatsApp', needs: 14 },
+    ]);
     expect(propertiesNewerThan(props, 16)).to.deep.equal([]);
   });
 });

@@ -133,6 +133,7 @@ describe('simulator: users subscription and polling', () => {
     expect(messages).to.deep.equal([
       {
         __type: 'urn:inin.com:connection:connectionStateChangeMessage',
+        isDelta: true,
         previousConnectionState: 1,
         newConnectionState: 2,
         reason: messages[0].reason,
