@@ -9,6 +9,6 @@ export class IcwsAuthenticationError extends IcwsError {
   constructor(status: number, route: string, errorId: string | undefined, serverMessage: string, body?: unknown) {
     super(status, route, errorId, serverMessage, body);
     const what = [status, errorId, this.errorCode !== undefined ? `errorCode ${this.errorCode}` : undefined].filter((x) => x !== undefined).join(' ');
-    this.message = `ICWS refused the login for the configured user (${what}): ${serverMessage}. Check icws.user and icws.password / icws.passwordFile.`;
+    this.message = `ICWS refused the login for the configured user (${what}): ${serverMessage.replace(/\.$/, '')}. Check icws.user and icws.password / icws.passwordFile.`;
   }
 }
