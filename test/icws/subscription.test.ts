@@ -34,6 +34,7 @@ describe('users subscription, checked locally', () => {
     expect(refusal({ configurationIds: [] }).message).to.match(/^subscription\.configurationIds: expected a non-empty list/);
     expect(refusal({ properties: ['extension', ''] }).message).to.match(/^subscription\.properties: item 1/);
     expect(refusal({ rightsFilter: ' ' }).message).to.match(/^subscription\.rightsFilter: expected view, admin/);
+    expect(refusal({ rightsFilter: 'view,admin' }).message).to.match(/^subscription\.rightsFilter: .*got "view,admin"/);
   });
 });
 
