@@ -70,7 +70,7 @@ describe('ICWS users feed against a simulator answering as real servers do', () 
     t.probe = new FeedProbe(testConfig(t.sim.url, { icws: { transport: 'poll' } })).start();
     await t.probe.fullReplace(1);
     t.sim.control.injectFaults({ status: 401, route: 'subscription', method: 'PUT' });
-    t.probe.feed.resync('server');
+    t.sim.control.injectRaw('{not json'); // unreadable: the feed asks a resync, whose PUT meets the 401
     await t.probe.fullReplace(2, 5000);
     expect(t.probe.error).to.equal(undefined);
     expect(await t.probe.counter('icwsReconnects', { reason: 'unauthorized' })).to.equal(1);
