@@ -86,7 +86,7 @@ export function validateBulkUpdate(input: unknown, file = 'input'): MonitoredMai
     report('(top level)', 'nothing to do: add, modify and remove are all missing or empty');
   }
   if (problems.length > 0) throw new MailboxInputError(file, problems);
-  // As the reference page and the vendor's generated library send it: no __type, and empty lists left out.
+  // As the reference page has it (docs/icws.md "Monitored mailboxes"): no __type, and empty lists left out.
   return {
     ...(add.length ? { add: add.map((m) => m.mailbox) } : {}),
     ...(modify.length ? { modify: modify.map((m) => m.mailbox) } : {}),

@@ -120,7 +120,7 @@ describe('icwatch mailboxes', function () {
   it('--dry-run prints the exact request body and sends nothing, not even a login', async () => {
     const r = await run({ add: [{ emailAddress: 'orders@example.com', mailboxMoniker: 'ews:orders@example.com', mailboxType: 'outboundAndInbound', inboundFolder: 'Inbox' }], modify: [{ configurationId: { id: 'support@example.com' }, mailboxType: 'inbound' }], remove: ['support-out@example.com'] }, ['--dry-run']);
     expect(r.code, r.stderr).to.equal(0);
-    // As the reference page and the vendor's generated library send it: no __type, no empty list.
+    // As the reference page has it (docs/icws.md "Monitored mailboxes"): no __type, no empty list.
     expect(JSON.parse(r.stdout)).to.deep.equal({
       add: [{ emailAddress: 'orders@example.com', inboundFolder: 'Inbox', mailboxMoniker: 'ews:orders@example.com', mailboxType: 2 }],
       modify: [{ configurationId: { id: 'support@example.com' }, mailboxType: 0 }],
