@@ -35,8 +35,8 @@ export const CLOSE = {
   goingAway: { code: 1001, reason: 'going away', when: 'the server is shutting down', reconnect: 'resume-after-backoff', counted: 'shutdown', sentByServer: true },
   /** More bad client frames than websocket.maxClientErrors. */
   policyViolation: { code: 1008, reason: 'too many bad frames', when: 'the client sent more frames the server does not understand than websocket.maxClientErrors', reconnect: 'never', counted: 'abuse', sentByServer: true },
-  /** A client frame over 16 × websocket.maxClientFrameBytes (ws closes before reading it; its reason text). */
-  messageTooBig: { code: 1009, reason: 'Max payload size exceeded', when: 'the client sent a frame over 16 × websocket.maxClientFrameBytes', reconnect: 'never', counted: 'abuse', sentByServer: true },
+  /** A client frame over 16 × websocket.maxClientFrameBytes: ws closes before reading it, with no reason text. */
+  messageTooBig: { code: 1009, reason: '', when: 'the client sent a frame over 16 × websocket.maxClientFrameBytes', reconnect: 'never', counted: 'abuse', sentByServer: true },
   /** The server could not serve this client (Redis failed while it was being synced). */
   serverError: { code: 1011, reason: 'server error', when: 'the server failed while serving this client', reconnect: 'resume-after-backoff', counted: 'error', sentByServer: true },
   /** Unsent data passed websocket.maxBufferedBytes. */

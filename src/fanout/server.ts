@@ -108,6 +108,11 @@ export class FanoutServer {
     return this.clients.size;
   }
 
+  /** Clients done syncing, fed by the rounds. */
+  get liveClientCount(): number {
+    return this.dispatcher.liveCount;
+  }
+
   attach(server: http.Server): void {
     this.gate.attach(server);
   }
