@@ -24,7 +24,7 @@ export interface CloseCode {
   /** Why the server closes with it. */
   readonly when: string;
   readonly reconnect: ReconnectAdvice;
-  /** Counted under this disconnect reason. */
+  /** Counted under this disconnect reason (for `abnormal`: when the server cut it for a missed pong). */
   readonly counted: DisconnectReason;
   /** False for a code the client sees but no server sends (the connection ended without a close frame). */
   readonly sentByServer: boolean;
