@@ -107,10 +107,19 @@ export class Dispatcher {
     return new Promise<void>((resolve) => this.room.push(resolve));
   }
 
+  /**
+   * Forgets the pages not yet sent: the follower reset (a new epoch, whose seqs start over, or a gap), every live
+   * client starts over, and no page from before may reach a client that goes live after it.
+   */
+  discardWaiting(): void {
+    this.waiting = [];
+    this.waitingEntries = 0;
+    this.releaseRoom();
+  }
+
   close(): void {
     this.closed = true;
-    this.waiting = [];
-    this.releaseRoom();
+    this.discardWaiting();
   }
 
   private schedule(): void {

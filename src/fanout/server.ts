@@ -168,6 +168,7 @@ export class FanoutServer {
    * by itself at its next read.
    */
   private resetAll(reason: ResetReason, head: MirrorHead): void {
+    this.dispatcher.discardWaiting();
     for (const c of this.clients) {
       if (c.phase.name !== 'live') continue;
       this.dispatcher.leave(c);
