@@ -100,13 +100,18 @@ export class Outbox {
     this.onFramesWritten(frames);
   }
 
+  /** Everything held back, as one write: corked, so the socket hands the buffers to one writev without copying. */
   private writeHeldBack(): void {
     this.waitingForDrain = false;
     if (!this.pending.length || !this.socket.writable) return;
     const buffers = this.pending;
     const frames = this.pendingFrames;
     this.dropPending();
-    this.write(buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers), frames);
+    this.socket.cork();
+    for (const b of buffers) this.socket.write(b);
+    this.socket.uncork();
+    this.counters.writes++;
+    this.onFramesWritten(frames);
   }
 
   private drainedOrClosed(signal: AbortSignal): Promise<void> {
