@@ -36,14 +36,10 @@ export function clientFrameError(data: Buffer, isBinary: boolean, maxBytes: numb
  */
 export function answerClientFrames(c: ClientSession, limits: ClientFrameLimits, onUnsendable: (c: ClientSession) => void): void {
   let badFrames = 0;
-  const reply = (message: object) => {
-    if (!c.isClosing && !c.outbox.writeControl(frameOf(message))) onUnsendable(c);
-  };
   c.ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (c.isClosing) return;
     const error = clientFrameError(data, isBinary, limits.maxClientFrameBytes);
-    if (error === null) return reply({ type: 'pong' });
-    if (++badFrames > limits.maxClientErrors) return c.close(CLOSE.policyViolation, limits.closeGraceMs);
-    reply({ type: 'error', error });
+    if (error !== null && ++badFrames > limits.maxClientErrors) return c.close(CLOSE.policyViolation, limits.closeGraceMs);
+    if (!c.outbox.writeControl(frameOf(error === null ? { type: 'pong' } : { type: 'error', error }))) onUnsendable(c);
   });
 }

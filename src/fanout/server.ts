@@ -48,8 +48,10 @@ export class FanoutServer {
   private readonly lag: WebsocketLag;
   private readonly keepalive: Keepalive;
   private closed = false;
+  private readonly countFrames: (frames: number) => void;
 
   constructor(options: FanoutOptions) {
+    this.countFrames = (frames) => options.metrics.wsFramesSent.inc(frames);
     this.o = options;
     const limits = (this.limits = { ...FANOUT_LIMITS, ...options.limits });
     const keys = mirrorKeys(options.keyPrefix);
@@ -146,7 +148,7 @@ export class FanoutServer {
   private onClient(ws: WebSocket, socket: Duplex, request: ClientRequest): void {
     if (this.closed) return void ws.close(CLOSE.goingAway.code, CLOSE.goingAway.reason);
     const { metrics } = this.o;
-    const c = new ClientSession(ws, socket, request, this.o.maxBufferedBytes, this.counters, (frames) => metrics.wsFramesSent.inc(frames));
+    const c = new ClientSession(ws, socket, request, this.o.maxBufferedBytes, this.counters, this.countFrames);
     this.clients.add(c);
     metrics.wsClients.set(this.clients.size);
     this.keepalive.watch(c);

@@ -24,6 +24,8 @@ export type ClientPhase =
   | { readonly name: 'live' }
   | { readonly name: 'closing'; readonly reason: DisconnectReason };
 
+const LIVE: ClientPhase = { name: 'live' };
+
 export class ClientSession {
   readonly outbox: Outbox;
   private state: ClientPhase = { name: 'connecting', run: new AbortController() };
@@ -74,7 +76,7 @@ export class ClientSession {
   goLive(signal: AbortSignal): void {
     signal.throwIfAborted();
     this.runOf(signal);
-    this.state = { name: 'live' };
+    this.state = LIVE;
   }
 
   /** Closes with a code of the table; the socket is cut if the close frame cannot go out within `graceMs`. */

@@ -25,8 +25,6 @@ export interface UpgradeOptions {
 export class UpgradeGate {
   private readonly tokens: TokenCheck;
   private readonly wss: WebSocketServer;
-  /** Admitted, handshake not finished: counted against maxClients too. */
-  private upgrading = 0;
   private closed = false;
 
   constructor(private readonly o: UpgradeOptions) {
@@ -54,23 +52,14 @@ export class UpgradeGate {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== this.o.path) return refuseUpgrade(socket, { status: 404, error: `no WebSocket endpoint at ${path.slice(0, 100)}`, expected: this.o.path });
     if (this.closed) return refuseUpgrade(socket, { status: 503, error: 'shutting down' });
-    if (this.o.clientCount() + this.upgrading >= this.o.maxClients) return refuseUpgrade(socket, { status: 503, error: 'too many clients', expected: `at most ${this.o.maxClients}` });
+    if (this.o.clientCount() >= this.o.maxClients) return refuseUpgrade(socket, { status: 503, error: 'too many clients', expected: `at most ${this.o.maxClients}` });
     const parsed = parseClientRequest(req, this.tokens, this.o.limits);
     if (isRefusal(parsed)) {
       this.o.logger.info('refused a WebSocket client', { status: parsed.status, error: parsed.error, remote: req.socket.remoteAddress });
       return refuseUpgrade(socket, parsed);
     }
-    this.upgrading++;
-    // ws does not call back when the handshake fails (bad headers, a reset): the socket's close settles it then.
-    let settled = false;
-    const settle = () => {
-      if (!settled) (settled = true), this.upgrading--;
-    };
-    socket.once('close', settle);
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      settle();
-      socket.off('close', settle);
-      this.o.onClient(ws, socket, parsed);
-    });
+    // Without verifyClient, ws completes the handshake synchronously (or refuses it and never calls back), so the
+    // client is counted before the next request is admitted.
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.o.onClient(ws, socket, parsed));
   }
 }
