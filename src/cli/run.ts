@@ -1,6 +1,8 @@
 /**
  * `icwatch run [-c FILE]`: load and validate the configuration (a ConfigError exits 78 naming the key), run the
  * daemon until SIGTERM/SIGINT or a fatal error, and return its exit code. A second signal exits at once.
+ * `run` is the primary of websocket.workers serving processes (src/cluster; docs/architecture.md, "Processes");
+ * `demo` runs one in-process Daemon.
  */
 import type { Config } from '../config/defaults.js';
 import { ConfigError } from '../config/errors.js';
@@ -9,6 +11,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
 import { Daemon } from '../daemon/daemon.js';
 import { buildStages } from '../daemon/build-stages.js';
+import { createPrimaryDaemon } from '../cluster/primary.js';
 import { EXIT } from './exit-codes.js';
 
 /** Load the configuration, or write the error on stderr and return the exit code (78). */
@@ -25,8 +28,13 @@ export function loadOrExplain(options: LoadOptions): Config | number {
 }
 
 /** Run a daemon until it exits; SIGTERM/SIGINT stop it gracefully, a second signal exits 1 at once. */
-export async function runDaemon(config: Config, logger: Logger, hooks: { onRunning?: (daemon: Daemon) => void | Promise<void> } = {}): Promise<number> {
-  const daemon = new Daemon(config, { logger, buildStages });
+export async function runDaemon(
+  config: Config,
+  logger: Logger,
+  hooks: { onRunning?: (daemon: Daemon) => void | Promise<void> } = {},
+  create: (config: Config, logger: Logger) => Daemon = (c, l) => new Daemon(c, { logger: l, buildStages }),
+): Promise<number> {
+  const daemon = create(config, logger);
   const onSignal = (signal: NodeJS.Signals) => {
     if (daemon.state.type === 'draining') {
       logger.warn(`${signal} again: exiting now without finishing the shutdown`);
@@ -60,5 +68,5 @@ export async function runCommand(opts: { config?: string }): Promise<number> {
   const config = loadOrExplain({ file: opts.config });
   if (typeof config === 'number') return config;
   const logger = createLogger({ level: config.log.level, format: config.log.format });
-  return exitSoon(await runDaemon(config, logger));
+  return exitSoon(await runDaemon(config, logger, {}, createPrimaryDaemon));
 }

@@ -91,6 +91,11 @@ export const DEFAULTS = {
     maxClientFrameBytes: 4096,
     /** Frames a client may send that the server does not understand before it is closed with 1008. */
     maxClientErrors: 10,
+    /**
+     * Processes serving WebSocket clients and HTTP on http.port (`icwatch run`; 0 = one per CPU). The ICWS session
+     * and the mirror writer run in the primary process, which serves no sockets (docs/architecture.md, "Processes").
+     */
+    workers: 1,
   },
   log: {
     level: 'info' as 'error' | 'warn' | 'info' | 'debug',

@@ -69,6 +69,7 @@ export const configSchema = z.strictObject({
     maxClients: int(1, 1_000_000),
     maxClientFrameBytes: int(16, 1024 * 1024),
     maxClientErrors: int(1, 1000),
+    workers: int(0, 256),
   }),
   log: z.strictObject({
     level: oneOf(['error', 'warn', 'info', 'debug'] as const),

@@ -1,4 +1,7 @@
-/** The real stages from Config: IcwsUsersFeed → usersPipeline → MirrorWriter, then FanoutServer (role fanout: the fan-out alone). */
+/**
+ * The real stages from Config: IcwsUsersFeed → usersPipeline → MirrorWriter, then FanoutServer (role fanout: the
+ * fan-out alone). `icwatch run` builds the two halves in different processes (docs/architecture.md, "Processes").
+ */
 import { FanoutServer } from '../fanout/server.js';
 import { IcwsUsersFeed } from '../icws/users-feed.js';
 import { MirrorWriter } from '../mirror/writer.js';
@@ -7,8 +10,15 @@ import { componentLogger } from '../log/logger.js';
 import type { StageContext, Stages } from './stages.js';
 
 export async function buildStages(ctx: StageContext): Promise<Stages> {
+  const fanout = buildFanout(ctx);
+  if (ctx.config.role === 'fanout') return { fanout };
+  return { ...buildWriter(ctx), fanout };
+}
+
+/** The WebSocket fan-out; `worker` is the serving worker's id, told to clients in the hello. */
+export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
   const { config, redis, metrics, logger } = ctx;
-  const fanout = new FanoutServer({
+  return new FanoutServer({
     redis,
     createSubscriber: ctx.createSubscriber,
     keyPrefix: config.redis.keyPrefix,
@@ -21,10 +31,15 @@ export async function buildStages(ctx: StageContext): Promise<Stages> {
     maxClientFrameBytes: config.websocket.maxClientFrameBytes,
     maxClientErrors: config.websocket.maxClientErrors,
     version: ctx.version,
+    worker,
     metrics,
     logger,
   });
-  if (config.role === 'fanout') return { fanout };
+}
+
+/** The ICWS feed, the mirror writer and the pipeline between them. */
+export function buildWriter(ctx: StageContext): Required<Pick<Stages, 'feed' | 'mirror' | 'committed$'>> {
+  const { config, redis, metrics, logger } = ctx;
   const feed = new IcwsUsersFeed(config, { metrics, logger });
   const mirror = new MirrorWriter({
     redis,
@@ -44,5 +59,5 @@ export async function buildStages(ctx: StageContext): Promise<Stages> {
     metrics,
     logger: componentLogger(logger, 'mirror'),
   });
-  return { feed, mirror, committed$, fanout };
+  return { feed, mirror, committed$ };
 }

@@ -20,6 +20,7 @@ import type { StageFactory, Stages } from './stages.js';
 import { lagQuantiles, readMeta, recentChanges, type MirrorFigures } from './status.js';
 import { packageVersion } from './version.js';
 import { Backoff, sleep } from '../util/backoff.js';
+import { combineReadiness, combineStatus, type PrimaryState } from './combined-state.js';
 
 export type DaemonState =
   | { type: 'starting' }
@@ -33,6 +34,20 @@ export interface DaemonOptions {
   /** Builds the feed, mirror and fan-out (build-stages.ts for the real ones). */
   buildStages: StageFactory;
   metrics?: Metrics;
+  /**
+   * false: no HTTP server (the primary of `icwatch run`, whose workers serve the port: docs/architecture.md,
+   * "Processes"). Default true.
+   */
+  serve?: boolean;
+  /** Called once the HTTP server listens, with its port. */
+  onListening?: (port: number) => void;
+  /** A worker's link to the primary: /readyz and the status page combine the primary's state with the worker's. */
+  primary?: PrimaryLink;
+}
+
+/** How a worker reads the primary's state (bounded by a timeout: it rejects rather than hang /readyz). */
+export interface PrimaryLink {
+  state(): Promise<PrimaryState>;
 }
 
 /** Errors after which retrying cannot help: the API removed the resource, or the subscription is misconfigured. */
@@ -92,16 +107,7 @@ export class Daemon {
 
       const redisLogger = componentLogger(this.options.logger, 'redis');
       this.redis = createRedisClient(config.redis, redisLogger);
-      this.http = new HttpServer({
-        host: config.http.host,
-        port: config.http.port,
-        metrics: this.metrics,
-        readiness: () => this.readiness(),
-        status: () => this.status(),
-        logger: componentLogger(this.options.logger, 'http'),
-      });
-      const port = await this.http.listen();
-      this.log.info(`HTTP on http://${config.http.host}:${port} (/metrics, /healthz, /readyz, WebSocket ${config.websocket.path})`);
+      if (this.options.serve ?? true) await this.listen();
       if (this.shutdown) return;
 
       this.stages = await this.options.buildStages({
@@ -117,7 +123,7 @@ export class Daemon {
         version: this.version,
       });
       const { committed$, fanout } = this.stages;
-      fanout.attach(this.http.server);
+      if (this.http) fanout.attach(this.http.server);
       // A daemon outlives a Redis that is not up yet: wait (readyz says so) rather than exit into a restart loop.
       if (!(await this.waitForRedis())) return;
       await fanout.start();
@@ -144,6 +150,21 @@ export class Daemon {
     } catch (err) {
       this.fail(err, 'start failed');
     }
+  }
+
+  private async listen(): Promise<void> {
+    const { config } = this;
+    this.http = new HttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      metrics: this.metrics,
+      readiness: () => this.readiness(),
+      status: () => this.status(),
+      logger: componentLogger(this.options.logger, 'http'),
+    });
+    const port = await this.http.listen();
+    this.log.info(`HTTP on http://${config.http.host}:${port} (/metrics, /healthz, /readyz, WebSocket ${config.websocket.path})`);
+    this.options.onListening?.(port);
   }
 
   /** Resolves true once Redis answers PING (retrying with redis.backoff), false when a shutdown began meanwhile. */
@@ -243,7 +264,14 @@ export class Daemon {
   }
 
   async readiness(): Promise<Readiness> {
-    const stoppingReason = this.current.type === 'draining' || this.current.type === 'failed' || this.current.type === 'stopped' ? 'shutting down' : undefined;
+    if (this.options.primary) {
+      const own = this.stoppingOr(fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted));
+      return combineReadiness(await this.primaryState(), own);
+    }
+    return this.ownReadiness();
+  }
+
+  private async ownReadiness(): Promise<Readiness> {
     const { feed, mirror } = this.stages ?? {};
     let r: Readiness;
     if (this.config.role === 'all') {
@@ -256,11 +284,30 @@ export class Daemon {
       r = fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted);
     }
     if (this.waiting && this.current.type === 'starting') r.reason = this.waiting;
+    return this.stoppingOr(r);
+  }
+
+  private stoppingOr(r: Readiness): Readiness {
+    const stopping = this.current.type === 'draining' || this.current.type === 'failed' || this.current.type === 'stopped';
     if (this.lastError && !r.lastError) r.lastError = this.lastError;
-    return stoppingReason ? { ...r, ready: false, reason: stoppingReason } : r;
+    return stopping ? { ...r, ready: false, reason: 'shutting down' } : r;
+  }
+
+  /** The primary's state, or why it could not be had. */
+  private async primaryState(): Promise<PrimaryState | Error> {
+    try {
+      return await this.options.primary!.state();
+    } catch (err) {
+      return err as Error;
+    }
   }
 
   async status(): Promise<StatusView> {
+    const own = await this.ownStatus();
+    return this.options.primary ? combineStatus(await this.primaryState(), own) : own;
+  }
+
+  private async ownStatus(): Promise<StatusView> {
     const { feed, mirror, fanout } = this.stages ?? {};
     const keys = mirrorKeys(this.config.redis.keyPrefix);
     let figures: MirrorFigures = {};

@@ -10,7 +10,7 @@ import type { ChangeEntry } from '../mirror/change.js';
 import { applyChange, type UserProps } from './snapshot.js';
 
 export type ServerFrame =
-  | { type: 'hello'; epoch: string | null; seq: number; version: string }
+  | { type: 'hello'; epoch: string | null; seq: number; version: string; worker?: string }
   | { type: 'reset'; reason: 'epoch' | 'trimmed'; epoch: string | null; seq: number }
   | { type: 'snapshot'; seq: number; users: ({ id: string } & UserProps)[]; last: boolean }
   | { type: 'upsert'; seq: number; id: string; data: UserProps }

@@ -17,6 +17,8 @@ export interface FanoutOptions {
   maxClientFrameBytes: number;
   maxClientErrors: number;
   version: string;
+  /** The serving worker's id, sent in the hello frame (absent when one process serves). */
+  worker?: string;
   metrics: Metrics;
   logger: Logger;
   /** Internal bounds with sensible defaults (FANOUT_LIMITS); tests shorten them. */

@@ -99,6 +99,7 @@ export class FanoutServer {
       follower: this.follower,
       snapshots,
       version: options.version,
+      worker: options.worker,
       pageEntries: limits.streamPageEntries,
       onLive: (c, sentSeq) => this.dispatcher.join(c, sentSeq),
       onFailure: (c, err) => this.failClient(c, err),

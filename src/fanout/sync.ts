@@ -20,6 +20,8 @@ export interface SyncOptions {
   follower: ChangeFollower;
   snapshots: SharedSnapshots;
   version: string;
+  /** The serving worker's id, in the hello (websocket.workers; docs/architecture.md, "Processes"). */
+  worker?: string;
   /** Stream entries per read while catching up. */
   pageEntries: number;
   /** The client has been sent everything through `sentSeq`: the dispatcher takes it from here. */
@@ -53,7 +55,7 @@ export class ClientSync {
   private async greet(c: ClientSession, signal: AbortSignal): Promise<void> {
     const head = await readHead(this.o.redis, this.o.keys);
     signal.throwIfAborted();
-    await c.outbox.writePaced(frameOf({ type: 'hello', epoch: head.epoch, seq: head.seq, version: this.o.version }), 1, signal);
+    await c.outbox.writePaced(frameOf({ type: 'hello', epoch: head.epoch, seq: head.seq, version: this.o.version, ...(this.o.worker ? { worker: this.o.worker } : {}) }), 1, signal);
     const { since, epoch } = c.request;
     if (since === null) return this.snapshotThenCatchUp(c, signal, null, head);
     // A position from another epoch, or beyond this mirror's history, cannot be resumed.

@@ -7,8 +7,20 @@ import client from 'prom-client';
 const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SOURCE_LAG_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600];
 
+/**
+ * A registry whose text exposition may come from elsewhere: a worker of `icwatch run` serves the aggregate of every
+ * process (src/metrics/aggregate.ts) while its own getMetricsAsJSON() stays its own.
+ */
+class ExposedRegistry extends client.Registry {
+  exposition?: () => Promise<string>;
+
+  override metrics(): Promise<string> {
+    return this.exposition ? this.exposition() : super.metrics();
+  }
+}
+
 export class Metrics {
-  readonly registry = new client.Registry();
+  readonly registry: client.Registry = new ExposedRegistry();
 
   readonly lag = new client.Histogram({
     name: 'icwatch_lag_seconds',
@@ -35,11 +47,14 @@ export class Metrics {
     labelNames: ['op'] as const,
     registers: [this.registry],
   });
-  readonly users = new client.Gauge({ name: 'icwatch_users', help: 'Users in the mirror.', registers: [this.registry] });
-  readonly seq = new client.Gauge({ name: 'icwatch_seq', help: "The last change's sequence number.", registers: [this.registry] });
+  // Gauges the primary alone sets (the mirror, the ICWS session): across processes the largest value is the primary's,
+  // the workers hold 0 (src/metrics/aggregate.ts).
+  readonly users = new client.Gauge({ name: 'icwatch_users', help: 'Users in the mirror.', aggregator: 'max', registers: [this.registry] });
+  readonly seq = new client.Gauge({ name: 'icwatch_seq', help: "The last change's sequence number.", aggregator: 'max', registers: [this.registry] });
   readonly pendingMessages = new client.Gauge({
     name: 'icwatch_pending_messages',
     help: 'ICWS messages received and not yet applied to Redis.',
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly fullSyncs = new client.Counter({
@@ -64,6 +79,7 @@ export class Metrics {
   readonly icwsSessionUp = new client.Gauge({
     name: 'icwatch_icws_session_up',
     help: '1 while the ICWS session is up and the subscription active.',
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly icwsReconnects = new client.Counter({
@@ -75,6 +91,7 @@ export class Metrics {
   readonly lastMessageTimestamp = new client.Gauge({
     name: 'icwatch_last_message_timestamp_seconds',
     help: 'Unix time of the last message received from ICWS.',
+    aggregator: 'max',
     registers: [this.registry],
   });
   readonly redisApplyDuration = new client.Histogram({
@@ -95,6 +112,11 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** What /metrics serves instead of this registry alone (a worker of `icwatch run`: the primary's aggregate). */
+  exposeWith(exposition: () => Promise<string>): void {
+    (this.registry as ExposedRegistry).exposition = exposition;
   }
 }
 

@@ -1,0 +1,36 @@
+/**
+ * /readyz and the status page as a worker of `icwatch run` serves them (docs/architecture.md, "Processes"): the
+ * primary runs the ICWS session and the mirror, the worker serves the clients, so both halves count. A primary that
+ * does not answer (within CLUSTER_LIMITS.ipcRequestTimeoutMs) makes the worker not ready, saying so.
+ */
+import type { Readiness, StatusView } from '../http/types.js';
+
+/** The primary's side, as it answers a worker's "state" question. */
+export interface PrimaryState {
+  readiness: Readiness;
+  status: StatusView;
+}
+
+export function combineReadiness(primary: PrimaryState | Error, own: Readiness): Readiness {
+  if (primary instanceof Error) {
+    return { ready: false, checks: own.checks, reason: `the primary process did not answer: ${primary.message}`, ...(own.lastError ? { lastError: own.lastError } : {}) };
+  }
+  const p = primary.readiness;
+  const redis = (p.checks['Redis reachable'] ?? true) && (own.checks['Redis reachable'] ?? true);
+  const checks = { ...p.checks, ...own.checks, 'Redis reachable': redis };
+  const reason = p.reason ?? own.reason;
+  const lastError = p.lastError ?? own.lastError;
+  return {
+    ready: p.ready && own.ready,
+    checks,
+    ...(reason ? { reason } : {}),
+    ...(lastError ? { lastError } : {}),
+  };
+}
+
+/** The primary's view (session, mirror, every worker's clients) with this worker's WebSocket lag. */
+export function combineStatus(primary: PrimaryState | Error, own: StatusView): StatusView {
+  if (primary instanceof Error) return { ...own, lastError: `the primary process did not answer: ${primary.message}` };
+  const p = primary.status;
+  return { ...p, lag: { ...p.lag, websocket: own.lag.websocket ?? {} } };
+}

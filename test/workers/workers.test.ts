@@ -1,0 +1,162 @@
+/**
+ * `icwatch run` with websocket.workers 2 (docs/architecture.md, "Processes"): clients served by different workers
+ * receive the same gap-free changes, /metrics counts every worker's clients, a killed worker is replaced and its
+ * clients resume, and SIGTERM closes every client with 1001 and exits 0.
+ */
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { FanoutClient } from '../../src/fanout/client.js';
+import { CLOSE } from '../../src/fanout/close-codes.js';
+import { mirrorKeys } from '../../src/mirror/keys.js';
+import { waitFor } from '../helpers/net.js';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../daemon/processes.js';
+
+type SimUser = { configurationId: { id: string } } & Record<string, unknown>;
+type Change = { op: string; seq: number; id: string };
+
+interface Watched {
+  client: FanoutClient;
+  worker?: string;
+  changes: Change[];
+  gaps: number;
+  resets: number;
+  closes: number[];
+}
+
+describe('icwatch run with two workers', function () {
+  this.timeout(90000);
+  let redis: Redis;
+  let prefix: string;
+  let sim: SimulatorProcess;
+  let icwatch: IcwatchProcess;
+  const watched: Watched[] = [];
+  let users: SimUser[];
+
+  const seq = async () => Number(await redis.hget(mirrorKeys(prefix).meta, 'seq'));
+  const watch = (): Watched => {
+    const w: Watched = { client: new FanoutClient({ url: `ws://127.0.0.1:${icwatch.port}/v1/users`, backoff: { initialMs: 100, maxMs: 500, multiplier: 2, jitter: 0.5 } }), changes: [], gaps: 0, resets: 0, closes: [] };
+    w.client.on('frame', (_text: string, f: { type: string; worker?: string }) => {
+      if (f.type === 'hello') w.worker = f.worker;
+    });
+    w.client.on('change', (c: Change) => w.changes.push({ op: c.op, seq: c.seq, id: c.id }));
+    w.client.on('gap', () => w.gaps++);
+    w.client.on('reset', () => w.resets++);
+    w.client.on('close', (code: number) => w.closes.push(code));
+    // Reconnecting to a stopped icwatch fails: expected at the end.
+    w.client.on('error', () => {});
+    watched.push(w);
+    return w;
+  };
+  /** Changes the simulator's users and waits until the mirror has settled; returns the seq before and after. */
+  const churn = async (round: string): Promise<[number, number]> => {
+    const start = await seq();
+    for (let i = 0; i < 6; i++) await sim.control('POST', `users/${encodeURIComponent(users[i]!.configurationId.id)}`, { statusText: `${round} ${i}` });
+    await sim.control('POST', 'churn', { count: 10 });
+    await waitFor('the changes in the mirror', async () => (await seq()) >= start + 6);
+    let last = -1;
+    await waitFor('the mirror to settle', async () => {
+      const s = await seq();
+      const settled = s === last;
+      last = s;
+      return settled;
+    }, 10000, 300);
+    return [start, last];
+  };
+  const expectGapFree = (changes: Change[], from: number, to: number) =>
+    expect(changes.filter((c) => c.seq > from && c.seq <= to).map((c) => c.seq)).to.deep.equal(Array.from({ length: to - from }, (_, i) => from + 1 + i));
+
+  before(async () => {
+    redis = new Redis(SHARED_REDIS_URL);
+    prefix = uniquePrefix('workers');
+    sim = await startSimulatorProcess({ users: 30, seed: 13 });
+    users = await sim.control<SimUser[]>('GET', 'users');
+    icwatch = await startIcwatch({
+      ICWATCH_REDIS_URL: SHARED_REDIS_URL,
+      ICWATCH_REDIS_KEY_PREFIX: prefix,
+      ICWATCH_ICWS_URL: sim.url,
+      ICWATCH_ICWS_PASSWORD: 'icwatch',
+      ICWATCH_WEBSOCKET_WORKERS: '2',
+    });
+    await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
+  });
+  after(async () => {
+    await Promise.all(watched.map((w) => w.client.stop()));
+    await icwatch?.stop('SIGKILL');
+    await sim?.stop();
+    killAll();
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  it('sends identical gap-free changes to clients of different workers, and /metrics counts them all', async () => {
+    // Connections are dealt to the workers in turn: a few clients land on both.
+    for (let i = 0; i < 6; i++) {
+      const w = watch();
+      w.client.start();
+      await new Promise((resolve) => w.client.once('synced', resolve));
+    }
+    const workers = new Set(watched.map((w) => w.worker));
+    expect([...workers].sort()).to.deep.equal(['1', '2']);
+
+    const [start, last] = await churn('first');
+    await waitFor('every client at the last seq', () => watched.every((w) => w.client.seq === last));
+    for (const w of watched) {
+      expectGapFree(w.changes, start, last);
+      expect(w.changes).to.deep.equal(watched[0]!.changes);
+      expect(w.gaps).to.equal(0);
+    }
+
+    const metrics = (await icwatch.get('/metrics')).text;
+    expect(metricValue(metrics, 'icwatch_ws_clients')).to.equal(watched.length);
+    expect(metricValue(metrics, 'icwatch_seq')).to.equal(last);
+    for (const process of ['primary', '1', '2']) expect(metrics).to.match(new RegExp(`^process_resident_memory_bytes\\{worker="${process}"\\} \\d+`, 'm'));
+    // Each worker logs with its id.
+    const lines = icwatch.stdout().split('\n').filter((l) => l.includes('"worker":"2"'));
+    expect(lines.some((l) => l.includes('HTTP on'))).to.equal(true);
+  });
+
+  it('replaces a killed worker, and its clients resume where they were', async () => {
+    const line = /worker 2 \(pid (\d+)\) serves port/.exec(icwatch.stdout());
+    expect(line, 'the pool logs each worker pid').to.not.equal(null);
+    const victims = watched.filter((w) => w.worker === '2');
+    process.kill(Number(line![1]), 'SIGKILL');
+    await icwatch.waitForOutput(/worker 2 exited \(SIGKILL\); starting it again/);
+    await waitFor('a new worker 2', () => (icwatch.stdout().match(/worker 2 \(pid \d+\) serves port/g) ?? []).length >= 2, 30000, 100);
+
+    const [start, last] = await churn('second');
+    await waitFor('every client at the last seq', () => watched.every((w) => w.client.seq === last), 20000);
+    for (const w of victims) {
+      expect(w.closes.length).to.be.greaterThan(0);
+      // A resume: no reset and no second snapshot, no gap.
+      expect(w.resets).to.equal(0);
+      expect(w.gaps).to.equal(0);
+    }
+    for (const w of watched) {
+      expectGapFree(w.changes, start, last);
+      expect(w.changes).to.deep.equal(watched[0]!.changes);
+    }
+    await waitFor('/metrics counting every client again', async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_ws_clients') === watched.length, 10000, 200);
+  });
+
+  it('on SIGTERM closes every client with 1001 and exits 0', async () => {
+    for (const w of watched) w.closes.length = 0;
+    const code = await icwatch.stop('SIGTERM', 20000);
+    expect(code).to.equal(0);
+    await waitFor('every client told', () => watched.every((w) => w.closes.length > 0));
+    for (const w of watched) expect(w.closes[0]).to.equal(CLOSE.goingAway.code);
+    expect(icwatch.stdout()).to.match(/"message":"stopped"/);
+    // The workers are gone with the primary (a zombie waiting for its reaper counts as gone).
+    const pids = [...icwatch.stdout().matchAll(/worker \d \(pid (\d+)\) serves port/g)].map((m) => Number(m[1]));
+    expect(pids.length).to.be.greaterThanOrEqual(3);
+    const alive = (pid: number) => {
+      try {
+        return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    await waitFor('the workers gone', () => pids.every((pid) => !alive(pid)), 5000);
+  });
+});
