@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import got, { type Request as GotRequest, type Method } from 'got';
 import type { Logger } from '../log/logger.js';
-import { registerSecret } from '../log/redact.js';
+import { registerSecret, SecretScope } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import {
   IcwsAuthenticationError,
@@ -73,6 +73,8 @@ const AUTH_FAILURE = 'error.request.connection.authenticationFailure';
 
 export class IcwsConnection {
   private current?: SessionInfo;
+  /** The session's CSRF token and cookie: masked in every output while the session lives. */
+  private readonly sessionSecrets = new SecretScope();
   private readonly https: { certificateAuthority?: Buffer; rejectUnauthorized: boolean };
 
   constructor(readonly options: ConnectionOptions) {
@@ -117,8 +119,7 @@ export class IcwsConnection {
     if (!sessionId || !csrfToken || !cookie) {
       throw new IcwsError(res.status, 'POST connection', undefined, 'login answer lacks the session id, the CSRF token or the session cookie');
     }
-    registerSecret(csrfToken);
-    registerSecret(cookie.slice(cookie.indexOf('=') + 1));
+    this.sessionSecrets.replace(csrfToken, cookie.slice(cookie.indexOf('=') + 1));
     const features = new Map<string, number>();
     for (const f of (Array.isArray(body.features) ? body.features : []) as { featureId?: unknown; version?: unknown }[]) {
       if (typeof f?.featureId === 'string' && typeof f.version === 'number') features.set(f.featureId, f.version);
@@ -174,12 +175,14 @@ export class IcwsConnection {
       await this.request('DELETE', '/connection', { route: 'DELETE connection', allowStatus: [401, 404], signal });
     } finally {
       this.current = undefined;
+      this.sessionSecrets.clear();
     }
   }
 
   /** Forget the session without telling the server (it is already dead). */
   forget(): void {
     this.current = undefined;
+    this.sessionSecrets.clear();
   }
 
   private requireSession(route: string): SessionInfo {
