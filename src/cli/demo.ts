@@ -8,8 +8,9 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { createLogger, componentLogger, type Logger } from '../log/logger.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
-import { EXIT } from './exit-codes.js';
-import { exitSoon, loadOrExplain, runDaemon } from './run.js';
+import { EXIT } from '../errors/exit-codes.js';
+import { loadOrExplain } from './load-config.js';
+import { exitSoon, runDaemon } from './run.js';
 
 export interface DemoOptions {
   users: number;

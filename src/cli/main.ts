@@ -3,7 +3,7 @@
  * command's dependencies do not slow the others). Returns the process exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
 
 const intArg = (name: string) => (value: string) => {
   if (!/^\d+$/.test(value)) throw new CommanderError(EXIT.usage, 'icwatch.invalidArgument', `error: ${name} expects a whole number, got "${value}"`);
@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('validate and print the effective configuration, secrets redacted')
     .option('-c, --config <file>', 'YAML configuration file')
     .action(async (opts) => {
-      code = await (await import('./check-config.js')).checkConfigCommand(opts);
+      code = (await import('./check-config.js')).checkConfigCommand(opts);
     });
 
   try {

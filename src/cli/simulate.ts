@@ -4,7 +4,7 @@
  */
 import { createLogger, componentLogger } from '../log/logger.js';
 import { startSimulator } from '../simulator/index.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
 
 export interface SimulateOptions {
   host?: string;
