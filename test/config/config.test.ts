@@ -10,7 +10,7 @@ import { isMap, parseDocument, type YAMLMap } from 'yaml';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { envKeys } from '../../src/config/env.js';
 import { loadConfig } from '../../src/config/load.js';
-import { killAll, ROOT, runCli } from '../daemon/processes.js';
+import { killAll, ROOT, runCli } from '../helpers/processes.js';
 
 const DEFAULT_YAML = join(ROOT, 'config/default.yaml');
 

@@ -4,7 +4,8 @@ import WebSocket from 'ws';
 import type { Socket } from 'node:net';
 import { waitFor } from '../helpers/net.js';
 import { startHarness, useFixture } from './harness.js';
-import { plain, readMirror } from './layout.js';
+import { readMirror } from '../helpers/mirror.js';
+import { plain } from './layout.js';
 
 describe('fanout: backpressure and keepalive', function () {
   this.timeout(60000);

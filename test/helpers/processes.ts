@@ -1,7 +1,7 @@
 /** Child processes for the end-to-end tests: `node bin/icwatch.js …` with ICWATCH_* variables, output captured. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from './net.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/icwatch.js', import.meta.url));
