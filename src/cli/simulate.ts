@@ -36,7 +36,9 @@ export async function simulateCommand(opts: SimulateOptions): Promise<number> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const where = `${opts.host ?? '127.0.0.1'}:${opts.port ?? 8018}`;
-    process.stderr.write(`icwatch simulate: cannot listen on ${where}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 for any free port)' : e.message}\n`);
+    process.stderr.write(
+      `icwatch simulate: cannot listen on ${where}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 for any free port)' : e.message}\n`,
+    );
     return EXIT.failure;
   }
   const control = sim.url.replace(/\/icws$/, '/_sim/');

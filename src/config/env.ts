@@ -50,7 +50,10 @@ export function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
       if (!/^(true|false|1|0)$/i.test(raw.trim())) throw new ConfigError(key, `expected true or false, got ${JSON.stringify(raw)}`, variable);
       value = /^(true|1)$/i.test(raw.trim());
     } else if (kind === 'list') {
-      value = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
     }
     setPath(out, key.split('.'), value);
   }

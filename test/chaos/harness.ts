@@ -4,10 +4,10 @@
  * that holds the state the fan-out gave it. `converged()` is the one verdict every fault ends with: the mirror equals
  * the simulator's truth, the follower equals the mirror, and the change stream's seq has no gaps.
  */
-import { Redis, type Cluster } from 'ioredis';
+import { Redis } from 'ioredis';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { FanoutClient } from '../../src/fanout/client.js';
-import { mirrorKeys, type MirrorKeys } from '../../src/mirror/keys.js';
+import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { difference, readMirror, subscribedUsers, type Props } from '../helpers/mirror.js';
 import { waitFor } from '../helpers/net.js';
@@ -134,7 +134,7 @@ export class Stack {
       }, timeoutMs, 200);
     } catch (err) {
       const recent = this.output().split('\n').filter((l) => l && !l.includes('"level":"debug"')).slice(-15).map((l) => l.slice(0, 300));
-      throw new Error(`${(err as Error).message.split(':')[0]}; last difference: ${last}\nicwatch's last lines:\n${recent.join('\n')}`);
+      throw new Error(`${(err as Error).message.split(':')[0]}; last difference: ${last}\nicwatch's last lines:\n${recent.join('\n')}`, { cause: err });
     }
   }
 

@@ -46,7 +46,20 @@ export async function startPrivateRedis(options: { persist?: boolean; password?:
   const dir = mkdtempSync(join(tmpdir(), 'icwatch-redis-'));
   let child: ChildProcess | undefined;
   const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', options.persist ? 'yes' : 'no', '--appendfsync', 'always'];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--dir',
+      dir,
+      '--appendonly',
+      options.persist ? 'yes' : 'no',
+      '--appendfsync',
+      'always',
+    ];
     if (options.password) args.push('--requirepass', options.password);
     child = spawn('redis-server', args, { stdio: 'ignore' });
     await waitFor(`redis-server on port ${port}`, async () => {

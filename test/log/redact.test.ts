@@ -58,14 +58,23 @@ describe('redaction', () => {
     expect(redactUrl('redis://user@host:6379')).to.equal('redis://user@host:6379');
     // An unescaped @ in the password: WHATWG URL parsing takes the last @ of the authority, and so does the mask.
     expect(redactUrl('redis://u:p@ss@host:6379')).to.equal('redis://u:[redacted]@host:6379');
-    expect(redactText('error at https://svc:Pw-1@ic1.example.com:8019/icws: refused')).to.equal('error at https://svc:[redacted]@ic1.example.com:8019/icws: refused');
-    expect(redactText('GET ws://h:8080/v1/users?since=3&access_token=tok-123 upgraded')).to.equal('GET ws://h:8080/v1/users?since=3&access_token=[redacted] upgraded');
+    expect(redactText('error at https://svc:Pw-1@ic1.example.com:8019/icws: refused')).to.equal(
+      'error at https://svc:[redacted]@ic1.example.com:8019/icws: refused',
+    );
+    expect(redactText('GET ws://h:8080/v1/users?since=3&access_token=tok-123 upgraded')).to.equal(
+      'GET ws://h:8080/v1/users?since=3&access_token=[redacted] upgraded',
+    );
   });
 
   it('redacts every string of a value of any shape but keeps field names and other values (status page, JSON)', () => {
     const secret = registerSecret('Status-Secret-44');
     const status = { redis: 'redis://u:pw@h:6379 — reachable', users: 3, token: 'ok', recent: [{ data: { statusText: 'Status-Secret-44' } }] };
-    expect(redactStrings(status)).to.deep.equal({ redis: 'redis://u:[redacted]@h:6379 — reachable', users: 3, token: 'ok', recent: [{ data: { statusText: '[redacted]' } }] });
+    expect(redactStrings(status)).to.deep.equal({
+      redis: 'redis://u:[redacted]@h:6379 — reachable',
+      users: 3,
+      token: 'ok',
+      recent: [{ data: { statusText: '[redacted]' } }],
+    });
     secret.forget();
   });
 });

@@ -83,7 +83,13 @@ describe('a password inside a URL', function () {
       const output = icwatch.stdout() + icwatch.stderr();
       expect(output).to.match(/"level":"debug"/);
       expect(output, 'the log names the Redis it uses').to.include(`127.0.0.1:${redis.port}`);
-      for (const [what, text] of [['stdout and stderr', output], ['/', served[0]], ['/readyz', served[1]], ['/metrics', served[2]], ['404', served[3]]] as const) {
+      for (const [what, text] of [
+        ['stdout and stderr', output],
+        ['/', served[0]],
+        ['/readyz', served[1]],
+        ['/metrics', served[2]],
+        ['404', served[3]],
+      ] as const) {
         expect(text!.includes(REDIS_PASSWORD), `the Redis password appears in ${what}`).to.equal(false);
       }
     });
