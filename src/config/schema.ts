@@ -7,7 +7,7 @@
  * it means. The default cannot be left out: a section's `.prefault({})` (an absent section is its defaults) does not
  * type-check while one of its keys has none. The operators' copy follows: config/default.yaml and the README table
  * (test/config fails until the file holds the key, its default and its `Env:` variable, and the README its row).
- * A secret key also goes into SECRET_KEYS.
+ * A secret key also goes into SECRET_KEYS. A new section (e.g. `ha`) is `ha: z.strictObject({ …keys }).prefault({})`.
  *
  * Unknown keys are errors (a typo must not silently fall back to a default). Messages say what was expected, in
  * words an operator can act on.
