@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { aggregateProcessMetrics, type ProcessMetrics } from '../metrics/aggregate.js';
 import type { CommittedBatch, FanoutStage } from '../daemon/stages.js';
 import { Backoff } from '../util/backoff.js';
+import { EXIT, type ErrorWithExitCode, type ExitCode } from '../errors/exit-codes.js';
 import { endpointOf, IpcChannel } from './ipc.js';
 import { CLUSTER_LIMITS, type ClusterLimits } from './limits.js';
 import { isMessage, type AggregatedMetrics, type PrimaryState, type Request, type ToPrimary, type ToWorker, type WorkerMetrics } from './messages.js';
@@ -24,16 +25,13 @@ export function workerCount(config: Config): number {
   return config.websocket.workers === 0 ? availableParallelism() : config.websocket.workers;
 }
 
-/** The exit code of a configuration error (README, "Exit codes"). */
-const CONFIG_EXIT = 78;
-
 /** A worker's start failed: the primary exits with the worker's code (78 for configuration, 1 otherwise). */
-export class WorkerStartError extends Error {
-  override name: string;
+export class WorkerStartError extends Error implements ErrorWithExitCode {
+  override name = 'WorkerStartError';
+  readonly exitCode: ExitCode;
   constructor(exitCode: number, message: string) {
     super(message);
-    // Daemon maps error names to exit codes: a worker's configuration error stays one.
-    this.name = exitCode === CONFIG_EXIT ? 'ConfigError' : 'WorkerStartError';
+    this.exitCode = exitCode === EXIT.config ? EXIT.config : EXIT.failure;
   }
 }
 

@@ -11,7 +11,7 @@ import { CLOSE } from '../../src/fanout/close-codes.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../daemon/processes.js';
+import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
 
 type SimUser = { configurationId: { id: string } } & Record<string, unknown>;
 type Change = { op: string; seq: number; id: string };
