@@ -1,0 +1,356 @@
+/**
+ * Many consumers of one `icwatch run` (docs/architecture.md, "Processes"): USERS users in the directory (the
+ * simulator), CLIENTS clients in CLIENT_PROCESSES child processes, with websocket.workers at 1 and at 2 (figures
+ * suffixed W1 / W2). For each:
+ * - c10kConnectSeconds: CLIENTS fresh clients, each getting the WebSocket snapshot, until the last one has it;
+ * - c10kP50Ms / c10kP99Ms: commit in Redis (the change entry's `at`) → receipt by a client, at PACED_PER_SEC changes
+ *   per second made on the simulator, sampled on every SAMPLE_EVERY-th client;
+ * - c10kRedisLagP99Ms: p99 of icwatch_lag_seconds{stage="redis"} during that phase (the buckets' difference, from
+ *   /metrics): whether the writer kept its latency while the workers fanned out;
+ * - c10kRssMiB: process_resident_memory_bytes of every icwatch process (the primary and each worker, from /metrics)
+ *   with the clients connected;
+ * - c10kHttpStartSeconds: CLIENTS fresh clients that GET /v1/users (gzip) and then open the WebSocket with
+ *   since/epoch of that answer, until the last one is resumed (hello at its seq, no reset).
+ * `consumersClients` says how many clients the c10k figures are for (ICWATCH_CONSUMERS_BENCH_CLIENTS, default 10000; --quick 1000).
+ * With `--only consumers` the fan-out bench (bench/fanout.bench.ts) runs first in the same run and its figures are
+ * included; without --only, run.ts runs it on its own anyway.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { startPrivateRedis } from '../test/helpers/redis.js';
+import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess } from '../test/helpers/processes.js';
+import { decodeChangeEntry } from '../src/mirror/change.js';
+import type { Figures } from './run.js';
+
+const USERS = 10_000;
+const CLIENT_PROCESSES = 4;
+const PACED_PER_SEC = 20;
+const PACED_SECONDS = 10;
+const SAMPLE_EVERY = 10;
+/** Connections being opened at once per client process (the listen backlog is finite, snapshots are large). */
+const CONNECT_CONCURRENCY = 25;
+/** A phase that has not finished after this long has failed (rather than hanging the bench). */
+const PHASE_TIMEOUT_MS = 420_000;
+const PREFIX = 'icwatch:consumers';
+const PATH = '/v1/users';
+
+const now = () => performance.timeOrigin + performance.now();
+
+// ---------------------------------------------------------------- client side (child process)
+
+type ToChild =
+  | { cmd: 'ws'; url: string; n: number }
+  | { cmd: 'http'; base: string; url: string; n: number }
+  | { cmd: 'sample'; on: boolean }
+  | { cmd: 'samples' }
+  | { cmd: 'disconnect' };
+type FromChild =
+  | { ev: 'opened'; ok: number; failed: number; resets: number; firstError?: string }
+  | { ev: 'samples'; samples: [number, number][] }
+  | { ev: 'disconnected' };
+
+function childMain(): void {
+  const send = (m: FromChild) => process.send!(m);
+  let sockets: WebSocket[] = [];
+  let sampling = false;
+  let samples: [number, number][] = [];
+  let opened = 0;
+  const agent = new http.Agent({ keepAlive: false, maxSockets: CONNECT_CONCURRENCY });
+
+  /** Resolves true once the socket is synced (`until` says when), false on a failure. */
+  const open = (url: string, until: (text: string) => 'synced' | 'reset' | null, onFail: (err: string) => void) =>
+    new Promise<'synced' | 'reset' | 'failed'>((resolve) => {
+      const sampled = opened++ % SAMPLE_EVERY === 0;
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      let synced = false;
+      ws.on('message', (data: Buffer) => {
+        if (!synced) {
+          const state = until(data.toString('latin1', 0, Math.min(data.length, 200)) + (data.length > 200 ? data.toString('latin1', data.length - 40) : ''));
+          if (state) (synced = true), resolve(state);
+          return;
+        }
+        if (sampling && sampled) {
+          const m = /"seq":(\d+)/.exec(data.toString('latin1', 0, 60));
+          if (m) samples.push([Number(m[1]), now()]);
+        }
+      });
+      ws.once('error', (err) => {
+        onFail(err.message);
+        if (!synced) resolve('failed');
+      });
+      ws.once('close', () => {
+        if (!synced) resolve('failed');
+      });
+      sockets.push(ws);
+    });
+
+  async function pool(n: number, one: () => Promise<'synced' | 'reset' | 'failed'>): Promise<FromChild> {
+    let next = 0;
+    const r = { ev: 'opened' as const, ok: 0, failed: 0, resets: 0, firstError: undefined as string | undefined };
+    await Promise.all(
+      Array.from({ length: CONNECT_CONCURRENCY }, async () => {
+        while (next++ < n) {
+          const state = await one();
+          if (state === 'synced') r.ok++;
+          else if (state === 'reset') r.resets++;
+          else r.failed++;
+        }
+      }),
+    );
+    return r;
+  }
+
+  const getUsers = (base: string) =>
+    new Promise<{ seq: string; epoch: string }>((resolve, reject) => {
+      const req = http.get(`${base}${PATH}`, { agent, headers: { 'accept-encoding': 'gzip' } }, (res) => {
+        if (res.statusCode !== 200) reject(new Error(`GET ${PATH} answered ${res.statusCode}`));
+        // The body is read in full (not decompressed: the client's cost is not what is measured).
+        res.on('data', () => {});
+        res.on('end', () => resolve({ seq: String(res.headers['x-icwatch-seq']), epoch: String(res.headers['x-icwatch-epoch']) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+
+  process.on('message', (msg: ToChild) => {
+    void (async () => {
+      if (msg.cmd === 'ws') {
+        let firstError: string | undefined;
+        const r = await pool(msg.n, () => open(msg.url, (t) => (t.includes('"last":true') ? 'synced' : null), (e) => (firstError ??= e)));
+        send({ ...r, firstError } as FromChild);
+      } else if (msg.cmd === 'http') {
+        let firstError: string | undefined;
+        const r = await pool(msg.n, async () => {
+          let head: { seq: string; epoch: string };
+          try {
+            head = await getUsers(msg.base);
+          } catch (err) {
+            firstError ??= (err as Error).message;
+            return 'failed';
+          }
+          const url = `${msg.url}?since=${head.seq}&epoch=${encodeURIComponent(head.epoch)}`;
+          // Resumed: the hello stands at our epoch and seq (nothing changed meanwhile), or changes follow it; a reset
+          // means the resume was refused (a snapshot follows).
+          return open(url, (t) => {
+            if (t.includes('"type":"reset"')) return 'reset';
+            if (t.includes('"type":"hello"')) {
+              const hello = JSON.parse(t) as { epoch: string; seq: number };
+              return hello.epoch === head.epoch && String(hello.seq) === head.seq ? 'synced' : null;
+            }
+            return t.includes('"type":"upsert"') || t.includes('"type":"remove"') ? 'synced' : null;
+          }, (e) => (firstError ??= e));
+        });
+        send({ ...r, firstError } as FromChild);
+      } else if (msg.cmd === 'sample') {
+        sampling = msg.on;
+        if (msg.on) samples = [];
+      } else if (msg.cmd === 'samples') {
+        send({ ev: 'samples', samples });
+      } else if (msg.cmd === 'disconnect') {
+        for (const ws of sockets) ws.terminate();
+        sockets = [];
+        send({ ev: 'disconnected' });
+      }
+    })();
+  });
+}
+
+if (process.env.ICWATCH_CONSUMERS_BENCH_CHILD === '1') childMain();
+
+class ClientProcess {
+  private readonly child: ChildProcess;
+  constructor() {
+    this.child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ICWATCH_CONSUMERS_BENCH_CHILD: '1' }, execArgv: ['--import', 'tsx'] });
+  }
+  request<E extends FromChild['ev']>(msg: ToChild, ev: E, timeoutMs = PHASE_TIMEOUT_MS): Promise<Extract<FromChild, { ev: E }>> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.child.off('message', on);
+        reject(new Error(`the client process did not answer ${msg.cmd} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const on = (m: FromChild) => {
+        if (m.ev !== ev) return;
+        clearTimeout(timer);
+        this.child.off('message', on);
+        resolve(m as Extract<FromChild, { ev: E }>);
+      };
+      this.child.on('message', on);
+      this.child.send(msg);
+    });
+  }
+  tell(msg: ToChild): void {
+    this.child.send(msg);
+  }
+  kill(): void {
+    this.child.kill();
+  }
+}
+
+// ---------------------------------------------------------------- measuring side
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+}
+const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** icwatch_lag_seconds{stage} buckets (cumulative counts by upper bound) from /metrics text. */
+function lagBuckets(text: string, stage: string): Map<number, number> {
+  const out = new Map<number, number>();
+  const re = new RegExp(`^icwatch_lag_seconds_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\S+)$|^icwatch_lag_seconds_bucket\\{stage="${stage}",le="([^"]+)"\\} (\\S+)$`, 'gm');
+  for (const m of text.matchAll(re)) {
+    const le = m[1] ?? m[3]!;
+    out.set(le === '+Inf' ? Infinity : Number(le), Number(m[2] ?? m[4]));
+  }
+  return out;
+}
+
+/** The p-quantile (ms) of the observations between two scrapes, interpolated within its bucket like PromQL's. */
+function quantileBetween(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (!total) return NaN;
+  const rank = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if (counts[i]! >= rank) {
+      const lower = i ? bounds[i - 1]! : 0;
+      const upper = bounds[i] === Infinity ? lower : bounds[i]!;
+      const below = i ? counts[i - 1]! : 0;
+      return (lower + ((upper - lower) * (rank - below)) / Math.max(counts[i]! - below, 1)) * 1000;
+    }
+  }
+  return NaN;
+}
+
+/** process_resident_memory_bytes of every process in /metrics (labelled worker="primary", "1", …), MiB. */
+function rssMiB(text: string): number {
+  let sum = 0;
+  for (const m of text.matchAll(/^process_resident_memory_bytes\{worker="[^"]+"\} (\S+)$/gm)) sum += Number(m[1]);
+  return round(sum / 1024 / 1024);
+}
+
+async function phase<T>(what: string, log: (l: string) => void, run: () => Promise<T>): Promise<[T, number]> {
+  const t0 = now();
+  const result = await run();
+  const seconds = round((now() - t0) / 1000, 2);
+  log(`  ${what}: ${seconds} s`);
+  return [result, seconds];
+}
+
+function expectAll(what: string, results: Extract<FromChild, { ev: 'opened' }>[], wanted: number): void {
+  const ok = results.reduce((n, r) => n + r.ok, 0);
+  if (ok !== wanted) {
+    const failed = results.reduce((n, r) => n + r.failed, 0);
+    const resets = results.reduce((n, r) => n + r.resets, 0);
+    throw new Error(`${what}: ${ok} of ${wanted} clients got there (${failed} failed, ${resets} reset): ${results.find((r) => r.firstError)?.firstError ?? ''}`);
+  }
+}
+
+async function measure(workers: number, clients: number, ctx: { redisUrl: string; simUrl: string; sim: Awaited<ReturnType<typeof startSimulatorProcess>>; ids: string[]; log: (l: string) => void }): Promise<Figures> {
+  const { log } = ctx;
+  const prefix = `${PREFIX}:w${workers}:${Date.now()}`;
+  const redis = new Redis(ctx.redisUrl);
+  let icwatch: IcwatchProcess | undefined;
+  const procs = Array.from({ length: CLIENT_PROCESSES }, () => new ClientProcess());
+  const share = (i: number) => Math.floor(clients / CLIENT_PROCESSES) + (i < clients % CLIENT_PROCESSES ? 1 : 0);
+  const figures: Figures = {};
+  const suffix = `W${workers}`;
+  try {
+    icwatch = await startIcwatch({
+      ICWATCH_REDIS_URL: ctx.redisUrl,
+      ICWATCH_REDIS_KEY_PREFIX: prefix,
+      ICWATCH_ICWS_URL: ctx.simUrl,
+      ICWATCH_ICWS_PASSWORD: 'icwatch',
+      ICWATCH_WEBSOCKET_WORKERS: String(workers),
+      ICWATCH_WEBSOCKET_MAX_CLIENTS: String(clients + 100),
+    });
+    const deadline = Date.now() + 120_000;
+    while ((await icwatch.get('/readyz')).status !== 200) {
+      if (Date.now() > deadline) throw new Error('icwatch was not ready within 120 s');
+      await sleep(250);
+    }
+    const base = icwatch.base;
+    const wsUrl = `ws://127.0.0.1:${icwatch.port}${PATH}`;
+    log(`  ${suffix}: icwatch ready with ${USERS} users, ${workers} worker(s); connecting ${clients} clients`);
+
+    const [connected, connectSeconds] = await phase(`${suffix} ${clients} clients connected with a snapshot`, log, () => Promise.all(procs.map((p, i) => p.request({ cmd: 'ws', url: wsUrl, n: share(i) }, 'opened'))));
+    expectAll('WebSocket snapshot', connected, clients);
+    figures[`c10kConnectSeconds${suffix}`] = connectSeconds;
+
+    // ---- paced changes with every client connected
+    const before = (await icwatch.get('/metrics')).text;
+    for (const p of procs) p.tell({ cmd: 'sample', on: true });
+    await sleep(100);
+    const firstSeq = Number(await redis.hget(`{${prefix}}:meta`, 'seq')) + 1;
+    const paced = PACED_PER_SEC * PACED_SECONDS;
+    const t0 = performance.now();
+    for (let i = 0; i < paced; i++) {
+      await ctx.sim.control('POST', `users/${encodeURIComponent(ctx.ids[i % ctx.ids.length]!)}`, { statusText: `bench ${workers} ${i}` });
+      const wait = t0 + ((i + 1) * 1000) / PACED_PER_SEC - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    await sleep(3000);
+    for (const p of procs) p.tell({ cmd: 'sample', on: false });
+    const after = (await icwatch.get('/metrics')).text;
+    const samples = (await Promise.all(procs.map((p) => p.request({ cmd: 'samples' }, 'samples', 60_000)))).flatMap((r) => r.samples);
+    const entries = (await redis.xrange(`{${prefix}}:changes`, '-', '+')) as [string, string[]][];
+    const at = new Map<number, number>();
+    for (const [, fields] of entries) {
+      const e = decodeChangeEntry(fields);
+      if (e.seq >= firstSeq) at.set(e.seq, e.at);
+    }
+    const lat = samples.filter(([s]) => at.has(s)).map(([s, t]) => t - at.get(s)!).sort((a, b) => a - b);
+    figures[`c10kP50Ms${suffix}`] = round(percentile(lat, 50));
+    figures[`c10kP99Ms${suffix}`] = round(percentile(lat, 99));
+    figures[`c10kRedisLagP99Ms${suffix}`] = round(quantileBetween(lagBuckets(before, 'redis'), lagBuckets(after, 'redis'), 0.99), 2);
+    figures[`c10kRssMiB${suffix}`] = rssMiB(after);
+    figures[`c10kWsClients${suffix}`] = metricValue(after, 'icwatch_ws_clients');
+    log(`  ${suffix} at ${PACED_PER_SEC}/s: p50 ${figures[`c10kP50Ms${suffix}`]} ms, p99 ${figures[`c10kP99Ms${suffix}`]} ms (${lat.length} samples of ${at.size} changes), redis lag p99 ${figures[`c10kRedisLagP99Ms${suffix}`]} ms, rss ${figures[`c10kRssMiB${suffix}`]} MiB, ${figures[`c10kWsClients${suffix}`]} clients in /metrics`);
+    await Promise.all(procs.map((p) => p.request({ cmd: 'disconnect' }, 'disconnected', 60_000)));
+    await sleep(2000);
+
+    // ---- fresh clients starting from HTTP
+    const [started, httpSeconds] = await phase(`${suffix} ${clients} clients started from GET ${PATH}`, log, () => Promise.all(procs.map((p, i) => p.request({ cmd: 'http', base, url: wsUrl, n: share(i) }, 'opened'))));
+    expectAll('HTTP start', started, clients);
+    figures[`c10kHttpStartSeconds${suffix}`] = httpSeconds;
+    await Promise.all(procs.map((p) => p.request({ cmd: 'disconnect' }, 'disconnected', 60_000)));
+    return figures;
+  } catch (err) {
+    log(`  ${suffix}: ${(err as Error).message}`);
+    figures[`c10kError${suffix}`] = (err as Error).message.slice(0, 300);
+    return figures;
+  } finally {
+    for (const p of procs) p.kill();
+    await icwatch?.stop('SIGTERM', 30_000);
+    await redis.quit();
+  }
+}
+
+export default async function consumersBench({ quick, log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
+  const figures: Figures = {};
+  const args = process.argv.slice(2);
+  if (args.includes('--only')) {
+    const fanout = (await import('./fanout.bench.js')) as { default: (o: { quick: boolean; log: (l: string) => void }) => Promise<Figures> };
+    log('bench consumers: the fan-out figures first (bench/fanout.bench.ts)');
+    Object.assign(figures, await fanout.default({ quick, log }));
+  }
+  const clients = Number(process.env.ICWATCH_CONSUMERS_BENCH_CLIENTS ?? (quick ? 1000 : 10_000));
+  figures.consumersClients = clients;
+  figures.users = USERS;
+  const redisServer = await startPrivateRedis();
+  const sim = await startSimulatorProcess({ users: USERS, seed: 7 });
+  try {
+    const users = await sim.control<{ configurationId: { id: string } }[]>('GET', 'users');
+    const ids = users.slice(0, 500).map((u) => u.configurationId.id);
+    for (const workers of [1, 2]) Object.assign(figures, await measure(workers, clients, { redisUrl: redisServer.url, simUrl: sim.url, sim, ids, log }));
+    return figures;
+  } finally {
+    await sim.stop();
+    killAll();
+    await redisServer.destroy();
+  }
+}
