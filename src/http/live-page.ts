@@ -32,7 +32,8 @@ thead th button{font:inherit;font-weight:600;background:none;border:0;padding:0;
 thead th[aria-sort=ascending] button::after{content:" ▲"}thead th[aria-sort=descending] button::after{content:" ▼"}
 tbody th{font-weight:500}
 tr.changed{animation:flash 2s ease-out}@keyframes flash{from{background:var(--hi)}to{background:transparent}}
-#changes{font:12px ui-monospace,monospace;color:var(--muted);max-height:12em;overflow:auto;padding-left:1.2em}
+#changes{font:12px ui-monospace,monospace;color:var(--muted);max-height:12em;max-width:60em;overflow:auto;list-style:none;padding:0;margin:0}
+#changes li{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 `;
 
@@ -62,7 +63,7 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
 <figure><svg id="lag-chart" viewBox="0 0 600 140" role="img" aria-labelledby="lag-caption"></svg>
 <figcaption id="lag-caption"><span class="key-redis">■</span> to Redis: <span id="lag-redis">${esc(lagText(view, 'redis'))}</span><br>
 <span class="key-websocket">■</span> to WebSocket: <span id="lag-websocket">${esc(lagText(view, 'websocket'))}</span></figcaption></figure></section>
-<section aria-labelledby="changes-title"><h2 id="changes-title">Last changes</h2><ol id="changes" reversed>${changes}</ol></section>
+<section aria-labelledby="changes-title"><h2 id="changes-title">Last changes</h2><ul id="changes">${changes}</ul></section>
 </div>
 <section aria-labelledby="dir-title"><h2 id="dir-title">Directory</h2>
 <div class="search"><label for="search">Search the directory</label>
