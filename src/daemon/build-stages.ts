@@ -1,7 +1,9 @@
-/** The real stages from Config: IcwsUsersFeed → Mirror → FanoutServer (role fanout: the fan-out alone). */
+/** The real stages from Config: IcwsUsersFeed → usersPipeline → MirrorWriter, then FanoutServer (role fanout: the fan-out alone). */
 import { FanoutServer } from '../fanout/server.js';
 import { IcwsUsersFeed } from '../icws/users-feed.js';
-import { Mirror } from '../mirror/mirror.js';
+import { MirrorWriter } from '../mirror/writer.js';
+import { usersPipeline } from '../pipeline/pipeline.js';
+import { componentLogger } from '../log/logger.js';
 import type { StageContext, Stages } from './stages.js';
 
 export async function buildStages(ctx: StageContext): Promise<Stages> {
@@ -24,18 +26,23 @@ export async function buildStages(ctx: StageContext): Promise<Stages> {
   });
   if (config.role === 'fanout') return { fanout };
   const feed = new IcwsUsersFeed(config, { metrics, logger });
-  const mirror = new Mirror({
+  const mirror = new MirrorWriter({
     redis,
     keyPrefix: config.redis.keyPrefix,
     indexedProperties: config.redis.indexedProperties,
     changeStreamLength: config.redis.changeStreamLength,
     replaceBatchSize: config.redis.replaceBatchSize,
-    maxPendingMessages: config.redis.maxPendingMessages,
     maxBatchMessages: config.redis.maxBatchMessages,
     backoff: config.redis.backoff,
     metrics,
     logger,
-    onOverflow: ctx.onOverflow,
   });
-  return { feed, mirror, fanout };
+  const committed$ = usersPipeline(feed, mirror, {
+    maxPendingMessages: config.redis.maxPendingMessages,
+    maxBatchMessages: config.redis.maxBatchMessages,
+    redis,
+    metrics,
+    logger: componentLogger(logger, 'mirror'),
+  });
+  return { feed, mirror, committed$, fanout };
 }

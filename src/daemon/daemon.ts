@@ -1,10 +1,10 @@
 /**
- * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config, wires
- * feed.messages$ → mirror → fan-out, and shuts down in order on a signal or a fatal error.
+ * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config, subscribes the
+ * message pipeline (its commits wake the fan-out), and shuts down in order on a signal or a fatal error.
  *
  * starting → running → draining → stopped (exit 0), or → failed (exit code) from any state.
  */
-import { Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import { HttpServer } from '../http/server.js';
 import type { Readiness, StatusView } from '../http/types.js';
@@ -55,7 +55,8 @@ export class Daemon {
   private http?: HttpServer;
   private stages?: Stages;
   private fanoutStarted = false;
-  private readonly wiring = new Subscription();
+  /** The running message pipeline, and a promise that settles when it has ended (complete or error). */
+  private pipeline?: { subscription: Subscription; ended: Promise<void> };
   private shutdown?: Promise<number>;
   private lastError?: string;
   /** What the start is waiting for, for /readyz. */
@@ -115,25 +116,28 @@ export class Daemon {
         metrics: this.metrics,
         logger: this.options.logger,
         version: this.version,
-        onOverflow: () => this.stages?.feed?.resync('overflow'),
       });
-      const { feed, mirror, fanout } = this.stages;
+      const { committed$, fanout } = this.stages;
       fanout.attach(this.http.server);
       // A daemon outlives a Redis that is not up yet: wait (readyz says so) rather than exit into a restart loop.
       if (!(await this.waitForRedis())) return;
       await fanout.start();
       this.fanoutStarted = true;
-      if (feed && mirror) {
-        await mirror.init();
-        if (this.shutdown) return;
-        this.wiring.add(mirror.committed$.subscribe({ next: (batch) => fanout.notifyCommitted(batch), error: (err: unknown) => this.fail(err, 'the mirror stopped') }));
-        // The mirror applies what came before a fatal feed error, then settles with it: exit 78 (410 Gone, bad subscription).
-        mirror.run(feed.messages$);
-        mirror.done.then(
-          () => void (this.shutdown ?? this.fail(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped')),
-          (err: unknown) => this.fail(err, (err as Error)?.name?.startsWith('Icws') ? 'fatal ICWS error' : 'the mirror stopped'),
-        );
-        feed.start();
+      if (committed$) {
+        let ended!: () => void;
+        const subscription = committed$.subscribe({
+          next: (batch) => fanout.notifyCommitted(batch),
+          // What came before a fatal feed error is written first, then: exit 78 (410 Gone, bad subscription).
+          error: (err: unknown) => {
+            ended();
+            void this.fail(err, (err as Error)?.name?.startsWith('Icws') ? 'fatal ICWS error' : 'the mirror stopped');
+          },
+          complete: () => {
+            ended();
+            void (this.shutdown ?? this.fail(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped'));
+          },
+        });
+        this.pipeline = { subscription, ended: new Promise<void>((resolve) => (ended = resolve)) };
       }
       if (this.shutdown) return;
       this.current = { type: 'running', since: Date.now() };
@@ -193,12 +197,12 @@ export class Daemon {
     const steps: ShutdownStep[] = [
       { name: 'stopping the ICWS feed (DELETE subscription, DELETE connection)', run: async () => stage().feed?.stop() },
       { name: 'closing WebSocket clients (1001)', run: async () => stage().fanout?.close() },
-      { name: 'draining Redis writes', run: async () => stage().mirror?.drain(Math.max(deadline - Date.now(), 0)) },
+      { name: 'draining Redis writes', run: async () => this.drainPipeline(Math.max(deadline - Date.now(), 0)) },
       { name: 'closing the HTTP server', run: async () => this.http?.close() },
       {
         name: 'closing Redis connections',
         run: async () => {
-          this.wiring.unsubscribe();
+          this.pipeline?.subscription.unsubscribe();
           await Promise.all([this.redis, ...this.subscribers].map((c) => c && quitRedis(c)));
         },
       },
@@ -208,7 +212,7 @@ export class Daemon {
       if (outcome.hung) {
         this.log.error(`shutdown did not finish within ${timeoutMs} ms (shutdown.timeoutMs): ${outcome.hung} hung; exiting 1`);
         // The steps after the one that hung never ran: let go of sockets at once.
-        this.wiring.unsubscribe();
+        this.pipeline?.subscription.unsubscribe();
         for (const c of [this.redis, ...this.subscribers]) c?.disconnect();
         this.http?.server.closeAllConnections();
         this.http?.server.close();
@@ -224,6 +228,19 @@ export class Daemon {
       return exitCode;
     });
     return this.shutdown;
+  }
+
+  /** Waits (within timeoutMs) for the pipeline to write what the stopped feed delivered, then lets go of it. */
+  private async drainPipeline(timeoutMs: number): Promise<void> {
+    if (!this.pipeline) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.pipeline.ended.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) this.log.warn(`drain timed out after ${timeoutMs} ms; the messages still pending were not applied`);
+    this.pipeline.subscription.unsubscribe();
   }
 
   async readiness(): Promise<Readiness> {
