@@ -18,7 +18,7 @@ main{padding:0 1.5em 2em}
 #connection[data-state=live]{color:var(--ok)}#connection[data-state=waiting],#connection[data-state=refused]{color:var(--bad)}
 #connection[data-state=connecting],#connection[data-state=syncing]{color:var(--warn)}
 .panels{display:flex;flex-wrap:wrap;gap:2em}
-dl.status{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;margin:0}dl.status dt{color:var(--muted)}dl.status dd{margin:0}
+table.status{width:auto}table.status th,table.status td{border:0;padding:.1em 1em .1em 0}table.status th{color:var(--muted);font-weight:normal}
 figure{margin:0}svg#lag-chart{width:600px;max-width:100%;height:140px;border:1px solid var(--line)}
 svg .grid{stroke:var(--line)}svg .axis{fill:var(--muted);font-size:10px}svg .line{fill:none;stroke-width:1.5}
 svg .redis,.key-redis{stroke:#1a73e8;color:#1a73e8}svg .websocket,.key-websocket{stroke:#e8710a;color:#e8710a}
@@ -58,7 +58,7 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
 <main>
 <div class="panels">
 <section aria-labelledby="status-title"><h2 id="status-title">Status</h2>
-<dl class="status">${status.map(([id, label, v]) => `<dt>${esc(label)}</dt><dd id="${id}">${esc(v)}</dd>`).join('')}</dl></section>
+<table class="status"><tbody>${status.map(([id, label, v]) => `<tr id="${id}"><th>${esc(label)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table></section>
 <section aria-labelledby="lag-title"><h2 id="lag-title">Lag (p99, last minutes)</h2>
 <figure><svg id="lag-chart" viewBox="0 0 600 140" role="img" aria-labelledby="lag-caption"></svg>
 <figcaption id="lag-caption"><span class="key-redis">■</span> to Redis: <span id="lag-redis">${esc(lagText(view, 'redis'))}</span><br>

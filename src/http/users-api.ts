@@ -92,9 +92,16 @@ export class UsersReads {
     }
     const q = parseUsersQuery(req, this.tokens, FANOUT_LIMITS, this.o.indexedProperties, id !== null);
     if ('status' in q) return sendRefusal(res, q);
-    if (id !== null) return this.one(req, res, id, q);
-    if (q.lookup) return this.lookup(req, res, q);
-    return this.list(req, res, q);
+    try {
+      if (id !== null) return await this.one(req, res, id, q);
+      if (q.lookup) return await this.lookup(req, res, q);
+      return await this.list(req, res, q);
+    } catch (err) {
+      // Redis away (or a read that kept racing a restart of the mirror): the client may retry; nothing is wrong with its request.
+      if (res.headersSent) throw err;
+      this.o.logger.warn('an HTTP read of the mirror failed', { error: (err as Error).message });
+      return sendRefusal(res, { status: 503, error: `the mirror cannot be read right now: ${(err as Error).message}`, expected: 'a retry after a moment' });
+    }
   }
 
   close(): void {

@@ -40,11 +40,11 @@ client.on('synced', (seq) => {
     table.replace(client.users);
     table.filter(search.value);
   }
-  setText('#client-seq', String(seq));
+  setText('#client-seq > td', String(seq));
 });
 client.on('change', (c) => {
   table.update(c.id, client.get(c.id));
-  setText('#client-seq', String(c.seq));
+  setText('#client-seq > td', String(c.seq));
   const li = document.createElement('li');
   li.textContent = `${c.seq} ${c.op} ${c.id}${c.op === 'upsert' ? ` ${Object.keys(c.data).join(', ')}` : ''}`;
   const list = $('#changes');
@@ -92,13 +92,13 @@ async function pollStatus(): Promise<void> {
     const res = await fetch(`/v1/status${token ? `?access_token=${encodeURIComponent(token)}` : ''}`, { headers: { accept: 'application/json' } });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const s = (await res.json()) as Status;
-    setText('#st-daemon', `${String(s.daemon)} (version ${String(s.version)})`);
-    setText('#st-session', String(s.session ?? '—'));
-    setText('#st-leader', leadership(s));
-    setText('#st-ready', s.readiness?.ready ? 'ready' : `not ready${s.readiness?.reason ? `: ${s.readiness.reason}` : ''}`);
-    setText('#st-users', String(s.users ?? '—'));
-    setText('#st-seq', String(s.seq ?? '—'));
-    setText('#st-clients', String(s.wsClients ?? '—'));
+    setText('#st-daemon > td', `${String(s.daemon)} (version ${String(s.version)})`);
+    setText('#st-session > td', String(s.session ?? '—'));
+    setText('#st-leader > td', leadership(s));
+    setText('#st-ready > td', s.readiness?.ready ? 'ready' : `not ready${s.readiness?.reason ? `: ${s.readiness.reason}` : ''}`);
+    setText('#st-users > td', String(s.users ?? '—'));
+    setText('#st-seq > td', String(s.seq ?? '—'));
+    setText('#st-clients > td', String(s.wsClients ?? '—'));
     const now = s.lagHistograms ?? {};
     const p99: Record<string, number | undefined> = {};
     for (const stage of STAGES) {
@@ -110,9 +110,9 @@ async function pollStatus(): Promise<void> {
     }
     if (previous) chart.add({ at: Date.now(), p99 });
     previous = now;
-    setText('#st-updated', new Date().toLocaleTimeString());
+    setText('#st-updated > td', new Date().toLocaleTimeString());
   } catch (err) {
-    setText('#st-updated', `status unavailable (${(err as Error).message})`);
+    setText('#st-updated > td', `status unavailable (${(err as Error).message})`);
     previous = undefined; // a restarted daemon starts its histograms again
   }
 }
