@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pickProps, propsKey } from '../fanout/frames.js';
-import { FANOUT_LIMITS } from '../fanout/server.js';
+import { FANOUT_LIMITS } from '../fanout/options.js';
 import { TokenCheck, type Refusal } from '../fanout/request.js';
 import type { UserProps } from '../fanout/snapshot.js';
 import { parseHead, type MirrorHead, type RedisClient } from '../fanout/stream.js';
