@@ -10,8 +10,9 @@
 import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/defaults.js';
 import { loadConfig } from '../config/load.js';
-import { IcwsConnection } from '../icws/connection.js';
-import { IcwsAuthenticationError, IcwsError, IcwsGoneError, IcwsUnavailableError } from '../icws/errors.js';
+import { connectionFromConfig } from '../icws/connection.js';
+import { IcwsAuthenticationError, IcwsError, IcwsGoneError } from '../icws/errors.js';
+import { connectWithSwitchover } from '../icws/switchover.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
 import { MAILBOXES_ROUTE, bulkUpdateMonitoredMailboxes, monitoredMailboxesPath } from '../mailboxes/client.js';
@@ -71,20 +72,12 @@ export async function mailboxesCommand(opts: MailboxesOptions): Promise<number> 
 }
 
 async function update(config: Config, workgroupId: string, body: MonitoredMailboxesBulkUpdate, logger: Logger): Promise<number> {
-  const connection = new IcwsConnection({
-    url: config.icws.url,
-    user: config.icws.user,
-    password: config.icws.password,
-    applicationName: config.icws.applicationName,
-    acceptLanguage: config.icws.acceptLanguage,
-    requestTimeoutMs: config.icws.requestTimeoutMs,
-    maxBodyBytes: config.icws.maxMessageBytes,
-    tls: config.icws.tls,
-    logger,
-  });
-  await login(connection, logger);
+  const connection = connectionFromConfig(config.icws, { logger });
+  // A one-shot command tries each host once (a 503 names the others), as the users feed does per round.
+  const login = () => connectWithSwitchover(connection, { first: [config.icws.url], logger });
+  await login();
   try {
-    const outcome = await bulkUpdateMonitoredMailboxes(connection, workgroupId, body, { relogin: () => login(connection, logger), logger });
+    const outcome = await bulkUpdateMonitoredMailboxes(connection, workgroupId, body, { relogin: login, logger });
     switch (outcome.kind) {
       case 'updated': {
         process.stdout.write(formatUpdated(workgroupId, outcome.subObjects, body.remove ?? []));
@@ -100,26 +93,6 @@ async function update(config: Config, workgroupId: string, body: MonitoredMailbo
     }
   } finally {
     await connection.disconnect().catch((err: unknown) => logger.debug('logout failed', { error: err }));
-  }
-}
-
-/** Logs in at the configured URL; a 503 there tries each alternate host once (a one-shot command does not loop). */
-async function login(connection: IcwsConnection, logger: Logger): Promise<void> {
-  try {
-    await connection.connect();
-  } catch (err) {
-    if (!(err instanceof IcwsUnavailableError) || err.alternateHostList.length === 0) throw err;
-    let last: unknown = err;
-    for (const host of err.alternateHostList) {
-      logger.info(`ICWS server unavailable (503); trying alternate host ${host}`);
-      try {
-        await connection.connect(connection.alternateUrl(host));
-        return;
-      } catch (next) {
-        last = next;
-      }
-    }
-    throw last;
   }
 }
 

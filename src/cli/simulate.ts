@@ -15,6 +15,8 @@ export interface SimulateOptions {
   messagingVersion?: string;
   user?: string;
   password?: string;
+  /** "400" (real servers) or "401" (the tidy variant). */
+  refusedLoginStatus?: string;
 }
 
 export async function simulateCommand(opts: SimulateOptions): Promise<number> {
@@ -31,6 +33,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<number> {
       messagingVersion: opts.messagingVersion === '1' ? 1 : 2,
       user: opts.user,
       password: opts.password,
+      refusedLoginStatus: opts.refusedLoginStatus === '401' ? 401 : 400,
       logger: log,
     });
   } catch (err) {
