@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { IcwatchClient } from '../../src/client/index.js';
 import { waitFor } from '../helpers/net.js';
-import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { dropPrefix, SHARED_REDIS_URL, startPrivateRedis, uniquePrefix } from '../helpers/redis.js';
 import { LayoutWriter, plain, randomOp, seeded, type Props } from '../fanout/layout.js';
 import { get, startReadsServer, type ReadsServer } from './harness.js';
 
@@ -213,5 +213,35 @@ describe('HTTP reads with tokens', function () {
     expect(bad.json).to.deep.include({ error: 'a token is required' });
     // the token check comes first: a bad query without a token says nothing about the query
     expect((await get(`${s.base}/v1/users?colour=red`)).status).to.equal(401);
+  });
+});
+
+describe('HTTP reads while Redis is away', function () {
+  this.timeout(30000);
+
+  it('answer 503 naming the problem, and serve again once Redis is back', async () => {
+    const server = await startPrivateRedis({ persist: true });
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    redis.on('error', () => {});
+    const prefix = uniquePrefix('http-away');
+    const writer = new LayoutWriter(redis, prefix);
+    await writer.init();
+    await writer.upsert('u1', { extension: '1001' });
+    const s = await startReadsServer(redis, prefix);
+    try {
+      expect((await get(`${s.base}/v1/users`)).status).to.equal(200);
+      await server.stop();
+      for (const path of ['/v1/users', '/v1/users/u1', '/v1/users?extension=1001']) {
+        const a = await get(`${s.base}${path}`);
+        expect(a.status, path).to.equal(503);
+        expect(a.json.error, path).to.match(/^the mirror cannot be read right now/);
+      }
+      await server.start();
+      await waitFor('reads again', async () => (await get(`${s.base}/v1/users/u1`)).status === 200, 15000, 200);
+    } finally {
+      await s.close().catch(() => {});
+      redis.disconnect();
+      await server.destroy();
+    }
   });
 });
