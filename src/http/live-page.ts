@@ -31,7 +31,8 @@ thead th{background:var(--head);position:sticky;top:0}
 thead th button{font:inherit;font-weight:600;background:none;border:0;padding:0;color:inherit;cursor:pointer}
 thead th[aria-sort=ascending] button::after{content:" ▲"}thead th[aria-sort=descending] button::after{content:" ▼"}
 tbody th{font-weight:500}
-tr.changed{animation:flash 2s ease-out}@keyframes flash{from{background:var(--hi)}to{background:transparent}}
+tr.changed th{box-shadow:inset 3px 0 var(--hi)}
+table#directory{table-layout:fixed}
 #changes{font:12px ui-monospace,monospace;color:var(--muted);max-height:12em;max-width:60em;overflow:auto;list-style:none;padding:0;margin:0}
 #changes li{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
@@ -71,6 +72,7 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
 <span id="search-help" class="sr-only">Press / to search, Escape to clear.</span>
 <span id="shown" aria-live="polite"></span></div>
 <table id="directory"><caption class="sr-only">Users of the directory; column headers sort.</caption>
+<colgroup><col style="width:24%"><col style="width:12%"><col style="width:30%"><col style="width:34%"></colgroup>
 <thead><tr><th scope="col" data-column="name"><button type="button">Name</button></th><th scope="col" data-column="extension"><button type="button">Extension</button></th>
 <th scope="col" data-column="status"><button type="button">Status text</button></th><th scope="col" data-column="workgroups"><button type="button">Workgroups</button></th></tr></thead>
 <tbody></tbody></table></section>

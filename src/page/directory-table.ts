@@ -21,10 +21,13 @@ export const HIGHLIGHT_MS = 2000;
 
 export class DirectoryTable {
   private readonly rows = new Map<string, Row>();
+  /** The rows in display order (sorted); the table body holds them in this order. */
+  private order: Row[] = [];
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private sortBy: Column = 'name';
   private descending = false;
   private query = '';
-  private resortPending = false;
+  private readonly collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
   constructor(
     private readonly table: HTMLTableElement,
@@ -38,30 +41,34 @@ export class DirectoryTable {
 
   /** Everything anew (a snapshot). */
   replace(users: ReadonlyMap<string, UserProps>): void {
-    const body = this.table.tBodies[0]!;
-    body.replaceChildren();
     this.rows.clear();
     for (const [id, user] of users) this.rows.set(id, this.row(id, user));
     this.resort();
   }
 
-  /** One user changed (undefined: removed). */
+  /**
+   * One user changed (undefined: removed). Only its row is touched: rewritten in place, or moved to its sorted place
+   * when its sort key changed, so a large directory under heavy churn costs one row per change.
+   */
   update(id: string, user: UserProps | undefined): void {
     const row = this.rows.get(id);
-    if (!user) {
-      row?.tr.remove();
+    if (row && !user) {
+      this.order.splice(this.order.indexOf(row), 1);
+      row.tr.remove();
       this.rows.delete(id);
-      this.count();
-      return;
+      return this.count();
     }
+    if (!user) return;
     const next = this.row(id, user, row?.tr);
     this.rows.set(id, next);
-    next.tr.classList.remove('changed');
-    void next.tr.offsetWidth; // restart the highlight animation
-    next.tr.classList.add('changed');
-    setTimeout(() => next.tr.classList.remove('changed'), HIGHLIGHT_MS);
-    if (!row || row.cells[this.sortBy] !== next.cells[this.sortBy]) this.scheduleResort();
-    else this.count();
+    if (!row || row.cells[this.sortBy] !== next.cells[this.sortBy] || row.cells.name !== next.cells.name) {
+      if (row) this.order.splice(this.order.indexOf(row), 1);
+      const at = this.position(next);
+      this.order.splice(at, 0, next);
+      this.table.tBodies[0]!.insertBefore(next.tr, this.order[at + 1]?.tr ?? null);
+    } else this.order[this.order.indexOf(row)] = next;
+    this.highlight(id, next.tr);
+    this.count();
   }
 
   filter(query: string): void {
@@ -75,6 +82,17 @@ export class DirectoryTable {
     this.sortBy = column;
     this.markSorted();
     this.resort();
+  }
+
+  /** A brief highlight (the Web Animations API restarts it without forcing a layout); `.changed` meanwhile. */
+  private highlight(id: string, tr: HTMLTableRowElement): void {
+    tr.classList.add('changed');
+    tr.animate?.([{ backgroundColor: 'var(--hi)' }, { backgroundColor: 'transparent' }], { duration: HIGHLIGHT_MS, easing: 'ease-out' });
+    clearTimeout(this.timers.get(id));
+    this.timers.set(id, setTimeout(() => {
+      tr.classList.remove('changed');
+      this.timers.delete(id);
+    }, HIGHLIGHT_MS));
   }
 
   private row(id: string, user: UserProps, tr = document.createElement('tr')): Row {
@@ -103,19 +121,26 @@ export class DirectoryTable {
     return !this.query || r.haystack.includes(this.query);
   }
 
-  private scheduleResort(): void {
-    if (this.resortPending) return;
-    this.resortPending = true;
-    requestAnimationFrame(() => this.resort());
+  private compare(a: Row, b: Row): number {
+    const col = this.sortBy;
+    return (this.descending ? -1 : 1) * (this.collator.compare(a.cells[col], b.cells[col]) || this.collator.compare(a.cells.name, b.cells.name));
+  }
+
+  /** Where `row` goes in `order` (binary search). */
+  private position(row: Row): number {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compare(this.order[mid]!, row) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private resort(): void {
-    this.resortPending = false;
-    const col = this.sortBy;
-    const sign = this.descending ? -1 : 1;
-    const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
-    const sorted = [...this.rows.values()].sort((a, b) => sign * (collator.compare(a.cells[col], b.cells[col]) || collator.compare(a.cells.name, b.cells.name)));
-    this.table.tBodies[0]!.append(...sorted.map((r) => r.tr));
+    this.order = [...this.rows.values()].sort((a, b) => this.compare(a, b));
+    this.table.tBodies[0]!.replaceChildren(...this.order.map((r) => r.tr));
     this.count();
   }
 
@@ -126,9 +151,10 @@ export class DirectoryTable {
   }
 
   private count(): void {
+    const total = this.rows.size;
+    if (!this.query) return void (this.counter.textContent = `${total} users`);
     let shown = 0;
     for (const r of this.rows.values()) if (!r.tr.hidden) shown++;
-    const total = this.rows.size;
-    this.counter.textContent = this.query ? `${shown} of ${total} users match “${this.query}”` : `${total} users`;
+    this.counter.textContent = `${shown} of ${total} users match “${this.query}”`;
   }
 }
