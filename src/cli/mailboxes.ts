@@ -7,9 +7,7 @@
  *   2  the input file is unreadable or invalid, or --workgroup is empty: nothing was sent
  *   78 configuration error, login refused for the configured credentials, or 410 Gone (the API removed the resource)
  */
-import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/defaults.js';
-import { loadConfig } from '../config/load.js';
 import { connectionFromConfig } from '../icws/connection.js';
 import { IcwsAuthenticationError, IcwsError, IcwsGoneError } from '../icws/errors.js';
 import { connectWithSwitchover } from '../icws/switchover.js';
@@ -19,7 +17,8 @@ import { MAILBOXES_ROUTE, bulkUpdateMonitoredMailboxes, monitoredMailboxesPath }
 import { MailboxInputError, readBulkUpdateFile } from '../mailboxes/input.js';
 import { LICENSE_NOT_SET, formatInputProblems, formatRefused, formatRejected, formatUpdated } from '../mailboxes/report.js';
 import type { MonitoredMailboxesBulkUpdate } from '../mailboxes/types.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
+import { loadOrExplain } from './load-config.js';
 
 export interface MailboxesOptions {
   workgroup: string;
@@ -36,16 +35,12 @@ export async function mailboxesCommand(opts: MailboxesOptions): Promise<number> 
     fail('icwatch: --workgroup expects a workgroup id, got an empty string');
     return EXIT.usage;
   }
-  let config: Config;
+  const config = loadOrExplain({ file: opts.config });
+  if (typeof config === 'number') return config;
   let body: MonitoredMailboxesBulkUpdate;
   try {
-    config = loadConfig({ file: opts.config });
     body = readBulkUpdateFile(opts.file);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      fail(`icwatch: configuration error: ${err.message}`);
-      return EXIT.config;
-    }
     if (err instanceof MailboxInputError) {
       fail(formatInputProblems(err));
       return EXIT.usage;

@@ -4,7 +4,7 @@
  */
 import { createLogger, componentLogger } from '../log/logger.js';
 import { startSimulator } from '../simulator/index.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
 
 export interface SimulateOptions {
   host?: string;
@@ -39,7 +39,9 @@ export async function simulateCommand(opts: SimulateOptions): Promise<number> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const where = `${opts.host ?? '127.0.0.1'}:${opts.port ?? 8018}`;
-    process.stderr.write(`icwatch simulate: cannot listen on ${where}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 for any free port)' : e.message}\n`);
+    process.stderr.write(
+      `icwatch simulate: cannot listen on ${where}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 for any free port)' : e.message}\n`,
+    );
     return EXIT.failure;
   }
   const control = sim.url.replace(/\/icws$/, '/_sim/');

@@ -5,7 +5,7 @@
  */
 import { IcwatchClient, type HelloFrame, type RefusedError, type ServerFrame } from '../client/index.js';
 import { registerSecret } from '../log/redact.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
 
 export interface TailOptions {
   url?: string;

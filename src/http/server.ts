@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
+import { redactStrings } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { renderLivePage, renderTokenPage } from './live-page.js';
 import { PageAssets } from './page-assets.js';
@@ -128,7 +129,7 @@ export class HttpServer {
           res.end(html);
           return;
         }
-        const html = renderLivePage(await this.options.status(), PAGE_SCRIPT_PATH);
+        const html = renderLivePage(redactStrings(await this.options.status()), PAGE_SCRIPT_PATH);
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
         res.end(html);
         return;
@@ -144,7 +145,7 @@ export class HttpServer {
         const denied = this.reads?.refusal(req);
         if (denied) return sendRefusal(res, denied);
         const [status, readiness, lag] = await Promise.all([this.options.status(), this.options.readiness(), lagHistograms(this.options.metrics)]);
-        return sendJson(res, 200, { ...status, readiness, lagHistograms: lag });
+        return sendJson(res, 200, { ...redactStrings(status), readiness: redactStrings(readiness), lagHistograms: lag });
       }
       default:
         return sendJson(res, 404, { error: 'not found', path, endpoints: ['/', '/metrics', '/healthz', '/readyz', '/v1/status', ...(this.reads ? ['/v1/users'] : [])] });
@@ -153,7 +154,7 @@ export class HttpServer {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = JSON.stringify(redactStrings(body));
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }

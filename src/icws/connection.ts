@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import got, { type Request as GotRequest, type Method } from 'got';
 import type { Config } from '../config/defaults.js';
 import type { Logger } from '../log/logger.js';
-import { registerSecret } from '../log/redact.js';
+import { registerSecret, SecretScope } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { readBoundedBody } from '../util/read-bounded.js';
 import { IcwsConfigError, IcwsError, IcwsNetworkError, IcwsUnauthorizedError } from './errors.js';
@@ -66,6 +66,8 @@ export interface RequestOptions {
 
 export class IcwsConnection {
   private current?: SessionInfo;
+  /** The session's CSRF token and cookie: masked in every output while the session lives. */
+  private readonly sessionSecrets = new SecretScope();
   private readonly https: { certificateAuthority?: Buffer; rejectUnauthorized: boolean };
 
   constructor(readonly options: ConnectionOptions) {
@@ -110,11 +112,9 @@ export class IcwsConnection {
     if (!sessionId || !csrfToken || !cookie) {
       throw new IcwsError(res.status, 'POST connection', undefined, 'login answer lacks the session id, the CSRF token or the session cookie');
     }
-    registerSecret(csrfToken);
     // The value may carry more after the id (`<guid>|languageId=en-us`): it is sent back whole, and both are secret.
     const cookieValue = cookie.slice(cookie.indexOf('=') + 1);
-    registerSecret(cookieValue);
-    registerSecret(cookieValue.split('|')[0]);
+    this.sessionSecrets.replace(csrfToken, cookieValue, cookieValue.split('|')[0]);
     const features = new Map<string, number>();
     for (const f of (Array.isArray(body.features) ? body.features : []) as { featureId?: unknown; version?: unknown }[]) {
       if (typeof f?.featureId === 'string' && typeof f.version === 'number') features.set(f.featureId, f.version);
@@ -170,12 +170,14 @@ export class IcwsConnection {
       await this.request('DELETE', '/connection', { route: 'DELETE connection', allowStatus: [401, 404], signal });
     } finally {
       this.current = undefined;
+      this.sessionSecrets.clear();
     }
   }
 
   /** Forget the session without telling the server (it is already dead). */
   forget(): void {
     this.current = undefined;
+    this.sessionSecrets.clear();
   }
 
   private requireSession(route: string): SessionInfo {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { killAll, ROOT, startIcwatch, type IcwatchProcess } from '../daemon/processes.js';
+import { killAll, ROOT, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { Redis } from 'ioredis';

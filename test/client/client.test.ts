@@ -9,8 +9,8 @@ import { IcwatchClient, type Change, type IcwatchClientOptions, type ServerFrame
 import { decodeChangeEntry } from '../../src/mirror/change.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { difference, readMirror, type Props } from '../chaos/harness.js';
-import { killAll, startIcwatch, type IcwatchProcess } from '../daemon/processes.js';
+import { difference, readMirror, type Props } from '../helpers/mirror.js';
+import { killAll, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { ROOT } from '../daemon/processes.js';
+import { ROOT } from '../helpers/processes.js';
 import { LayoutWriter } from '../fanout/layout.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { startReadsServer, type ReadsServer } from '../http/harness.js';

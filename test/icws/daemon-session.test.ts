@@ -9,8 +9,9 @@ import { Redis } from 'ioredis';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { mirrorDifference } from '../daemon/mirror-compare.js';
-import { killAll, startIcwatch, type IcwatchProcess } from '../daemon/processes.js';
+import { mirrorKeys } from '../../src/mirror/keys.js';
+import { mirrorDifference } from '../helpers/mirror.js';
+import { killAll, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 
 const CREDENTIALS = /credential|password|icws\.user|authentication failed|refused the login/i;
 
@@ -64,7 +65,7 @@ describe('icwatch run against a simulator answering as real servers do', functio
     await waitFor('a second login', () => connects().length >= 2, 5000, 20);
     expect(connects()[1]!.at - expiredAt).to.be.lessThan(2000);
     let difference = '';
-    await waitFor('the mirror to equal the simulator', async () => (difference = await mirrorDifference(redis, prefix, sim!.control.users())) === '', 10000, 50).catch((err: Error) => {
+    await waitFor('the mirror to equal the simulator', async () => (difference = await mirrorDifference(redis, mirrorKeys(prefix), sim!.control.users())) === '', 10000, 50).catch((err: Error) => {
       throw new Error(`${err.message}: ${difference}`);
     });
     await waitFor('/readyz 200 again', async () => (await icwatch!.get('/readyz')).status === 200, 5000, 50);

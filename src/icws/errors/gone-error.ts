@@ -1,8 +1,10 @@
+import { EXIT } from '../../errors/exit-codes.js';
 import { IcwsError } from './icws-error.js';
 
 /** 410 Gone: the server removed this resource from its API. Retrying will not bring it back: icwatch exits 78. */
 export class IcwsGoneError extends IcwsError {
   override name = 'IcwsGoneError';
+  readonly exitCode = EXIT.config;
   constructor(
     status: number,
     route: string,
