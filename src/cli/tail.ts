@@ -24,7 +24,13 @@ export interface TailIo {
   signal?: AbortSignal;
 }
 
-const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 
 export async function tailCommand(opts: TailOptions, io: TailIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const token = opts.token ?? process.env.ICWATCH_TOKEN ?? undefined;
@@ -56,7 +62,9 @@ export async function tailCommand(opts: TailOptions, io: TailIo = { stdout: proc
     else if (f.type === 'error') note(`the server says: ${f.error}`);
   });
   client.on('hello', (f: HelloFrame) => note(`connected to icwatch ${f.version}: epoch ${f.epoch} at seq ${f.seq}`));
-  client.on('close', (code: number, reason: string) => note(`connection closed (${code}${reason ? ` ${reason}` : ''}); resuming from seq ${client.seq ?? '-'}`));
+  client.on('close', (code: number, reason: string) =>
+    note(`connection closed (${code}${reason ? ` ${reason}` : ''}); resuming from seq ${client.seq ?? '-'}`),
+  );
   client.on('error', (err: Error) => note(err.message));
 
   const result = await new Promise<number>((resolve) => {

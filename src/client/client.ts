@@ -7,7 +7,15 @@
 import { Backoff } from '../util/backoff.js';
 import { UserDirectory } from './directory.js';
 import { Emitter } from './emitter.js';
-import { CLIENT_BACKOFF, CLIENT_HTTP_TIMEOUT_MS, CLIENT_KEEPALIVE_MS, endpoints, type ClientEvents, type ClientState, type IcwatchClientOptions } from './options.js';
+import {
+  CLIENT_BACKOFF,
+  CLIENT_HTTP_TIMEOUT_MS,
+  CLIENT_KEEPALIVE_MS,
+  endpoints,
+  type ClientEvents,
+  type ClientState,
+  type IcwatchClientOptions,
+} from './options.js';
 import { parseFrame, type Change, type ServerFrame, type UserProps, type UserRecord } from './protocol.js';
 import { cut, defaultWebSocketFactory, fetchSnapshot, RefusedError, type FetchLike, type WebSocketFactory, type WebSocketLike } from './transport.js';
 
@@ -115,15 +123,13 @@ export class IcwatchClient extends Emitter<ClientEvents> {
     if (this.stopped) return;
     this.setState('connecting');
     const viaHttp = this.options.snapshot === 'http' && this.seq === null;
-    (viaHttp ? this.loadHttpSnapshot() : Promise.resolve(true))
-      .then((ok) => (ok ? this.open() : undefined))
-      .catch((err: unknown) => this.failed(err as Error));
+    (viaHttp ? this.loadHttpSnapshot() : Promise.resolve(true)).then((ok) => (ok ? this.open() : undefined)).catch((err: unknown) => this.failed(err as Error));
   }
 
   private async loadHttpSnapshot(): Promise<boolean> {
     const u = new URL(this.endpoint.http);
     this.addFilters(u);
-    const fetchFn = this.options.fetch ?? (globalThis.fetch as unknown as FetchLike);
+    const fetchFn: FetchLike = this.options.fetch ?? globalThis.fetch;
     const snap = await fetchSnapshot(fetchFn, u.toString(), this.options.token, this.options.httpTimeoutMs ?? CLIENT_HTTP_TIMEOUT_MS);
     if (this.stopped) return false;
     this.count('http');

@@ -32,7 +32,9 @@ export class UserDirectory {
   find(property: string, value: unknown): UserRecord[] {
     const key = indexKey(value);
     const index = this.indexes.get(property);
-    const ids = index ? [...(index.get(key) ?? [])] : [...this.map].filter(([, u]) => u[property] !== undefined && indexKey(u[property]) === key).map(([id]) => id);
+    const ids = index
+      ? [...(index.get(key) ?? [])]
+      : [...this.map].filter(([, u]) => u[property] !== undefined && indexKey(u[property]) === key).map(([id]) => id);
     return ids.map((id) => ({ id, ...this.map.get(id)! }));
   }
 

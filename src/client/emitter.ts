@@ -17,7 +17,7 @@ export class Emitter<Events extends { [K in keyof Events]: Listener }> {
 
   once<K extends keyof Events>(event: K, listener: Events[K]): this {
     const wrapper = ((...args: unknown[]) => {
-      this.off(event, wrapper as Events[K]);
+      this.off(event, wrapper);
       listener(...args);
     }) as Events[K];
     return this.on(event, wrapper);

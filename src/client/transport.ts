@@ -99,7 +99,7 @@ export async function fetchSnapshot(fetchFn: FetchLike, url: string, token: stri
     if (!body || !Number.isSafeInteger(body.seq) || !Array.isArray(body.users)) throw new Error('the HTTP snapshot has no seq or users');
     return body;
   } catch (err) {
-    if (abort.signal.aborted) throw new Error(`GET ${new URL(url).pathname} did not answer within ${timeoutMs} ms`);
+    if (abort.signal.aborted) throw new Error(`GET ${new URL(url).pathname} did not answer within ${timeoutMs} ms`, { cause: err });
     throw err;
   } finally {
     clearTimeout(timer);

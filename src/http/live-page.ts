@@ -5,7 +5,8 @@
  */
 import type { StatusView } from './types.js';
 
-const esc = (v: unknown) => String(v ?? '—').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (v: string | number | boolean | null | undefined) =>
+  String(v ?? '—').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const STYLE = `
 :root{color-scheme:light dark;--fg:#1d1d1f;--muted:#5f6368;--line:#d9dce1;--bg:#fff;--head:#f3f4f6;--hi:#fff3b0;--ok:#1a7f37;--bad:#b3261e;--warn:#9a6700}
@@ -39,7 +40,7 @@ table#directory{table-layout:fixed}
 `;
 
 export function renderLivePage(view: StatusView, assetPath: string): string {
-  const status: Array<[string, string, unknown]> = [
+  const status: Array<[string, string, string | number | undefined]> = [
     ['st-daemon', 'Daemon', `${view.daemon} (version ${view.version})`],
     ['st-session', 'ICWS session', view.session],
     ['st-leader', 'Leader', `— (role ${view.role})`],
@@ -50,7 +51,9 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
     ['st-clients', 'WebSocket clients', view.wsClients],
     ['st-updated', 'Status updated', new Date().toISOString()],
   ];
-  const changes = view.recentChanges.map((c) => `<li>${esc(c.seq)} ${esc(c.op)} ${esc(c.id)}${c.op === 'upsert' ? ` ${esc(Object.keys(c.data).join(', '))}` : ''}</li>`).join('');
+  const changes = view.recentChanges
+    .map((c) => `<li>${esc(c.seq)} ${esc(c.op)} ${esc(c.id)}${c.op === 'upsert' ? ` ${esc(Object.keys(c.data).join(', '))}` : ''}</li>`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>icwatch</title><style>${STYLE}</style></head>

@@ -29,7 +29,7 @@ const mtime = (file: string) => {
 function newestSource(): number {
   let newest = 0;
   for (const dir of SOURCES) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(dir);
     } catch {

@@ -111,7 +111,9 @@ export class HttpServer {
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz': {
         const r = await this.options.readiness();
-        const missing = Object.entries(r.checks).filter(([, ok]) => !ok).map(([name]) => name);
+        const missing = Object.entries(r.checks)
+          .filter(([, ok]) => !ok)
+          .map(([name]) => name);
         if (r.ready) return sendJson(res, 200, { status: 'ready', checks: r.checks });
         return sendJson(res, 503, {
           status: 'not ready',
@@ -125,7 +127,11 @@ export class HttpServer {
         const denied = this.reads?.refusal(req);
         if (denied) {
           const html = renderTokenPage(denied.error);
-          res.writeHead(denied.status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'WWW-Authenticate': 'Bearer realm="icwatch"' });
+          res.writeHead(denied.status, {
+            'Content-Type': 'text/html; charset=utf-8',
+            'Cache-Control': 'no-store',
+            'WWW-Authenticate': 'Bearer realm="icwatch"',
+          });
           res.end(html);
           return;
         }
@@ -137,7 +143,12 @@ export class HttpServer {
       case PAGE_SCRIPT_PATH: {
         const script = await this.assets.pageScript();
         if (req.headers['if-none-match'] === script.etag) return void res.writeHead(304, { ETag: script.etag }).end();
-        res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache', ETag: script.etag, 'Content-Length': script.body.length });
+        res.writeHead(200, {
+          'Content-Type': 'text/javascript; charset=utf-8',
+          'Cache-Control': 'no-cache',
+          ETag: script.etag,
+          'Content-Length': script.body.length,
+        });
         res.end(req.method === 'HEAD' ? undefined : script.body);
         return;
       }
@@ -148,7 +159,11 @@ export class HttpServer {
         return sendJson(res, 200, { ...redactStrings(status), readiness: redactStrings(readiness), lagHistograms: lag });
       }
       default:
-        return sendJson(res, 404, { error: 'not found', path, endpoints: ['/', '/metrics', '/healthz', '/readyz', '/v1/status', ...(this.reads ? ['/v1/users'] : [])] });
+        return sendJson(res, 404, {
+          error: 'not found',
+          path,
+          endpoints: ['/', '/metrics', '/healthz', '/readyz', '/v1/status', ...(this.reads ? ['/v1/users'] : [])],
+        });
     }
   }
 }

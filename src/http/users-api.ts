@@ -64,7 +64,9 @@ export class UsersReads {
     this.keys = mirrorKeys(o.keyPrefix);
     this.tokens = new TokenCheck(o.tokens);
     this.bodies = new BodyCache(this.limits);
-    this.view = new UsersView(o.redis, this.keys, this.limits, (err, id) => o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }));
+    this.view = new UsersView(o.redis, this.keys, this.limits, (err, id) =>
+      o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
+    );
   }
 
   /** Whether `path` is one of the reads' (the WebSocket path, or below it). */
@@ -84,10 +86,19 @@ export class UsersReads {
       try {
         id = decodeURIComponent(rest);
       } catch {
-        return sendRefusal(res, { status: 400, error: 'the user id in the path is not valid percent-encoding', parameter: 'id', expected: `${this.o.path}/<url-encoded user id>` });
+        return sendRefusal(res, {
+          status: 400,
+          error: 'the user id in the path is not valid percent-encoding',
+          parameter: 'id',
+          expected: `${this.o.path}/<url-encoded user id>`,
+        });
       }
       if (!id || id.includes('/') || id.length > FANOUT_LIMITS.maxIdLength) {
-        return sendRefusal(res, { status: 404, error: `no such resource: ${path.slice(0, 100)}`, expected: `${this.o.path} or ${this.o.path}/<user id> (at most ${FANOUT_LIMITS.maxIdLength} characters)` });
+        return sendRefusal(res, {
+          status: 404,
+          error: `no such resource: ${path.slice(0, 100)}`,
+          expected: `${this.o.path} or ${this.o.path}/<user id> (at most ${FANOUT_LIMITS.maxIdLength} characters)`,
+        });
       }
     }
     const q = parseUsersQuery(req, this.tokens, FANOUT_LIMITS, this.o.indexedProperties, id !== null);
@@ -136,7 +147,12 @@ export class UsersReads {
     const r = (await this.o.redis.eval(READ_ONE, 1, this.keys.meta, this.keys.userKeyPrefix, id)) as unknown[];
     const head = parseHead([r[0] as string | null, r[1] as string | null]);
     const fields = (r[3] as string[] | undefined) ?? [];
-    if (!fields.length) return sendRefusal(res, { status: 404, error: `no user "${id.slice(0, 100)}" in the mirror`, parameter: 'id', expected: 'the id of a user in the directory' }, head);
+    if (!fields.length)
+      return sendRefusal(
+        res,
+        { status: 404, error: `no user "${id.slice(0, 100)}" in the mirror`, parameter: 'id', expected: 'the id of a user in the directory' },
+        head,
+      );
     sendJsonBuffer(res, req, 200, Buffer.from(JSON.stringify(toUser(id, fields, q))), head);
   }
 
@@ -187,7 +203,12 @@ function notModified(res: ServerResponse, head: MirrorHead): void {
 }
 
 function sendJsonBuffer(res: ServerResponse, req: IncomingMessage, status: number, json: Buffer, head?: MirrorHead): void {
-  res.writeHead(status, { ...(head ? headHeaders(head) : {}), 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': json.length, 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    ...(head ? headHeaders(head) : {}),
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': json.length,
+    'Cache-Control': 'no-store',
+  });
   res.end(req.method === 'HEAD' ? undefined : json);
 }
 

@@ -21,7 +21,13 @@ export function checkToken(req: IncomingMessage, tokens: TokenCheck, limits: Req
   return isRefusal(r) ? r : null;
 }
 
-export function parseUsersQuery(req: IncomingMessage, tokens: TokenCheck, limits: RequestLimits, indexed: readonly string[], single: boolean): UsersQuery | Refusal {
+export function parseUsersQuery(
+  req: IncomingMessage,
+  tokens: TokenCheck,
+  limits: RequestLimits,
+  indexed: readonly string[],
+  single: boolean,
+): UsersQuery | Refusal {
   const denied = checkToken(req, tokens, limits);
   if (denied) return denied;
   const u = new URL(req.url ?? '/', 'http://localhost');
@@ -30,7 +36,8 @@ export function parseUsersQuery(req: IncomingMessage, tokens: TokenCheck, limits
   const lookups: string[] = [];
   const rest = new URLSearchParams();
   for (const [key, value] of u.searchParams) {
-    if (key === 'since' || key === 'epoch') return { status: 400, error: `${key} is a WebSocket parameter: HTTP reads always answer the current state`, parameter: key, expected };
+    if (key === 'since' || key === 'epoch')
+      return { status: 400, error: `${key} is a WebSocket parameter: HTTP reads always answer the current state`, parameter: key, expected };
     if (!allowed.includes(key)) return { status: 400, error: `unknown parameter "${key.slice(0, 64)}"`, parameter: key.slice(0, 64), expected };
     if (indexed.includes(key)) {
       if (lookups.includes(key)) return { status: 400, error: `${key} is given more than once`, parameter: key, expected: `a single ${key}` };
@@ -38,11 +45,18 @@ export function parseUsersQuery(req: IncomingMessage, tokens: TokenCheck, limits
       if (value === '') return { status: 400, error: `${key} is empty`, parameter: key, expected: `the value to look up, e.g. ?${key}=2001` };
     } else rest.append(key, value);
   }
-  if (lookups.length > 1) return { status: 400, error: `more than one indexed property: ${lookups.join(', ')}`, parameter: lookups[1]!, expected: 'one indexed property per request' };
+  if (lookups.length > 1)
+    return {
+      status: 400,
+      error: `more than one indexed property: ${lookups.join(', ')}`,
+      parameter: lookups[1]!,
+      expected: 'one indexed property per request',
+    };
   const query = rest.toString();
   const parsed: ClientRequest | Refusal = parseClientRequest(withTarget(req, `/${query ? `?${query}` : ''}`), tokens, limits);
   if (isRefusal(parsed)) return parsed;
-  if (lookups.length && parsed.ids) return { status: 400, error: `ids and ${lookups[0]} cannot be combined`, parameter: 'ids', expected: `either ids or ${lookups[0]}` };
+  if (lookups.length && parsed.ids)
+    return { status: 400, error: `ids and ${lookups[0]} cannot be combined`, parameter: 'ids', expected: `either ids or ${lookups[0]}` };
   const property = lookups[0];
   return { ids: parsed.ids, props: parsed.props, lookup: property ? { property, value: u.searchParams.get(property)! } : null };
 }

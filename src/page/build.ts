@@ -18,7 +18,17 @@ export const PAGE_BUNDLE = join(ROOT, 'dist/page/page.js');
 /** The page's script, bundled (esbuild, browser, ES2020, minified). */
 export async function bundlePage(): Promise<string> {
   const { build } = await import('esbuild');
-  const result = await build({ entryPoints: [PAGE_ENTRY], bundle: true, format: 'esm', platform: 'browser', target: ['es2020'], minify: true, write: false, legalComments: 'none', logLevel: 'silent' });
+  const result = await build({
+    entryPoints: [PAGE_ENTRY],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2020'],
+    minify: true,
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
   return result.outputFiles[0]!.text;
 }
 

@@ -89,10 +89,13 @@ export class DirectoryTable {
     tr.classList.add('changed');
     tr.animate?.([{ backgroundColor: 'var(--hi)' }, { backgroundColor: 'transparent' }], { duration: HIGHLIGHT_MS, easing: 'ease-out' });
     clearTimeout(this.timers.get(id));
-    this.timers.set(id, setTimeout(() => {
-      tr.classList.remove('changed');
-      this.timers.delete(id);
-    }, HIGHLIGHT_MS));
+    this.timers.set(
+      id,
+      setTimeout(() => {
+        tr.classList.remove('changed');
+        this.timers.delete(id);
+      }, HIGHLIGHT_MS),
+    );
   }
 
   private row(id: string, user: UserProps, tr = document.createElement('tr')): Row {

@@ -16,7 +16,7 @@ export function text(value: unknown): string {
     if (typeof o.id === 'string') return o.id;
     return JSON.stringify(value);
   }
-  return String(value);
+  return typeof value === 'bigint' || typeof value === 'symbol' ? value.toString() : '';
 }
 
 /** A user's name: its configurationId's displayName, else given name and surname, else its id. */
@@ -28,4 +28,5 @@ export function nameOf(id: string, user: UserProps): string {
   return full || id;
 }
 
-export const ms = (seconds: number | undefined): string => (seconds === undefined || !Number.isFinite(seconds) ? '—' : `${(seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1)} ms`);
+export const ms = (seconds: number | undefined): string =>
+  seconds === undefined || !Number.isFinite(seconds) ? '—' : `${(seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1)} ms`;

@@ -79,7 +79,10 @@ export class LagChart {
     parts.push(el('text', { x: w - pad.right, y: h - 4, 'text-anchor': 'end', class: 'axis' }, 'now'));
     for (const stage of this.stages) {
       const d = this.points
-        .map((p, i) => (p.p99[stage] === undefined ? null : `${x(offset + i).toFixed(1)},${y(p.p99[stage]!).toFixed(1)}`))
+        .map((p, i) => {
+          const v = p.p99[stage];
+          return v === undefined ? null : `${x(offset + i).toFixed(1)},${y(v).toFixed(1)}`;
+        })
         .filter((s): s is string => s !== null)
         .join(' ');
       if (d) parts.push(el('polyline', { points: d, class: `line ${stage}` }));

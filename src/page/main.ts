@@ -6,7 +6,8 @@
  */
 import { IcwatchClient, type ClientState } from '../client/index.js';
 import { DirectoryTable } from './directory-table.js';
-import { ms } from './format.js';
+import type { Readiness, StatusView } from '../http/types.js';
+import { ms, text } from './format.js';
 import { LagChart, windowLag, type HistogramSample } from './lag-chart.js';
 
 /** Status poll interval, and the span of the chart (in polls: 5 minutes). */
@@ -71,7 +72,13 @@ client.start();
 
 // ---- status and lag ----
 
-type Status = Record<string, unknown> & { lagHistograms?: Record<string, HistogramSample>; readiness?: { ready?: boolean; reason?: string } };
+/** The status JSON; `leader` / `ha` appear once the daemon reports high availability. */
+type Status = Partial<StatusView> & {
+  readiness?: Readiness & { leader?: unknown };
+  lagHistograms?: Record<string, HistogramSample>;
+  leader?: unknown;
+  ha?: { role?: unknown };
+};
 const chart = new LagChart($<SVGSVGElement>('#lag-chart'), STAGES, CHART_POINTS, POLL_SECONDS);
 let previous: Record<string, HistogramSample> | undefined;
 
@@ -82,9 +89,9 @@ function setText(sel: string, value: string): void {
 
 /** Leader or standby, from whichever field the daemon gives (absent before high availability). */
 function leadership(s: Status): string {
-  const v = s.leader ?? (s.ha as { role?: unknown } | undefined)?.role ?? (s.readiness as { leader?: unknown } | undefined)?.leader;
-  if (v === undefined) return `— (role ${String(s.role ?? '?')})`;
-  return typeof v === 'boolean' ? (v ? 'leader' : 'standby') : String(v);
+  const v = s.leader ?? s.ha?.role ?? s.readiness?.leader;
+  if (v === undefined) return `— (role ${s.role ?? '?'})`;
+  return typeof v === 'boolean' ? (v ? 'leader' : 'standby') : text(v);
 }
 
 async function pollStatus(): Promise<void> {
@@ -92,8 +99,8 @@ async function pollStatus(): Promise<void> {
     const res = await fetch(`/v1/status${token ? `?access_token=${encodeURIComponent(token)}` : ''}`, { headers: { accept: 'application/json' } });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const s = (await res.json()) as Status;
-    setText('#st-daemon > td', `${String(s.daemon)} (version ${String(s.version)})`);
-    setText('#st-session > td', String(s.session ?? '—'));
+    setText('#st-daemon > td', `${s.daemon ?? '—'} (version ${s.version ?? '?'})`);
+    setText('#st-session > td', s.session ?? '—');
     setText('#st-leader > td', leadership(s));
     setText('#st-ready > td', s.readiness?.ready ? 'ready' : `not ready${s.readiness?.reason ? `: ${s.readiness.reason}` : ''}`);
     setText('#st-users > td', String(s.users ?? '—'));

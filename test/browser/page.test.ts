@@ -16,7 +16,16 @@ import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js'
 import { Redis } from 'ioredis';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const TOKEN = 'page-token-5f2a91';
 export const SCREENSHOT = join(ROOT, 'test-artifacts', 'live-page.png');
 
@@ -33,7 +42,8 @@ describe('the live page in headless Chromium', function () {
 
   const pageUrl = () => `${icwatch.base}/?access_token=${TOKEN}`;
   const rowIds = () => page.$$eval('#directory tbody tr:not([hidden])', (rows) => rows.map((r) => (r as HTMLElement).dataset.id!));
-  const rowText = (id: string) => page.$$eval('#directory tbody tr', (rows, rowId) => rows.find((r) => (r as HTMLElement).dataset.id === rowId)?.textContent ?? '', id);
+  const rowText = (id: string) =>
+    page.$$eval('#directory tbody tr', (rows, rowId) => rows.find((r) => (r as HTMLElement).dataset.id === rowId)?.textContent ?? '', id);
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
@@ -43,7 +53,13 @@ describe('the live page in headless Chromium', function () {
     sim = await startSimulator({ users: 40, seed: 9 });
     redis = new Redis(SHARED_REDIS_URL);
     prefix = uniquePrefix('page');
-    env = { ICWATCH_ICWS_URL: sim.url, ICWATCH_ICWS_PASSWORD: 'icwatch', ICWATCH_REDIS_URL: SHARED_REDIS_URL, ICWATCH_REDIS_KEY_PREFIX: prefix, ICWATCH_WEBSOCKET_TOKENS: TOKEN };
+    env = {
+      ICWATCH_ICWS_URL: sim.url,
+      ICWATCH_ICWS_PASSWORD: 'icwatch',
+      ICWATCH_REDIS_URL: SHARED_REDIS_URL,
+      ICWATCH_REDIS_KEY_PREFIX: prefix,
+      ICWATCH_WEBSOCKET_TOKENS: TOKEN,
+    };
     icwatch = await startIcwatch(env);
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
     profile = mkdtempSync(join(tmpdir(), 'icwatch-chromium-'));
@@ -65,11 +81,16 @@ describe('the live page in headless Chromium', function () {
   it('lists every user of the simulator, live', async () => {
     await page.goto(pageUrl());
     await page.waitForSelector('#connection[data-state="live"]', { timeout: 15000 });
-    const ids = sim.control.users().map((u) => u.configurationId.id).sort();
+    const ids = sim.control
+      .users()
+      .map((u) => u.configurationId.id)
+      .sort();
     await waitFor('every user on the page', async () => (await rowIds()).length === ids.length, 10000);
     expect((await rowIds()).sort()).to.deep.equal(ids);
     const someone = sim.control.users().find((u) => typeof u.extension === 'string' && u.extension)!;
-    expect(await rowText(someone.configurationId.id)).to.include(someone.extension as string).and.include(someone.configurationId.displayName!);
+    expect(await rowText(someone.configurationId.id))
+      .to.include(String(someone.extension))
+      .and.include(someone.configurationId.displayName!);
     expect(await page.textContent('#st-users > td')).to.equal(String(ids.length));
   });
 

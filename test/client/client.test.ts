@@ -35,12 +35,17 @@ describe('icwatch/client against a real icwatch', function () {
   /** The mirror stops moving (the simulator has no background churn). */
   const settled = async () => {
     let last = -1;
-    await waitFor('the mirror to settle', async () => {
-      const seq = await metaSeq();
-      const same = seq === last;
-      last = seq;
-      return same;
-    }, 20000, 300);
+    await waitFor(
+      'the mirror to settle',
+      async () => {
+        const seq = await metaSeq();
+        const same = seq === last;
+        last = seq;
+        return same;
+      },
+      20000,
+      300,
+    );
     return last;
   };
 
@@ -48,7 +53,13 @@ describe('icwatch/client against a real icwatch', function () {
     sim = await startSimulator({ users: 60, seed: 21 });
     redis = new Redis(SHARED_REDIS_URL);
     prefix = uniquePrefix('client');
-    env = { ICWATCH_ICWS_URL: sim.url, ICWATCH_ICWS_PASSWORD: 'icwatch', ICWATCH_REDIS_URL: SHARED_REDIS_URL, ICWATCH_REDIS_KEY_PREFIX: prefix, ICWATCH_ICWS_POLL_INTERVAL_MS: '50' };
+    env = {
+      ICWATCH_ICWS_URL: sim.url,
+      ICWATCH_ICWS_PASSWORD: 'icwatch',
+      ICWATCH_REDIS_URL: SHARED_REDIS_URL,
+      ICWATCH_REDIS_KEY_PREFIX: prefix,
+      ICWATCH_ICWS_POLL_INTERVAL_MS: '50',
+    };
     icwatch = await startIcwatch(env);
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
   });
@@ -97,10 +108,13 @@ describe('icwatch/client against a real icwatch', function () {
       if (e.op === 'remove') expected.delete(e.id);
       else {
         const u = { ...expected.get(e.id) };
-        for (const [k, v] of Object.entries(e.data)) if (v === null) delete u[k]; else u[k] = v;
+        for (const [k, v] of Object.entries(e.data))
+          if (v === null) delete u[k];
+          else u[k] = v;
         expected.set(e.id, u);
       }
-      for (const c of [viaHttp, viaWs]) expect(states.get(c)!.get(e.seq), `${c === viaHttp ? 'HTTP' : 'WebSocket'} start, seq ${e.seq}`).to.equal(canonical(expected));
+      for (const c of [viaHttp, viaWs])
+        expect(states.get(c)!.get(e.seq), `${c === viaHttp ? 'HTTP' : 'WebSocket'} start, seq ${e.seq}`).to.equal(canonical(expected));
     }
     expect(difference(await readMirror(redis, keys()), viaHttp.users)).to.equal(undefined);
     // lookups through the local index
@@ -118,7 +132,10 @@ describe('icwatch/client against a real icwatch', function () {
     const frames: ServerFrame[] = [];
     c.on('frame', (_t, f) => frames.push(f));
     c.drop();
-    const ids = sim.control.users().slice(0, 6).map((u) => u.configurationId.id);
+    const ids = sim.control
+      .users()
+      .slice(0, 6)
+      .map((u) => u.configurationId.id);
     for (const [i, id] of ids.entries()) sim.control.setProperties(id, { statusText: `missed ${i}` });
     await waitFor('the changes in the mirror', async () => (await metaSeq()) === before + ids.length, 2500, 20);
     await waitFor('the client back at the mirror seq', () => c.seq === before + ids.length && c.state === 'live', 10000);

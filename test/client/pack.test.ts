@@ -69,7 +69,21 @@ describe('icwatch/client from the packed tarball', function () {
     symlinkSync(join(ROOT, 'node_modules', 'ws'), join(dir, 'node_modules', 'ws'));
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
     writeFileSync(join(dir, 'consumer.ts'), CONSUMER_TS);
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, outDir: 'out', types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] }, files: ['consumer.ts'] }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          outDir: 'out',
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules/@types')],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
 
     // The types: tsc resolves icwatch/client through `exports` → types.
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');

@@ -19,7 +19,15 @@ export interface ReadsServer {
 export async function startReadsServer(redis: Redis, keyPrefix: string, tokens: string[] = []): Promise<ReadsServer> {
   const metrics = new Metrics({ defaultMetrics: false });
   const logger = silentLogger();
-  const status = async (): Promise<StatusView> => ({ version: 'test', role: 'all', daemon: 'running', session: 'up', redis: 'reachable', lag: {}, recentChanges: [] });
+  const status = async (): Promise<StatusView> => ({
+    version: 'test',
+    role: 'all',
+    daemon: 'running',
+    session: 'up',
+    redis: 'reachable',
+    lag: {},
+    recentChanges: [],
+  });
   const server = new HttpServer({
     host: '127.0.0.1',
     port: 0,
@@ -66,7 +74,7 @@ export interface Answer {
   headers: http.IncomingHttpHeaders;
   body: Buffer;
   /** The body parsed as JSON (undefined when empty or compressed). */
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  json: any;
 }
 
 /** A plain GET (no automatic decompression, unlike fetch), so that the test sees what went over the wire. */

@@ -69,7 +69,8 @@ describe('HTTP reads of the directory', function () {
           const c = new IcwatchClient({ url: s.base, snapshot: 'http', backoff: { initialMs: 20, maxMs: 200, multiplier: 2, jitter: 0.5 } });
           const check = (seq: number) => {
             checks++;
-            if (JSON.stringify(plain(c.users)) !== JSON.stringify(plain(writer.history.get(seq)!))) mismatches.push(`client ${clients.indexOf(c)} at seq ${seq}`);
+            if (JSON.stringify(plain(c.users)) !== JSON.stringify(plain(writer.history.get(seq)!)))
+              mismatches.push(`client ${clients.indexOf(c)} at seq ${seq}`);
           };
           c.on('synced', check);
           c.on('change', (ch) => check(ch.seq));
@@ -93,7 +94,7 @@ describe('HTTP reads of the directory', function () {
     for (let i = 0; i < 5; i++) await writer.upsert(`u${i}`, { statusText: `after ${i}` });
     const frames: { type: string; seq?: number }[] = [];
     const ws = new WebSocket(`${s.base.replace('http', 'ws')}/v1/users?since=${S}&epoch=${snap.json.epoch}`);
-    ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+    ws.on('message', (d: Buffer) => frames.push(JSON.parse(d.toString('utf8')) as { type: string; seq?: number }));
     await waitFor('the missed changes', () => frames.length === 6);
     ws.close();
     expect(frames.map((f) => f.type)).to.deep.equal(['hello', 'upsert', 'upsert', 'upsert', 'upsert', 'upsert']);
@@ -136,7 +137,10 @@ describe('HTTP reads of the directory', function () {
 
   it('filters by ids and props, reads one user, and looks users up through the index', async () => {
     const some = await get(`${s.base}/v1/users?ids=u3,u1,nobody&props=extension`);
-    expect(some.json.users).to.deep.equal([{ id: 'u3', extension: '1003' }, { id: 'u1', extension: '1001' }]);
+    expect(some.json.users).to.deep.equal([
+      { id: 'u3', extension: '1003' },
+      { id: 'u1', extension: '1001' },
+    ]);
 
     const one = await get(`${s.base}/v1/users/u5`);
     expect(one.status).to.equal(200);
