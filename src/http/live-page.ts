@@ -45,6 +45,7 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
     ['st-session', 'ICWS session', view.session],
     ['st-leader', 'Leader', `— (role ${view.role})`],
     ['st-ready', 'Readiness', '—'],
+    ['st-redis', 'Redis', view.redis],
     ['st-users', 'Users', view.users],
     ['st-seq', 'Mirror seq', view.seq],
     ['client-seq', 'Page seq', '—'],

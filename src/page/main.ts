@@ -102,6 +102,7 @@ async function pollStatus(): Promise<void> {
     setText('#st-daemon > td', `${s.daemon ?? '—'} (version ${s.version ?? '?'})`);
     setText('#st-session > td', s.session ?? '—');
     setText('#st-leader > td', leadership(s));
+    setText('#st-redis > td', s.redis ?? '—');
     setText('#st-ready > td', s.readiness?.ready ? 'ready' : `not ready${s.readiness?.reason ? `: ${s.readiness.reason}` : ''}`);
     setText('#st-users > td', String(s.users ?? '—'));
     setText('#st-seq > td', String(s.seq ?? '—'));
