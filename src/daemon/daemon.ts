@@ -154,6 +154,7 @@ export class Daemon {
       readiness: () => this.readiness(),
       status: () => this.status(),
       logger: componentLogger(this.options.logger, 'http'),
+      reads: { redis: this.redis!, keyPrefix: config.redis.keyPrefix, path: config.websocket.path, tokens: config.websocket.tokens, indexedProperties: config.redis.indexedProperties },
     });
     const port = await this.http.listen();
     this.log.info(`HTTP on http://${config.http.host}:${port} (/metrics, /healthz, /readyz, WebSocket ${config.websocket.path})`);

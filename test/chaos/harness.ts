@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { DEFAULTS } from '../../src/config/defaults.js';
-import { FanoutClient } from '../../src/fanout/client.js';
+import { IcwatchClient } from '../../src/client/index.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { difference, readMirror, subscribedUsers, type Props } from '../helpers/mirror.js';
@@ -35,7 +35,7 @@ export class Stack {
     readonly prefix: string,
     readonly env: Record<string, string>,
     public icwatch: IcwatchProcess,
-    readonly follower: FanoutClient,
+    readonly follower: IcwatchClient,
     private readonly ownsSim: boolean,
   ) {}
 
@@ -68,7 +68,7 @@ export class Stack {
       ...options.env,
     };
     const icwatch = await startIcwatch(env);
-    const follower = new FanoutClient({ url: `ws://127.0.0.1:${icwatch.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
+    const follower = new IcwatchClient({ url: `ws://127.0.0.1:${icwatch.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
     follower.on('error', () => {});
     follower.start();
     const stack = new Stack(sim, redis, reader, prefix, env, icwatch, follower, !options.sim);

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import type { Socket } from 'node:net';
-import type { FanoutClient } from '../../src/fanout/client.js';
+import type { IcwatchClient as FanoutClient } from '../../src/client/index.js';
 import { waitFor } from '../helpers/net.js';
 import { startHarness, useFixture } from './harness.js';
 import { readMirror } from '../helpers/mirror.js';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { FanoutClient } from '../../src/fanout/client.js';
+import { IcwatchClient as FanoutClient } from '../../src/client/index.js';
 import { CLOSE } from '../../src/fanout/close-codes.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { waitFor } from '../helpers/net.js';
@@ -36,7 +36,7 @@ describe('icwatch run with two workers', function () {
 
   const seq = async () => Number(await redis.hget(mirrorKeys(prefix).meta, 'seq'));
   const watch = (): Watched => {
-    const w: Watched = { client: new FanoutClient({ url: `ws://127.0.0.1:${icwatch.port}/v1/users`, backoff: { initialMs: 100, maxMs: 500, multiplier: 2, jitter: 0.5 } }), changes: [], gaps: 0, resets: 0, closes: [] };
+    const w: Watched = { client: new FanoutClient({ url: `ws://127.0.0.1:${icwatch.port}/v1/users`, snapshot: 'websocket', backoff: { initialMs: 100, maxMs: 500, multiplier: 2, jitter: 0.5 } }), changes: [], gaps: 0, resets: 0, closes: [] };
     w.client.on('frame', (_text: string, f: { type: string; worker?: string }) => {
       if (f.type === 'hello') w.worker = f.worker;
     });
