@@ -48,9 +48,7 @@ type ToChild =
   | { cmd: 'samples' }
   | { cmd: 'disconnect' };
 type FromChild =
-  | { ev: 'opened'; ok: number; failed: number; resets: number; firstError?: string }
-  | { ev: 'samples'; samples: [number, number][] }
-  | { ev: 'disconnected' };
+  { ev: 'opened'; ok: number; failed: number; resets: number; firstError?: string } | { ev: 'samples'; samples: [number, number][] } | { ev: 'disconnected' };
 
 function childMain(): void {
   const send = (m: FromChild) => process.send!(m);
@@ -69,7 +67,7 @@ function childMain(): void {
       ws.on('message', (data: Buffer) => {
         if (!synced) {
           const state = until(data.toString('latin1', 0, Math.min(data.length, 200)) + (data.length > 200 ? data.toString('latin1', data.length - 40) : ''));
-          if (state) (synced = true), resolve(state);
+          if (state) ((synced = true), resolve(state));
           return;
         }
         if (sampling && sampled) {
@@ -119,7 +117,13 @@ function childMain(): void {
     void (async () => {
       if (msg.cmd === 'ws') {
         let firstError: string | undefined;
-        const r = await pool(msg.n, () => open(msg.url, (t) => (t.includes('"last":true') ? 'synced' : null), (e) => (firstError ??= e)));
+        const r = await pool(msg.n, () =>
+          open(
+            msg.url,
+            (t) => (t.includes('"last":true') ? 'synced' : null),
+            (e) => (firstError ??= e),
+          ),
+        );
         send({ ...r, firstError } as FromChild);
       } else if (msg.cmd === 'http') {
         let firstError: string | undefined;
@@ -134,14 +138,18 @@ function childMain(): void {
           const url = `${msg.url}?since=${head.seq}&epoch=${encodeURIComponent(head.epoch)}`;
           // Resumed: the hello stands at our epoch and seq (nothing changed meanwhile), or changes follow it; a reset
           // means the resume was refused (a snapshot follows).
-          return open(url, (t) => {
-            if (t.includes('"type":"reset"')) return 'reset';
-            if (t.includes('"type":"hello"')) {
-              const hello = JSON.parse(t) as { epoch: string; seq: number };
-              return hello.epoch === head.epoch && String(hello.seq) === head.seq ? 'synced' : null;
-            }
-            return t.includes('"type":"upsert"') || t.includes('"type":"remove"') ? 'synced' : null;
-          }, (e) => (firstError ??= e));
+          return open(
+            url,
+            (t) => {
+              if (t.includes('"type":"reset"')) return 'reset';
+              if (t.includes('"type":"hello"')) {
+                const hello = JSON.parse(t) as { epoch: string; seq: number };
+                return hello.epoch === head.epoch && String(hello.seq) === head.seq ? 'synced' : null;
+              }
+              return t.includes('"type":"upsert"') || t.includes('"type":"remove"') ? 'synced' : null;
+            },
+            (e) => (firstError ??= e),
+          );
         });
         send({ ...r, firstError } as FromChild);
       } else if (msg.cmd === 'sample') {
@@ -200,7 +208,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** icwatch_lag_seconds{stage} buckets (cumulative counts by upper bound) from /metrics text. */
 function lagBuckets(text: string, stage: string): Map<number, number> {
   const out = new Map<number, number>();
-  const re = new RegExp(`^icwatch_lag_seconds_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\S+)$|^icwatch_lag_seconds_bucket\\{stage="${stage}",le="([^"]+)"\\} (\\S+)$`, 'gm');
+  const re = new RegExp(
+    `^icwatch_lag_seconds_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\S+)$|^icwatch_lag_seconds_bucket\\{stage="${stage}",le="([^"]+)"\\} (\\S+)$`,
+    'gm',
+  );
   for (const m of text.matchAll(re)) {
     const le = m[1] ?? m[3]!;
     out.set(le === '+Inf' ? Infinity : Number(le), Number(m[2] ?? m[4]));
@@ -246,11 +257,17 @@ function expectAll(what: string, results: Extract<FromChild, { ev: 'opened' }>[]
   if (ok !== wanted) {
     const failed = results.reduce((n, r) => n + r.failed, 0);
     const resets = results.reduce((n, r) => n + r.resets, 0);
-    throw new Error(`${what}: ${ok} of ${wanted} clients got there (${failed} failed, ${resets} reset): ${results.find((r) => r.firstError)?.firstError ?? ''}`);
+    throw new Error(
+      `${what}: ${ok} of ${wanted} clients got there (${failed} failed, ${resets} reset): ${results.find((r) => r.firstError)?.firstError ?? ''}`,
+    );
   }
 }
 
-async function measure(workers: number, clients: number, ctx: { redisUrl: string; simUrl: string; sim: Awaited<ReturnType<typeof startSimulatorProcess>>; ids: string[]; log: (l: string) => void }): Promise<Figures> {
+async function measure(
+  workers: number,
+  clients: number,
+  ctx: { redisUrl: string; simUrl: string; sim: Awaited<ReturnType<typeof startSimulatorProcess>>; ids: string[]; log: (l: string) => void },
+): Promise<Figures> {
   const { log } = ctx;
   const prefix = `${PREFIX}:w${workers}:${Date.now()}`;
   const redis = new Redis(ctx.redisUrl);
@@ -277,7 +294,9 @@ async function measure(workers: number, clients: number, ctx: { redisUrl: string
     const wsUrl = `ws://127.0.0.1:${icwatch.port}${PATH}`;
     log(`  ${suffix}: icwatch ready with ${USERS} users, ${workers} worker(s); connecting ${clients} clients`);
 
-    const [connected, connectSeconds] = await phase(`${suffix} ${clients} clients connected with a snapshot`, log, () => Promise.all(procs.map((p, i) => p.request({ cmd: 'ws', url: wsUrl, n: share(i) }, 'opened'))));
+    const [connected, connectSeconds] = await phase(`${suffix} ${clients} clients connected with a snapshot`, log, () =>
+      Promise.all(procs.map((p, i) => p.request({ cmd: 'ws', url: wsUrl, n: share(i) }, 'opened'))),
+    );
     expectAll('WebSocket snapshot', connected, clients);
     figures[`c10kConnectSeconds${suffix}`] = connectSeconds;
 
@@ -303,18 +322,25 @@ async function measure(workers: number, clients: number, ctx: { redisUrl: string
       const e = decodeChangeEntry(fields);
       if (e.seq >= firstSeq) at.set(e.seq, e.at);
     }
-    const lat = samples.filter(([s]) => at.has(s)).map(([s, t]) => t - at.get(s)!).sort((a, b) => a - b);
+    const lat = samples
+      .filter(([s]) => at.has(s))
+      .map(([s, t]) => t - at.get(s)!)
+      .sort((a, b) => a - b);
     figures[`c10kP50Ms${suffix}`] = round(percentile(lat, 50));
     figures[`c10kP99Ms${suffix}`] = round(percentile(lat, 99));
     figures[`c10kRedisLagP99Ms${suffix}`] = round(quantileBetween(lagBuckets(before, 'redis'), lagBuckets(after, 'redis'), 0.99), 2);
     figures[`c10kRssMiB${suffix}`] = rssMiB(after);
     figures[`c10kWsClients${suffix}`] = metricValue(after, 'icwatch_ws_clients');
-    log(`  ${suffix} at ${PACED_PER_SEC}/s: p50 ${figures[`c10kP50Ms${suffix}`]} ms, p99 ${figures[`c10kP99Ms${suffix}`]} ms (${lat.length} samples of ${at.size} changes), redis lag p99 ${figures[`c10kRedisLagP99Ms${suffix}`]} ms, rss ${figures[`c10kRssMiB${suffix}`]} MiB, ${figures[`c10kWsClients${suffix}`]} clients in /metrics`);
+    log(
+      `  ${suffix} at ${PACED_PER_SEC}/s: p50 ${figures[`c10kP50Ms${suffix}`]} ms, p99 ${figures[`c10kP99Ms${suffix}`]} ms (${lat.length} samples of ${at.size} changes), redis lag p99 ${figures[`c10kRedisLagP99Ms${suffix}`]} ms, rss ${figures[`c10kRssMiB${suffix}`]} MiB, ${figures[`c10kWsClients${suffix}`]} clients in /metrics`,
+    );
     await Promise.all(procs.map((p) => p.request({ cmd: 'disconnect' }, 'disconnected', 60_000)));
     await sleep(2000);
 
     // ---- fresh clients starting from HTTP
-    const [started, httpSeconds] = await phase(`${suffix} ${clients} clients started from GET ${PATH}`, log, () => Promise.all(procs.map((p, i) => p.request({ cmd: 'http', base, url: wsUrl, n: share(i) }, 'opened'))));
+    const [started, httpSeconds] = await phase(`${suffix} ${clients} clients started from GET ${PATH}`, log, () =>
+      Promise.all(procs.map((p, i) => p.request({ cmd: 'http', base, url: wsUrl, n: share(i) }, 'opened'))),
+    );
     expectAll('HTTP start', started, clients);
     figures[`c10kHttpStartSeconds${suffix}`] = httpSeconds;
     await Promise.all(procs.map((p) => p.request({ cmd: 'disconnect' }, 'disconnected', 60_000)));
@@ -334,7 +360,7 @@ export default async function consumersBench({ quick, log }: { quick: boolean; l
   const figures: Figures = {};
   const args = process.argv.slice(2);
   if (args.includes('--only')) {
-    const fanout = (await import('./fanout.bench.js')) as { default: (o: { quick: boolean; log: (l: string) => void }) => Promise<Figures> };
+    const fanout = await import('./fanout.bench.js');
     log('bench consumers: the fan-out figures first (bench/fanout.bench.ts)');
     Object.assign(figures, await fanout.default({ quick, log }));
   }

@@ -12,11 +12,18 @@ export interface IpcEndpoint {
 }
 
 /** The endpoint of a process's own channel (a worker) or of a forked worker (the primary). */
-export function endpointOf(peer: { send?: (...args: any[]) => boolean; on: IpcEndpoint['on']; off: IpcEndpoint['off'] }): IpcEndpoint {
+/** What `process` (in a worker) and `cluster.Worker` (in the primary) have in common. */
+type IpcPeer = {
+  send?: (message: never, handle: undefined, options: undefined, callback: (err: Error | null) => void) => boolean;
+  on: IpcEndpoint['on'];
+  off: IpcEndpoint['off'];
+};
+
+export function endpointOf(peer: IpcPeer): IpcEndpoint {
   return {
     send: (message, onError) => {
       try {
-        peer.send?.(message, undefined, undefined, (err: Error | null) => err && onError(err));
+        peer.send?.(message as never, undefined, undefined, (err: Error | null) => err && onError(err));
       } catch (err) {
         onError(err as Error);
       }

@@ -10,6 +10,8 @@ export interface ClusterLimits {
   stableAfterMs: number;
   /** A worker that has not listened after this long is a failed start. */
   startTimeoutMs: number;
+  /** How much nicer (lower priority, setpriority(2)) than the primary a worker runs; 0 = the same. */
+  workerNiceness: number;
 }
 
 export const CLUSTER_LIMITS: ClusterLimits = {
@@ -17,4 +19,5 @@ export const CLUSTER_LIMITS: ClusterLimits = {
   restartBackoff: { initialMs: 250, maxMs: 15_000, multiplier: 2, jitter: 0.2 },
   stableAfterMs: 30_000,
   startTimeoutMs: 60_000,
+  workerNiceness: 5,
 };

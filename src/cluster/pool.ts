@@ -5,7 +5,7 @@
  * the workers' questions (the aggregated /metrics, the primary's state for /readyz) are answered here.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, getPriority, setPriority } from 'node:os';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '../config/defaults.js';
@@ -140,16 +140,36 @@ export class WorkerPool implements FanoutStage {
 
   private fork(slot: Slot): void {
     const worker = cluster.fork();
+    this.deprioritise(worker);
     slot.worker = worker;
     slot.listening = false;
     slot.clients = 0;
     slot.startedAt = Date.now();
-    const channel = new IpcChannel(endpointOf(worker), (what) => this.answer(what), this.limits.ipcRequestTimeoutMs, (m) => this.onMessage(slot, m as ToPrimary));
+    const channel = new IpcChannel(
+      endpointOf(worker),
+      (what) => this.answer(what),
+      this.limits.ipcRequestTimeoutMs,
+      (m) => this.onMessage(slot, m as ToPrimary),
+    );
     slot.channel = channel;
     // The real password stays here: a worker serves clients and never talks to ICWS.
     const config: Config = { ...this.config, icws: { ...this.config.icws, password: '' } };
     slot.startOrder = { t: 'start', worker: slot.id, config };
     worker.once('exit', (code, signal) => this.onExit(slot, worker, code, signal));
+  }
+
+  /**
+   * On cores shared with the workers, the kernel runs the primary first: the writer's latency must not depend on the
+   * fan-out's load (docs/architecture.md, "Processes"). Lowering a child's priority needs no privilege.
+   */
+  private deprioritise(worker: Worker): void {
+    const pid = worker.process.pid;
+    if (pid === undefined || this.limits.workerNiceness === 0) return;
+    try {
+      setPriority(pid, Math.min(getPriority() + this.limits.workerNiceness, 19));
+    } catch (err) {
+      this.log.warn(`cannot lower the priority of worker pid ${pid}: ${(err as Error).message}`);
+    }
   }
 
   private onMessage(slot: Slot, m: ToPrimary): void {
@@ -206,7 +226,9 @@ export class WorkerPool implements FanoutStage {
     const { registry } = this.options.metrics;
     const parts: ProcessMetrics[] = [{ process: 'primary', metrics: await registry.getMetricsAsJSON() }];
     const answers = await Promise.allSettled(
-      this.slots.filter((s) => s.listening && s.channel).map(async (s) => ({ process: s.id, metrics: await s.channel!.request<WorkerMetrics>('metrics', `worker ${s.id}`) })),
+      this.slots
+        .filter((s) => s.listening && s.channel)
+        .map(async (s) => ({ process: s.id, metrics: await s.channel!.request<WorkerMetrics>('metrics', `worker ${s.id}`) })),
     );
     for (const a of answers) {
       if (a.status === 'fulfilled') parts.push(a.value);

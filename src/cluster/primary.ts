@@ -8,6 +8,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { buildWriter } from '../daemon/build-stages.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
+import { lagHistograms } from '../http/status-json.js';
 import { WorkerPool } from './pool.js';
 
 /** The share of shutdown.timeoutMs the workers get to close their clients and exit; the rest drains the writes. */
@@ -26,7 +27,7 @@ export function createPrimaryDaemon(config: Config, logger: Logger): Daemon {
     serve: false,
     buildStages: async (ctx) => ({ ...(config.role === 'all' ? buildWriter(ctx) : {}), fanout: pool }),
   });
-  pool.answerStateWith(async () => ({ readiness: await daemon.readiness(), status: await daemon.status() }));
+  pool.answerStateWith(async () => ({ readiness: await daemon.readiness(), status: await daemon.status(), lag: await lagHistograms(metrics) }));
   logger.info(`${pool.size} worker${pool.size === 1 ? '' : 's'} will serve http.port (websocket.workers)`, { component: 'cluster' });
   return daemon;
 }

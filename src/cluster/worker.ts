@@ -48,13 +48,14 @@ export async function runWorker(): Promise<number> {
     process.exit(PRIMARY_GONE_EXIT);
   });
   // The primary receives the signals meant for icwatch and orders the shutdown (a terminal's ^C reaches every process).
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => logger.debug(`${signal} ignored: the primary orders the shutdown`, { component: 'cluster' }));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+    process.on(signal, () => logger.debug(`${signal} ignored: the primary orders the shutdown`, { component: 'cluster' }));
 
   let fanout: FanoutServer | undefined;
   let listening = false;
   const metrics = new Metrics();
   const channel = new IpcChannel(
-    endpointOf(process as unknown as Parameters<typeof endpointOf>[0]),
+    endpointOf(process),
     async (what) => {
       if (what === 'metrics') return metrics.registry.getMetricsAsJSON();
       throw new Error(`a worker does not answer "${what}"`);
@@ -78,7 +79,10 @@ export async function runWorker(): Promise<number> {
       fanout?.notifyCommitted({ fromSeq: m.batch.fromSeq, toSeq: m.batch.toSeq, receivedAt: m.batch.receivedAtMs - performance.timeOrigin });
     } else if (m.t === 'shutdown') void daemon.stop(m.reason);
   };
-  const counter = reportClientCount(() => fanout?.clientCount ?? 0, (count) => channel.send({ t: 'clients', count } satisfies ToPrimary));
+  const counter = reportClientCount(
+    () => fanout?.clientCount ?? 0,
+    (count) => channel.send({ t: 'clients', count } satisfies ToPrimary),
+  );
 
   await daemon.start();
   const code = await daemon.exited;

@@ -4,16 +4,24 @@
  * does not answer (within CLUSTER_LIMITS.ipcRequestTimeoutMs) makes the worker not ready, saying so.
  */
 import type { Readiness, StatusView } from '../http/types.js';
+import type { HistogramSample } from '../http/status-json.js';
 
 /** The primary's side, as it answers a worker's "state" question. */
 export interface PrimaryState {
   readiness: Readiness;
   status: StatusView;
+  /** icwatch_lag_seconds as the live page's chart reads it (the redis stage is observed in the primary). */
+  lag: Record<string, HistogramSample>;
 }
 
 export function combineReadiness(primary: PrimaryState | Error, own: Readiness): Readiness {
   if (primary instanceof Error) {
-    return { ready: false, checks: own.checks, reason: `the primary process did not answer: ${primary.message}`, ...(own.lastError ? { lastError: own.lastError } : {}) };
+    return {
+      ready: false,
+      checks: own.checks,
+      reason: `the primary process did not answer: ${primary.message}`,
+      ...(own.lastError ? { lastError: own.lastError } : {}),
+    };
   }
   const p = primary.readiness;
   const redis = (p.checks['Redis reachable'] ?? true) && (own.checks['Redis reachable'] ?? true);
@@ -33,4 +41,10 @@ export function combineStatus(primary: PrimaryState | Error, own: StatusView): S
   if (primary instanceof Error) return { ...own, lastError: `the primary process did not answer: ${primary.message}` };
   const p = primary.status;
   return { ...p, lag: { ...p.lag, websocket: own.lag.websocket ?? {} } };
+}
+
+/** The primary's redis stage with this worker's websocket stage. */
+export function combineLag(primary: PrimaryState | Error, own: Record<string, HistogramSample>): Record<string, HistogramSample> {
+  if (primary instanceof Error) return own;
+  return { ...own, ...(primary.lag.redis ? { redis: primary.lag.redis } : {}) };
 }

@@ -11,16 +11,16 @@ import type { Readiness, StatusView } from '../http/types.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import { registerSecret } from '../log/redact.js';
 import { Metrics } from '../metrics/metrics.js';
-import { mirrorKeys } from '../mirror/keys.js';
 import { EXIT, exitCodeOf } from '../errors/exit-codes.js';
-import { describeSession, fanoutReadiness, feedReadiness } from './readiness.js';
+import { fanoutReadiness, feedReadiness } from './readiness.js';
 import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from './redis.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
 import type { StageFactory, Stages } from './stages.js';
-import { lagQuantiles, readMeta, recentChanges, type MirrorFigures } from './status.js';
+import { statusView } from './status.js';
 import { packageVersion } from './version.js';
 import { Backoff, sleep } from '../util/backoff.js';
-import { combineReadiness, combineStatus, type PrimaryState } from './combined-state.js';
+import { combineLag, combineReadiness, combineStatus, type PrimaryState } from './combined-state.js';
+import { lagHistograms } from '../http/status-json.js';
 
 export type DaemonState =
   | { type: 'starting' }
@@ -154,6 +154,7 @@ export class Daemon {
       readiness: () => this.readiness(),
       status: () => this.status(),
       logger: componentLogger(this.options.logger, 'http'),
+      ...(this.options.primary ? { lagHistograms: async () => combineLag(await this.primaryState(), await lagHistograms(this.metrics)) } : {}),
       reads: { redis: this.redis!, keyPrefix: config.redis.keyPrefix, path: config.websocket.path, tokens: config.websocket.tokens, indexedProperties: config.redis.indexedProperties },
     });
     const port = await this.http.listen();
@@ -301,37 +302,7 @@ export class Daemon {
     return this.options.primary ? combineStatus(await this.primaryState(), own) : own;
   }
 
-  private async ownStatus(): Promise<StatusView> {
-    const { feed, mirror, fanout } = this.stages ?? {};
-    const keys = mirrorKeys(this.config.redis.keyPrefix);
-    let figures: MirrorFigures = {};
-    let lastError = this.lastError;
-    if (mirror) {
-      const s = mirror.status();
-      figures = { epoch: s.epoch, seq: s.seq, users: s.users, syncing: s.syncing, lastChangeAt: s.lastChangeAt };
-      lastError ??= s.lastError;
-    }
-    const redisUp = this.redis ? await redisAnswers(this.redis) : false;
-    let changes: StatusView['recentChanges'] = [];
-    if (this.redis && redisUp) {
-      try {
-        if (!mirror) figures = await readMeta(this.redis, keys);
-        changes = await recentChanges(this.redis, keys);
-      } catch (err) {
-        lastError ??= (err as Error).message;
-      }
-    }
-    return {
-      version: this.version,
-      role: this.config.role,
-      daemon: this.current.type,
-      session: feed ? describeSession(feed.state) : this.config.role === 'fanout' ? 'none (role fanout)' : 'not started',
-      redis: `${describeRedis(this.config.redis)} — ${redisUp ? 'reachable' : 'unreachable'}`,
-      ...figures,
-      wsClients: fanout?.clientCount,
-      lag: await lagQuantiles(this.metrics),
-      recentChanges: changes,
-      ...(lastError ? { lastError } : {}),
-    };
+  private ownStatus(): Promise<StatusView> {
+    return statusView({ config: this.config, stages: this.stages, redis: this.redis, metrics: this.metrics, version: this.version, daemon: this.current.type, lastError: this.lastError });
   }
 }

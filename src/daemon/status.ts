@@ -2,9 +2,12 @@
 import type { StatusView } from '../http/types.js';
 import { histogramQuantile } from '../http/quantile.js';
 import { decodeChangeEntry, type ChangeEntry } from '../mirror/change.js';
-import type { MirrorKeys } from '../mirror/keys.js';
+import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { RedisClient } from './redis.js';
+import type { Config } from '../config/defaults.js';
+import { describeSession } from './readiness.js';
+import { describeRedis, redisAnswers, type RedisClient } from './redis.js';
+import type { Stages } from './stages.js';
 
 /** Change entries shown on the status page. */
 export const STATUS_RECENT_CHANGES = 10;
@@ -45,4 +48,51 @@ export async function recentChanges(redis: RedisClient, keys: MirrorKeys, count 
     }
   }
   return out;
+}
+
+export interface StatusSources {
+  config: Config;
+  stages?: Stages;
+  redis?: RedisClient;
+  metrics: Metrics;
+  version: string;
+  /** The daemon's state type. */
+  daemon: string;
+  lastError?: string;
+}
+
+/** What the status page shows of this process: the mirror (its own, or the meta in Redis), lag, the last changes. */
+export async function statusView(src: StatusSources): Promise<StatusView> {
+  const { config, redis } = src;
+  const { feed, mirror, fanout } = src.stages ?? {};
+  const keys = mirrorKeys(config.redis.keyPrefix);
+  let figures: MirrorFigures = {};
+  let lastError = src.lastError;
+  if (mirror) {
+    const s = mirror.status();
+    figures = { epoch: s.epoch, seq: s.seq, users: s.users, syncing: s.syncing, lastChangeAt: s.lastChangeAt };
+    lastError ??= s.lastError;
+  }
+  const redisUp = redis ? await redisAnswers(redis) : false;
+  let changes: StatusView['recentChanges'] = [];
+  if (redis && redisUp) {
+    try {
+      if (!mirror) figures = await readMeta(redis, keys);
+      changes = await recentChanges(redis, keys);
+    } catch (err) {
+      lastError ??= (err as Error).message;
+    }
+  }
+  return {
+    version: src.version,
+    role: config.role,
+    daemon: src.daemon,
+    session: feed ? describeSession(feed.state) : config.role === 'fanout' ? 'none (role fanout)' : 'not started',
+    redis: `${describeRedis(config.redis)} — ${redisUp ? 'reachable' : 'unreachable'}`,
+    ...figures,
+    wsClients: fanout?.clientCount,
+    lag: await lagQuantiles(src.metrics),
+    recentChanges: changes,
+    ...(lastError ? { lastError } : {}),
+  };
 }

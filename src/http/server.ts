@@ -10,7 +10,7 @@ import { redactStrings } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { renderLivePage, renderTokenPage } from './live-page.js';
 import { PageAssets } from './page-assets.js';
-import { lagHistograms } from './status-json.js';
+import { lagHistograms, type HistogramSample } from './status-json.js';
 import { sendRefusal, UsersReads, type UsersReadsOptions } from './users-api.js';
 import type { Readiness, StatusView } from './types.js';
 
@@ -25,6 +25,8 @@ export interface HttpServerOptions {
   keepAliveTimeoutMs?: number;
   /** The HTTP reads of the directory (and the token the page and /v1/status ask for); without them, none. */
   reads?: Omit<UsersReadsOptions, 'logger'>;
+  /** The lag histograms of /v1/status when not all of them are in `metrics` (a worker: the redis stage is the primary's). */
+  lagHistograms?: () => Promise<Record<string, HistogramSample>>;
 }
 
 /** Where the page's script is served (no token: it holds no data). */
@@ -155,7 +157,7 @@ export class HttpServer {
       case '/v1/status': {
         const denied = this.reads?.refusal(req);
         if (denied) return sendRefusal(res, denied);
-        const [status, readiness, lag] = await Promise.all([this.options.status(), this.options.readiness(), lagHistograms(this.options.metrics)]);
+        const [status, readiness, lag] = await Promise.all([this.options.status(), this.options.readiness(), this.options.lagHistograms?.() ?? lagHistograms(this.options.metrics)]);
         return sendJson(res, 200, { ...redactStrings(status), readiness: redactStrings(readiness), lagHistograms: lag });
       }
       default:

@@ -26,11 +26,7 @@ const isIcwatchMetric = (name: string) => name.startsWith('icwatch_');
 
 export function aggregateProcessMetrics(parts: ProcessMetrics[]): client.Registry {
   const labelled = parts.map(({ process, metrics }) =>
-    metrics.map((m) =>
-      isIcwatchMetric(m.name)
-        ? m
-        : { ...m, values: m.values.map((v) => ({ ...v, labels: { ...v.labels, [WORKER_LABEL]: process } })) },
-    ),
+    metrics.map((m) => (isIcwatchMetric(m.name) ? m : { ...m, values: m.values.map((v) => ({ ...v, labels: { ...v.labels, [WORKER_LABEL]: process } })) })),
   );
-  return client.AggregatorRegistry.aggregate(labelled as Parameters<typeof client.AggregatorRegistry.aggregate>[0]);
+  return client.AggregatorRegistry.aggregate(labelled);
 }

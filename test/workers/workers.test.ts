@@ -36,7 +36,17 @@ describe('icwatch run with two workers', function () {
 
   const seq = async () => Number(await redis.hget(mirrorKeys(prefix).meta, 'seq'));
   const watch = (): Watched => {
-    const w: Watched = { client: new FanoutClient({ url: `ws://127.0.0.1:${icwatch.port}/v1/users`, snapshot: 'websocket', backoff: { initialMs: 100, maxMs: 500, multiplier: 2, jitter: 0.5 } }), changes: [], gaps: 0, resets: 0, closes: [] };
+    const w: Watched = {
+      client: new FanoutClient({
+        url: `ws://127.0.0.1:${icwatch.port}/v1/users`,
+        snapshot: 'websocket',
+        backoff: { initialMs: 100, maxMs: 500, multiplier: 2, jitter: 0.5 },
+      }),
+      changes: [],
+      gaps: 0,
+      resets: 0,
+      closes: [],
+    };
     w.client.on('frame', (_text: string, f: { type: string; worker?: string }) => {
       if (f.type === 'hello') w.worker = f.worker;
     });
@@ -56,12 +66,17 @@ describe('icwatch run with two workers', function () {
     await sim.control('POST', 'churn', { count: 10 });
     await waitFor('the changes in the mirror', async () => (await seq()) >= start + 6);
     let last = -1;
-    await waitFor('the mirror to settle', async () => {
-      const s = await seq();
-      const settled = s === last;
-      last = s;
-      return settled;
-    }, 10000, 300);
+    await waitFor(
+      'the mirror to settle',
+      async () => {
+        const s = await seq();
+        const settled = s === last;
+        last = s;
+        return settled;
+      },
+      10000,
+      300,
+    );
     return [start, last];
   };
   const expectGapFree = (changes: Change[], from: number, to: number) =>
@@ -113,7 +128,10 @@ describe('icwatch run with two workers', function () {
     expect(metricValue(metrics, 'icwatch_seq')).to.equal(last);
     for (const process of ['primary', '1', '2']) expect(metrics).to.match(new RegExp(`^process_resident_memory_bytes\\{worker="${process}"\\} \\d+`, 'm'));
     // Each worker logs with its id.
-    const lines = icwatch.stdout().split('\n').filter((l) => l.includes('"worker":"2"'));
+    const lines = icwatch
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('"worker":"2"'));
     expect(lines.some((l) => l.includes('HTTP on'))).to.equal(true);
   });
 
@@ -137,7 +155,12 @@ describe('icwatch run with two workers', function () {
       expectGapFree(w.changes, start, last);
       expect(w.changes).to.deep.equal(watched[0]!.changes);
     }
-    await waitFor('/metrics counting every client again', async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_ws_clients') === watched.length, 10000, 200);
+    await waitFor(
+      '/metrics counting every client again',
+      async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_ws_clients') === watched.length,
+      10000,
+      200,
+    );
   });
 
   it('on SIGTERM closes every client with 1001 and exits 0', async () => {
