@@ -11,12 +11,16 @@
  *   with the clients connected;
  * - c10kHttpStartSeconds: CLIENTS fresh clients that GET /v1/users (gzip) and then open the WebSocket with
  *   since/epoch of that answer, until the last one is resumed (hello at its seq, no reset).
+ * The client processes run at nice +10 (CLIENT_NICENESS): they stand in for consumers on other machines. A client
+ * that fails (closed before its snapshot) is counted in c10kConnectFailed / c10kHttpStartFailed; more than 1 % fails
+ * the phase (c10kError).
  * `consumersClients` says how many clients the c10k figures are for (ICWATCH_CONSUMERS_BENCH_CLIENTS, default 10000; --quick 1000).
  * With `--only consumers` the fan-out bench (bench/fanout.bench.ts) runs first in the same run and its figures are
  * included; without --only, run.ts runs it on its own anyway.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
@@ -35,6 +39,13 @@ const CONNECT_CONCURRENCY = 25;
 /** A phase that has not finished after this long has failed (rather than hanging the bench). */
 const PHASE_TIMEOUT_MS = 420_000;
 const PREFIX = 'icwatch:consumers';
+/** Clients of a phase that may fail (counted in c10k*FailedW*) before the phase itself has failed. */
+const MAX_FAILED_SHARE = 0.01;
+/**
+ * The client processes run this much nicer than icwatch: on the 2 shared cores they stand in for consumers on
+ * other machines, which would not take CPU from icwatch.
+ */
+const CLIENT_NICENESS = 10;
 const PATH = '/v1/users';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -79,8 +90,10 @@ function childMain(): void {
         onFail(err.message);
         if (!synced) resolve('failed');
       });
-      ws.once('close', () => {
-        if (!synced) resolve('failed');
+      ws.once('close', (code: number, reason: Buffer) => {
+        if (synced) return;
+        onFail(`closed ${code} ${reason.toString()}`);
+        resolve('failed');
       });
       sockets.push(ws);
     });
@@ -172,6 +185,7 @@ class ClientProcess {
   private readonly child: ChildProcess;
   constructor() {
     this.child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ICWATCH_CONSUMERS_BENCH_CHILD: '1' }, execArgv: ['--import', 'tsx'] });
+    if (this.child.pid !== undefined) setPriority(this.child.pid, Math.min(getPriority() + CLIENT_NICENESS, 19));
   }
   request<E extends FromChild['ev']>(msg: ToChild, ev: E, timeoutMs = PHASE_TIMEOUT_MS): Promise<Extract<FromChild, { ev: E }>> {
     return new Promise((resolve, reject) => {
@@ -252,15 +266,15 @@ async function phase<T>(what: string, log: (l: string) => void, run: () => Promi
   return [result, seconds];
 }
 
-function expectAll(what: string, results: Extract<FromChild, { ev: 'opened' }>[], wanted: number): void {
+/** The clients that did not get there, logged; more than MAX_FAILED_SHARE of them fails the phase. */
+function expectAll(what: string, results: Extract<FromChild, { ev: 'opened' }>[], wanted: number, log: (l: string) => void): number {
   const ok = results.reduce((n, r) => n + r.ok, 0);
-  if (ok !== wanted) {
-    const failed = results.reduce((n, r) => n + r.failed, 0);
-    const resets = results.reduce((n, r) => n + r.resets, 0);
-    throw new Error(
-      `${what}: ${ok} of ${wanted} clients got there (${failed} failed, ${resets} reset): ${results.find((r) => r.firstError)?.firstError ?? ''}`,
-    );
-  }
+  const failed = results.reduce((n, r) => n + r.failed, 0);
+  const resets = results.reduce((n, r) => n + r.resets, 0);
+  const summary = `${what}: ${ok} of ${wanted} clients got there (${failed} failed, ${resets} reset): ${results.find((r) => r.firstError)?.firstError ?? ''}`;
+  if (ok < wanted * (1 - MAX_FAILED_SHARE)) throw new Error(summary);
+  if (ok !== wanted) log(`  ${summary}`);
+  return wanted - ok;
 }
 
 async function measure(
@@ -297,7 +311,7 @@ async function measure(
     const [connected, connectSeconds] = await phase(`${suffix} ${clients} clients connected with a snapshot`, log, () =>
       Promise.all(procs.map((p, i) => p.request({ cmd: 'ws', url: wsUrl, n: share(i) }, 'opened'))),
     );
-    expectAll('WebSocket snapshot', connected, clients);
+    figures[`c10kConnectFailed${suffix}`] = expectAll('WebSocket snapshot', connected, clients, log);
     figures[`c10kConnectSeconds${suffix}`] = connectSeconds;
 
     // ---- paced changes with every client connected
@@ -341,7 +355,7 @@ async function measure(
     const [started, httpSeconds] = await phase(`${suffix} ${clients} clients started from GET ${PATH}`, log, () =>
       Promise.all(procs.map((p, i) => p.request({ cmd: 'http', base, url: wsUrl, n: share(i) }, 'opened'))),
     );
-    expectAll('HTTP start', started, clients);
+    figures[`c10kHttpStartFailed${suffix}`] = expectAll('HTTP start', started, clients, log);
     figures[`c10kHttpStartSeconds${suffix}`] = httpSeconds;
     await Promise.all(procs.map((p) => p.request({ cmd: 'disconnect' }, 'disconnected', 60_000)));
     return figures;

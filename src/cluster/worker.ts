@@ -38,10 +38,12 @@ function startOrder(): Promise<{ worker: string; config: Config }> {
 export async function runWorker(): Promise<number> {
   // Started without a primary to obey (run by hand): nothing to do.
   if (!process.send) return 1;
-  process.once('disconnect', () => process.exit(PRIMARY_GONE_EXIT));
+  const goneBeforeStart = () => process.exit(PRIMARY_GONE_EXIT);
+  process.once('disconnect', goneBeforeStart);
   const { worker, config } = await startOrder();
   const logger = createLogger({ level: config.log.level, format: config.log.format }).child({ worker });
-  process.removeAllListeners('disconnect');
+  // Only our own listener: node:cluster keeps one of its own on 'disconnect'.
+  process.off('disconnect', goneBeforeStart);
   process.once('disconnect', () => {
     if (daemon.state.type === 'draining') return;
     logger.warn('the primary process is gone: exiting', { component: 'cluster' });

@@ -49,7 +49,8 @@ describe('chaos: hostile input', function () {
     await stack.converged();
     stillRunning();
     expect(stack.output()).to.match(/maxMessageBytes/);
-    const rss = metricValue((await stack.icwatch.get('/metrics')).text, 'process_resident_memory_bytes');
+    // The primary parses ICWS messages; each process's own metrics are labelled worker (README, "Process model").
+    const rss = metricValue((await stack.icwatch.get('/metrics')).text, 'process_resident_memory_bytes{worker="primary"}');
     expect(rss).to.be.greaterThan(0).and.lessThan(512 * 1024 * 1024);
   });
 
