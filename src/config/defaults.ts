@@ -96,6 +96,16 @@ export const DEFAULTS = {
     level: 'info' as 'error' | 'warn' | 'info' | 'debug',
     format: 'json' as 'json' | 'pretty',
   },
+  ha: {
+    /** Several `role: all` replicas of one mirror: one leader holds the ICWS session and writes, the others stand by. */
+    enabled: true,
+    /** The leader lease in Redis ({prefix}:leader): a leader that cannot renew it within this stops writing. */
+    leaseMs: 10000,
+    /** The leader renews its lease this often; a standby polls for a free lease as often. */
+    renewMs: 2000,
+    /** This replica's id, the value of the lease while it leads ('' = hostname-pid-random). Unique per replica. */
+    replicaId: '',
+  },
   shutdown: {
     /** Shutdown steps (DELETE subscription and connection, closing clients, draining writes) must end within this. */
     timeoutMs: 10000,

@@ -74,5 +74,8 @@ export const configSchema = z.strictObject({
     level: oneOf(['error', 'warn', 'info', 'debug'] as const),
     format: oneOf(['json', 'pretty'] as const),
   }),
+  ha: z
+    .strictObject({ enabled: flag, leaseMs: int(500, 600_000), renewMs: int(100, 300_000), replicaId: text.refine((v) => !/\s/.test(v), 'expected no spaces') })
+    .refine((ha) => ha.renewMs * 2 <= ha.leaseMs, { path: ['renewMs'], message: 'expected at most half of ha.leaseMs (the leader must get several renewals in before its lease expires)' }),
   shutdown: z.strictObject({ timeoutMs: int(100, 600_000) }),
 });

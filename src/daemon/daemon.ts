@@ -16,10 +16,14 @@ import { EXIT } from '../cli/exit-codes.js';
 import { describeSession, fanoutReadiness, feedReadiness } from './readiness.js';
 import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from './redis.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
-import type { StageFactory, Stages } from './stages.js';
+import type { FanoutStage, StageFactory, Stages, WriterFactory } from './stages.js';
 import { lagQuantiles, readMeta, recentChanges, type MirrorFigures } from './status.js';
 import { packageVersion } from './version.js';
 import { Backoff, sleep } from '../util/backoff.js';
+import { describeLeadership, leadershipReadiness } from '../ha/describe.js';
+import type { Leadership } from '../ha/leadership.js';
+import { createLeadership } from '../ha/setup.js';
+import { WriterTerm } from '../ha/writer-term.js';
 
 export type DaemonState =
   | { type: 'starting' }
@@ -54,6 +58,11 @@ export class Daemon {
   private readonly subscribers: RedisClient[] = [];
   private http?: HttpServer;
   private stages?: Stages;
+  /** Which replica writes (src/ha); role all only. */
+  private leadership?: Leadership;
+  /** The ICWS feed and mirror writer while this replica leads. */
+  private term?: WriterTerm;
+  private shutdownDeadline?: number;
   private fanoutStarted = false;
   private readonly wiring = new Subscription();
   private shutdown?: Promise<number>;
@@ -106,40 +115,51 @@ export class Daemon {
       this.stages = await this.options.buildStages({
         config,
         redis: this.redis,
-        createSubscriber: () => {
-          const sub = createRedisClient(config.redis, redisLogger, { connectionName: 'icwatch-notify' });
-          this.subscribers.push(sub);
-          return sub;
-        },
+        createSubscriber: () => this.newSubscriber('icwatch-notify'),
         metrics: this.metrics,
         logger: this.options.logger,
         version: this.version,
-        onOverflow: () => this.stages?.feed?.resync('overflow'),
       });
-      const { feed, mirror, fanout } = this.stages;
+      const { writer, fanout } = this.stages;
       fanout.attach(this.http.server);
       // A daemon outlives a Redis that is not up yet: wait (readyz says so) rather than exit into a restart loop.
       if (!(await this.waitForRedis())) return;
       await fanout.start();
       this.fanoutStarted = true;
-      if (feed && mirror) {
-        await mirror.init();
-        if (this.shutdown) return;
-        this.wiring.add(mirror.committed$.subscribe({ next: (batch) => fanout.notifyCommitted(batch), error: (err: unknown) => this.fail(err, 'the mirror stopped') }));
-        // The mirror applies what came before a fatal feed error, then settles with it: exit 78 (410 Gone, bad subscription).
-        mirror.run(feed.messages$);
-        mirror.done.then(
-          () => void (this.shutdown ?? this.fail(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped')),
-          (err: unknown) => this.fail(err, (err as Error)?.name?.startsWith('Icws') ? 'fatal ICWS error' : 'the mirror stopped'),
-        );
-        feed.start();
-      }
+      if (writer && !this.shutdown) this.startLeadership(writer, fanout);
       if (this.shutdown) return;
       this.current = { type: 'running', since: Date.now() };
       this.log.info('running');
     } catch (err) {
       this.fail(err, 'start failed');
     }
+  }
+
+  /**
+   * High availability (src/ha): every replica serves the fan-out; the one holding the lease runs a WriterTerm (the
+   * ICWS feed and the mirror writer), started when it wins the lease and stopped when it loses it or shuts down.
+   */
+  private startLeadership(build: WriterFactory, fanout: FanoutStage): void {
+    const logger = this.options.logger;
+    this.leadership = createLeadership({
+      config: this.config,
+      redis: this.redis!,
+      createSubscriber: () => this.newSubscriber('icwatch-leader'),
+      metrics: this.metrics,
+      logger,
+      startWriter: async (leaderTerm) => {
+        const drainTimeoutMs = () => Math.max((this.shutdownDeadline ?? Date.now() + this.config.shutdown.timeoutMs) - Date.now(), 0);
+        const term = new WriterTerm(leaderTerm, { build, fanout, drainTimeoutMs, onFatal: (err, context) => void this.fail(err, context), logger }).start();
+        this.term = term;
+        return {
+          stop: async (how) => {
+            await term.stop(how);
+            if (this.term === term) this.term = undefined;
+          },
+        };
+      },
+    });
+    this.leadership.start();
   }
 
   /** Resolves true once Redis answers PING (retrying with redis.backoff), false when a shutdown began meanwhile. */
@@ -162,6 +182,12 @@ export class Daemon {
       }
     }
     return false;
+  }
+
+  private newSubscriber(connectionName: string): RedisClient {
+    const sub = createRedisClient(this.config.redis, componentLogger(this.options.logger, 'redis'), { connectionName });
+    this.subscribers.push(sub);
+    return sub;
   }
 
   /** Graceful stop (SIGTERM/SIGINT): resolves with the exit code, also given by `exited`. */
@@ -188,11 +214,11 @@ export class Daemon {
     // Read the stages when each step runs: a signal may come while they are still being built.
     const stage = () => this.stages ?? ({} as Partial<Stages>);
     const { timeoutMs } = this.config.shutdown;
-    const deadline = Date.now() + timeoutMs;
+    this.shutdownDeadline = Date.now() + timeoutMs;
     const steps: ShutdownStep[] = [
-      { name: 'stopping the ICWS feed (DELETE subscription, DELETE connection)', run: async () => stage().feed?.stop() },
+      // The leader's last writes go in before the lease is released, so the standby taking over starts from them.
+      { name: 'stopping the ICWS feed (DELETE subscription, DELETE connection), draining Redis writes, releasing the leader lease', run: async () => this.leadership?.stop() },
       { name: 'closing WebSocket clients (1001)', run: async () => stage().fanout?.close() },
-      { name: 'draining Redis writes', run: async () => stage().mirror?.drain(Math.max(deadline - Date.now(), 0)) },
       { name: 'closing the HTTP server', run: async () => this.http?.close() },
       {
         name: 'closing Redis connections',
@@ -227,14 +253,18 @@ export class Daemon {
 
   async readiness(): Promise<Readiness> {
     const stoppingReason = this.current.type === 'draining' || this.current.type === 'failed' || this.current.type === 'stopped' ? 'shutting down' : undefined;
-    const { feed, mirror } = this.stages ?? {};
+    const { feed, mirror } = this.term ?? {};
+    const lead = this.leadership?.state;
     let r: Readiness;
     if (this.config.role === 'all') {
-      if (feed && mirror) r = feedReadiness(feed.state, mirror.status());
+      if (feed && mirror && lead?.type === 'leader') r = feedReadiness(feed.state, mirror.status());
+      // A standby is ready once its fan-out follows the mirror the leader writes.
+      else if (lead?.type === 'standby') r = fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted);
       else {
         const checks = { 'ICWS session up': false, 'subscription active': false, 'Redis reachable': this.redis?.status === 'ready', 'first full sync applied': false };
-        r = { ready: false, checks, reason: this.current.type };
+        r = { ready: false, checks, reason: lead ? describeLeadership(lead, this.leadership!.replicaId) : this.current.type };
       }
+      if (lead) Object.assign(r, leadershipReadiness(lead, this.leadership!.replicaId));
     } else {
       r = fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted);
     }
@@ -244,7 +274,8 @@ export class Daemon {
   }
 
   async status(): Promise<StatusView> {
-    const { feed, mirror, fanout } = this.stages ?? {};
+    const { feed, mirror } = this.term ?? {};
+    const { fanout } = this.stages ?? {};
     const keys = mirrorKeys(this.config.redis.keyPrefix);
     let figures: MirrorFigures = {};
     let lastError = this.lastError;
@@ -267,7 +298,8 @@ export class Daemon {
       version: this.version,
       role: this.config.role,
       daemon: this.current.type,
-      session: feed ? describeSession(feed.state) : this.config.role === 'fanout' ? 'none (role fanout)' : 'not started',
+      session: feed ? describeSession(feed.state) : this.config.role === 'fanout' ? 'none (role fanout)' : this.leadership ? 'none (standby: the leader holds it)' : 'not started',
+      ...(this.leadership ? { leader: describeLeadership(this.leadership.state, this.leadership.replicaId) } : {}),
       redis: `${describeRedis(this.config.redis)} — ${redisUp ? 'reachable' : 'unreachable'}`,
       ...figures,
       wsClients: fanout?.clientCount,

@@ -32,10 +32,25 @@ export interface FanoutStage {
   close(): Promise<void>;
 }
 
+/** The ICWS feed and the mirror writer of one leadership term (src/ha/writer-term.ts). */
+export interface WriterStages {
+  feed: UsersFeed;
+  mirror: MirrorStage;
+}
+
+export interface WriterContext {
+  /** The leader's fencing token, carried by every write (undefined with ha.enabled false). */
+  fence?: number;
+  /** The mirror's write was refused for its fence: another replica leads now. */
+  onFenced(currentFence: string): void;
+}
+
+/** Builds a fresh feed and mirror each time this replica becomes the leader. */
+export type WriterFactory = (context: WriterContext) => WriterStages;
+
 export interface Stages {
   /** Absent for role fanout. */
-  feed?: UsersFeed;
-  mirror?: MirrorStage;
+  writer?: WriterFactory;
   fanout: FanoutStage;
 }
 
@@ -47,8 +62,6 @@ export interface StageContext {
   metrics: Metrics;
   logger: Logger;
   version: string;
-  /** The mirror dropped its queue: the feed must send a fresh full replace. */
-  onOverflow(): void;
 }
 
 export type StageFactory = (context: StageContext) => Promise<Stages>;

@@ -12,6 +12,7 @@ const time = (t: number | undefined) => (t ? new Date(t).toISOString() : '—');
 export function renderStatusPage(view: StatusView): string {
   const rows: Array<[string, unknown]> = [
     ['Daemon', `${view.daemon} (role ${view.role}, version ${view.version})`],
+    ...(view.leader ? [['Leader', view.leader] as [string, unknown]] : []),
     ['ICWS session', view.session],
     ['Redis', view.redis],
     ['Users', view.users],

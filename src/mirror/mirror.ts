@@ -71,7 +71,7 @@ export class Mirror {
 
   constructor(private readonly options: MirrorOptions) {
     this.log = componentLogger(options.logger, 'mirror');
-    this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix));
+    this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix), options.fence);
     this.health = new RedisHealth(options.backoff, options.metrics, this.log);
     this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log };
     this.maxInFlight = Math.max(1, options.maxInFlightChunks ?? 2);
@@ -343,6 +343,11 @@ export class Mirror {
     if (failure instanceof Error) {
       this.health.markDown(failure, 'applying changes');
       await this.health.pause(this.abort.signal);
+    } else if (failure.kind === 'fenced') {
+      // Another replica took the lease: stop at once, write nothing more; the leadership steps down (src/ha).
+      this.log.warn(`write refused: fence ${this.options.fence} is no longer current (meta fence ${failure.fence || 'missing'}); another replica leads the mirror now, so this one stops writing`);
+      this.stopped = true;
+      this.options.onFenced?.(failure.fence);
     } else if (failure.kind === 'stale') {
       this.log.warn(`mirror meta moved under us (epoch ${failure.epoch}, seq ${failure.seq}; expected ${this.epoch}, ${this.seq}): another writer, or a retried write that had applied; reloading`);
     } else {
@@ -372,6 +377,11 @@ export class Mirror {
     const index = repair.indexArgs();
     if (index.writes) {
       const reply = await this.store.apply({ epoch: this.epoch, seq: this.seq, maxlen: this.options.changeStreamLength, now: Date.now(), meta: [], indexArgs: index.args, entryArgs: [] });
+      if (reply.kind === 'fenced') {
+        this.stopped = true;
+        this.options.onFenced?.(reply.fence);
+        return;
+      }
       if (reply.kind !== 'ok') throw new Error(`index repair refused (${reply.kind}); retrying`);
       this.log.info(`repaired ${index.writes} index entries`);
     }

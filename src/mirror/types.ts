@@ -17,6 +17,10 @@ export interface MirrorOptions {
   logger: Logger;
   /** Called when the bounded queue overflowed and was dropped: the caller asks ICWS for a fresh full replace. */
   onOverflow?: () => void;
+  /** High availability (src/ha): the leader's fencing token, carried by every write; undefined = unfenced. */
+  fence?: number;
+  /** A write was refused for its fence (another replica leads now): the mirror has stopped writing. */
+  onFenced?: (currentFence: string) => void;
   /** Round trips in flight at once (the next is planned while the previous executes). Default 2. */
   maxInFlightChunks?: number;
 }
