@@ -50,8 +50,11 @@ export interface LeadershipOptions {
   startWriter(term: LeaderTerm): Promise<Writer>;
   metrics: LeadershipMetrics;
   logger: Logger;
-  /** Subscribes to lease releases (a standby then tries at once instead of at its next poll); returns the unsubscribe. */
-  onReleased?(wake: () => void): () => void;
+  /**
+   * Subscribes to lease releases (a standby then tries at once instead of at its next poll); `released` is called
+   * with the id of the replica that let go. Returns the unsubscribe.
+   */
+  onReleased?(released: (by: string) => void): () => void;
 }
 
 interface Term {
@@ -101,8 +104,9 @@ export class Leadership {
 
   start(): void {
     if (this.loop || this.stopping) return;
-    this.unsubscribeReleased = this.o.onReleased?.(() => {
-      if (this.state.type === 'standby') this.wake();
+    this.unsubscribeReleased = this.o.onReleased?.((by) => {
+      // Its own release must not cut short the pause a replica takes after stepping down.
+      if (this.state.type === 'standby' && by !== this.o.replicaId) this.wake();
     });
     this.loop = this.o.enabled ? this.run() : Promise.resolve(this.lead(undefined, 0));
   }

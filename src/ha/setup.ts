@@ -33,9 +33,9 @@ export function createLeadership(d: LeadershipDeps): Leadership {
     metrics: d.metrics,
     logger: d.logger,
     onReleased: ha.enabled
-      ? (wake) => {
+      ? (released) => {
           const sub = d.createSubscriber();
-          sub.on('message', (channel: string) => channel === keys.leaderReleased && wake());
+          sub.on('message', (channel: string, by: string) => channel === keys.leaderReleased && released(by));
           // A failed SUBSCRIBE only costs the fast path: the standby still polls every ha.renewMs.
           sub.subscribe(keys.leaderReleased).catch(() => undefined);
           return () => void sub.unsubscribe().catch(() => undefined);
