@@ -1,0 +1,76 @@
+/**
+ * A TCP proxy in front of Redis for one process: `cut()` makes the network between them go silent (the sockets stay
+ * open, nothing passes either way: a partition, not a reset, so only timeouts can tell), `heal()` ends the silent
+ * connections, as a TCP timeout eventually would, and lets new ones through again. `hold()` delays instead: what is
+ * sent is kept, in order, until `release()` delivers it (writes that were on the wire arrive late).
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export class TcpProxy {
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private silent = false;
+  private held: Array<() => void> | undefined;
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+    let proxy!: TcpProxy;
+    const server = createServer((client) => {
+      const upstream = connect(targetPort, targetHost);
+      const pair: [Socket, Socket] = [client, upstream];
+      proxy.pairs.add(pair);
+      const forward = (from: Socket, to: Socket) =>
+        from.on('data', (d) => {
+          if (proxy.silent) return;
+          if (proxy.held) proxy.held.push(() => to.write(d));
+          else to.write(d);
+        });
+      forward(client, upstream);
+      forward(upstream, client);
+      const end = () => {
+        proxy.pairs.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    proxy = new TcpProxy(server, (server.address() as { port: number }).port);
+    return proxy;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const deliver of held) deliver();
+  }
+
+  cut(): void {
+    this.silent = true;
+  }
+
+  heal(): void {
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.pairs.clear();
+    this.silent = false;
+  }
+
+  async close(): Promise<void> {
+    this.heal();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
