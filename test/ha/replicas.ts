@@ -114,14 +114,22 @@ export class Replicas {
 
   /** Waits until `name` leads and every other running replica stands by naming it. */
   async leaderIs(name: string, timeoutMs = 20000): Promise<void> {
+    let seen = '';
     await waitFor(`${name} to lead, the others standing by`, async () => {
+      const views: string[] = [];
+      let ok = true;
       for (const [other, r] of this.replicas) {
         if (r.process.child.exitCode !== null || r.process.child.signalCode !== null || this.frozen.has(other)) continue;
         const l = await this.leadershipOf(other);
-        if (other === name ? l.leadership !== 'leader' || l.status !== 200 : l.leadership !== 'standby' || l.leader !== name) return false;
+        views.push(`${other}: ${l.status} ${l.leadership} (leader ${l.leader})`);
+        if (other === name ? l.leadership !== 'leader' || l.status !== 200 : l.leadership !== 'standby' || l.leader !== name) ok = false;
       }
-      return true;
-    }, timeoutMs, 100);
+      seen = views.join('; ');
+      return ok;
+    }, timeoutMs, 100).catch((err: Error) => {
+      const ha = [...this.replicas.values()].flatMap((r) => r.output().split('\n').filter((l) => l.includes('"component":"ha"')).slice(-4).map((l) => `${r.name}: ${l.slice(0, 300)}`));
+      throw new Error(`${err.message}; last seen ${seen}\n${ha.join('\n')}`);
+    });
   }
 
   /** SIGSTOP: the process keeps its sockets but runs nothing (a long GC pause, a VM migration). */
