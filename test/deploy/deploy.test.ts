@@ -178,10 +178,10 @@ describe('deploy/', function () {
       }
     });
 
-    it('Grafana dashboard: panels for lag by stage, source lag, users, changes, session, reconnects, clients, slow consumers, pending, Redis', () => {
+    it('Grafana dashboard: panels for lag by stage, source lag, users, changes, session, reconnects, clients, slow consumers, pending, Redis, leader', () => {
       const exprs = dashboard().panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
       expect(exprs).to.match(/by \(le, stage\) \(rate\(icwatch_lag_seconds_bucket/);
-      for (const m of ['icwatch_source_lag_seconds', 'icwatch_users', 'icwatch_changes_total', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total', 'icwatch_ws_clients', 'slow-consumer', 'icwatch_pending_messages', 'icwatch_redis_errors_total']) {
+      for (const m of ['icwatch_source_lag_seconds', 'icwatch_users', 'icwatch_changes_total', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total', 'icwatch_ws_clients', 'slow-consumer', 'icwatch_pending_messages', 'icwatch_redis_errors_total', 'icwatch_leader', 'icwatch_leader_changes_total']) {
         expect(exprs, m).to.include(m);
       }
     });
