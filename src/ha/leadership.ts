@@ -125,7 +125,9 @@ export class Leadership {
     const term = this.term;
     if (term && this.writer) {
       this.set({ type: 'stepping-down', since: Date.now(), reason: 'shutting down' });
-      await this.stopWriter('handover');
+      // The last writes may take a while (ICWS logout, a queue to apply): keep the lease meanwhile.
+      const keep = term.fence === undefined ? undefined : setInterval(() => void this.o.lease!.renew(term.fence!).catch(() => undefined), this.o.renewMs);
+      await this.stopWriter('handover').finally(() => clearInterval(keep));
       if (this.o.enabled && term.fence !== undefined) {
         const released = await this.bounded(this.o.lease!.release(term.fence)).catch((err: unknown) => this.log.warn(`could not release the leader lease: ${(err as Error).message}; a standby takes over once it expires (ha.leaseMs)`));
         if (released) this.log.info('released the leader lease; a standby takes over now');
@@ -171,8 +173,9 @@ export class Leadership {
     const s = this.state;
     if (s.type !== 'standby' || s.leader !== reply.holder) this.set({ type: 'standby', since: Date.now(), leader: reply.holder });
     // Poll at ha.renewMs, but try right after the holder's lease would run out (a crashed leader renews no more).
-    const untilExpiry = reply.remainingMs + 5;
-    await this.sleep(Math.min(this.o.renewMs * (0.9 + 0.1 * Math.random()), untilExpiry));
+    // A key without expiry (set by hand) is polled at ha.renewMs too.
+    const poll = this.o.renewMs * (0.9 + 0.1 * Math.random());
+    await this.sleep(reply.remainingMs > 0 ? Math.min(poll, reply.remainingMs + 5) : poll);
   }
 
   private lead(fence: number | undefined, sentAt: number): void {

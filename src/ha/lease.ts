@@ -15,6 +15,7 @@ const SCRIPTS = {
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 
+/** remainingMs: the holder's lease left, as PTTL says (-1: the key has no expiry). */
 export type AcquireReply = { kind: 'acquired'; fence: number } | { kind: 'taken'; holder: string; remainingMs: number };
 export type RenewReply = { kind: 'renewed' } | { kind: 'lost'; holder: string; fence: string };
 
@@ -41,7 +42,7 @@ export class LeaseStore {
   async acquire(): Promise<AcquireReply> {
     const reply = (await this.run('icwatchLeaseAcquire', this.replicaId, String(this.leaseMs))) as [string, string, number?];
     if (reply[0] === 'ACQUIRED') return { kind: 'acquired', fence: Number(reply[1]) };
-    return { kind: 'taken', holder: reply[1], remainingMs: Math.max(0, Number(reply[2] ?? 0)) };
+    return { kind: 'taken', holder: reply[1], remainingMs: Number(reply[2] ?? -1) };
   }
 
   /** Extends the lease by ha.leaseMs if this replica still holds it under `fence`. */

@@ -98,7 +98,8 @@ describe('chaos: high availability (two replicas, one leader)', function () {
       async () => {
         // Writes on the wire when the freeze comes: held in the network, delivered after the takeover.
         proxy().hold();
-        await new Promise((res) => setTimeout(res, 300));
+        // An apply call (its keys include the change stream) is on the wire, not just a renew.
+        await waitFor('a write held in the network', () => proxy().holds(`${r.keys.changes}\r\n`), 10000, 10);
         r.freeze('a');
       },
       async () => {

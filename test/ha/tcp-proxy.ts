@@ -10,6 +10,8 @@ export class TcpProxy {
   private readonly pairs = new Set<[Socket, Socket]>();
   private silent = false;
   private held: Array<() => void> | undefined;
+  /** What the client sent while held, as text (RESP is text with binary-safe lengths: key names show as they are). */
+  private heldFromClient = '';
   private constructor(
     private readonly server: Server,
     readonly port: number,
@@ -22,10 +24,11 @@ export class TcpProxy {
       const pair: [Socket, Socket] = [client, upstream];
       proxy.pairs.add(pair);
       const forward = (from: Socket, to: Socket) =>
-        from.on('data', (d) => {
+        from.on('data', (d: Buffer) => {
           if (proxy.silent) return;
-          if (proxy.held) proxy.held.push(() => to.write(d));
-          else to.write(d);
+          if (!proxy.held) return void to.write(d);
+          proxy.held.push(() => to.write(d));
+          if (from === client) proxy.heldFromClient += d.toString('latin1');
         });
       forward(client, upstream);
       forward(upstream, client);
@@ -50,9 +53,15 @@ export class TcpProxy {
     this.held ??= [];
   }
 
+  /** True once something the client sent while held contains `text`. */
+  holds(text: string): boolean {
+    return this.heldFromClient.includes(text);
+  }
+
   release(): void {
     const held = this.held ?? [];
     this.held = undefined;
+    this.heldFromClient = '';
     for (const deliver of held) deliver();
   }
 
