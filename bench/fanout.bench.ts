@@ -17,13 +17,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Subject } from 'rxjs';
 import { Redis } from 'ioredis';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Server as SocketIoServer } from 'socket.io';
 import { io as socketIoClient, type Socket as SocketIoSocket } from 'socket.io-client';
 import { startPrivateRedis } from '../test/helpers/redis.js';
-import { Mirror } from '../src/mirror/mirror.js';
+import { startMirror } from '../test/mirror/fixtures.js';
 import { FanoutServer } from '../src/fanout/server.js';
 import { Metrics } from '../src/metrics/metrics.js';
 import { silentLogger } from '../src/log/logger.js';
@@ -252,16 +251,8 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
   const figures: Figures = { clients, changeBytes: CHANGE_BYTES, changes };
   try {
     // ---- icwatch: Mirror → Redis → FanoutServer
-    const metrics = new Metrics({ defaultMetrics: false });
-    const r = DEFAULTS.redis;
-    const mirror = new Mirror({
-      redis, keyPrefix: PREFIX, indexedProperties: r.indexedProperties, changeStreamLength: r.changeStreamLength,
-      replaceBatchSize: r.replaceBatchSize, maxPendingMessages: r.maxPendingMessages, maxBatchMessages: r.maxBatchMessages,
-      backoff: r.backoff, metrics, logger: silentLogger(),
-    });
-    await mirror.init();
-    const source = new Subject<ReceivedUsersMessage>();
-    mirror.run(source);
+    // The mirror's writer behind the pipeline's writeToMirror stage, fed from a Subject (as its tests do).
+    const { mirror, source, metrics } = await startMirror(redis, PREFIX, { backoff: DEFAULTS.redis.backoff });
     const w = DEFAULTS.websocket;
     const fanout = new FanoutServer({
       redis, createSubscriber: () => new Redis(redisServer.url), keyPrefix: PREFIX, path: w.path, tokens: [],

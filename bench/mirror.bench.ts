@@ -8,14 +8,12 @@
  *   (two properties per message, as a status change does), with the per-message lag from arrival to commit;
  *   deltaMaxChangesPerSec: the same with every message queued at once (saturation).
  */
-import { Subject } from 'rxjs';
 import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../test/helpers/redis.js';
 import { generateUsers } from '../src/simulator/users.js';
-import { Mirror } from '../src/mirror/mirror.js';
+import { startMirror } from '../test/mirror/fixtures.js';
 import { mirrorKeys } from '../src/mirror/keys.js';
-import { Metrics } from '../src/metrics/metrics.js';
-import { silentLogger } from '../src/log/logger.js';
+import type { Metrics } from '../src/metrics/metrics.js';
 import { DEFAULTS } from '../src/config/defaults.js';
 import { USERS_MESSAGE, type ReceivedUsersMessage, type User } from '../src/icws/messages.js';
 import type { Figures } from './run.js';
@@ -54,22 +52,8 @@ export default async function mirrorBench({ quick, log }: { quick: boolean; log:
     log(`  raw HSET: ${Math.round(rawHsetUsersPerSec)} users/s`);
     await redis.flushall();
 
-    const metrics = new Metrics({ defaultMetrics: false });
-    const mirror = new Mirror({
-      redis,
-      keyPrefix: PREFIX,
-      indexedProperties: DEFAULTS.redis.indexedProperties,
-      changeStreamLength: DEFAULTS.redis.changeStreamLength,
-      replaceBatchSize: DEFAULTS.redis.replaceBatchSize,
-      maxPendingMessages: 1_000_000,
-      maxBatchMessages: DEFAULTS.redis.maxBatchMessages,
-      backoff: DEFAULTS.redis.backoff,
-      metrics,
-      logger: silentLogger(),
-    });
-    await mirror.init();
-    const source = new Subject<ReceivedUsersMessage>();
-    mirror.run(source);
+    // The mirror's writer behind the pipeline's writeToMirror stage, fed from a Subject (as its tests do).
+    const { mirror, source, metrics } = await startMirror(redis, PREFIX, { maxPendingMessages: 1_000_000, backoff: DEFAULTS.redis.backoff });
 
     t0 = performance.now();
     source.next(fullReplace(users));

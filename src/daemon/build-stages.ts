@@ -1,7 +1,12 @@
-/** The real stages from Config: IcwsUsersFeed → Mirror (one pair per leadership term) → FanoutServer (role fanout: the fan-out alone). */
+/**
+ * The real stages from Config: IcwsUsersFeed → usersPipeline → MirrorWriter (one of each per leadership term, src/ha),
+ * then FanoutServer (role fanout: the fan-out alone).
+ */
 import { FanoutServer } from '../fanout/server.js';
 import { IcwsUsersFeed } from '../icws/users-feed.js';
-import { Mirror } from '../mirror/mirror.js';
+import { MirrorWriter } from '../mirror/writer.js';
+import { usersPipeline } from '../pipeline/pipeline.js';
+import { componentLogger } from '../log/logger.js';
 import type { StageContext, Stages, WriterContext, WriterStages } from './stages.js';
 
 export async function buildStages(ctx: StageContext): Promise<Stages> {
@@ -23,25 +28,28 @@ export async function buildStages(ctx: StageContext): Promise<Stages> {
     logger,
   });
   if (config.role === 'fanout') return { fanout };
-  const writer = ({ fence, onFenced }: WriterContext): WriterStages => {
+  const writer = ({ fence }: WriterContext): WriterStages => {
     const feed = new IcwsUsersFeed(config, { metrics, logger });
-    const mirror = new Mirror({
+    const mirror = new MirrorWriter({
       redis,
       keyPrefix: config.redis.keyPrefix,
       indexedProperties: config.redis.indexedProperties,
       changeStreamLength: config.redis.changeStreamLength,
       replaceBatchSize: config.redis.replaceBatchSize,
-      maxPendingMessages: config.redis.maxPendingMessages,
       maxBatchMessages: config.redis.maxBatchMessages,
       backoff: config.redis.backoff,
       metrics,
       logger,
-      // The mirror dropped its queue: the feed must send a fresh full replace.
-      onOverflow: () => feed.resync('overflow'),
       fence,
-      onFenced,
     });
-    return { feed, mirror };
+    const committed$ = usersPipeline(feed, mirror, {
+      maxPendingMessages: config.redis.maxPendingMessages,
+      maxBatchMessages: config.redis.maxBatchMessages,
+      redis,
+      metrics,
+      logger: componentLogger(logger, 'mirror'),
+    });
+    return { feed, mirror, committed$ };
   };
   return { writer, fanout };
 }

@@ -1,10 +1,10 @@
 /**
- * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config, wires
- * feed.messages$ → mirror → fan-out, and shuts down in order on a signal or a fatal error.
+ * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config; while this replica
+ * leads (src/ha), runs the message pipeline (its commits wake the fan-out); shuts down in order on a signal or a
+ * fatal error.
  *
  * starting → running → draining → stopped (exit 0), or → failed (exit code) from any state.
  */
-import { Subscription } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import { HttpServer } from '../http/server.js';
 import type { Readiness, StatusView } from '../http/types.js';
@@ -64,7 +64,6 @@ export class Daemon {
   private term?: WriterTerm;
   private shutdownDeadline?: number;
   private fanoutStarted = false;
-  private readonly wiring = new Subscription();
   private shutdown?: Promise<number>;
   private lastError?: string;
   /** What the start is waiting for, for /readyz. */
@@ -149,7 +148,7 @@ export class Daemon {
       logger,
       startWriter: async (leaderTerm) => {
         const drainTimeoutMs = () => Math.max((this.shutdownDeadline ?? Date.now() + this.config.shutdown.timeoutMs) - Date.now(), 0);
-        const term = new WriterTerm(leaderTerm, { build, fanout, drainTimeoutMs, onFatal: (err, context) => void this.fail(err, context), logger }).start();
+        const term = new WriterTerm(leaderTerm, { build, fanout, drainTimeoutMs, onFatal: (err, context) => void this.fail(err, context), logger });
         this.term = term;
         return {
           stop: async (how) => {
@@ -223,7 +222,6 @@ export class Daemon {
       {
         name: 'closing Redis connections',
         run: async () => {
-          this.wiring.unsubscribe();
           await Promise.all([this.redis, ...this.subscribers].map((c) => c && quitRedis(c)));
         },
       },
@@ -233,7 +231,7 @@ export class Daemon {
       if (outcome.hung) {
         this.log.error(`shutdown did not finish within ${timeoutMs} ms (shutdown.timeoutMs): ${outcome.hung} hung; exiting 1`);
         // The steps after the one that hung never ran: let go of sockets at once.
-        this.wiring.unsubscribe();
+        this.term?.abandon();
         for (const c of [this.redis, ...this.subscribers]) c?.disconnect();
         this.http?.server.closeAllConnections();
         this.http?.server.close();

@@ -1,27 +1,21 @@
 /**
- * The stages the daemon wires together, as the daemon sees them: the ICWS feed, the Redis mirror and the
- * WebSocket fan-out. `buildStages` constructs the real ones from Config; tests may hand in their own.
+ * The stages the daemon wires together, as the daemon sees them: the ICWS feed, the Redis mirror, the pipeline
+ * between them (src/pipeline/pipeline.ts) and the WebSocket fan-out. `buildStages` constructs the real ones from
+ * Config; tests may hand in their own.
  */
 import type { Server } from 'node:http';
 import type { Observable } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import type { UsersFeed } from '../icws/feed.js';
-import type { ReceivedUsersMessage } from '../icws/messages.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { CommittedBatch, MirrorStatus } from '../mirror/mirror.js';
+import type { CommittedBatch, MirrorStatus } from '../mirror/types.js';
 import type { RedisClient } from './redis.js';
 
 export type { CommittedBatch, MirrorStatus };
 
 export interface MirrorStage {
-  init(): Promise<void>;
-  run(messages$: Observable<ReceivedUsersMessage>): void;
-  /** Settles when the mirror stops; rejects with the feed's fatal error once what came before it is applied. */
-  readonly done: Promise<void>;
-  readonly committed$: Observable<CommittedBatch>;
   status(): MirrorStatus;
-  drain(timeoutMs: number): Promise<unknown>;
 }
 
 export interface FanoutStage {
@@ -32,20 +26,24 @@ export interface FanoutStage {
   close(): Promise<void>;
 }
 
-/** The ICWS feed and the mirror writer of one leadership term (src/ha/writer-term.ts). */
+/** The ICWS feed, the mirror writer and the pipeline between them, for one leadership term (src/ha/writer-term.ts). */
 export interface WriterStages {
   feed: UsersFeed;
   mirror: MirrorStage;
+  /**
+   * The message path (cold): subscribing starts it; each commit that wrote change entries. Completes after the feed
+   * stopped and what it delivered is written; errors on a fatal ICWS condition, or with MirrorFencedError once a
+   * write was refused for its fence (another replica leads now).
+   */
+  committed$: Observable<CommittedBatch>;
 }
 
 export interface WriterContext {
   /** The leader's fencing token, carried by every write (undefined with ha.enabled false). */
   fence?: number;
-  /** The mirror's write was refused for its fence: another replica leads now. */
-  onFenced(currentFence: string): void;
 }
 
-/** Builds a fresh feed and mirror each time this replica becomes the leader. */
+/** Builds a fresh feed, mirror writer and pipeline each time this replica becomes the leader. */
 export type WriterFactory = (context: WriterContext) => WriterStages;
 
 export interface Stages {

@@ -1,13 +1,13 @@
 /**
- * The writer of one leadership term: a fresh ICWS feed and mirror, built when this replica wins the lease and
- * thrown away when it stops leading. The new session's subscription starts with a full replace, which converges
- * the mirror the previous leader left without emptying it (src/mirror/planner.ts), so a takeover loses nothing.
- *
- * start() returns at once (loading the mirror may wait for Redis): the leadership must keep renewing meanwhile.
+ * The writer of one leadership term: a fresh ICWS feed, mirror writer and pipeline (src/pipeline/pipeline.ts), run
+ * when this replica wins the lease and thrown away when it stops leading. The new session's subscription starts
+ * with a full replace, which converges the mirror the previous leader left without emptying it, so a takeover
+ * loses nothing. The pipeline is cold: subscribing it loads the mirror, then logs in to ICWS.
  */
-import { Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { UsersFeed } from '../icws/feed.js';
 import { componentLogger, type Logger } from '../log/logger.js';
+import { MirrorFencedError } from '../mirror/write-errors.js';
 import type { FanoutStage, MirrorStage, WriterFactory } from '../daemon/stages.js';
 import type { LeaderTerm, Writer } from './leadership.js';
 
@@ -24,68 +24,72 @@ export interface WriterTermOptions {
 export class WriterTerm implements Writer {
   readonly feed: UsersFeed;
   readonly mirror: MirrorStage;
-  private readonly wiring = new Subscription();
   private readonly log: Logger;
-  /** Set once the term is ending: the feed and mirror ending then is expected, not fatal. */
+  private subscription?: Subscription;
+  /** Settles when the pipeline has ended (completed or errored). */
+  private readonly ended: Promise<void>;
+  /** Set once the term is ending: the pipeline ending then is expected, not fatal. */
   private ending = false;
-  private started?: Promise<void>;
 
   constructor(
     private readonly term: LeaderTerm,
     private readonly o: WriterTermOptions,
   ) {
     this.log = componentLogger(o.logger, 'ha');
-    const built = o.build({
-      fence: term.fence,
-      onFenced: (current) => {
-        this.ending = true;
-        term.fenced(`ours ${term.fence}, meta's ${current || 'missing'}`);
+    const { feed, mirror, committed$ } = o.build({ fence: term.fence });
+    this.feed = feed;
+    this.mirror = mirror;
+    let ended!: () => void;
+    this.ended = new Promise<void>((resolve) => (ended = resolve));
+    this.subscription = committed$.subscribe({
+      next: (batch) => o.fanout.notifyCommitted(batch),
+      error: (err: unknown) => {
+        ended();
+        this.failed(err);
+      },
+      complete: () => {
+        ended();
+        if (!this.ending) o.onFatal(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped');
       },
     });
-    this.feed = built.feed;
-    this.mirror = built.mirror;
   }
 
-  start(): this {
-    this.started = this.run().catch((err: unknown) => {
-      if (!this.ending) this.o.onFatal(err, 'the mirror writer could not start');
-    });
-    return this;
-  }
-
-  private async run(): Promise<void> {
-    const { feed, mirror, o } = this;
-    await mirror.init();
-    if (this.ending) return;
-    this.wiring.add(mirror.committed$.subscribe({ next: (batch) => o.fanout.notifyCommitted(batch), error: (err: unknown) => this.fatal(err, 'the mirror stopped') }));
-    // The mirror applies what came before a fatal feed error, then settles with it: exit 78 (410 Gone, bad subscription).
-    mirror.run(feed.messages$);
-    mirror.done.then(
-      () => this.fatal(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped'),
-      (err: unknown) => this.fatal(err, (err as Error)?.name?.startsWith('Icws') ? 'fatal ICWS error' : 'the mirror stopped'),
-    );
-    feed.start();
-  }
-
-  private fatal(err: unknown, context: string): void {
-    // A fatal ICWS condition stays fatal while ending (the last messages before a 410 are applied, then exit 78).
-    if (this.ending && !(err as Error)?.name?.startsWith('Icws')) return;
-    this.o.onFatal(err, context);
+  private failed(err: unknown): void {
+    if (err instanceof MirrorFencedError) {
+      // Another replica took over: this term is over; the leadership steps down (never a reason to exit).
+      this.ending = true;
+      this.term.fenced(`ours ${this.term.fence}, meta's ${err.currentFence || 'missing'}`);
+      return;
+    }
+    // What came before a fatal feed error is written first, then: exit 78 (410 Gone, bad subscription); even while ending.
+    const icws = (err as Error)?.name?.startsWith('Icws');
+    if (this.ending && !icws) return;
+    this.o.onFatal(err, icws ? 'fatal ICWS error' : 'the mirror stopped');
   }
 
   async stop(how: 'handover' | 'deposed'): Promise<void> {
     this.ending = true;
     if (how === 'deposed') {
       // Stop writing first (anything still in flight is refused by the fence), then end the ICWS session.
-      await this.mirror.drain(0);
+      this.abandon();
       await this.feed.stop();
     } else {
-      // The last writes: the feed's messages$ completes, and the mirror applies what is queued before it stops.
+      // The last writes: items$ completes, the pipeline writes what the feed delivered, then completes.
       await this.feed.stop();
-      await this.mirror.drain(this.o.drainTimeoutMs());
+      const timeoutMs = this.o.drainTimeoutMs();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([this.ended.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))]);
+      clearTimeout(timer);
+      if (timedOut) this.log.warn(`drain timed out after ${timeoutMs} ms; the messages still pending were not applied`);
+      this.abandon();
     }
-    await this.started;
-    this.wiring.unsubscribe();
     this.log.info(how === 'deposed' ? 'writer stopped (deposed)' : 'writer stopped after its last writes', { fence: this.term.fence });
+  }
+
+  /** Lets go of the pipeline at once: no further write is started. */
+  abandon(): void {
+    this.ending = true;
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
   }
 }

@@ -1,10 +1,11 @@
 /**
- * The contract between the ICWS stage and the mirror: a stream of usersMessages that survives session expiry,
- * switchover and network faults (each new session re-creates the subscription, whose first message is a full
- * replace), plus the session's state for /readyz and shutdown.
+ * The contract between the ICWS stage and the pipeline: a cold stream of the raw items the server sends, across
+ * sessions (each new session re-creates the subscription, whose first message is a full replace), each with a
+ * handle on the session it came from; plus the session's state for /readyz and shutdown.
  */
 import type { Observable } from 'rxjs';
-import type { FullSyncReason, ReceivedUsersMessage } from './messages.js';
+import type { FullSyncReason } from './messages.js';
+import type { TransportItem } from './transport/types.js';
 
 /** Explicit state of the long-lived ICWS session. */
 export type SessionState =
@@ -15,16 +16,38 @@ export type SessionState =
   | { type: 'failed'; reason: string; fatal: true }
   | { type: 'closed' };
 
+/** What the pipeline may tell the session an item came from (a no-op once that session has ended). */
+export interface SessionHandle {
+  readonly icServer: string;
+  /** The id of this session's users subscription (usersMessages for other ids are not ours). */
+  readonly subscriptionId: string;
+  /** False once the session ended: its remaining items are dropped. */
+  readonly live: boolean;
+  /** Ask for a fresh full replace (re-PUT the subscription): something that may have carried changes was lost. */
+  resync(reason: FullSyncReason): void;
+  /** The server said the connection is down: log in again. */
+  connectionDown(detail: string): void;
+  /** The server reports the subscription faulted: subscribe again. */
+  subscriptionFaulted(detail: string): void;
+  /** A full replace arrived: returns why it was asked (oldest first) and resets the session's backoffs. */
+  fullReplaceArrived(): FullSyncReason;
+}
+
+export interface SessionItem {
+  item: TransportItem;
+  session: SessionHandle;
+}
+
 export interface UsersFeed {
-  /** usersMessages in arrival order, across sessions. Errors only on a fatal condition (IcwsGoneError, IcwsConfigError). */
-  readonly messages$: Observable<ReceivedUsersMessage>;
+  /**
+   * Cold: subscribing logs in, subscribes and starts receiving; nothing is sent or lost before. Items come in
+   * arrival order, across sessions. Completes after stop(); errors only on a fatal condition (IcwsGoneError,
+   * IcwsConfigError). Unsubscribing stops the feed as stop() does. One subscriber at a time.
+   */
+  readonly items$: Observable<SessionItem>;
   /** Current and later session states. */
   readonly state$: Observable<SessionState>;
   readonly state: SessionState;
-  /** Log in, subscribe, start receiving. */
-  start(): void;
-  /** Ask for a fresh full replace (re-PUT the subscription); used after a dropped queue or an unreadable message. */
-  resync(reason: FullSyncReason): void;
-  /** DELETE the subscription (404 = already gone) and the connection; completes messages$. */
+  /** DELETE the subscription (404 = already gone) and the connection; completes items$. */
   stop(): Promise<void>;
 }

@@ -2,20 +2,19 @@
  * The long-lived ICWS session (PRODUCT.md §4) as an explicit state machine (SessionState): log in (with
  * switchover), PUT the users subscription, read messages from the chosen transport, and start over when the
  * session dies (401, connectionStateChange down) or the server fails (5xx, network), with backoff. Every new
- * subscription's first message is a full replace, tagged with why it came, so the mirror converges.
- * messages$ errors only on a fatal condition: IcwsGoneError (410) or IcwsConfigError (the subscription is wrong).
+ * subscription's first message is a full replace, so the mirror converges. items$ hands out what the transport
+ * reads, raw, with a SessionHandle: reading the messages is the pipeline's (src/pipeline/session-messages.ts).
+ * items$ errors only on a fatal condition: IcwsGoneError (410) or IcwsConfigError (the subscription is wrong).
  */
-import { performance } from 'node:perf_hooks';
-import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
+import { BehaviorSubject, Observable, type Subscriber, type Subscription } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import { IcwsConnection, type SessionInfo } from './connection.js';
 import { IcwsConfigError, IcwsGoneError } from './errors.js';
-import type { SessionState, UsersFeed } from './feed.js';
-import { ConnectionState, type FullSyncReason, type IcwsMessage, type ReceivedUsersMessage } from './messages.js';
-import { parseMessage, shortTypeName } from './parse.js';
+import type { SessionHandle, SessionItem, SessionState, UsersFeed } from './feed.js';
+import type { FullSyncReason } from './messages.js';
 import { warnNewerProperties } from './property-versions.js';
 import { classify, type SessionEnd } from './session-end.js';
 import { UsersSubscription } from './subscription.js';
@@ -34,10 +33,11 @@ export interface UsersFeedDeps {
   transportFailuresBeforeRelogin?: number;
 }
 
-/** One live session: what its messages are dispatched against. */
+/** One live session: what its items are handed out with. */
 interface LiveSession {
   info: SessionInfo;
   subscription: UsersSubscription;
+  handle: SessionHandle;
   /** Aborted when the session ends: cancels its transport and pending re-PUTs. */
   abort: AbortController;
   end(end: SessionEnd): void;
@@ -48,10 +48,16 @@ export class IcwsUsersFeed implements UsersFeed {
   readonly connection: IcwsConnection;
   private readonly log: Logger;
   private readonly metrics: Metrics;
-  private readonly messagesSubject = new Subject<ReceivedUsersMessage>();
   private readonly stateSubject = new BehaviorSubject<SessionState>({ type: 'disconnected' });
-  readonly messages$: Observable<ReceivedUsersMessage> = this.messagesSubject.asObservable();
   readonly state$: Observable<SessionState> = this.stateSubject.asObservable();
+  /** Cold (see UsersFeed.items$): the session loop starts with the subscription and ends with it. */
+  readonly items$: Observable<SessionItem> = new Observable<SessionItem>((subscriber) => {
+    if (this.output) throw new Error('IcwsUsersFeed.items$ has a subscriber already');
+    this.output = subscriber;
+    this.start();
+    return () => void this.stop();
+  });
+  private output?: Subscriber<SessionItem>;
   private readonly backoff: Backoff;
   private readonly abort = new AbortController();
   private subscription?: UsersSubscription;
@@ -76,7 +82,6 @@ export class IcwsUsersFeed implements UsersFeed {
   /** Login attempts since the session was last up (SessionState.connecting.attempt). */
   private loginAttempts = 0;
   private readonly warnedVersions = new Set<string>();
-  private readonly unknownTypesLogged = new Set<string>();
   private readonly stopTimeoutMs: number;
   private readonly transportFailuresBeforeRelogin: number;
 
@@ -111,7 +116,7 @@ export class IcwsUsersFeed implements UsersFeed {
     return this.stateSubject.value;
   }
 
-  start(): void {
+  private start(): void {
     if (this.loop || this.stopping) return;
     try {
       // Checked before anything is sent: a subscription the server would refuse is never PUT.
@@ -123,9 +128,8 @@ export class IcwsUsersFeed implements UsersFeed {
     this.loop = this.run(this.subscription);
   }
 
-  resync(reason: FullSyncReason): void {
-    const live = this.live;
-    if (!live || this.resyncQueued) return; // not up: the next session's subscription starts with a full replace anyway
+  private resync(live: LiveSession, reason: FullSyncReason): void {
+    if (this.live !== live || this.resyncQueued) return; // not up: the next session's subscription starts with a full replace anyway
     this.resyncQueued = true;
     this.metrics.icwsReconnects.inc({ reason: 'resync' });
     const delayMs = this.resyncBackoff.attempts === 0 ? 0 : this.resyncBackoff.next();
@@ -159,7 +163,7 @@ export class IcwsUsersFeed implements UsersFeed {
     }
     this.metrics.icwsSessionUp.set(0);
     if (this.state.type !== 'failed') this.setState({ type: 'closed' });
-    this.messagesSubject.complete();
+    this.output?.complete();
   }
 
   /** The session loop: one session after another until stop() or a fatal error. */
@@ -239,6 +243,7 @@ export class IcwsUsersFeed implements UsersFeed {
       const live: LiveSession = {
         info,
         subscription,
+        handle: this.handleFor(() => live),
         abort,
         end: (end) => {
           close();
@@ -254,7 +259,9 @@ export class IcwsUsersFeed implements UsersFeed {
       this.abort.signal.addEventListener('abort', onStop, { once: true });
       this.live = live;
       sub = this.transport(info).subscribe({
-        next: (item) => this.onItem(live, item),
+        next: (item) => {
+          if (this.live === live) this.output?.next({ item, session: live.handle });
+        },
         error: (err: unknown) => (err instanceof IcwsGoneError || err instanceof IcwsConfigError ? live.fail(err) : live.end(classify(err))),
         complete: () => live.end({ reason: 'network', description: 'transport ended', detail: 'the message transport completed' }),
       });
@@ -282,66 +289,35 @@ export class IcwsUsersFeed implements UsersFeed {
     });
   }
 
-  /** One transport item, synchronously, so that messages leave in the order they came. */
-  private onItem(live: LiveSession, item: TransportItem): void {
-    if (this.live !== live) return;
-    this.metrics.lastMessageTimestamp.set(Date.now() / 1000);
-    if (item.kind === 'unreadable') {
-      this.metrics.messages.inc({ type: 'malformed', delta: '' });
-      this.log.warn(`unreadable ICWS messages skipped (${item.reason}); asking a full resync`, { sample: item.sample });
-      this.resync('unreadable');
-      return;
-    }
-    const parsed = parseMessage(item.raw);
-    if (parsed.kind === 'malformed') {
-      this.metrics.messages.inc({ type: 'malformed', delta: '' });
-      this.log.warn(`malformed ICWS message skipped: ${parsed.reason}${parsed.mayCarryChanges ? '; asking a full resync' : ''}`, { sample: parsed.sample });
-      if (parsed.mayCarryChanges) this.resync('unreadable');
-      return;
-    }
-    if (parsed.kind === 'unknown') {
-      this.metrics.messages.inc({ type: 'unknown', delta: '' });
-      const first = !this.unknownTypesLogged.has(parsed.type);
-      this.unknownTypesLogged.add(parsed.type);
-      this.log.log(first ? 'info' : 'debug', `ignored an ICWS message of unknown type ${parsed.type}`, { sample: parsed.sample });
-      return;
-    }
-    this.dispatch(live, parsed.message);
-  }
-
-  private dispatch(live: LiveSession, message: IcwsMessage): void {
-    const type = shortTypeName(message.__type);
-    switch (message.__type) {
-      case 'urn:inin.com:configuration.people:usersMessage': {
-        this.metrics.messages.inc({ type, delta: String(message.isDelta) });
-        if (message.subscriptionId !== undefined && message.subscriptionId !== live.subscription.config.id) {
-          this.log.debug(`ignored a usersMessage for another subscription (${message.subscriptionId})`);
-          return;
-        }
-        let syncReason: FullSyncReason | undefined;
-        if (!message.isDelta) {
-          syncReason = this.fullSyncReasons.shift() ?? 'server';
-          // The session works end to end: the next failure starts from a short wait.
-          this.backoff.reset();
-          this.resyncBackoff.reset();
-        }
-        this.messagesSubject.next({ message, receivedAt: performance.now(), icServer: live.info.icServer, ...(syncReason ? { syncReason } : {}) });
-        return;
-      }
-      case 'urn:inin.com:connection:connectionStateChangeMessage':
-        this.metrics.messages.inc({ type, delta: '' });
-        if (message.newConnectionState === ConnectionState.Down) {
-          live.end({ reason: 'connection-down', description: 'connection down', detail: `the server says the connection is down${message.reason ? ` (${message.reason})` : ''}` });
-        }
-        return;
-      case 'urn:inin.com:messaging:subscriptionStateMessage':
-        this.metrics.messages.inc({ type, delta: '' });
-        if (message.state === 3) {
-          this.log.warn(`the server reports the subscription faulted${message.error?.message ? ` (${message.error.message})` : ''}; subscribing again`);
-          this.putAgain(live, 'resubscribe');
-        }
-        return;
-    }
+  /** What the pipeline may tell this session (SessionHandle); every call is a no-op once the session ended. */
+  private handleFor(live: () => LiveSession): SessionHandle {
+    const feed = this;
+    return {
+      get icServer() {
+        return live().info.icServer;
+      },
+      get subscriptionId() {
+        return live().subscription.config.id;
+      },
+      get live() {
+        return feed.live === live();
+      },
+      resync: (reason) => this.resync(live(), reason),
+      connectionDown: (detail) => {
+        if (this.live === live()) live().end({ reason: 'connection-down', description: 'connection down', detail });
+      },
+      subscriptionFaulted: (detail) => {
+        if (this.live !== live()) return;
+        this.log.warn(`the server reports the subscription faulted${detail ? ` (${detail})` : ''}; subscribing again`);
+        this.putAgain(live(), 'resubscribe');
+      },
+      fullReplaceArrived: () => {
+        // The session works end to end: the next failure starts from a short wait.
+        this.backoff.reset();
+        this.resyncBackoff.reset();
+        return this.fullSyncReasons.shift() ?? 'server';
+      },
+    };
   }
 
   /** PUT the subscription, noting why the full replace it brings was asked (before sending: it may arrive first). */
@@ -383,7 +359,7 @@ export class IcwsUsersFeed implements UsersFeed {
     this.log.error(`ICWS stopped: ${reason}`);
     this.metrics.icwsSessionUp.set(0);
     this.setState({ type: 'failed', reason, fatal: true });
-    this.messagesSubject.error(err);
+    this.output?.error(err);
     // Polite logout; the process is about to exit with 78.
     if (this.connection.session) this.connection.disconnect(AbortSignal.timeout(this.stopTimeoutMs)).catch(() => undefined);
   }

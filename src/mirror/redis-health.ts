@@ -33,6 +33,11 @@ export class RedisHealth {
     this.log.warn(`Redis unavailable while ${what}; retrying with backoff`, { error: this.lastError, attempt: this.backoff.attempts + 1 });
   }
 
+  /** The next backoff delay (exponential with jitter, capped by redis.backoff.maxMs). */
+  nextDelayMs(): number {
+    return this.backoff.next();
+  }
+
   /** Waits the next backoff delay; false if `signal` aborted meanwhile. */
   pause(signal: AbortSignal): Promise<boolean> {
     return sleep(this.backoff.next(), signal).then(() => true, () => false);

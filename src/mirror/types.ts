@@ -1,4 +1,4 @@
-/** The mirror's public types (src/mirror/mirror.ts re-exports them with the Mirror class). */
+/** The mirror's public types. */
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -10,17 +10,12 @@ export interface MirrorOptions {
   indexedProperties: string[];
   changeStreamLength: number;
   replaceBatchSize: number;
-  maxPendingMessages: number;
   maxBatchMessages: number;
   backoff: BackoffOptions;
   metrics: Metrics;
   logger: Logger;
-  /** Called when the bounded queue overflowed and was dropped: the caller asks ICWS for a fresh full replace. */
-  onOverflow?: () => void;
   /** High availability (src/ha): the leader's fencing token, carried by every write; undefined = unfenced. */
   fence?: number;
-  /** A write was refused for its fence (another replica leads now): the mirror has stopped writing. */
-  onFenced?: (currentFence: string) => void;
   /** Round trips in flight at once (the next is planned while the previous executes). Default 2. */
   maxInFlightChunks?: number;
 }
@@ -32,7 +27,19 @@ export interface CommittedBatch {
   receivedAt: number;
 }
 
+/** What the writer is doing (one at a time). */
+export type MirrorPhase =
+  /** Reading meta and the users into memory: at start, and after any doubt (a failure, Redis reconnected). */
+  | { type: 'loading' }
+  /** Memory matches Redis; batches are applied as they come. */
+  | { type: 'ready' }
+  /** A full replace is being applied over several round trips (meta syncing = 1). */
+  | { type: 'replacing'; reason: string }
+  /** The last Redis operation failed; the pipeline retries with backoff. */
+  | { type: 'redis-down'; error: string };
+
 export interface MirrorStatus {
+  phase: MirrorPhase;
   epoch: string;
   seq: number;
   users: number;

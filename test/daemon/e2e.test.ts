@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { FanoutClient } from '../../src/fanout/client.js';
+import { CLOSE } from '../../src/fanout/close-codes.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -99,7 +100,7 @@ describe('icwatch end to end (child processes, real Redis)', function () {
     const closed = new Promise<number>((resolve) => client.once('close', (code: number) => resolve(code)));
 
     expect(await icwatch!.stop('SIGTERM')).to.equal(0);
-    expect(await closed).to.equal(1001);
+    expect(await closed).to.equal(CLOSE.goingAway.code);
     const requests = await sim!.control<RequestRecord[]>('GET', 'requests');
     const deletes = requests.filter((r) => r.method === 'DELETE');
     expect(deletes.some((r) => /\/messaging\/subscriptions\/configuration\/users\//.test(r.path) && (r.status === 204 || r.status === 200 || r.status === 404)), JSON.stringify(deletes)).to.equal(true);

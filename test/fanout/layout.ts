@@ -1,7 +1,7 @@
 /**
- * A stand-in for the mirror in fan-out tests: writes the Redis layout of PRODUCT.md §5 (user hashes, ids, meta,
- * the change stream with `<seq>-0` ids, notify) one atomic MULTI per batch, and keeps the state at every seq so that
- * a test can check a client's state against the mirror at each seq.
+ * A stand-in for the mirror in fan-out tests: writes the Redis layout (README, "The Redis mirror (for readers)":
+ * user hashes, ids, meta, the change stream with `<seq>-0` ids, notify) one atomic MULTI per batch, and keeps the
+ * state at every seq so that a test can check a client's state against the mirror at each seq.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';

@@ -9,6 +9,7 @@ import { mirrorKeys } from '../../src/mirror/keys.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { startMirror, replace, user, delta } from '../mirror/fixtures.js';
 import { MirrorStore } from '../../src/mirror/store.js';
+import { MirrorFencedError } from '../../src/mirror/write-errors.js';
 
 describe('ha: the leader lease and the fence', function () {
   this.timeout(20000);
@@ -74,18 +75,18 @@ describe('ha: the leader lease and the fence', function () {
     // Another replica takes over (fence 2): this writer's next write must not land.
     await redis.del(keys.leader);
     await new LeaseStore(redis, keys, 'replica-b', 10000).acquire();
-    let fenced = '';
     const stale = new MirrorStore(redis, keys, fence);
     const reply = await stale.apply({ epoch: before.epoch!, seq: 2, maxlen: 1000, now: Date.now(), meta: [], indexArgs: ['0'], entryArgs: ['r', 'jdoe'] });
     expect(reply).to.deep.equal({ kind: 'fenced', fence: '2' });
     expect(await redis.sismember(keys.ids, 'jdoe')).to.equal(1);
     expect(await redis.xlen(keys.changes)).to.equal(2);
 
-    // Through the mirror: the refused write stops it, and it says so.
-    const h2 = await startMirror(redis, prefix, { fence, onFenced: (current) => (fenced = current) });
+    // Through the pipeline: the refused write ends it with MirrorFencedError (never retried), and writes nothing.
+    const h2 = await startMirror(redis, prefix, { fence });
     h2.source.next(delta({ removed: ['asmith'] }));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(fenced).to.equal('2');
+    const ended = await h2.mirror.done.then(() => 'completed', (err: unknown) => err);
+    expect(ended).to.be.instanceOf(MirrorFencedError);
+    expect((ended as MirrorFencedError).currentFence).to.equal('2');
     expect(await redis.hgetall(keys.meta)).to.include({ seq: '2', fence: '2' });
     expect(await redis.exists(keys.user('asmith'))).to.equal(1);
     await h.mirror.drain(0);

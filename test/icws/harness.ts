@@ -1,11 +1,12 @@
-/** Drives a real IcwsUsersFeed against a real simulator: config with small bounds, recording of messages and states. */
+/** Drives a real IcwsUsersFeed (and the pipeline's reading steps) against a real simulator: config with small bounds, recording of messages and states. */
 import type { Subscription } from 'rxjs';
 import { DEFAULTS, type Config } from '../../src/config/defaults.js';
 import type { SessionState } from '../../src/icws/feed.js';
 import type { ReceivedUsersMessage } from '../../src/icws/messages.js';
 import { IcwsUsersFeed } from '../../src/icws/users-feed.js';
 import { Writable } from 'node:stream';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger, type Logger } from '../../src/log/logger.js';
+import { actOnSessionMessages, keepOurSubscription, parseItems } from '../../src/pipeline/session-messages.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -37,6 +38,7 @@ export class FeedProbe {
   readonly logLines: string[] = [];
   error?: unknown;
   completed = false;
+  private readonly logger: Logger;
   private readonly subs: Subscription[] = [];
 
   constructor(config: Config) {
@@ -46,19 +48,21 @@ export class FeedProbe {
         done();
       },
     });
-    this.feed = new IcwsUsersFeed(config, { metrics: this.metrics, logger: createLogger({ level: 'debug', stream }) });
+    this.logger = createLogger({ level: 'debug', stream });
+    this.feed = new IcwsUsersFeed(config, { metrics: this.metrics, logger: this.logger });
+    this.subs.push(this.feed.state$.subscribe((s) => this.states.push(s)));
+  }
+
+  /** Subscribes the feed (cold: this logs in) through the pipeline's first steps, up to our usersMessages. */
+  start(): this {
+    const steps = { metrics: this.metrics, logger: this.logger };
     this.subs.push(
-      this.feed.messages$.subscribe({
+      this.feed.items$.pipe(parseItems(steps), actOnSessionMessages(steps), keepOurSubscription(steps)).subscribe({
         next: (m) => this.messages.push(m),
         error: (e: unknown) => (this.error = e),
         complete: () => (this.completed = true),
       }),
-      this.feed.state$.subscribe((s) => this.states.push(s)),
     );
-  }
-
-  start(): this {
-    this.feed.start();
     return this;
   }
 

@@ -1,7 +1,13 @@
-/** Test fixtures for the mirror: a Mirror on real Redis, messages, and Redis read back the way a reader reads it. */
-import { Subject, firstValueFrom, filter } from 'rxjs';
+/**
+ * Test fixtures for the mirror: a MirrorWriter on real Redis fed through the pipeline's writeToMirror from a
+ * Subject, messages, and Redis read back the way a reader reads it.
+ */
+import { Subject, firstValueFrom, filter, share, type Observable, type Subscription } from 'rxjs';
 import { Redis } from 'ioredis';
-import { Mirror, type MirrorOptions } from '../../src/mirror/mirror.js';
+import { MirrorWriter } from '../../src/mirror/writer.js';
+import type { CommittedBatch, MirrorOptions, MirrorStatus } from '../../src/mirror/types.js';
+import { writeToMirror } from '../../src/pipeline/pipeline.js';
+import type { SessionHandle } from '../../src/icws/feed.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { decodeChangeEntry, type ChangeEntry } from '../../src/mirror/change.js';
 import { Metrics } from '../../src/metrics/metrics.js';
@@ -26,15 +32,33 @@ export function delta(d: { added?: User[]; changed?: unknown[]; removed?: unknow
   };
 }
 
+/** Options of the mirror under test and of the pipeline stage that feeds it. */
+export interface HarnessOptions extends MirrorOptions {
+  maxPendingMessages: number;
+  /** What the session is asked when the pipeline overflows (a resync). */
+  onOverflow?: () => void;
+}
+
+/** A running writeToMirror stage: its commits, its end, and a drain like the daemon's. */
+export interface RunningMirror {
+  writer: MirrorWriter;
+  committed$: Observable<CommittedBatch>;
+  /** Settles when the stage ends: resolves on completion, rejects with the source's error. */
+  done: Promise<void>;
+  status(): MirrorStatus;
+  /** Complete the source, wait (within timeoutMs) for what is pending to be written, then let go. */
+  drain(timeoutMs: number): Promise<void>;
+}
+
 export interface Harness {
-  mirror: Mirror;
+  mirror: RunningMirror;
   source: Subject<ReceivedUsersMessage>;
   metrics: Metrics;
   /** Push messages and wait until the mirror has applied all of them (its queue is empty and seq stable). */
   apply(...messages: ReceivedUsersMessage[]): Promise<void>;
 }
 
-export function mirrorOptions(redis: Redis, prefix: string, over: Partial<MirrorOptions> = {}): MirrorOptions {
+export function mirrorOptions(redis: Redis, prefix: string, over: Partial<HarnessOptions> = {}): HarnessOptions {
   const r = DEFAULTS.redis;
   return {
     redis,
@@ -52,17 +76,35 @@ export function mirrorOptions(redis: Redis, prefix: string, over: Partial<Mirror
 }
 
 /** Start a mirror on `redis` under `prefix` and feed it through a Subject. */
-export async function startMirror(redis: Redis, prefix: string, over: Partial<MirrorOptions> = {}): Promise<Harness> {
+export async function startMirror(redis: Redis, prefix: string, over: Partial<HarnessOptions> = {}): Promise<Harness> {
   const options = mirrorOptions(redis, prefix, over);
-  const mirror = new Mirror(options);
-  await mirror.init();
+  const writer = new MirrorWriter(options);
   const source = new Subject<ReceivedUsersMessage>();
-  mirror.run(source);
+  const session = { resync: () => options.onOverflow?.() } as unknown as SessionHandle;
+  const committed$ = source.pipe(writeToMirror(writer, options), share());
+  let settle!: { resolve: () => void; reject: (e: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  done.catch(() => {});
+  const sub: Subscription = committed$.subscribe({ error: (e: unknown) => settle.reject(e), complete: () => settle.resolve() });
+  // The stage loads the mirror before it reads the source (a hot Subject here, unlike the feed): wait for that.
+  while (['loading', 'redis-down'].includes(writer.status().phase.type)) await new Promise((r) => setTimeout(r, 2));
+  const mirror: RunningMirror = {
+    writer,
+    committed$,
+    done,
+    status: () => writer.status(),
+    drain: async (timeoutMs) => {
+      source.complete();
+      await Promise.race([done.catch(() => {}), new Promise((r) => setTimeout(r, timeoutMs))]);
+      sub.unsubscribe();
+    },
+  };
+  const push = (m: ReceivedUsersMessage) => source.next(Object.assign({ session }, m));
   const apply = async (...messages: ReceivedUsersMessage[]) => {
-    for (const m of messages) source.next(m);
+    for (const m of messages) push(m);
     await waitIdle(options.metrics);
   };
-  return { mirror, source, metrics: options.metrics, apply };
+  return { mirror, source: { next: push, error: (e: unknown) => source.error(e), complete: () => source.complete() } as unknown as Subject<ReceivedUsersMessage>, metrics: options.metrics, apply };
 }
 
 /** Until icwatch_pending_messages is 0 (every message received has been applied). */

@@ -3,13 +3,13 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
-import type { CommittedBatch, Mirror } from '../../src/mirror/mirror.js';
-import { delta, expectGapFree, metricValue, readMirror, replace, replay, startMirror, user, waitIdle, type Harness } from './fixtures.js';
+import type { CommittedBatch } from '../../src/mirror/types.js';
+import { delta, expectGapFree, metricValue, readMirror, replace, replay, startMirror, user, waitIdle, type Harness, type RunningMirror } from './fixtures.js';
 
 describe('mirror: Redis layout and semantics', function () {
   let redis: Redis;
   let prefix: string;
-  const mirrors: Mirror[] = [];
+  const mirrors: RunningMirror[] = [];
 
   const start = async (over: Parameters<typeof startMirror>[2] = {}): Promise<Harness> => {
     const h = await startMirror(redis, prefix, over);

@@ -3,8 +3,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/net.js';
-import type { Mirror } from '../../src/mirror/mirror.js';
-import { delta, expectGapFree, metricValue, readMirror, replace, replay, startMirror, user, waitIdle } from './fixtures.js';
+import { delta, expectGapFree, metricValue, readMirror, replace, replay, startMirror, user, waitIdle, type RunningMirror } from './fixtures.js';
 
 const PREFIX = 'icwatch:users';
 const USERS = 20;
@@ -13,7 +12,7 @@ describe('mirror: Redis unavailable', function () {
   this.timeout(60000);
   let server: PrivateRedis | undefined;
   let redis: Redis | undefined;
-  let mirror: Mirror | undefined;
+  let mirror: RunningMirror | undefined;
 
   afterEach(async () => {
     await mirror?.drain(1000);

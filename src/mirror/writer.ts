@@ -1,0 +1,317 @@
+/**
+ * The mirror's writer: applies one batch of usersMessages at a time to the Redis layout (README "Redis layout"),
+ * against the users it holds in memory. The order of batches, their size and what happens on failure are the
+ * pipeline's (src/pipeline/pipeline.ts); this module knows Redis: planning round trips (chunks), the apply script,
+ * reloading memory from Redis.
+ *
+ * Within a batch, up to maxInFlightChunks round trips are in flight (the next is planned while the previous one
+ * executes). Each chunk is one Lua call that checks meta's epoch and seq first, so a chunk planned on top of one
+ * that failed, or retried after a lost reply, writes nothing. On any doubt write$ errors with a retryable error and
+ * marks memory stale: the retry reloads from Redis and plans again the items not yet committed (a WriteBatch
+ * remembers how far it got): nothing lost, nothing applied twice.
+ */
+import { Observable } from 'rxjs';
+import type { ReceivedUsersMessage } from '../icws/messages.js';
+import { componentLogger, type Logger } from '../log/logger.js';
+import { mirrorKeys } from './keys.js';
+import { observeCommit } from './observe.js';
+import { planDeltas, ReplacePlanner, type Chunk, type PlannerOptions, type QueueItem } from './planner.js';
+import { RedisHealth } from './redis-health.js';
+import { ChunkBuilder, MirrorState } from './state.js';
+import { MirrorStore, type ApplyReply } from './store.js';
+import type { CommittedBatch, MirrorOptions, MirrorPhase, MirrorStatus } from './types.js';
+import { MirrorFencedError, MirrorMovedError, RedisUnavailableError } from './write-errors.js';
+
+/** What the pipeline hands the writer. */
+export type WriteItem =
+  | { kind: 'delta'; received: ReceivedUsersMessage }
+  | { kind: 'replace'; received: ReceivedUsersMessage; reason: string }
+  /** Redis reconnected: it may have restarted without its data; reload before anything else. */
+  | { kind: 'reload' };
+
+/** A batch and how far it got: a retry of write$ goes on after the items already committed. */
+export class WriteBatch {
+  /** Items at the head of `items` whose effect is committed. */
+  done = 0;
+  constructor(readonly items: readonly WriteItem[]) {}
+  get remaining(): number {
+    return this.items.length - this.done;
+  }
+}
+
+type Reply = ApplyReply | Error;
+const NO_WRITE = -1;
+
+export class MirrorWriter {
+  private readonly log: Logger;
+  private readonly store: MirrorStore;
+  readonly health: RedisHealth;
+  private readonly plannerOptions: PlannerOptions;
+  private readonly maxInFlight: number;
+  private state: MirrorState;
+  private phase: MirrorPhase = { type: 'loading' };
+  /** A full replace applied since start (readiness). */
+  private synced = false;
+  private stale = true;
+  private epoch = '';
+  private seq = 0;
+  private users = 0;
+  private lastChangeAt: number | undefined;
+  /** Known meta subscriptionId / icServer, so that they are written only when they change. */
+  private metaKnown: Record<string, string | undefined> = {};
+  /** Known users to rewrite first: Redis came back empty under a new epoch. */
+  private restore: QueueItem | undefined;
+
+  constructor(private readonly options: MirrorOptions) {
+    this.log = componentLogger(options.logger, 'mirror');
+    this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix), options.fence);
+    this.health = new RedisHealth(options.backoff, options.metrics, this.log);
+    this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log };
+    this.maxInFlight = Math.max(1, options.maxInFlightChunks ?? 2);
+    this.state = new MirrorState(options.indexedProperties);
+  }
+
+  status(): MirrorStatus {
+    const connection = (this.options.redis as { status?: string }).status;
+    return {
+      phase: this.phase,
+      epoch: this.epoch,
+      seq: this.seq,
+      users: this.users,
+      synced: this.synced,
+      syncing: this.phase.type === 'replacing',
+      redisUp: this.health.up && (connection === undefined || connection === 'ready'),
+      lastChangeAt: this.lastChangeAt,
+      lastError: this.health.lastError,
+    };
+  }
+
+  /** Read meta (a new epoch if the mirror starts from nothing) and the users; errors with RedisUnavailableError. */
+  async load(): Promise<void> {
+    this.phase = { type: 'loading' };
+    try {
+      await this.reload();
+    } catch (err) {
+      if (err instanceof MirrorFencedError) throw err;
+      this.phase = { type: 'redis-down', error: (err as Error)?.message ?? String(err) };
+      throw new RedisUnavailableError('load the mirror', err);
+    }
+    this.health.markUp();
+    this.phase = { type: 'ready' };
+  }
+
+  /**
+   * Applies the rest of `batch`, emitting each commit that wrote change entries. Errors with MirrorMovedError or
+   * RedisUnavailableError (retry: memory is reloaded first) and with anything else on a bug.
+   */
+  write$(batch: WriteBatch): Observable<CommittedBatch> {
+    return new Observable<CommittedBatch>((subscriber) => {
+      const abort = new AbortController();
+      this.write(batch, (c) => subscriber.next(c), abort.signal).then(
+        () => subscriber.complete(),
+        (err: unknown) => subscriber.error(err),
+      );
+      return () => abort.abort();
+    });
+  }
+
+  private async write(batch: WriteBatch, emit: (c: CommittedBatch) => void, signal: AbortSignal): Promise<void> {
+    if (batch.items.slice(batch.done).some((i) => i.kind === 'reload')) this.stale = true;
+    if (this.stale) await this.load();
+    const queue: QueueItem[] = [];
+    if (this.restore) queue.push(this.restore);
+    for (const item of batch.items.slice(batch.done)) if (item.kind !== 'reload') queue.push(item);
+    // The queue stays as it is (chunks are planned by index); `completed` counts the items committed from its head.
+    // Reload items carry no change: done as soon as the reload above succeeded.
+    let completed = 0;
+    const skipReloads = () => {
+      while (batch.items[batch.done]?.kind === 'reload') batch.done++;
+    };
+    const completeHead = (n: number) => {
+      for (const item of queue.slice(completed, completed + n)) {
+        if (item === this.restore) this.restore = undefined;
+        else {
+          skipReloads();
+          batch.done++;
+        }
+      }
+      completed += n;
+      skipReloads();
+    };
+    skipReloads();
+    await this.pump(queue, completeHead, emit, signal);
+  }
+
+  /** Plans and sends chunks, up to maxInFlight at once, until the queue is empty; throws on the first failure. */
+  private async pump(queue: QueueItem[], completeHead: (n: number) => void, emit: (c: CommittedBatch) => void, signal: AbortSignal): Promise<void> {
+    const inflight: Array<{ chunk: Chunk; reply: Promise<Reply> }> = [];
+    const lost: Chunk[] = [];
+    let failure: Reply | undefined;
+    let planned = 0;
+    let replace: ReplacePlanner | undefined;
+    let seqPlanned = this.seq;
+    for (;;) {
+      if (!failure && !signal.aborted && inflight.length < this.maxInFlight) {
+        const next = this.planNext(queue, planned, replace, seqPlanned);
+        if (next) {
+          ({ planned, replace } = next);
+          seqPlanned += next.chunk.builder.entries;
+          inflight.push({ chunk: next.chunk, reply: this.send(next.chunk) });
+          continue;
+        }
+      }
+      const head = inflight.shift();
+      if (!head) break;
+      const reply = await head.reply;
+      if (!(reply instanceof Error) && reply.kind === 'ok') {
+        // This chunk's seq check passed, so the chunks before it whose replies were lost did apply.
+        for (const c of lost.splice(0)) this.commit(c, { kind: 'ok', seq: c.baseSeq + c.builder.entries, users: NO_WRITE }, completeHead, emit);
+        this.commit(head.chunk, reply, completeHead, emit);
+        failure = undefined;
+        continue;
+      }
+      failure ??= reply;
+      lost.push(head.chunk);
+    }
+    if (failure) throw this.failed(failure);
+  }
+
+  private planNext(queue: QueueItem[], planned: number, replace: ReplacePlanner | undefined, baseSeq: number) {
+    let p;
+    let received: ReceivedUsersMessage | undefined;
+    if (replace) {
+      p = replace.plan();
+      if (p.done) replace = undefined;
+    } else {
+      const item = queue[planned];
+      if (!item) return undefined;
+      if (item.kind === 'delta') {
+        p = planDeltas(this.state, queue.slice(planned, planned + this.options.maxBatchMessages), this.plannerOptions);
+        received = (queue[planned + p.completes - 1] as { received: ReceivedUsersMessage }).received;
+        planned += p.completes;
+      } else {
+        replace = new ReplacePlanner(this.state, item, this.plannerOptions);
+        this.phase = { type: 'replacing', reason: replace.reason };
+        planned += 1;
+        if (item.kind === 'replace') received = item.received;
+        p = replace.plan();
+        if (p.done) replace = undefined;
+      }
+    }
+    const meta = [...p.meta];
+    if (received) this.metaFrom(received, meta);
+    const index = p.builder.indexArgs();
+    const chunk: Chunk = { ...p, meta, indexArgs: index.args, indexWrites: index.writes, epoch: this.epoch, baseSeq };
+    return { chunk, planned, replace };
+  }
+
+  /** Meta subscriptionId and icServer come from the messages; written only when they change. */
+  private metaFrom(received: ReceivedUsersMessage, meta: string[]): void {
+    const values = { subscriptionId: received.message.subscriptionId, icServer: received.icServer };
+    for (const [field, value] of Object.entries(values)) {
+      if (typeof value === 'string' && value !== this.metaKnown[field]) {
+        meta.push(field, value);
+        this.metaKnown[field] = value;
+      }
+    }
+  }
+
+  private async send(chunk: Chunk): Promise<Reply> {
+    const b = chunk.builder;
+    if (!b.entries && !chunk.indexWrites && !chunk.meta.length) return { kind: 'ok', seq: chunk.baseSeq, users: NO_WRITE };
+    const end = this.options.metrics.redisApplyDuration.startTimer();
+    try {
+      const reply = await this.store.apply({
+        epoch: chunk.epoch,
+        seq: chunk.baseSeq,
+        maxlen: this.options.changeStreamLength,
+        now: Date.now(),
+        meta: chunk.meta,
+        indexArgs: chunk.indexArgs,
+        entryArgs: b.entryArgs,
+      });
+      end();
+      return reply;
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  private commit(chunk: Chunk, reply: Extract<ApplyReply, { kind: 'ok' }>, completeHead: (n: number) => void, emit: (c: CommittedBatch) => void): void {
+    const m = this.options.metrics;
+    completeHead(chunk.completes);
+    this.seq = reply.seq;
+    m.seq.set(reply.seq);
+    if (reply.users !== NO_WRITE) {
+      this.users = reply.users;
+      m.users.set(reply.users);
+    }
+    this.health.markUp();
+    const wall = Date.now();
+    observeCommit(m, chunk, { mono: performance.now(), wall });
+    if (chunk.fullSync) {
+      m.fullSyncs.inc({ reason: chunk.fullSync });
+      this.synced = true;
+      this.phase = { type: 'ready' };
+      this.log.info(`full replace applied (reason ${chunk.fullSync})`, { users: this.users, seq: this.seq });
+    }
+    if (chunk.builder.entries) {
+      this.lastChangeAt = wall;
+      emit({ fromSeq: chunk.baseSeq + 1, toSeq: reply.seq, receivedAt: chunk.receivedAt });
+    }
+  }
+
+  /** After a failed or refused chunk: memory is no longer trusted; the error says whether to back off. */
+  private failed(failure: Reply): Error {
+    this.stale = true;
+    if (this.phase.type === 'replacing') this.phase = { type: 'ready' };
+    if (failure instanceof Error) {
+      this.phase = { type: 'redis-down', error: failure.message };
+      return new RedisUnavailableError('applying changes', failure);
+    }
+    if (failure.kind === 'fenced') {
+      // Another replica took the lease over: write nothing more; the leadership steps down (src/ha).
+      const err = new MirrorFencedError(this.options.fence, failure.fence);
+      this.log.warn(`${err.message}, so this one stops writing`);
+      return err;
+    }
+    if (failure.kind === 'stale') {
+      this.log.warn(`mirror meta moved under us (epoch ${failure.epoch}, seq ${failure.seq}; expected ${this.epoch}, ${this.seq}): another writer, or a retried write that had applied; reloading`);
+      return new MirrorMovedError(`meta moved to epoch ${failure.epoch}, seq ${failure.seq}`);
+    }
+    this.log.warn('Redis lost the mirror (meta missing); starting a new epoch');
+    return new MirrorMovedError('meta missing');
+  }
+
+  /** Read meta (starting a new epoch if it is missing) and the users into memory; fix index entries that disagree. */
+  private async reload(): Promise<void> {
+    const meta = await this.store.initMeta();
+    if (meta.created && this.state.size && !this.restore) {
+      // Redis came back empty: rewrite what we know as a full replace under the new epoch (its entries start at 1).
+      this.log.warn(`new epoch ${meta.epoch}: rewriting the ${this.state.size} known users`);
+      this.restore = { kind: 'restore', users: this.state.users, receivedAt: performance.now() };
+    } else if (meta.created) {
+      this.log.info(`new mirror: epoch ${meta.epoch}`);
+    }
+    const loaded = await this.store.load(this.options.indexedProperties);
+    if (!loaded.meta.epoch) throw new Error('mirror meta vanished while loading');
+    const state = MirrorState.loaded(this.options.indexedProperties, loaded.users, loaded.indexEntries);
+    this.epoch = loaded.meta.epoch;
+    this.seq = Number(loaded.meta.seq ?? 0);
+    this.users = Number(loaded.meta.users ?? state.size);
+    this.metaKnown = { subscriptionId: loaded.meta.subscriptionId, icServer: loaded.meta.icServer };
+    const repair = new ChunkBuilder();
+    state.repairIndexes(repair);
+    const index = repair.indexArgs();
+    if (index.writes) {
+      const reply = await this.store.apply({ epoch: this.epoch, seq: this.seq, maxlen: this.options.changeStreamLength, now: Date.now(), meta: [], indexArgs: index.args, entryArgs: [] });
+      if (reply.kind === 'fenced') throw new MirrorFencedError(this.options.fence, reply.fence);
+      if (reply.kind !== 'ok') throw new Error(`index repair refused (${reply.kind}); retrying`);
+      this.log.info(`repaired ${index.writes} index entries`);
+    }
+    this.state = state;
+    this.options.metrics.seq.set(this.seq);
+    this.options.metrics.users.set(this.users);
+    this.stale = false;
+  }
+}

@@ -1,0 +1,24 @@
+/** Small RxJS operators of the pipeline's own (coalesceWhileBusy has a module to itself: coalesce.ts). */
+import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+
+interface EventSource {
+  on(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
+}
+
+/**
+ * Also emits `value` each time `emitter` emits `event`, for as long as the source runs (it completes and errors
+ * with the source). E.g. a Redis client's "ready": the mirror must look at Redis again after a reconnect.
+ */
+export function alsoOnEvent<T>(emitter: EventSource, event: string, value: T): MonoTypeOperatorFunction<T> {
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      const listener = () => subscriber.next(value);
+      emitter.on(event, listener);
+      const sub = source.subscribe(subscriber);
+      return () => {
+        emitter.off(event, listener);
+        sub.unsubscribe();
+      };
+    });
+}
