@@ -142,7 +142,7 @@ export class Daemon {
     const logger = this.options.logger;
     this.leadership = createLeadership({
       config: this.config,
-      redis: this.redis!,
+      redis: this.newSubscriber('icwatch-lease'),
       createSubscriber: () => this.newSubscriber('icwatch-leader'),
       metrics: this.metrics,
       logger,
@@ -183,6 +183,7 @@ export class Daemon {
     return false;
   }
 
+  /** Another connection to Redis (for SUBSCRIBE, or the lease), closed with the others at shutdown. */
   private newSubscriber(connectionName: string): RedisClient {
     const sub = createRedisClient(this.config.redis, componentLogger(this.options.logger, 'redis'), { connectionName });
     this.subscribers.push(sub);

@@ -10,6 +10,10 @@ import { replicaIdFor } from './replica-id.js';
 
 export interface LeadershipDeps {
   config: Config;
+  /**
+   * A connection of the lease's own, so that a renew never waits behind the mirror's large writes in one pipeline
+   * (those are queued on the daemon's main connection).
+   */
   redis: RedisClient;
   /** A connection for SUBSCRIBE (the standby's wake-up on a released lease). */
   createSubscriber(): RedisClient;
