@@ -9,7 +9,7 @@
  */
 import { waitFor } from '../test/helpers/net.js';
 import { Replicas } from '../test/ha/replicas.js';
-import { streamSeqs } from '../test/daemon/mirror-compare.js';
+import { streamSeqs } from '../test/helpers/mirror.js';
 import type { Figures } from './run.js';
 
 const LEASE_MS = 3000;
@@ -45,7 +45,7 @@ export default async function failoverBench({ quick, log }: { quick: boolean; lo
 
     r.stopChurn();
     await r.converged(60000);
-    const seqs = await streamSeqs(r.reader, r.prefix);
+    const seqs = await streamSeqs(r.reader, r.keys);
     const streamGaps = seqs.filter((s, i) => i > 0 && s !== seqs[i - 1]! + 1).length;
     const stale = r.audit.staleWrites().length;
     log(`  gaps: ${streamGaps} in the stream, ${r.followerGaps} seen by followers; stale writes landed: ${stale} (refused: ${r.audit.refused})`);

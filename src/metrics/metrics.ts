@@ -1,5 +1,5 @@
 /**
- * Every metric icwatch exposes (PRODUCT.md §8: the names are the contract). One instance per process, on its own
+ * Every metric icwatch exposes (README "Metrics": the names are the contract). One instance per process, on its own
  * registry so that tests can run several side by side. Stages receive this object and update what they own.
  */
 import client from 'prom-client';

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { CLOSE } from '../../src/fanout/close-codes.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
-import { metricValue } from '../daemon/processes.js';
+import { metricValue } from '../helpers/processes.js';
 import { SECRETS, Stack, leakedSecrets } from './harness.js';
 
 const MAX_MESSAGE_BYTES = 1024 * 1024;

@@ -10,10 +10,9 @@ import { CLOSE } from '../../src/fanout/close-codes.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { mirrorDifference, streamSeqs } from './mirror-compare.js';
-import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from './processes.js';
+import { mirrorDifference, streamSeqs, type SimUser } from '../helpers/mirror.js';
+import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
 
-type SimUser = { configurationId: { id: string } } & Record<string, unknown>;
 type RequestRecord = { method: string; path: string; route: string; status: number };
 
 describe('icwatch end to end (child processes, real Redis)', function () {
@@ -122,11 +121,11 @@ describe('icwatch end to end (child processes, real Redis)', function () {
     icwatch = await startIcwatch(env());
     const truth = await sim!.control<SimUser[]>('GET', 'users');
     let difference = '';
-    await waitFor('the mirror to equal the simulator', async () => (difference = await mirrorDifference(redis, prefix, truth)) === '', 20000, 100).catch((err: Error) => {
+    await waitFor('the mirror to equal the simulator', async () => (difference = await mirrorDifference(redis, mirrorKeys(prefix), truth)) === '', 20000, 100).catch((err: Error) => {
       throw new Error(`${err.message}: ${difference}`);
     });
     expect(await redis.hget(mirrorKeys(prefix).index('extension'), '7777')).to.equal('newcomer');
-    const seqs = await streamSeqs(redis, prefix);
+    const seqs = await streamSeqs(redis, mirrorKeys(prefix));
     seqs.forEach((s, i) => i && expect(s, 'seq without gaps').to.equal(seqs[i - 1]! + 1));
     expect(Number(await redis.hget(mirrorKeys(prefix).meta, 'seq'))).to.equal(seqs.at(-1));
   });

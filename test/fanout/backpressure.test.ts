@@ -5,7 +5,8 @@ import type { Socket } from 'node:net';
 import { CLOSE } from '../../src/fanout/close-codes.js';
 import { waitFor } from '../helpers/net.js';
 import { startHarness, useFixture } from './harness.js';
-import { plain, readMirror } from './layout.js';
+import { readMirror } from '../helpers/mirror.js';
+import { plain } from './layout.js';
 
 describe('fanout: backpressure and keepalive', function () {
   this.timeout(60000);

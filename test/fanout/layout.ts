@@ -97,16 +97,6 @@ export class LayoutWriter {
   }
 }
 
-/** The users as Redis holds them (HGETALL of every id, values JSON-decoded). */
-export async function readMirror(redis: Redis, keys: MirrorKeys): Promise<Map<string, Props>> {
-  const out = new Map<string, Props>();
-  for (const id of await redis.smembers(keys.ids)) {
-    const hash = await redis.hgetall(keys.user(id));
-    out.set(id, Object.fromEntries(Object.entries(hash).map(([p, v]) => [p, JSON.parse(v)])));
-  }
-  return out;
-}
-
 /** Sorted plain form of a users map, for deep equality. */
 export function plain(users: Map<string, Props>): Record<string, Props> {
   return Object.fromEntries([...users].sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -7,7 +7,8 @@ import type { Socket } from 'node:net';
 import type { FanoutClient } from '../../src/fanout/client.js';
 import { waitFor } from '../helpers/net.js';
 import { startHarness, useFixture } from './harness.js';
-import { plain, readMirror } from './layout.js';
+import { readMirror } from '../helpers/mirror.js';
+import { plain } from './layout.js';
 
 /** The change seqs a client applies, to check they are contiguous. */
 function recordSeqs(c: FanoutClient): number[] {

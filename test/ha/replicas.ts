@@ -9,9 +9,9 @@ import { DEFAULTS } from '../../src/config/defaults.js';
 import { FanoutClient } from '../../src/fanout/client.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { FAULT_TIMINGS, SECRETS, difference, readMirror, subscribedView } from '../chaos/harness.js';
-import { startIcwatch, type IcwatchProcess } from '../daemon/processes.js';
-import { streamSeqs } from '../daemon/mirror-compare.js';
+import { FAULT_TIMINGS, SECRETS } from '../chaos/harness.js';
+import { difference, readMirror, streamSeqs, subscribedUsers } from '../helpers/mirror.js';
+import { startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/redis.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -172,7 +172,7 @@ export class Replicas {
   /** The stream holds 1..meta seq contiguously (what it still holds: it is trimmed, never gapped). */
   async seqProblem(): Promise<string | undefined> {
     const seq = Number((await this.reader.hget(this.keys.meta, 'seq')) ?? 0);
-    const seqs = await streamSeqs(this.reader, this.prefix);
+    const seqs = await streamSeqs(this.reader, this.keys);
     const gap = seqs.findIndex((s, i) => i > 0 && s !== seqs[i - 1]! + 1);
     if (gap > 0) return `gap: ${seqs[gap - 1]} then ${seqs[gap]}`;
     if (seqs.length && seqs[seqs.length - 1] !== seq) return `last entry ${seqs[seqs.length - 1]}, meta seq ${seq}`;
@@ -188,7 +188,7 @@ export class Replicas {
         if (problem) return void (last = `change stream: ${problem}`);
         const mirror = await readMirror(this.reader, this.keys);
         const seq = Number(await this.reader.hget(this.keys.meta, 'seq'));
-        const d1 = difference(subscribedView(this.sim), mirror);
+        const d1 = difference(subscribedUsers(this.sim.control.users()), mirror);
         if (d1) return void (last = `mirror vs simulator: ${d1}`);
         const f = this.follower;
         if (f && f.seq !== seq) return void (last = `follower at seq ${f.seq}, mirror at ${seq}`);

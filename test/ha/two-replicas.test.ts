@@ -3,7 +3,7 @@
  * /metrics and the status page; SIGTERM on the leader hands over to the standby, which then writes.
  */
 import { expect } from 'chai';
-import { metricValue } from '../daemon/processes.js';
+import { metricValue } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
 import { Replicas } from './replicas.js';
 

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/net.js';
-import { delta, expectGapFree, metricValue, readMirror, replace, replay, startMirror, user, waitIdle, type RunningMirror } from './fixtures.js';
+import { delta, expectGapFree, metricValue, readMirrorView, replace, replay, startMirror, user, waitIdle, type RunningMirror } from './fixtures.js';
 
 const PREFIX = 'icwatch:users';
 const USERS = 20;
@@ -59,7 +59,7 @@ describe('mirror: Redis unavailable', function () {
       await server!.start();
     });
     await waitIdle(h.metrics, 30000);
-    const v = await readMirror(redis, PREFIX);
+    const v = await readMirrorView(redis, PREFIX);
     expect(sawDown).to.equal(true);
     expect(await metricValue(h.metrics, 'redisErrors')).to.be.greaterThan(0);
     expect(h.mirror.status()).to.include({ redisUp: true, epoch });
@@ -81,8 +81,8 @@ describe('mirror: Redis unavailable', function () {
       await server!.start();
     });
     await waitIdle(h.metrics, 30000);
-    await waitFor('the rewrite', async () => (await readMirror(redis!, PREFIX)).ids.length === USERS);
-    const v = await readMirror(redis, PREFIX);
+    await waitFor('the rewrite', async () => (await readMirrorView(redis!, PREFIX)).ids.length === USERS);
+    const v = await readMirrorView(redis, PREFIX);
     expect(v.meta.epoch).to.not.equal(epoch);
     expect(h.mirror.status().epoch).to.equal(v.meta.epoch);
     expect(Object.fromEntries(Object.entries(v.users).map(([id, u]) => [id, u.statusText]))).to.deep.equal(expected);
@@ -100,8 +100,8 @@ describe('mirror: Redis unavailable', function () {
     await h.apply(replace([user('a', { extension: '1' }), user('b')]));
     await server.stop();
     await server.start();
-    await waitFor('the rewrite', async () => (await readMirror(redis!, PREFIX)).ids.length === 2);
-    const v = await readMirror(redis, PREFIX);
+    await waitFor('the rewrite', async () => (await readMirrorView(redis!, PREFIX)).ids.length === 2);
+    const v = await readMirrorView(redis, PREFIX);
     expect(v.changes.map((c) => `${c.seq}:${c.id}`)).to.deep.equal(['1:a', '2:b']);
   });
 });
