@@ -129,7 +129,9 @@ export class Leadership {
       const keep = term.fence === undefined ? undefined : setInterval(() => void this.o.lease!.renew(term.fence!).catch(() => undefined), this.o.renewMs);
       await this.stopWriter('handover').finally(() => clearInterval(keep));
       if (this.o.enabled && term.fence !== undefined) {
-        const released = await this.bounded(this.o.lease!.release(term.fence)).catch((err: unknown) => this.log.warn(`could not release the leader lease: ${(err as Error).message}; a standby takes over once it expires (ha.leaseMs)`));
+        const released = await this.bounded(this.o.lease!.release(term.fence)).catch((err: unknown) =>
+          this.log.warn(`could not release the leader lease: ${(err as Error).message}; a standby takes over once it expires (ha.leaseMs)`),
+        );
         if (released) this.log.info('released the leader lease; a standby takes over now');
       }
     }
@@ -184,7 +186,12 @@ export class Leadership {
     this.set({ type: 'leader', since: Date.now(), fence });
     this.o.metrics.leader.set(1);
     this.o.metrics.leaderChanges.inc();
-    this.log.info(fence === undefined ? 'leading the mirror (ha.enabled false: no lease)' : `leading the mirror as ${this.o.replicaId} (fence ${fence}; lease ${this.o.leaseMs} ms renewed every ${this.o.renewMs} ms)`, { fence });
+    this.log.info(
+      fence === undefined
+        ? 'leading the mirror (ha.enabled false: no lease)'
+        : `leading the mirror as ${this.o.replicaId} (fence ${fence}; lease ${this.o.leaseMs} ms renewed every ${this.o.renewMs} ms)`,
+      { fence },
+    );
     const term = this.term;
     const writer = this.o.startWriter({ fence, fenced: (detail) => this.trouble(term, `a write was refused for its fence (${detail})`) });
     this.writer = writer.catch((err: unknown) => {

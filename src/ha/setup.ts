@@ -33,7 +33,7 @@ export function createLeadership(d: LeadershipDeps): Leadership {
     leaseMs: ha.leaseMs,
     renewMs: ha.renewMs,
     replicaId,
-    startWriter: d.startWriter,
+    startWriter: (term) => d.startWriter(term),
     metrics: d.metrics,
     logger: d.logger,
     onReleased: ha.enabled

@@ -78,7 +78,10 @@ export class WriterTerm implements Writer {
       await this.feed.stop();
       const timeoutMs = this.o.drainTimeoutMs();
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([this.ended.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))]);
+      const timedOut = await Promise.race([
+        this.ended.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+      ]);
       clearTimeout(timer);
       if (timedOut) this.log.warn(`drain timed out after ${timeoutMs} ms; the messages still pending were not applied`);
       this.abandon();

@@ -71,7 +71,11 @@ describe('chaos: high availability (two replicas, one leader)', function () {
    * mirror's seq has not moved, so the epoch/seq check alone would let the old leader's queued writes land. Only
    * the fence stops them; the audit must count them as refused, and none as landed.
    */
-  async function takeoverWhileOldLeaderReturns(fault: () => void | Promise<void>, recover: () => void | Promise<void>, oldLeaderNoticed: RegExp): Promise<void> {
+  async function takeoverWhileOldLeaderReturns(
+    fault: () => void | Promise<void>,
+    recover: () => void | Promise<void>,
+    oldLeaderNoticed: RegExp,
+  ): Promise<void> {
     await leaderAndStandby({ aViaProxy: true });
     r.churn();
     await new Promise((res) => setTimeout(res, 1000));
@@ -127,10 +131,15 @@ describe('chaos: high availability (two replicas, one leader)', function () {
   it('two replicas started at the same instant: exactly one leads, the other stands by, no warning storm', async () => {
     r = await Replicas.start({ leaseMs: LEASE_MS, renewMs: 500 });
     await Promise.all([r.start('a'), r.start('b')]);
-    const leader = await waitFor('one leader', async () => {
-      const [a, b] = [await r.leadershipOf('a'), await r.leadershipOf('b')];
-      return a.leadership === 'leader' && b.leadership === 'standby' ? 'a' : b.leadership === 'leader' && a.leadership === 'standby' ? 'b' : undefined;
-    }, 20000, 100);
+    const leader = await waitFor(
+      'one leader',
+      async () => {
+        const [a, b] = [await r.leadershipOf('a'), await r.leadershipOf('b')];
+        return a.leadership === 'leader' && b.leadership === 'standby' ? 'a' : b.leadership === 'leader' && a.leadership === 'standby' ? 'b' : undefined;
+      },
+      20000,
+      100,
+    );
     await r.leaderIs(leader);
     const standby = leader === 'a' ? 'b' : 'a';
     r.follow(standby);
@@ -144,6 +153,11 @@ describe('chaos: high availability (two replicas, one leader)', function () {
       expect(r.warnings(name), `${name}'s warnings`).to.deep.equal([]);
       expect(r.get(name).output()).not.to.include('mirror meta moved under us');
     }
-    expect(r.get(standby).output().match(/standing by: the leader is/g)).to.have.lengthOf(1);
+    expect(
+      r
+        .get(standby)
+        .output()
+        .match(/standing by: the leader is/g),
+    ).to.have.lengthOf(1);
   });
 });

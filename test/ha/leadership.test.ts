@@ -143,7 +143,7 @@ describe('ha: leadership', function () {
     await redis.del(mirrorKeys(prefix).leader);
     await waitFor('a leads again', () => a.leadership.isLeader && a.events.length === 3);
     expect(a.events[2]).to.equal('start 3');
-    a.terms[1]!.fenced('ours 3, meta\'s 4');
+    a.terms[1]!.fenced("ours 3, meta's 4");
     await waitFor('a steps down again', () => a.events.length >= 4);
     expect(a.events[3]).to.match(/^stop deposed/);
     expect(a.log()).to.include('a write was refused for its fence');

@@ -63,7 +63,7 @@ describe('ha: the leader lease and the fence', function () {
     expect(await new LeaseStore(redis, keys, 'pod-0', 10000).acquire()).to.deep.equal({ kind: 'acquired', fence: 2 });
   });
 
-  it('the apply script refuses a write whose fence is not meta\'s, and writes nothing', async () => {
+  it("the apply script refuses a write whose fence is not meta's, and writes nothing", async () => {
     const keys = mirrorKeys(prefix);
     const lease = new LeaseStore(redis, keys, 'replica-a', 10000);
     const { fence } = (await lease.acquire()) as { fence: number };
@@ -84,7 +84,10 @@ describe('ha: the leader lease and the fence', function () {
     // Through the pipeline: the refused write ends it with MirrorFencedError (never retried), and writes nothing.
     const h2 = await startMirror(redis, prefix, { fence });
     h2.source.next(delta({ removed: ['asmith'] }));
-    const ended = await h2.mirror.done.then(() => 'completed', (err: unknown) => err);
+    const ended = await h2.mirror.done.then(
+      () => 'completed',
+      (err: unknown) => err,
+    );
     expect(ended).to.be.instanceOf(MirrorFencedError);
     expect((ended as MirrorFencedError).currentFence).to.equal('2');
     expect(await redis.hgetall(keys.meta)).to.include({ seq: '2', fence: '2' });

@@ -115,20 +115,32 @@ export class Replicas {
   /** Waits until `name` leads and every other running replica stands by naming it. */
   async leaderIs(name: string, timeoutMs = 20000): Promise<void> {
     let seen = '';
-    await waitFor(`${name} to lead, the others standing by`, async () => {
-      const views: string[] = [];
-      let ok = true;
-      for (const [other, r] of this.replicas) {
-        if (r.process.child.exitCode !== null || r.process.child.signalCode !== null || this.frozen.has(other)) continue;
-        const l = await this.leadershipOf(other);
-        views.push(`${other}: ${l.status} ${l.leadership} (leader ${l.leader})`);
-        if (other === name ? l.leadership !== 'leader' || l.status !== 200 : l.leadership !== 'standby' || l.leader !== name) ok = false;
-      }
-      seen = views.join('; ');
-      return ok;
-    }, timeoutMs, 100).catch((err: Error) => {
-      const ha = [...this.replicas.values()].flatMap((r) => r.output().split('\n').filter((l) => l.includes('"component":"ha"')).slice(-4).map((l) => `${r.name}: ${l.slice(0, 300)}`));
-      throw new Error(`${err.message}; last seen ${seen}\n${ha.join('\n')}`);
+    await waitFor(
+      `${name} to lead, the others standing by`,
+      async () => {
+        const views: string[] = [];
+        let ok = true;
+        for (const [other, r] of this.replicas) {
+          if (r.process.child.exitCode !== null || r.process.child.signalCode !== null || this.frozen.has(other)) continue;
+          const l = await this.leadershipOf(other);
+          views.push(`${other}: ${l.status} ${l.leadership} (leader ${l.leader})`);
+          if (other === name ? l.leadership !== 'leader' || l.status !== 200 : l.leadership !== 'standby' || l.leader !== name) ok = false;
+        }
+        seen = views.join('; ');
+        return ok;
+      },
+      timeoutMs,
+      100,
+    ).catch((err: Error) => {
+      const ha = [...this.replicas.values()].flatMap((r) =>
+        r
+          .output()
+          .split('\n')
+          .filter((l) => l.includes('"component":"ha"'))
+          .slice(-4)
+          .map((l) => `${r.name}: ${l.slice(0, 300)}`),
+      );
+      throw new Error(`${err.message}; last seen ${seen}\n${ha.join('\n')}`, { cause: err });
     });
   }
 
@@ -150,7 +162,11 @@ export class Replicas {
 
   /** A follower on replica `name`'s fan-out (it resumes by itself after a drop). */
   follow(name: string): FanoutClient {
-    const f = new FanoutClient({ url: `ws://127.0.0.1:${this.get(name).process.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
+    const f = new FanoutClient({
+      url: `ws://127.0.0.1:${this.get(name).process.port}${DEFAULTS.websocket.path}`,
+      token: SECRETS.token,
+      backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 },
+    });
     f.on('error', () => {});
     f.on('gap', () => this.followerGaps++);
     f.start();
@@ -183,22 +199,34 @@ export class Replicas {
   async converged(timeoutMs = 40000): Promise<{ users: number; seq: number }> {
     let last = '';
     try {
-      return await waitFor('convergence', async () => {
-        const problem = await this.seqProblem();
-        if (problem) return void (last = `change stream: ${problem}`);
-        const mirror = await readMirror(this.reader, this.keys);
-        const seq = Number(await this.reader.hget(this.keys.meta, 'seq'));
-        const d1 = difference(subscribedUsers(this.sim.control.users()), mirror);
-        if (d1) return void (last = `mirror vs simulator: ${d1}`);
-        const f = this.follower;
-        if (f && f.seq !== seq) return void (last = `follower at seq ${f.seq}, mirror at ${seq}`);
-        const d2 = f && difference(mirror, f.users);
-        if (d2) return void (last = `follower vs mirror: ${d2}`);
-        return { users: mirror.size, seq };
-      }, timeoutMs, 200);
+      return await waitFor(
+        'convergence',
+        async () => {
+          const problem = await this.seqProblem();
+          if (problem) return void (last = `change stream: ${problem}`);
+          const mirror = await readMirror(this.reader, this.keys);
+          const seq = Number(await this.reader.hget(this.keys.meta, 'seq'));
+          const d1 = difference(subscribedUsers(this.sim.control.users()), mirror);
+          if (d1) return void (last = `mirror vs simulator: ${d1}`);
+          const f = this.follower;
+          if (f && f.seq !== seq) return void (last = `follower at seq ${f.seq}, mirror at ${seq}`);
+          const d2 = f && difference(mirror, f.users);
+          if (d2) return void (last = `follower vs mirror: ${d2}`);
+          return { users: mirror.size, seq };
+        },
+        timeoutMs,
+        200,
+      );
     } catch (err) {
-      const lines = [...this.replicas.values()].flatMap((r) => r.output().split('\n').filter(Boolean).slice(-8).map((l) => `${r.name}: ${l.slice(0, 300)}`));
-      throw new Error(`${(err as Error).message.split(':')[0]}; last difference: ${last}\nlast lines:\n${lines.join('\n')}`);
+      const lines = [...this.replicas.values()].flatMap((r) =>
+        r
+          .output()
+          .split('\n')
+          .filter(Boolean)
+          .slice(-8)
+          .map((l) => `${r.name}: ${l.slice(0, 300)}`),
+      );
+      throw new Error(`${(err as Error).message.split(':')[0]}; last difference: ${last}\nlast lines:\n${lines.join('\n')}`, { cause: err });
     }
   }
 
@@ -207,7 +235,10 @@ export class Replicas {
    * connection is not ready yet at the first look (a start-up race of the daemon, not of two replicas).
    */
   warnings(name: string): string[] {
-    return this.get(name).output().split('\n').filter((l) => /"level":"(warn|error)"/.test(l) && !l.includes('"waiting for Redis at'));
+    return this.get(name)
+      .output()
+      .split('\n')
+      .filter((l) => /"level":"(warn|error)"/.test(l) && !l.includes('"waiting for Redis at'));
   }
 
   async close(): Promise<void> {

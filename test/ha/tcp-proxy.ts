@@ -18,31 +18,32 @@ export class TcpProxy {
   ) {}
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
-    let proxy!: TcpProxy;
-    const server = createServer((client) => {
-      const upstream = connect(targetPort, targetHost);
-      const pair: [Socket, Socket] = [client, upstream];
-      proxy.pairs.add(pair);
-      const forward = (from: Socket, to: Socket) =>
-        from.on('data', (d: Buffer) => {
-          if (proxy.silent) return;
-          if (!proxy.held) return void to.write(d);
-          proxy.held.push(() => to.write(d));
-          if (from === client) proxy.heldFromClient += d.toString('latin1');
-        });
-      forward(client, upstream);
-      forward(upstream, client);
-      const end = () => {
-        proxy.pairs.delete(pair);
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', end).on('close', end);
-      upstream.on('error', end).on('close', end);
-    });
+    const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as { port: number }).port);
+    const proxy = new TcpProxy(server, (server.address() as { port: number }).port);
+    server.on('connection', (client: Socket) => proxy.accept(client, connect(targetPort, targetHost)));
     return proxy;
+  }
+
+  private accept(client: Socket, upstream: Socket): void {
+    const pair: [Socket, Socket] = [client, upstream];
+    this.pairs.add(pair);
+    const forward = (from: Socket, to: Socket) =>
+      from.on('data', (d: Buffer) => {
+        if (this.silent) return;
+        if (!this.held) return void to.write(d);
+        this.held.push(() => to.write(d));
+        if (from === client) this.heldFromClient += d.toString('latin1');
+      });
+    forward(client, upstream);
+    forward(upstream, client);
+    const end = () => {
+      this.pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
   }
 
   get url(): string {

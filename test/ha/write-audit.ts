@@ -55,7 +55,8 @@ export class WriteAudit {
     const cmd = args[0]?.toLowerCase();
     if (source !== 'lua') {
       this.closeScript();
-      if ((cmd === 'evalsha' || cmd === 'eval') && args[3] === this.keys.meta && args[4] === this.keys.ids) this.script = { args, client: source, at, ran: false, wrote: false, xadd: false };
+      if ((cmd === 'evalsha' || cmd === 'eval') && args[3] === this.keys.meta && args[4] === this.keys.ids)
+        this.script = { args, client: source, at, ran: false, wrote: false, xadd: false };
       return;
     }
     if (cmd === 'hincrby' && args[1] === this.keys.meta && args[2] === 'fence') {
