@@ -1,5 +1,5 @@
 /**
- * Every Redis key name of one mirror, built in one place (PRODUCT.md §5). All keys share the hash tag {prefix}
+ * Every Redis key name of one mirror, built in one place (README: The Redis mirror). All keys share the hash tag {prefix}
  * so that a mirror lives in one Cluster slot and Lua scripts may touch any of them.
  */
 export interface MirrorKeys {

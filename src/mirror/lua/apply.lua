@@ -1,5 +1,5 @@
 --[[
-icwatch mirror: apply one chunk of writes computed by the daemon, atomically (PRODUCT.md §5).
+icwatch mirror: apply one chunk of writes computed by the daemon, atomically (README: The Redis mirror).
 
 The daemon computes every write in Node (values are JSON built there: never cjson, which escapes '/' and
 renumbers) and sends only the result. The script first checks that meta's epoch and seq are those the chunk was
