@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/defaults.js';
 import { Daemon } from '../daemon/daemon.js';
-import { buildWriter } from '../daemon/build-stages.js';
+import { writerFactory } from '../daemon/build-stages.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { lagHistograms } from '../http/status-json.js';
@@ -25,7 +25,7 @@ export function createPrimaryDaemon(config: Config, logger: Logger): Daemon {
     logger,
     metrics,
     serve: false,
-    buildStages: async (ctx) => ({ ...(config.role === 'all' ? buildWriter(ctx) : {}), fanout: pool }),
+    buildStages: async (ctx) => ({ ...(config.role === 'all' ? { writer: writerFactory(ctx) } : {}), fanout: pool }),
   });
   pool.answerStateWith(async () => ({ readiness: await daemon.readiness(), status: await daemon.status(), lag: await lagHistograms(metrics) }));
   logger.info(`${pool.size} worker${pool.size === 1 ? '' : 's'} will serve http.port (websocket.workers)`, { component: 'cluster' });

@@ -1,18 +1,19 @@
 /**
- * The real stages from Config: IcwsUsersFeed → usersPipeline → MirrorWriter, then FanoutServer (role fanout: the
- * fan-out alone). `icwatch run` builds the two halves in different processes (docs/architecture.md, "Processes").
+ * The real stages from Config: IcwsUsersFeed → usersPipeline → MirrorWriter (one of each per leadership term, src/ha),
+ * then FanoutServer (role fanout: the fan-out alone). `icwatch run` builds the two halves in different processes
+ * (docs/architecture.md, "Processes").
  */
 import { FanoutServer } from '../fanout/server.js';
 import { IcwsUsersFeed } from '../icws/users-feed.js';
 import { MirrorWriter } from '../mirror/writer.js';
 import { usersPipeline } from '../pipeline/pipeline.js';
 import { componentLogger } from '../log/logger.js';
-import type { StageContext, Stages } from './stages.js';
+import type { StageContext, Stages, WriterContext, WriterStages } from './stages.js';
 
 export async function buildStages(ctx: StageContext): Promise<Stages> {
   const fanout = buildFanout(ctx);
   if (ctx.config.role === 'fanout') return { fanout };
-  return { ...buildWriter(ctx), fanout };
+  return { writer: writerFactory(ctx), fanout };
 }
 
 /** The WebSocket fan-out; `worker` is the serving worker's id, told to clients in the hello. */
@@ -37,27 +38,30 @@ export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
   });
 }
 
-/** The ICWS feed, the mirror writer and the pipeline between them. */
-export function buildWriter(ctx: StageContext): Required<Pick<Stages, 'feed' | 'mirror' | 'committed$'>> {
+/** Builds a fresh feed, mirror writer and pipeline for each leadership term (src/ha/writer-term.ts). */
+export function writerFactory(ctx: StageContext): (w: WriterContext) => WriterStages {
   const { config, redis, metrics, logger } = ctx;
-  const feed = new IcwsUsersFeed(config, { metrics, logger });
-  const mirror = new MirrorWriter({
-    redis,
-    keyPrefix: config.redis.keyPrefix,
-    indexedProperties: config.redis.indexedProperties,
-    changeStreamLength: config.redis.changeStreamLength,
-    replaceBatchSize: config.redis.replaceBatchSize,
-    maxBatchMessages: config.redis.maxBatchMessages,
-    backoff: config.redis.backoff,
-    metrics,
-    logger,
-  });
-  const committed$ = usersPipeline(feed, mirror, {
-    maxPendingMessages: config.redis.maxPendingMessages,
-    maxBatchMessages: config.redis.maxBatchMessages,
-    redis,
-    metrics,
-    logger: componentLogger(logger, 'mirror'),
-  });
-  return { feed, mirror, committed$ };
+  return ({ fence }: WriterContext): WriterStages => {
+    const feed = new IcwsUsersFeed(config, { metrics, logger });
+    const mirror = new MirrorWriter({
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      indexedProperties: config.redis.indexedProperties,
+      changeStreamLength: config.redis.changeStreamLength,
+      replaceBatchSize: config.redis.replaceBatchSize,
+      maxBatchMessages: config.redis.maxBatchMessages,
+      backoff: config.redis.backoff,
+      metrics,
+      logger,
+      fence,
+    });
+    const committed$ = usersPipeline(feed, mirror, {
+      maxPendingMessages: config.redis.maxPendingMessages,
+      maxBatchMessages: config.redis.maxBatchMessages,
+      redis,
+      metrics,
+      logger: componentLogger(logger, 'mirror'),
+    });
+    return { feed, mirror, committed$ };
+  };
 }

@@ -1,10 +1,10 @@
 /**
- * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config, subscribes the
- * message pipeline (its commits wake the fan-out), and shuts down in order on a signal or a fatal error.
+ * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config; while this replica
+ * leads (src/ha), runs the message pipeline (its commits wake the fan-out); shuts down in order on a signal or a
+ * fatal error.
  *
  * starting → running → draining → stopped (exit 0), or → failed (exit code) from any state.
  */
-import type { Subscription } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import { HttpServer } from '../http/server.js';
 import type { Readiness, StatusView } from '../http/types.js';
@@ -12,15 +12,18 @@ import { componentLogger, type Logger } from '../log/logger.js';
 import { registerSecret } from '../log/redact.js';
 import { Metrics } from '../metrics/metrics.js';
 import { EXIT, exitCodeOf } from '../errors/exit-codes.js';
-import { fanoutReadiness, feedReadiness } from './readiness.js';
+import { replicaReadiness } from './readiness.js';
 import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from './redis.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
-import type { StageFactory, Stages } from './stages.js';
+import type { FanoutStage, StageFactory, Stages, WriterFactory } from './stages.js';
 import { statusView } from './status.js';
-import { packageVersion } from './version.js';
-import { Backoff, sleep } from '../util/backoff.js';
 import { combineLag, combineReadiness, combineStatus, type PrimaryState } from './combined-state.js';
 import { lagHistograms } from '../http/status-json.js';
+import { packageVersion } from './version.js';
+import { Backoff, sleep } from '../util/backoff.js';
+import type { Leadership } from '../ha/leadership.js';
+import { createLeadership } from '../ha/setup.js';
+import { WriterTerm } from '../ha/writer-term.js';
 
 export type DaemonState =
   | { type: 'starting' }
@@ -34,10 +37,7 @@ export interface DaemonOptions {
   /** Builds the feed, mirror and fan-out (build-stages.ts for the real ones). */
   buildStages: StageFactory;
   metrics?: Metrics;
-  /**
-   * false: no HTTP server (the primary of `icwatch run`, whose workers serve the port: docs/architecture.md,
-   * "Processes"). Default true.
-   */
+  /** false: no HTTP server (the primary of `icwatch run`: its workers serve the port; docs/architecture.md, "Processes"). */
   serve?: boolean;
   /** Called once the HTTP server listens, with its port. */
   onListening?: (port: number) => void;
@@ -62,9 +62,12 @@ export class Daemon {
   private readonly subscribers: RedisClient[] = [];
   private http?: HttpServer;
   private stages?: Stages;
+  /** Which replica writes (src/ha); role all only. */
+  private leadership?: Leadership;
+  /** The ICWS feed and mirror writer while this replica leads. */
+  private term?: WriterTerm;
+  private shutdownDeadline?: number;
   private fanoutStarted = false;
-  /** The running message pipeline, and a promise that settles when it has ended (complete or error). */
-  private pipeline?: { subscription: Subscription; ended: Promise<void> };
   private shutdown?: Promise<number>;
   private lastError?: string;
   /** What the start is waiting for, for /readyz. */
@@ -100,43 +103,24 @@ export class Daemon {
 
       const redisLogger = componentLogger(this.options.logger, 'redis');
       this.redis = createRedisClient(config.redis, redisLogger);
-      if (this.options.serve ?? true) await this.listen();
+      if (this.options.serve ?? true) await this.listen(this.redis);
       if (this.shutdown) return;
 
       this.stages = await this.options.buildStages({
         config,
         redis: this.redis,
-        createSubscriber: () => {
-          const sub = createRedisClient(config.redis, redisLogger, { connectionName: 'icwatch-notify' });
-          this.subscribers.push(sub);
-          return sub;
-        },
+        createSubscriber: () => this.newSubscriber('icwatch-notify'),
         metrics: this.metrics,
         logger: this.options.logger,
         version: this.version,
       });
-      const { committed$, fanout } = this.stages;
+      const { writer, fanout } = this.stages;
       if (this.http) fanout.attach(this.http.server);
       // A daemon outlives a Redis that is not up yet: wait (readyz says so) rather than exit into a restart loop.
       if (!(await this.waitForRedis())) return;
       await fanout.start();
       this.fanoutStarted = true;
-      if (committed$) {
-        let ended!: () => void;
-        const subscription = committed$.subscribe({
-          next: (batch) => fanout.notifyCommitted(batch),
-          // What came before a fatal feed error is written first, then: exit 78 (410 Gone, bad subscription).
-          error: (err: unknown) => {
-            ended();
-            void this.fail(err, (err as Error)?.name?.startsWith('Icws') ? 'fatal ICWS error' : 'the mirror stopped');
-          },
-          complete: () => {
-            ended();
-            void (this.shutdown ?? this.fail(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped'));
-          },
-        });
-        this.pipeline = { subscription, ended: new Promise<void>((resolve) => (ended = resolve)) };
-      }
+      if (writer && !this.shutdown) this.startLeadership(writer, fanout);
       if (this.shutdown) return;
       this.current = { type: 'running', since: Date.now() };
       this.log.info('running');
@@ -145,7 +129,7 @@ export class Daemon {
     }
   }
 
-  private async listen(): Promise<void> {
+  private async listen(redis: RedisClient): Promise<void> {
     const { config } = this;
     this.http = new HttpServer({
       host: config.http.host,
@@ -155,11 +139,38 @@ export class Daemon {
       status: () => this.status(),
       logger: componentLogger(this.options.logger, 'http'),
       ...(this.options.primary ? { lagHistograms: async () => combineLag(await this.primaryState(), await lagHistograms(this.metrics)) } : {}),
-      reads: { redis: this.redis!, keyPrefix: config.redis.keyPrefix, path: config.websocket.path, tokens: config.websocket.tokens, indexedProperties: config.redis.indexedProperties },
+      reads: { redis, keyPrefix: config.redis.keyPrefix, path: config.websocket.path, tokens: config.websocket.tokens, indexedProperties: config.redis.indexedProperties },
     });
     const port = await this.http.listen();
     this.log.info(`HTTP on http://${config.http.host}:${port} (/metrics, /healthz, /readyz, WebSocket ${config.websocket.path})`);
     this.options.onListening?.(port);
+  }
+
+  /**
+   * High availability (src/ha): every replica serves the fan-out; the one holding the lease runs a WriterTerm (the
+   * ICWS feed and the mirror writer), started when it wins the lease and stopped when it loses it or shuts down.
+   */
+  private startLeadership(build: WriterFactory, fanout: FanoutStage): void {
+    const logger = this.options.logger;
+    this.leadership = createLeadership({
+      config: this.config,
+      redis: this.newSubscriber('icwatch-lease'),
+      createSubscriber: () => this.newSubscriber('icwatch-leader'),
+      metrics: this.metrics,
+      logger,
+      startWriter: async (leaderTerm) => {
+        const drainTimeoutMs = () => Math.max((this.shutdownDeadline ?? Date.now() + this.config.shutdown.timeoutMs) - Date.now(), 0);
+        const term = new WriterTerm(leaderTerm, { build, fanout, drainTimeoutMs, onFatal: (err, context) => void this.fail(err, context), logger });
+        this.term = term;
+        return {
+          stop: async (how) => {
+            await term.stop(how);
+            if (this.term === term) this.term = undefined;
+          },
+        };
+      },
+    });
+    this.leadership.start();
   }
 
   /** Resolves true once Redis answers PING (retrying with redis.backoff), false when a shutdown began meanwhile. */
@@ -182,6 +193,13 @@ export class Daemon {
       }
     }
     return false;
+  }
+
+  /** Another connection to Redis (for SUBSCRIBE, or the lease), closed with the others at shutdown. */
+  private newSubscriber(connectionName: string): RedisClient {
+    const sub = createRedisClient(this.config.redis, componentLogger(this.options.logger, 'redis'), { connectionName });
+    this.subscribers.push(sub);
+    return sub;
   }
 
   /** Graceful stop (SIGTERM/SIGINT): resolves with the exit code, also given by `exited`. */
@@ -208,16 +226,15 @@ export class Daemon {
     // Read the stages when each step runs: a signal may come while they are still being built.
     const stage = () => this.stages ?? ({} as Partial<Stages>);
     const { timeoutMs } = this.config.shutdown;
-    const deadline = Date.now() + timeoutMs;
+    this.shutdownDeadline = Date.now() + timeoutMs;
     const steps: ShutdownStep[] = [
-      { name: 'stopping the ICWS feed (DELETE subscription, DELETE connection)', run: async () => stage().feed?.stop() },
+      // The leader's last writes go in before the lease is released, so the standby taking over starts from them.
+      { name: 'stopping the ICWS feed (DELETE subscription, DELETE connection), draining Redis writes, releasing the leader lease', run: async () => this.leadership?.stop() },
       { name: 'closing WebSocket clients (1001)', run: async () => stage().fanout?.close() },
-      { name: 'draining Redis writes', run: async () => this.drainPipeline(Math.max(deadline - Date.now(), 0)) },
       { name: 'closing the HTTP server', run: async () => this.http?.close() },
       {
         name: 'closing Redis connections',
         run: async () => {
-          this.pipeline?.subscription.unsubscribe();
           await Promise.all([this.redis, ...this.subscribers].map((c) => c && quitRedis(c)));
         },
       },
@@ -227,7 +244,7 @@ export class Daemon {
       if (outcome.hung) {
         this.log.error(`shutdown did not finish within ${timeoutMs} ms (shutdown.timeoutMs): ${outcome.hung} hung; exiting 1`);
         // The steps after the one that hung never ran: let go of sockets at once.
-        this.pipeline?.subscription.unsubscribe();
+        this.term?.abandon();
         for (const c of [this.redis, ...this.subscribers]) c?.disconnect();
         this.http?.server.closeAllConnections();
         this.http?.server.close();
@@ -245,47 +262,9 @@ export class Daemon {
     return this.shutdown;
   }
 
-  /** Waits (within timeoutMs) for the pipeline to write what the stopped feed delivered, then lets go of it. */
-  private async drainPipeline(timeoutMs: number): Promise<void> {
-    if (!this.pipeline) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      this.pipeline.ended.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) this.log.warn(`drain timed out after ${timeoutMs} ms; the messages still pending were not applied`);
-    this.pipeline.subscription.unsubscribe();
-  }
-
   async readiness(): Promise<Readiness> {
-    if (this.options.primary) {
-      const own = this.stoppingOr(fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted));
-      return combineReadiness(await this.primaryState(), own);
-    }
-    return this.ownReadiness();
-  }
-
-  private async ownReadiness(): Promise<Readiness> {
-    const { feed, mirror } = this.stages ?? {};
-    let r: Readiness;
-    if (this.config.role === 'all') {
-      if (feed && mirror) r = feedReadiness(feed.state, mirror.status());
-      else {
-        const checks = { 'ICWS session up': false, 'subscription active': false, 'Redis reachable': this.redis?.status === 'ready', 'first full sync applied': false };
-        r = { ready: false, checks, reason: this.current.type };
-      }
-    } else {
-      r = fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted);
-    }
-    if (this.waiting && this.current.type === 'starting') r.reason = this.waiting;
-    return this.stoppingOr(r);
-  }
-
-  private stoppingOr(r: Readiness): Readiness {
-    const stopping = this.current.type === 'draining' || this.current.type === 'failed' || this.current.type === 'stopped';
-    if (this.lastError && !r.lastError) r.lastError = this.lastError;
-    return stopping ? { ...r, ready: false, reason: 'shutting down' } : r;
+    const own = await this.ownReadiness();
+    return this.options.primary ? combineReadiness(await this.primaryState(), own) : own;
   }
 
   /** The primary's state, or why it could not be had. */
@@ -297,12 +276,34 @@ export class Daemon {
     }
   }
 
-  async status(): Promise<StatusView> {
-    const own = await this.ownStatus();
-    return this.options.primary ? combineStatus(await this.primaryState(), own) : own;
+  private ownReadiness(): Promise<Readiness> {
+    return replicaReadiness({
+      // A worker serves the fan-out alone: the primary's half (session, mirror, leader) is combined in by readiness().
+      writes: this.config.role === 'all' && !this.options.primary,
+      term: this.term,
+      leadership: this.leadership,
+      redis: this.redis,
+      fanoutStarted: this.fanoutStarted,
+      daemon: this.current.type,
+      waiting: this.waiting,
+      lastError: this.lastError,
+    });
   }
 
-  private ownStatus(): Promise<StatusView> {
-    return statusView({ config: this.config, stages: this.stages, redis: this.redis, metrics: this.metrics, version: this.version, daemon: this.current.type, lastError: this.lastError });
+  async status(): Promise<StatusView> {
+    const { feed, mirror } = this.term ?? {};
+    const own = await statusView({
+      config: this.config,
+      feed,
+      mirror,
+      fanout: this.stages?.fanout,
+      leadership: this.leadership,
+      redis: this.redis,
+      metrics: this.metrics,
+      version: this.version,
+      daemon: this.current.type,
+      lastError: this.lastError,
+    });
+    return this.options.primary ? combineStatus(await this.primaryState(), own) : own;
   }
 }

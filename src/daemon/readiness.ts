@@ -2,6 +2,46 @@
 import type { SessionState } from '../icws/feed.js';
 import type { Readiness } from '../http/types.js';
 import type { MirrorStatus } from './stages.js';
+import { describeLeadership, leadershipReadiness } from '../ha/describe.js';
+import type { Leadership } from '../ha/leadership.js';
+import type { WriterTerm } from '../ha/writer-term.js';
+import { redisAnswers, type RedisClient } from './redis.js';
+
+export interface ReadinessSources {
+  /** Whether this process runs the ICWS feed and the mirror writer when it leads (role all, not a worker). */
+  writes: boolean;
+  term?: Pick<WriterTerm, 'feed' | 'mirror'>;
+  leadership?: Leadership;
+  redis?: RedisClient;
+  fanoutStarted: boolean;
+  /** The daemon's state type. */
+  daemon: string;
+  /** What the start is waiting for. */
+  waiting?: string;
+  lastError?: string;
+}
+
+/** /readyz of one daemon: the writer's conditions while it leads, the fan-out's otherwise. */
+export async function replicaReadiness(src: ReadinessSources): Promise<Readiness> {
+  const stoppingReason = src.daemon === 'draining' || src.daemon === 'failed' || src.daemon === 'stopped' ? 'shutting down' : undefined;
+  const { feed, mirror } = src.term ?? {};
+  const lead = src.leadership?.state;
+  const fanout = async () => fanoutReadiness(src.redis ? await redisAnswers(src.redis) : false, src.fanoutStarted);
+  let r: Readiness;
+  if (src.writes) {
+    if (feed && mirror && lead?.type === 'leader') r = feedReadiness(feed.state, mirror.status());
+    // A standby is ready once its fan-out follows the mirror the leader writes.
+    else if (lead?.type === 'standby') r = await fanout();
+    else {
+      const checks = { 'ICWS session up': false, 'subscription active': false, 'Redis reachable': src.redis?.status === 'ready', 'first full sync applied': false };
+      r = { ready: false, checks, reason: lead ? describeLeadership(lead, src.leadership!.replicaId) : src.daemon };
+    }
+    if (lead) Object.assign(r, leadershipReadiness(lead, src.leadership!.replicaId));
+  } else r = await fanout();
+  if (src.waiting && src.daemon === 'starting') r.reason = src.waiting;
+  if (src.lastError && !r.lastError) r.lastError = src.lastError;
+  return stoppingReason ? { ...r, ready: false, reason: stoppingReason } : r;
+}
 
 /** Role all: ICWS session up, subscription active, Redis reachable, first full sync applied. */
 export function feedReadiness(session: SessionState, mirror: MirrorStatus): Readiness {

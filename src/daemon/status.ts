@@ -5,9 +5,12 @@ import { decodeChangeEntry, type ChangeEntry } from '../mirror/change.js';
 import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Config } from '../config/defaults.js';
+import type { UsersFeed } from '../icws/feed.js';
+import { describeLeadership } from '../ha/describe.js';
+import type { Leadership } from '../ha/leadership.js';
 import { describeSession } from './readiness.js';
 import { describeRedis, redisAnswers, type RedisClient } from './redis.js';
-import type { Stages } from './stages.js';
+import type { FanoutStage, MirrorStage } from './stages.js';
 
 /** Change entries shown on the status page. */
 export const STATUS_RECENT_CHANGES = 10;
@@ -52,7 +55,11 @@ export async function recentChanges(redis: RedisClient, keys: MirrorKeys, count 
 
 export interface StatusSources {
   config: Config;
-  stages?: Stages;
+  /** The feed and mirror of the running writer term, when this process writes. */
+  feed?: UsersFeed;
+  mirror?: MirrorStage;
+  fanout?: FanoutStage;
+  leadership?: Leadership;
   redis?: RedisClient;
   metrics: Metrics;
   version: string;
@@ -63,8 +70,7 @@ export interface StatusSources {
 
 /** What the status page shows of this process: the mirror (its own, or the meta in Redis), lag, the last changes. */
 export async function statusView(src: StatusSources): Promise<StatusView> {
-  const { config, redis } = src;
-  const { feed, mirror, fanout } = src.stages ?? {};
+  const { config, redis, feed, mirror, fanout, leadership } = src;
   const keys = mirrorKeys(config.redis.keyPrefix);
   let figures: MirrorFigures = {};
   let lastError = src.lastError;
@@ -87,7 +93,8 @@ export async function statusView(src: StatusSources): Promise<StatusView> {
     version: src.version,
     role: config.role,
     daemon: src.daemon,
-    session: feed ? describeSession(feed.state) : config.role === 'fanout' ? 'none (role fanout)' : 'not started',
+    session: feed ? describeSession(feed.state) : config.role === 'fanout' ? 'none (role fanout)' : leadership ? 'none (standby: the leader holds it)' : 'not started',
+    ...(leadership ? { leader: describeLeadership(leadership.state, leadership.replicaId) } : {}),
     redis: `${describeRedis(config.redis)} — ${redisUp ? 'reachable' : 'unreachable'}`,
     ...figures,
     wsClients: fanout?.clientCount,

@@ -113,14 +113,14 @@ export class HttpServer {
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz': {
         const r = await this.options.readiness();
-        const missing = Object.entries(r.checks)
-          .filter(([, ok]) => !ok)
-          .map(([name]) => name);
-        if (r.ready) return sendJson(res, 200, { status: 'ready', checks: r.checks });
+        const missing = Object.entries(r.checks).filter(([, ok]) => !ok).map(([name]) => name);
+        const ha = r.leadership ? { leadership: r.leadership, ...(r.leader ? { leader: r.leader } : {}) } : {};
+        if (r.ready) return sendJson(res, 200, { status: 'ready', ...ha, checks: r.checks });
         return sendJson(res, 503, {
           status: 'not ready',
           reason: `${missing.length ? `missing: ${missing.join(', ')}` : 'not ready'}${r.reason ? ` (${r.reason})` : ''}`,
           missing,
+          ...ha,
           checks: r.checks,
           ...(r.lastError ? { lastError: r.lastError } : {}),
         });

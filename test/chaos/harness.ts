@@ -17,6 +17,16 @@ import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/r
 /** Secrets the run is given; none may appear in any output. */
 export const SECRETS = { password: 'Chaos-Pa55word-7f3e', token: 'chaos-token-b81c55d2e0' };
 
+/** Short backoffs and timeouts, so that a fault and its recovery fit in a test. */
+export const FAULT_TIMINGS: Record<string, string> = {
+  ICWATCH_ICWS_BACKOFF_INITIAL_MS: '50',
+  ICWATCH_ICWS_BACKOFF_MAX_MS: '1000',
+  ICWATCH_REDIS_BACKOFF_INITIAL_MS: '50',
+  ICWATCH_REDIS_BACKOFF_MAX_MS: '1000',
+  ICWATCH_ICWS_REQUEST_TIMEOUT_MS: '2000',
+  ICWATCH_ICWS_POLL_INTERVAL_MS: '50',
+};
+
 export interface StackOptions {
   users?: number;
   seed?: number;
@@ -57,12 +67,7 @@ export class Stack {
       ICWATCH_REDIS_URL: redis.url,
       ICWATCH_REDIS_KEY_PREFIX: prefix,
       ICWATCH_LOG_LEVEL: 'debug',
-      ICWATCH_ICWS_BACKOFF_INITIAL_MS: '50',
-      ICWATCH_ICWS_BACKOFF_MAX_MS: '1000',
-      ICWATCH_REDIS_BACKOFF_INITIAL_MS: '50',
-      ICWATCH_REDIS_BACKOFF_MAX_MS: '1000',
-      ICWATCH_ICWS_REQUEST_TIMEOUT_MS: '2000',
-      ICWATCH_ICWS_POLL_INTERVAL_MS: '50',
+      ...FAULT_TIMINGS,
       ICWATCH_ICWS_SSE_IDLE_TIMEOUT_MS: '3000',
       ICWATCH_WEBSOCKET_TOKENS: SECRETS.token,
       ...options.env,
