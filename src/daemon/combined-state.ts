@@ -29,6 +29,8 @@ export function combineReadiness(primary: PrimaryState | Error, own: Readiness):
   const reason = p.reason ?? own.reason;
   const lastError = p.lastError ?? own.lastError;
   return {
+    // The primary's other fields too (its leadership: src/ha).
+    ...p,
     ready: p.ready && own.ready,
     checks,
     ...(reason ? { reason } : {}),
