@@ -72,6 +72,9 @@ export class StreamedMessage {
     const n = text.length;
     let from = 0; // start of the run of `text` not yet handed to the skeleton or the element
     let keyFrom = this.readingKey ? 0 : -1;
+    // The next backslash at or after i (n: none left). Searched again only once passed: most text has none, and
+    // looking for one from every string start would scan the rest of the piece each time.
+    let backslash = -1;
     for (let i = 0; i < n; i++) {
       if (this.escaped) {
         this.escaped = false;
@@ -79,7 +82,11 @@ export class StreamedMessage {
       }
       if (this.inString) {
         const q = text.indexOf('"', i);
-        const b = text.indexOf('\\', i);
+        if (backslash < i) {
+          backslash = text.indexOf('\\', i);
+          if (backslash === -1) backslash = n;
+        }
+        const b = backslash < n ? backslash : -1;
         if (b !== -1 && (q === -1 || b < q)) {
           if (b + 1 < n) i = b + 1;
           else {

@@ -182,7 +182,8 @@ export class IcwsUsersFeed implements UsersFeed {
       this.metrics.icwsSessionUp.set(0);
       this.metrics.icwsReconnects.inc({ reason: end.reason });
       // Refused credentials: never hammer the server (accounts lock out), go straight to the longest wait.
-      const delay = end.reason === 'auth-failure' ? this.backoff.longest() : this.backoff.next();
+      // A session that was up and is gone (401): log in again at once; only a run of such failures backs off.
+      const delay = end.reason === 'auth-failure' ? this.backoff.longest() : end.reason === 'unauthorized' && this.backoff.attempts === 0 ? (this.backoff.next(), 0) : this.backoff.next();
       if (end.reason === 'auth-failure') this.log.error(`${end.detail}; next attempt in ${delay} ms`);
       else this.log.warn(`ICWS session lost (${end.description}): ${end.detail}; logging in again in ${delay} ms`);
       this.setState({ type: 'reconnecting', reason: end.description, retryInMs: delay, lastError: end.detail });

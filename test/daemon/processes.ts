@@ -89,7 +89,7 @@ export interface SimulatorProcess extends CliProcess {
 }
 
 /** `icwatch simulate` as a child process on `port` (a free one by default), ready when its control API answers. */
-export async function startSimulatorProcess(options: { port?: number; users?: number; seed?: number; password?: string } = {}): Promise<SimulatorProcess> {
+export async function startSimulatorProcess(options: { port?: number; users?: number; seed?: number; password?: string; readyTimeoutMs?: number } = {}): Promise<SimulatorProcess> {
   const port = options.port ?? (await freePort());
   const args = ['--port', String(port), '--users', String(options.users ?? 20), '--churn', '0', '--seed', String(options.seed ?? 1), '--password', options.password ?? 'icwatch'];
   const p = startCli(['simulate', ...args]);
@@ -103,7 +103,7 @@ export async function startSimulatorProcess(options: { port?: number; users?: nu
   await waitFor('the simulator to answer', async () => {
     if (p.child.exitCode !== null) throw new Error(`the simulator exited ${p.child.exitCode}: ${p.stderr()}`);
     return (await fetch(`${base}/_sim/sessions`)).ok;
-  }, 20000, 100);
+  }, options.readyTimeoutMs ?? 20000, 100);
   return { ...p, port, url: `${base}/icws`, control };
 }
 

@@ -15,6 +15,8 @@ import { SseReader } from './sse-reader.js';
 import { describe, endsSession, MESSAGES_PATH, unreadable, transportObservable, type TransportItem, type TransportOptions } from './types.js';
 
 export const SSE_ROUTE = 'GET messages (sse)';
+/** Reading a stream's buffered data yields to other work after this long. */
+const YIELD_AFTER_MS = 10;
 
 export interface SseOptions extends TransportOptions {
   sseIdleTimeoutMs: number;
@@ -131,6 +133,7 @@ function consume(
       },
       onRetry: (ms) => callbacks.onRetry(ms),
     });
+    let ranSince = performance.now();
     const onData = (chunk: Buffer) => {
       if (done) return;
       armIdle();
@@ -139,6 +142,16 @@ function consume(
       } catch (error) {
         if (error instanceof MessageTooLargeError) finish({ type: 'too-large', what: error.what });
         else finish({ type: 'error', error });
+        return;
+      }
+      // A stream with much buffered data emits chunk after chunk without returning to the event loop: pause now and
+      // then so that HTTP answers and the fan-out run while a big event is read.
+      if (performance.now() - ranSince > YIELD_AFTER_MS) {
+        stream.pause();
+        setImmediate(() => {
+          ranSince = performance.now();
+          if (!done) stream.resume();
+        });
       }
     };
     const onAbort = () => finish({ type: 'ended' });
