@@ -9,7 +9,7 @@
  * /healthz, asked every 50 ms from the moment icwatch listens to the end of the re-sync) and dirMirrorBytesPerUser
  * (heap per user of the writer's in-memory mirror, measured in this process on the same generated users).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -70,24 +70,38 @@ function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** Heap bytes per user of the writer's in-memory mirror, for `count` generated users (default properties). */
-function mirrorBytesPerUser(count: number): number {
+/** The users as they arrive: JSON texts with the default properties. */
+function userTexts(count: number): string[] {
   const props = new Set(DEFAULTS.subscription.properties);
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  // As the users arrive: JSON texts, parsed and encoded one by one; the texts stay, so only what the mirror keeps counts.
-  const texts = generateUsers(count, 1).map((u) => JSON.stringify(Object.fromEntries(Object.entries(u).filter(([k]) => props.has(k)))));
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  return generateUsers(count, 1).map((u) => JSON.stringify(Object.fromEntries(Object.entries(u).filter(([k]) => props.has(k)))));
+}
+
+/** Parsed and encoded one by one into the writer's in-memory mirror, as the writer does. */
+function mirrorOf(texts: string[]): MirrorState {
   const state = new MirrorState(DEFAULTS.redis.indexedProperties);
-  for (let i = 0; i < texts.length; i++) {
-    const e = encodeUser(JSON.parse(texts[i]!), false);
+  for (const text of texts) {
+    const e = encodeUser(JSON.parse(text), false);
     if (!e.ok) throw new Error(e.problem);
     state.setExact(new ChunkBuilder(), e.id, e.props);
   }
-  gc();
-  const bytes = (process.memoryUsage().heapUsed - before) / count;
-  if (state.size !== count) throw new Error('mirror size');
+  return state;
+}
+
+/** Heap bytes per user of the writer's in-memory mirror, for `count` generated users (default properties). */
+async function mirrorBytesPerUser(count: number): Promise<number> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (options: unknown) => void;
+  const settle = async () => {
+    // After a tick: what a synchronous caller held is unreachable by then.
+    await sleep(10);
+    gc({ type: 'major', execution: 'sync' });
+    return process.memoryUsage().heapUsed;
+  };
+  const texts = userTexts(count); // kept until the end: only what the mirror holds is counted
+  const before = await settle();
+  const state = mirrorOf(texts);
+  const bytes = ((await settle()) - before) / count;
+  if (state.size !== count || texts.length !== count) throw new Error('mirror size');
   return Math.round(bytes);
 }
 
@@ -119,6 +133,9 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     log(`directory: first sync ${firstSync.toFixed(2)} s`);
     await sleep(1000);
     const rss = procStatusMiB(icwatch.child.pid!, 'VmRSS');
+    const heap = (await icwatch.get('/metrics')).text;
+    const mib = (name: string) => Math.round(metricValue(heap, name) / 1048576);
+    log(`directory: after sync rss ${Math.round(rss)} MiB, heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`);
 
     const [seqBefore, syncedBefore] = await reader.hmget(keys.meta, 'seq', 'syncedAt');
     const expired = Date.now();
@@ -143,6 +160,8 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     const text = (await icwatch.get('/metrics')).text;
     if (metricValue(text, 'icwatch_users') !== users) throw new Error('icwatch_users disagrees');
     await icwatch.stop();
+    // ICWATCH_BENCH_LOG=FILE keeps icwatch's output (its log) for a look afterwards.
+    if (process.env.ICWATCH_BENCH_LOG) writeFileSync(process.env.ICWATCH_BENCH_LOG, icwatch.stdout() + icwatch.stderr());
     return {
       dirUsers: users,
       dirFirstSyncSeconds: Math.round(firstSync * 100) / 100,
@@ -151,7 +170,7 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
       dirPeakRssMiB: Math.round(peak),
       dirRedisUsedMiB: Math.round(usedMemory),
       dirMaxStallMs: Math.round(maxStall),
-      dirMirrorBytesPerUser: mirrorBytesPerUser(users),
+      dirMirrorBytesPerUser: await mirrorBytesPerUser(users),
     };
   } finally {
     reader.disconnect();

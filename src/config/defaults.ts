@@ -25,8 +25,11 @@ export const DEFAULTS = {
     requestTimeoutMs: 15000,
     /** An SSE stream silent (no event, no ping) for this long is dropped and reopened. */
     sseIdleTimeoutMs: 60000,
-    /** Largest poll response or SSE event accepted; a larger one is rejected (logged) and a full resync is asked. */
-    maxMessageBytes: 64 * 1024 * 1024,
+    /**
+     * Largest poll response, SSE event, or user within an SSE usersMessage (its lists are read user by user) accepted;
+     * a larger one is rejected (logged) and a full resync is asked. 256 MiB: a poll answer of ~300,000 users.
+     */
+    maxMessageBytes: 256 * 1024 * 1024,
     tls: {
       /** PEM file of the CA that signed the server's certificate ('' = system CAs). */
       caFile: '',
