@@ -19,7 +19,7 @@ import { ChunkBuilder, MirrorState } from '../src/mirror/state.js';
 import { DEFAULTS } from '../src/config/defaults.js';
 import { generateUsers } from '../src/simulator/users.js';
 import { mirrorKeys } from '../src/mirror/keys.js';
-import { metricValue, startIcwatch, startSimulatorProcess } from '../test/daemon/processes.js';
+import { metricValue, startIcwatch, startSimulatorProcess } from '../test/helpers/processes.js';
 import { startPrivateRedis } from '../test/helpers/redis.js';
 import type { Figures } from './run.js';
 
@@ -135,7 +135,9 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     const rss = procStatusMiB(icwatch.child.pid!, 'VmRSS');
     const heap = (await icwatch.get('/metrics')).text;
     const mib = (name: string) => Math.round(metricValue(heap, name) / 1048576);
-    log(`directory: after sync rss ${Math.round(rss)} MiB, heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`);
+    log(
+      `directory: after sync rss ${Math.round(rss)} MiB, heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`,
+    );
 
     const [seqBefore, syncedBefore] = await reader.hmget(keys.meta, 'seq', 'syncedAt');
     const expired = Date.now();

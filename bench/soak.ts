@@ -6,8 +6,9 @@
  */
 import { DEFAULTS } from '../src/config/defaults.js';
 import { FanoutClient } from '../src/fanout/client.js';
-import { metricValue } from '../test/daemon/processes.js';
-import { SECRETS, Stack, difference } from '../test/chaos/harness.js';
+import { metricValue } from '../test/helpers/processes.js';
+import { SECRETS, Stack } from '../test/chaos/harness.js';
+import { difference } from '../test/helpers/mirror.js';
 
 const args = process.argv.slice(2);
 const minutes = args.includes('--minutes') ? Number(args[args.indexOf('--minutes') + 1]) : 10;

@@ -1,19 +1,12 @@
 /** `icwatch check-config`: validate and print the effective configuration (secrets redacted). Exit 0 or 78. */
 import { stringify } from 'yaml';
-import { ConfigError } from '../config/errors.js';
-import { loadConfig, redactConfig } from '../config/load.js';
-import { EXIT } from './exit-codes.js';
+import { printableConfig } from '../config/load.js';
+import { EXIT } from '../errors/exit-codes.js';
+import { loadOrExplain } from './load-config.js';
 
-export async function checkConfigCommand(opts: { config?: string }): Promise<number> {
-  try {
-    const config = loadConfig({ file: opts.config });
-    process.stdout.write(stringify(redactConfig(config)));
-    return EXIT.ok;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`icwatch: configuration error: ${err.message}\n`);
-      return EXIT.config;
-    }
-    throw err;
-  }
+export function checkConfigCommand(opts: { config?: string }): number {
+  const config = loadOrExplain({ file: opts.config });
+  if (typeof config === 'number') return config;
+  process.stdout.write(stringify(printableConfig(config)));
+  return EXIT.ok;
 }

@@ -8,8 +8,9 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { createLogger, componentLogger, type Logger } from '../log/logger.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
-import { EXIT } from './exit-codes.js';
-import { exitSoon, loadOrExplain, runDaemon } from './run.js';
+import { EXIT } from '../errors/exit-codes.js';
+import { loadOrExplain } from './load-config.js';
+import { exitSoon, runDaemon } from './run.js';
 
 export interface DemoOptions {
   users: number;
@@ -167,7 +168,11 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     // A password of its own: the usual icwatch/icwatch would make every "icwatch" in the log a redacted secret.
     const password = `demo-${randomBytes(6).toString('hex')}`;
     sim = await startSimulator({ users: opts.users, churnPerSec: opts.churn, seed: 1, password, logger: componentLogger(logger, 'simulator') });
-    const env = { ...process.env, ICWATCH_REDIS_KEY_PREFIX: process.env.ICWATCH_REDIS_KEY_PREFIX ?? DEMO_KEY_PREFIX, ICWATCH_LOG_FORMAT: process.env.ICWATCH_LOG_FORMAT ?? 'pretty' };
+    const env = {
+      ...process.env,
+      ICWATCH_REDIS_KEY_PREFIX: process.env.ICWATCH_REDIS_KEY_PREFIX ?? DEMO_KEY_PREFIX,
+      ICWATCH_LOG_FORMAT: process.env.ICWATCH_LOG_FORMAT ?? 'pretty',
+    };
     const config = loadOrExplain({
       env,
       overrides: {
@@ -179,7 +184,9 @@ export async function demoCommand(opts: DemoOptions): Promise<number> {
     });
     if (typeof config === 'number') return config;
     const s = sim;
-    const code = await runDaemon(config, logger, { onRunning: (daemon) => printUrls(daemon.httpPort ?? opts.port, s, password, redis, config.redis.keyPrefix) });
+    const code = await runDaemon(config, logger, {
+      onRunning: (daemon) => printUrls(daemon.httpPort ?? opts.port, s, password, redis, config.redis.keyPrefix),
+    });
     return exitSoon(code, 500);
   } finally {
     await sim?.close();

@@ -7,18 +7,18 @@
  *   2  the input file is unreadable or invalid, or --workgroup is empty: nothing was sent
  *   78 configuration error, login refused for the configured credentials, or 410 Gone (the API removed the resource)
  */
-import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/defaults.js';
-import { loadConfig } from '../config/load.js';
-import { IcwsConnection } from '../icws/connection.js';
-import { IcwsAuthenticationError, IcwsError, IcwsGoneError, IcwsUnavailableError } from '../icws/errors.js';
+import { connectionFromConfig } from '../icws/connection.js';
+import { IcwsAuthenticationError, IcwsError, IcwsGoneError } from '../icws/errors.js';
+import { connectWithSwitchover } from '../icws/switchover.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
 import { MAILBOXES_ROUTE, bulkUpdateMonitoredMailboxes, monitoredMailboxesPath } from '../mailboxes/client.js';
 import { MailboxInputError, readBulkUpdateFile } from '../mailboxes/input.js';
 import { LICENSE_NOT_SET, formatInputProblems, formatRefused, formatRejected, formatUpdated } from '../mailboxes/report.js';
 import type { MonitoredMailboxesBulkUpdate } from '../mailboxes/types.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
+import { loadOrExplain } from './load-config.js';
 
 export interface MailboxesOptions {
   workgroup: string;
@@ -35,16 +35,12 @@ export async function mailboxesCommand(opts: MailboxesOptions): Promise<number> 
     fail('icwatch: --workgroup expects a workgroup id, got an empty string');
     return EXIT.usage;
   }
-  let config: Config;
+  const config = loadOrExplain({ file: opts.config });
+  if (typeof config === 'number') return config;
   let body: MonitoredMailboxesBulkUpdate;
   try {
-    config = loadConfig({ file: opts.config });
     body = readBulkUpdateFile(opts.file);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      fail(`icwatch: configuration error: ${err.message}`);
-      return EXIT.config;
-    }
     if (err instanceof MailboxInputError) {
       fail(formatInputProblems(err));
       return EXIT.usage;
@@ -71,20 +67,12 @@ export async function mailboxesCommand(opts: MailboxesOptions): Promise<number> 
 }
 
 async function update(config: Config, workgroupId: string, body: MonitoredMailboxesBulkUpdate, logger: Logger): Promise<number> {
-  const connection = new IcwsConnection({
-    url: config.icws.url,
-    user: config.icws.user,
-    password: config.icws.password,
-    applicationName: config.icws.applicationName,
-    acceptLanguage: config.icws.acceptLanguage,
-    requestTimeoutMs: config.icws.requestTimeoutMs,
-    maxBodyBytes: config.icws.maxMessageBytes,
-    tls: config.icws.tls,
-    logger,
-  });
-  await login(connection, logger);
+  const connection = connectionFromConfig(config.icws, { logger });
+  // A one-shot command tries each host once (a 503 names the others), as the users feed does per round.
+  const login = () => connectWithSwitchover(connection, { first: [config.icws.url], logger });
+  await login();
   try {
-    const outcome = await bulkUpdateMonitoredMailboxes(connection, workgroupId, body, { relogin: () => login(connection, logger), logger });
+    const outcome = await bulkUpdateMonitoredMailboxes(connection, workgroupId, body, { relogin: login, logger });
     switch (outcome.kind) {
       case 'updated': {
         process.stdout.write(formatUpdated(workgroupId, outcome.subObjects, body.remove ?? []));
@@ -100,26 +88,6 @@ async function update(config: Config, workgroupId: string, body: MonitoredMailbo
     }
   } finally {
     await connection.disconnect().catch((err: unknown) => logger.debug('logout failed', { error: err }));
-  }
-}
-
-/** Logs in at the configured URL; a 503 there tries each alternate host once (a one-shot command does not loop). */
-async function login(connection: IcwsConnection, logger: Logger): Promise<void> {
-  try {
-    await connection.connect();
-  } catch (err) {
-    if (!(err instanceof IcwsUnavailableError) || err.alternateHostList.length === 0) throw err;
-    let last: unknown = err;
-    for (const host of err.alternateHostList) {
-      logger.info(`ICWS server unavailable (503); trying alternate host ${host}`);
-      try {
-        await connection.connect(connection.alternateUrl(host));
-        return;
-      } catch (next) {
-        last = next;
-      }
-    }
-    throw last;
   }
 }
 

@@ -3,7 +3,17 @@
  * command's dependencies do not slow the others). Returns the process exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
+// Types only: each command's module is still loaded when that command runs.
+import type { DemoOptions } from './demo.js';
+import type { MailboxesOptions } from './mailboxes.js';
+import type { SimulateOptions } from './simulate.js';
+import type { TailOptions } from './tail.js';
+
+/** The options of the commands that only take a configuration file. */
+interface ConfigFileOptions {
+  config?: string;
+}
 
 const intArg = (name: string) => (value: string) => {
   if (!/^\d+$/.test(value)) throw new CommanderError(EXIT.usage, 'icwatch.invalidArgument', `error: ${name} expects a whole number, got "${value}"`);
@@ -25,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('run')
     .description('run the daemon')
     .option('-c, --config <file>', 'YAML configuration file (environment variables override it)')
-    .action(async (opts) => {
+    .action(async (opts: ConfigFileOptions) => {
       code = await (await import('./run.js')).runCommand(opts);
     });
   program
@@ -34,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--users <n>', 'generated users', intArg('--users'), 500)
     .option('--churn <perSecond>', 'changes per second', numArg('--churn'), 5)
     .option('--port <port>', 'HTTP port of the daemon (metrics, health, WebSocket)', intArg('--port'), 8080)
-    .action(async (opts) => {
+    .action(async (opts: DemoOptions) => {
       code = await (await import('./demo.js')).demoCommand(opts);
     });
   program
@@ -48,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--messaging-version <v>', 'messaging feature version (2 = server-sent events available)').choices(['1', '2']).default('2'))
     .option('--user <userID>', 'accepted userID', 'icwatch')
     .option('--password <password>', 'accepted password', 'icwatch')
-    .action(async (opts) => {
+    .addOption(new Option('--refused-login-status <status>', 'status of a refused login: 400 as real servers, or 401 (the tidy variant)').choices(['400', '401']).default('400'))
+    .action(async (opts: SimulateOptions) => {
       code = await (await import('./simulate.js')).simulateCommand(opts);
     });
   program
@@ -58,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('-f, --file <file>', 'YAML or JSON file: {add: [...], modify: [...], remove: [ids]}')
     .option('--dry-run', 'print the exact request body and send nothing')
     .option('-c, --config <file>', 'configuration file (for the ICWS connection)')
-    .action(async (opts) => {
+    .action(async (opts: MailboxesOptions) => {
       code = await (await import('./mailboxes.js')).mailboxesCommand(opts);
     });
   program
@@ -71,15 +82,15 @@ export async function main(argv: string[]): Promise<number> {
     .option('--props <props>', 'comma-separated properties to receive')
     .option('--token <token>', 'bearer token (or ICWATCH_TOKEN)')
     .option('--json', 'print raw frames')
-    .action(async (opts) => {
+    .action(async (opts: TailOptions) => {
       code = await (await import('./tail.js')).tailCommand(opts);
     });
   program
     .command('check-config')
     .description('validate and print the effective configuration, secrets redacted')
     .option('-c, --config <file>', 'YAML configuration file')
-    .action(async (opts) => {
-      code = await (await import('./check-config.js')).checkConfigCommand(opts);
+    .action(async (opts: ConfigFileOptions) => {
+      code = (await import('./check-config.js')).checkConfigCommand(opts);
     });
 
   try {

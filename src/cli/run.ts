@@ -3,26 +3,12 @@
  * daemon until SIGTERM/SIGINT or a fatal error, and return its exit code. A second signal exits at once.
  */
 import type { Config } from '../config/defaults.js';
-import { ConfigError } from '../config/errors.js';
-import { loadConfig, type LoadOptions } from '../config/load.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
 import { Daemon } from '../daemon/daemon.js';
 import { buildStages } from '../daemon/build-stages.js';
-import { EXIT } from './exit-codes.js';
-
-/** Load the configuration, or write the error on stderr and return the exit code (78). */
-export function loadOrExplain(options: LoadOptions): Config | number {
-  try {
-    return loadConfig(options);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`icwatch: configuration error: ${redactText(err.message)}\n`);
-      return EXIT.config;
-    }
-    throw err;
-  }
-}
+import { EXIT } from '../errors/exit-codes.js';
+import { loadOrExplain } from './load-config.js';
 
 /** Run a daemon until it exits; SIGTERM/SIGINT stop it gracefully, a second signal exits 1 at once. */
 export async function runDaemon(config: Config, logger: Logger, hooks: { onRunning?: (daemon: Daemon) => void | Promise<void> } = {}): Promise<number> {

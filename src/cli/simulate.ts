@@ -4,7 +4,7 @@
  */
 import { createLogger, componentLogger } from '../log/logger.js';
 import { startSimulator } from '../simulator/index.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
 
 export interface SimulateOptions {
   host?: string;
@@ -15,6 +15,8 @@ export interface SimulateOptions {
   messagingVersion?: string;
   user?: string;
   password?: string;
+  /** "400" (real servers) or "401" (the tidy variant). */
+  refusedLoginStatus?: string;
 }
 
 export async function simulateCommand(opts: SimulateOptions): Promise<number> {
@@ -31,12 +33,15 @@ export async function simulateCommand(opts: SimulateOptions): Promise<number> {
       messagingVersion: opts.messagingVersion === '1' ? 1 : 2,
       user: opts.user,
       password: opts.password,
+      refusedLoginStatus: opts.refusedLoginStatus === '401' ? 401 : 400,
       logger: log,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const where = `${opts.host ?? '127.0.0.1'}:${opts.port ?? 8018}`;
-    process.stderr.write(`icwatch simulate: cannot listen on ${where}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 for any free port)' : e.message}\n`);
+    process.stderr.write(
+      `icwatch simulate: cannot listen on ${where}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 for any free port)' : e.message}\n`,
+    );
     return EXIT.failure;
   }
   const control = sim.url.replace(/\/icws$/, '/_sim/');

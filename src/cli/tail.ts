@@ -5,7 +5,7 @@
  */
 import { FanoutClient, type RefusedError, type ServerFrame } from '../fanout/client.js';
 import { registerSecret } from '../log/redact.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
 
 export interface TailOptions {
   url?: string;

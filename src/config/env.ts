@@ -14,6 +14,14 @@ export interface EnvKey {
 
 const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
+/** How a variable's text is read: after the type of the key's default. */
+function kindOf(value: unknown): EnvKey['kind'] {
+  if (Array.isArray(value)) return 'list';
+  if (typeof value === 'number') return 'number';
+  if (typeof value === 'boolean') return 'boolean';
+  return 'string';
+}
+
 /** Every configuration key that is a leaf, with its environment variable. */
 export function envKeys(node: Record<string, unknown> = DEFAULTS, path: string[] = []): EnvKey[] {
   const out: EnvKey[] = [];
@@ -22,8 +30,7 @@ export function envKeys(node: Record<string, unknown> = DEFAULTS, path: string[]
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
       out.push(...envKeys(value as Record<string, unknown>, p));
     } else {
-      const kind = Array.isArray(value) ? 'list' : (typeof value as 'string' | 'number' | 'boolean');
-      out.push({ key: p.join('.'), variable: `ICWATCH_${p.map(snake).join('_')}`, kind });
+      out.push({ key: p.join('.'), variable: `ICWATCH_${p.map(snake).join('_')}`, kind: kindOf(value) });
     }
   }
   return out;
@@ -43,7 +50,10 @@ export function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
       if (!/^(true|false|1|0)$/i.test(raw.trim())) throw new ConfigError(key, `expected true or false, got ${JSON.stringify(raw)}`, variable);
       value = /^(true|1)$/i.test(raw.trim());
     } else if (kind === 'list') {
-      value = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
     }
     setPath(out, key.split('.'), value);
   }

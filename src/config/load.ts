@@ -1,13 +1,15 @@
 /**
- * Effective configuration = DEFAULTS ← YAML file ← environment ← explicit overrides, validated as one.
- * Every error is a ConfigError naming the key, what was wrong and where the value came from.
+ * Effective configuration = defaults ← YAML file ← environment ← explicit overrides, validated as one by the schema
+ * (which fills in the defaults). Every error is a ConfigError naming the key, what was wrong and where the value
+ * came from.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULTS, SECRET_KEYS, type Config } from './defaults.js';
+import { redactStrings, redactText, REDACTED } from '../log/redact.js';
+import type { Config } from './defaults.js';
 import { envKeys, fromEnv } from './env.js';
 import { ConfigError } from './errors.js';
-import { configSchema } from './schema.js';
+import { configSchema, SECRET_KEYS } from './schema.js';
 
 export interface LoadOptions {
   /** YAML (or JSON) file; missing = defaults and environment only. */
@@ -17,31 +19,16 @@ export interface LoadOptions {
   overrides?: DeepPartial<Config>;
 }
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+
+type Layer = Record<string, unknown>;
 
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
-  let fileLayer: Record<string, unknown> = {};
-  if (options.file) {
-    let text: string;
-    try {
-      text = readFileSync(options.file, 'utf8');
-    } catch (err) {
-      throw new ConfigError('(file)', `cannot read ${options.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, options.file);
-    }
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(text) ?? {};
-    } catch (err) {
-      throw new ConfigError('(file)', `not valid YAML: ${(err as Error).message.split('\n')[0]}`, options.file);
-    }
-    if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new ConfigError('(file)', 'expected a mapping of sections (icws:, redis:, …) at the top level', options.file);
-    }
-    fileLayer = parsed as Record<string, unknown>;
-  }
-  const envLayer = fromEnv(env);
-  const merged = merge(merge(merge(structuredClone(DEFAULTS) as unknown as Record<string, unknown>, fileLayer), envLayer), (options.overrides ?? {}) as Record<string, unknown>);
+  const fileLayer = options.file ? readConfigFile(options.file) : {};
+  const merged = merge(merge(merge({}, fileLayer), fromEnv(env)), options.overrides ?? {});
 
   const sourceOf = (key: string): string => {
     const variable = envKeys().find((k) => k.key === key)?.variable;
@@ -56,56 +43,95 @@ export function loadConfig(options: LoadOptions = {}): Config {
     let problem = issue.message;
     if (issue.code === 'unrecognized_keys') {
       const where = issue.path.length ? `${issue.path.join('.')}.` : '';
-      throw new ConfigError(`${where}${issue.keys.join(', ' + where)}`, `unknown key (known keys are listed in config/default.yaml)`, options.file ?? 'configuration');
+      throw new ConfigError(
+        `${where}${issue.keys.join(', ' + where)}`,
+        `unknown key (known keys are listed in config/default.yaml)`,
+        options.file ?? 'configuration',
+      );
     }
-    const isSecret = (SECRET_KEYS as readonly string[]).some((s) => key === s || key.startsWith(`${s}.`));
-    if (!isSecret) {
-      const value = issue.path.reduce<unknown>((node, part) => (node as Record<PropertyKey, unknown> | undefined)?.[part as PropertyKey], merged);
-      if (value !== undefined) problem = `${problem}, got ${JSON.stringify(value)}`;
+    if (!isSecretKey(key)) {
+      const value = issue.path.reduce<unknown>((node, part) => (node as Layer | undefined)?.[part as string], merged);
+      // Not a secret key, but a value such as a URL may still hold credentials.
+      if (value !== undefined) problem = `${problem}, got ${redactText(JSON.stringify(value))}`;
     }
     throw new ConfigError(key, problem, sourceOf(key));
   }
-  const config = result.data as Config;
+  const config = result.data;
 
-  if (config.icws.passwordFile) config.icws.password = readSecretFile(config.icws.passwordFile, 'icws.passwordFile').trim();
+  if (config.icws.passwordFile) {
+    config.icws.password = readSecretFile(config.icws.passwordFile, 'icws.passwordFile').trim();
+  }
   if (config.websocket.tokenFile) {
-    const tokens = readSecretFile(config.websocket.tokenFile, 'websocket.tokenFile').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const lines = readSecretFile(config.websocket.tokenFile, 'websocket.tokenFile').split(/\r?\n/);
+    const tokens = lines.map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     config.websocket.tokens = [...config.websocket.tokens, ...tokens];
   }
   if (config.redis.mode !== 'standalone' && config.redis.nodes.length === 0) {
-    throw new ConfigError('redis.nodes', `expected at least one host:port when redis.mode is ${config.redis.mode}`, sourceOf('redis.nodes'));
+    const problem = `expected at least one host:port when redis.mode is ${config.redis.mode}`;
+    throw new ConfigError('redis.nodes', problem, sourceOf('redis.nodes'));
   }
-  if (config.icws.backoff.maxMs < config.icws.backoff.initialMs) throw new ConfigError('icws.backoff.maxMs', 'expected a value ≥ icws.backoff.initialMs', sourceOf('icws.backoff.maxMs'));
-  if (config.redis.backoff.maxMs < config.redis.backoff.initialMs) throw new ConfigError('redis.backoff.maxMs', 'expected a value ≥ redis.backoff.initialMs', sourceOf('redis.backoff.maxMs'));
+  for (const section of ['icws', 'redis'] as const) {
+    const key = `${section}.backoff.maxMs`;
+    const { initialMs, maxMs } = config[section].backoff;
+    if (maxMs < initialMs) throw new ConfigError(key, `expected a value ≥ ${section}.backoff.initialMs`, sourceOf(key));
+  }
   return config;
+}
+
+function readConfigFile(file: string): Layer {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('(file)', `cannot read ${file}: ${errorCode(err)}`, file);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError('(file)', `not valid YAML: ${String((err as Error).message).split('\n')[0]}`, file);
+  }
+  if (!isLayer(parsed)) {
+    throw new ConfigError('(file)', 'expected a mapping of sections (icws:, redis:, …) at the top level', file);
+  }
+  return parsed;
 }
 
 function readSecretFile(path: string, key: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(key, `cannot read the file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(key, `cannot read the file ${path}: ${errorCode(err)}`);
   }
 }
 
-/** Deep merge of plain objects; arrays and scalars of `over` replace those of `base`. */
-function merge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+const errorCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'error';
+const isLayer = (v: unknown): v is Layer => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isSecretKey = (key: string) => SECRET_KEYS.some((s) => key === s || key.startsWith(`${s}.`));
+
+/** Deep merge of plain objects into `base`; arrays and scalars of `over` replace those of `base`. */
+function merge(base: Layer, over: object): Layer {
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
     const b = base[k];
-    if (v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)) {
-      base[k] = merge(b as Record<string, unknown>, v as Record<string, unknown>);
-    } else {
-      base[k] = v;
-    }
+    base[k] = isLayer(v) && isLayer(b) ? merge(b, v) : isLayer(v) ? merge({}, v) : v;
   }
   return base;
 }
 
-/** A copy safe to print: secrets replaced by "[redacted]" (empty ones left empty, so an operator sees they are unset). */
-export function redactConfig(config: Config): Config {
-  const copy = structuredClone(config);
-  if (copy.icws.password) copy.icws.password = '[redacted]';
-  copy.websocket.tokens = copy.websocket.tokens.map(() => '[redacted]');
+/**
+ * A copy safe to print (`check-config`): the values of SECRET_KEYS replaced by "[redacted]" (empty ones left empty,
+ * so an operator sees they are unset), and credentials inside URLs (redis.url, icws.url) masked.
+ */
+export function printableConfig(config: Config): Config {
+  const copy = redactStrings(config);
+  for (const key of SECRET_KEYS) {
+    const path = key.split('.');
+    const parent = path.slice(0, -1).reduce<Layer>((node, part) => node[part] as Layer, copy);
+    const leaf = path[path.length - 1]!;
+    const value = parent[leaf];
+    if (Array.isArray(value)) parent[leaf] = value.map(() => REDACTED);
+    else if (value) parent[leaf] = REDACTED;
+  }
   return copy;
 }

@@ -1,78 +1,182 @@
 /**
- * The shape every configuration value must have. Unknown keys are errors (a typo must not silently fall back to
- * a default). Messages say what was expected, in words an operator can act on.
+ * Every configuration key in one place: its validator, its default and what it means (the model is ioredis's
+ * RedisOptions: one documented declaration per option). The `Config` type, `DEFAULTS`, each key's environment
+ * variable (`ICWATCH_<SECTION>_<KEY>`) and what `check-config` prints follow from this schema.
+ *
+ * Adding a key is one line in its section below: `name: <validator>.default(<value>)`, with a comment saying what
+ * it means. The default cannot be left out: a section's `.prefault({})` (an absent section is its defaults) does not
+ * type-check while one of its keys has none. The operators' copy follows: config/default.yaml and the README table
+ * (test/config fails until the file holds the key, its default and its `Env:` variable, and the README its row).
+ * A secret key also goes into SECRET_KEYS. A new section (e.g. `ha`) is `ha: z.strictObject({ …keys }).prefault({})`.
+ *
+ * Unknown keys are errors (a typo must not silently fall back to a default). Messages say what was expected, in
+ * words an operator can act on.
  */
 import { z } from 'zod';
 
 const int = (min: number, max: number) =>
-  z.number({ error: `expected a whole number from ${min} to ${max}` }).int(`expected a whole number from ${min} to ${max}`).min(min, `expected at least ${min}`).max(max, `expected at most ${max}`);
+  z
+    .number({ error: `expected a whole number from ${min} to ${max}` })
+    .int(`expected a whole number from ${min} to ${max}`)
+    .min(min, `expected at least ${min}`)
+    .max(max, `expected at most ${max}`);
+const fraction = z.number({ error: 'expected a number from 0 to 1' }).min(0, 'expected a number from 0 to 1').max(1, 'expected a number from 0 to 1');
 const text = z.string({ error: 'expected a string' });
 const nonEmpty = text.min(1, 'expected a non-empty string');
 const flag = z.boolean({ error: 'expected true or false' });
 const list = (item: z.ZodType<string>) => z.array(item, { error: 'expected a list of strings' });
-const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: `expected one of ${values.join(', ')}` });
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `expected one of ${values.join(', ')}` });
 const httpUrl = nonEmpty.refine((v) => /^https?:\/\/[^/\s]+(\/\S*)?$/.test(v), 'expected an http:// or https:// URL, e.g. https://ic1.example.com:8019/icws');
 const redisUrl = nonEmpty.refine((v) => /^rediss?:\/\/\S+$/.test(v), 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
-const hostPort = nonEmpty.refine((v) => /^[^:\s]+:\d{1,5}$/.test(v), 'expected host:port');
-const backoff = z.strictObject({
-  initialMs: int(1, 3_600_000),
-  maxMs: int(1, 3_600_000),
-  multiplier: z.number({ error: 'expected a number ≥ 1' }).min(1, 'expected a number ≥ 1').max(10, 'expected at most 10'),
-  jitter: z.number({ error: 'expected a number from 0 to 1' }).min(0, 'expected a number from 0 to 1').max(1, 'expected a number from 0 to 1'),
-});
+const hostPort = nonEmpty.refine((v) => /^[^:\s@]+:\d{1,5}$/.test(v), 'expected host:port (credentials go in redis.url)');
+const propertyName = nonEmpty.refine((v) => /^[A-Za-z][A-Za-z0-9]*$/.test(v), 'expected a property name such as extension');
+
+/** Exponential backoff with jitter, capped at maxMs (src/util/backoff.ts). */
+const backoff = (defaults: { initialMs: number; maxMs: number; multiplier: number; jitter: number }) =>
+  z
+    .strictObject({
+      /** First retry delay. */
+      initialMs: int(1, 3_600_000).default(defaults.initialMs),
+      /** Longest delay. */
+      maxMs: int(1, 3_600_000).default(defaults.maxMs),
+      /** Each delay is the previous one times this. */
+      multiplier: z.number({ error: 'expected a number ≥ 1' }).min(1, 'expected a number ≥ 1').max(10, 'expected at most 10').default(defaults.multiplier),
+      /** Up to this fraction of a delay is taken off at random. */
+      jitter: fraction.default(defaults.jitter),
+    })
+    .prefault({});
 
 export const configSchema = z.strictObject({
-  role: oneOf(['all', 'fanout'] as const),
-  icws: z.strictObject({
-    url: httpUrl,
-    user: text,
-    password: text,
-    passwordFile: text,
-    applicationName: nonEmpty,
-    acceptLanguage: nonEmpty.refine((v) => /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/.test(v), 'expected a language tag such as en-us'),
-    transport: oneOf(['auto', 'sse', 'poll'] as const),
-    pollIntervalMs: int(0, 600_000),
-    requestTimeoutMs: int(100, 600_000),
-    sseIdleTimeoutMs: int(1000, 3_600_000),
-    maxMessageBytes: int(1024, 1024 * 1024 * 1024),
-    tls: z.strictObject({ caFile: text, rejectUnauthorized: flag }),
-    backoff,
-  }),
-  subscription: z.strictObject({
-    id: nonEmpty.refine((v) => /^[A-Za-z0-9._~-]+$/.test(v), 'expected letters, digits, . _ ~ or - (it is a URL path segment)'),
-    configurationIds: list(nonEmpty).min(1, 'expected at least one id, or "*" for all users'),
-    properties: list(nonEmpty).min(1, 'expected at least one property, or "*" for all'),
-    rightsFilter: nonEmpty,
-  }),
-  redis: z.strictObject({
-    url: redisUrl,
-    mode: oneOf(['standalone', 'sentinel', 'cluster'] as const),
-    nodes: list(hostPort),
-    sentinelName: nonEmpty,
-    keyPrefix: nonEmpty.refine((v) => !/[{}\s]/.test(v), 'expected no braces or spaces (the prefix becomes the {hash tag})'),
-    changeStreamLength: int(100, 1_000_000_000),
-    indexedProperties: list(nonEmpty.refine((v) => /^[A-Za-z][A-Za-z0-9]*$/.test(v), 'expected a property name such as extension')),
-    replaceBatchSize: int(1, 100_000),
-    maxPendingMessages: int(1, 10_000_000),
-    maxBatchMessages: int(1, 100_000),
-    backoff,
-  }),
-  http: z.strictObject({ host: nonEmpty, port: int(0, 65535) }),
-  websocket: z.strictObject({
-    path: nonEmpty.refine((v) => v.startsWith('/'), 'expected a path starting with /'),
-    tokens: list(nonEmpty),
-    tokenFile: text,
-    maxBufferedBytes: int(1024, 1024 * 1024 * 1024),
-    snapshotChunkUsers: int(1, 100_000),
-    pingIntervalMs: int(100, 3_600_000),
-    maxClients: int(1, 1_000_000),
-    maxClientFrameBytes: int(16, 1024 * 1024),
-    maxClientErrors: int(1, 1000),
-  }),
-  log: z.strictObject({
-    level: oneOf(['error', 'warn', 'info', 'debug'] as const),
-    format: oneOf(['json', 'pretty'] as const),
-  }),
-  shutdown: z.strictObject({ timeoutMs: int(100, 600_000) }),
+  /** `all`: ICWS session + Redis mirror + WebSocket fan-out. `fanout`: serve WebSocket clients from the mirror only. */
+  role: oneOf(['all', 'fanout']).default('all'),
+  icws: z
+    .strictObject({
+      /** Base URL of the ICWS API, ending in /icws (https on 8019, plain http on 8018). */
+      url: httpUrl.default('http://127.0.0.1:8018/icws'),
+      /** ICWS userID icwatch logs in as. */
+      user: text.default('icwatch'),
+      /** Secret: the user's password. Prefer passwordFile or ICWATCH_ICWS_PASSWORD. */
+      password: text.default(''),
+      /** A file whose content (trimmed) is the password; wins over `password`. */
+      passwordFile: text.default(''),
+      /** Sent on connect (shown in the IC server's session list). */
+      applicationName: nonEmpty.default('icwatch'),
+      /** Sent on connect; fixed for the session's life. */
+      acceptLanguage: nonEmpty.refine((v) => /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/.test(v), 'expected a language tag such as en-us').default('en-us'),
+      /** auto = server-sent events when the server's messaging feature is ≥ 2, else short polling. */
+      transport: oneOf(['auto', 'sse', 'poll']).default('auto'),
+      /** Pause between two polls (one request in flight at a time). */
+      pollIntervalMs: int(0, 600_000).default(1000),
+      /** Time limit of one request (connect, PUT, DELETE, one poll). */
+      requestTimeoutMs: int(100, 600_000).default(15000),
+      /** An SSE stream silent (no event, no ping) for this long is dropped and reopened. */
+      sseIdleTimeoutMs: int(1000, 3_600_000).default(60000),
+      /**
+       * Largest poll response, SSE event, or user within an SSE usersMessage (its lists are read user by user)
+       * accepted; a larger one is rejected (logged) and a full resync is asked. 256 MiB: a poll answer of ~300,000 users.
+       */
+      maxMessageBytes: int(1024, 1024 * 1024 * 1024).default(256 * 1024 * 1024),
+      tls: z
+        .strictObject({
+          /** PEM file of the CA that signed the server's certificate ('' = the system CAs). */
+          caFile: text.default(''),
+          /** false accepts any certificate (testing only). */
+          rejectUnauthorized: flag.default(true),
+        })
+        .prefault({}),
+      /** Retries of ICWS requests and reconnects; maxMs is also the wait after a refused login (accounts lock out). */
+      backoff: backoff({ initialMs: 500, maxMs: 60000, multiplier: 2, jitter: 0.5 }),
+    })
+    .prefault({}),
+  subscription: z
+    .strictObject({
+      /** Id of the users subscription in the ICWS session (a URL path segment). */
+      id: nonEmpty.refine((v) => /^[A-Za-z0-9._~-]+$/.test(v), 'expected letters, digits, . _ ~ or - (it is a URL path segment)').default('icwatch'),
+      /** Users to watch: ids, or "*" for all. */
+      configurationIds: list(nonEmpty)
+        .min(1, 'expected at least one id, or "*" for all users')
+        .default(() => ['*']),
+      /** User properties mirrored ("*" = all). */
+      properties: list(nonEmpty)
+        .min(1, 'expected at least one property, or "*" for all')
+        .default(() => ['configurationId', 'extension', 'statusText', 'personalInformationProperties', 'workgroups', 'skills', 'lastModifiedDate']),
+      /** Whose rights decide what is visible: view, admin, loggedInUser, or a named right. */
+      rightsFilter: nonEmpty.default('view'),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      /** redis:// or rediss:// URL of a standalone server; credentials, TLS and database in every mode. */
+      url: redisUrl.default('redis://127.0.0.1:6379'),
+      /** standalone (url), sentinel (nodes + sentinelName) or cluster (nodes). */
+      mode: oneOf(['standalone', 'sentinel', 'cluster']).default('standalone'),
+      /** host:port list of Sentinels (mode sentinel) or Cluster seed nodes (mode cluster). */
+      nodes: list(hostPort).default(() => []),
+      /** Sentinel master name (mode sentinel). */
+      sentinelName: nonEmpty.default('mymaster'),
+      /** Prefix of every key of the mirror; it becomes the hash tag {prefix}. */
+      keyPrefix: nonEmpty.refine((v) => !/[{}\s]/.test(v), 'expected no braces or spaces (the prefix becomes the {hash tag})').default('icwatch:users'),
+      /** Approximate length the change stream is trimmed to. */
+      changeStreamLength: int(100, 1_000_000_000).default(100000),
+      /** User properties indexed value → user id. */
+      indexedProperties: list(propertyName).default(() => ['extension']),
+      /** Users written per Redis round trip during a full replace. */
+      replaceBatchSize: int(1, 100_000).default(500),
+      /** ICWS messages waiting to be applied; past this the queue is dropped and a full resync is asked. */
+      maxPendingMessages: int(1, 10_000_000).default(10000),
+      /** Messages coalesced into one Redis round trip at most. */
+      maxBatchMessages: int(1, 100_000).default(256),
+      /** Retries while Redis is unavailable. */
+      backoff: backoff({ initialMs: 200, maxMs: 10000, multiplier: 2, jitter: 0.5 }),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      /** Address of the HTTP server (/metrics, /healthz, /readyz, /, and the WebSocket); 0.0.0.0 = every interface. */
+      host: nonEmpty.default('127.0.0.1'),
+      /** Its port (0 = any free port). */
+      port: int(0, 65535).default(8080),
+    })
+    .prefault({}),
+  websocket: z
+    .strictObject({
+      /** Path of the WebSocket endpoint. */
+      path: nonEmpty.refine((v) => v.startsWith('/'), 'expected a path starting with /').default('/v1/users'),
+      /** Secret: bearer tokens accepted; none = the endpoint is open. */
+      tokens: list(nonEmpty).default(() => []),
+      /** A file with one token per line (# comments allowed); added to `tokens`. */
+      tokenFile: text.default(''),
+      /** A client whose unsent data passes this is closed with 4008 "slow consumer". */
+      maxBufferedBytes: int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+      /** Users per snapshot frame. */
+      snapshotChunkUsers: int(1, 100_000).default(500),
+      /** Ping interval; a client that misses a pong is disconnected. */
+      pingIntervalMs: int(100, 3_600_000).default(30000),
+      /** Connected clients at most; further connections are refused. */
+      maxClients: int(1, 1_000_000).default(10000),
+      /** Largest frame accepted from a client. */
+      maxClientFrameBytes: int(16, 1024 * 1024).default(4096),
+      /** Frames a client may send that the server does not understand before it is closed with 1008. */
+      maxClientErrors: int(1, 1000).default(10),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: oneOf(['error', 'warn', 'info', 'debug']).default('info'),
+      /** json = one JSON object per line on stdout (journald, Kubernetes); pretty = for a terminal. */
+      format: oneOf(['json', 'pretty']).default('json'),
+    })
+    .prefault({}),
+  shutdown: z
+    .strictObject({
+      /** Shutdown steps (DELETE subscription and connection, closing clients, draining writes) must end within this. */
+      timeoutMs: int(100, 600_000).default(10000),
+    })
+    .prefault({}),
 });
+
+/** The validated configuration: exactly what the schema produces, so the type cannot drift from the validation. */
+export type Config = z.infer<typeof configSchema>;
+
+/** Keys whose values never reach a log line, an error or `check-config` (credentials inside URLs are masked too). */
+export const SECRET_KEYS = ['icws.password', 'websocket.tokens'] as const;

@@ -12,7 +12,7 @@ import { componentLogger, type Logger } from '../log/logger.js';
 import { registerSecret } from '../log/redact.js';
 import { Metrics } from '../metrics/metrics.js';
 import { mirrorKeys } from '../mirror/keys.js';
-import { EXIT } from '../cli/exit-codes.js';
+import { EXIT, exitCodeOf } from '../errors/exit-codes.js';
 import { describeSession, fanoutReadiness, feedReadiness } from './readiness.js';
 import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from './redis.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
@@ -33,13 +33,6 @@ export interface DaemonOptions {
   /** Builds the feed, mirror and fan-out (build-stages.ts for the real ones). */
   buildStages: StageFactory;
   metrics?: Metrics;
-}
-
-/** Errors after which retrying cannot help: the API removed the resource, or the subscription is misconfigured. */
-const FATAL_CONFIG_ERRORS = new Set(['IcwsGoneError', 'IcwsConfigError', 'ConfigError']);
-
-export function exitCodeFor(err: unknown): number {
-  return FATAL_CONFIG_ERRORS.has((err as Error)?.name) ? EXIT.config : EXIT.failure;
 }
 
 export class Daemon {
@@ -175,7 +168,7 @@ export class Daemon {
 
   /** A fatal error: log it clearly, shut down, exit with its code (78 for configuration and 410 Gone). */
   fail(err: unknown, context: string): Promise<number> {
-    const code = exitCodeFor(err);
+    const code = exitCodeOf(err);
     const message = (err as Error)?.message ?? String(err);
     this.lastError = message;
     if (!this.shutdown) {

@@ -8,7 +8,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config/defaults.js';
-import { registerSecret } from '../log/redact.js';
+import { redactUrl, registerSecret } from '../log/redact.js';
 import type { Logger } from '../log/logger.js';
 import { Backoff } from '../util/backoff.js';
 
@@ -42,9 +42,7 @@ export function urlOptions(url: string): RedisOptions {
 /** redis.url with its password masked, for log lines and the status page. */
 export function describeRedis(redis: Config['redis']): string {
   if (redis.mode === 'standalone') {
-    const u = new URL(redis.url);
-    if (u.password) u.password = 'redacted';
-    return u.toString();
+    return redactUrl(new URL(redis.url).toString());
   }
   return `${redis.mode} ${redis.nodes.join(',')}${redis.mode === 'sentinel' ? ` (${redis.sentinelName})` : ''}`;
 }

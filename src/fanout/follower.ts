@@ -2,7 +2,8 @@
  * Follows the mirror's change stream from Redis (so that any number of processes can serve clients of one mirror):
  * wakes on `{P}:notify`, on a local commit, or on a timer (a missed notification or a restarted Redis is noticed
  * anyway), reads the new entries in bounded pages and hands each page on in order. A new epoch, a seq that went
- * backwards or a gap (entries trimmed before they were read) is reported as a reset.
+ * backwards or a gap (entries trimmed before they were read) is reported as a reset. Clients catching up wait on
+ * `advanced()` for it to move, rather than polling.
  */
 import type { Logger } from '../log/logger.js';
 import type { MirrorKeys } from '../mirror/keys.js';
@@ -19,7 +20,8 @@ export interface FollowerOptions {
   /** Fallback poll of the mirror's head when no notification comes. */
   pollIntervalMs: number;
   logger: Logger;
-  onPage: (page: ChangePage) => void;
+  /** A returned promise holds the next read back until it settles (the dispatcher has too much waiting). */
+  onPage: (page: ChangePage) => void | Promise<void>;
   onReset: (reason: 'epoch' | 'trimmed', head: MirrorHead) => void;
 }
 
@@ -35,6 +37,7 @@ export class ChangeFollower {
   private subscriber: RedisClient | undefined;
   private readonly retry = new Backoff({ initialMs: 100, maxMs: 5000, multiplier: 2, jitter: 0.5 });
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly waiting = new Set<() => void>();
 
   constructor(private readonly o: FollowerOptions) {}
 
@@ -62,6 +65,32 @@ export class ChangeFollower {
       return;
     }
     void this.pull();
+  }
+
+  /**
+   * Settles when the follower has moved (a page read, a new epoch, a skip), or rejects with the signal's reason
+   * when it is aborted first.
+   */
+  advanced(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    return new Promise<void>((resolve, reject) => {
+      const moved = () => {
+        signal.removeEventListener('abort', aborted);
+        resolve();
+      };
+      const aborted = () => {
+        this.waiting.delete(moved);
+        reject(signal.reason);
+      };
+      this.waiting.add(moved);
+      signal.addEventListener('abort', aborted, { once: true });
+    });
+  }
+
+  private moved(): void {
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const resolve of waiting) resolve();
   }
 
   private async pull(): Promise<void> {
@@ -93,6 +122,7 @@ export class ChangeFollower {
       this.epoch = head.epoch;
       this.headSeq = head.seq;
       this.o.onReset('epoch', head);
+      this.moved();
       return;
     }
     if (!raw.length) {
@@ -107,14 +137,16 @@ export class ChangeFollower {
     const last = entrySeq(raw[raw.length - 1]!);
     const entries = decodeEntries(raw, (err, id) => this.o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }));
     this.headSeq = last;
-    if (entries.length) this.o.onPage(new ChangePage(entries));
+    this.moved();
     if (raw.length === this.o.pageEntries) this.again = true;
+    if (entries.length) await this.o.onPage(new ChangePage(entries));
   }
 
   private skipTo(reason: 'trimmed', head: MirrorHead): void {
     this.o.logger.warn('the change stream was trimmed past the fan-out: clients get a new snapshot', { from: this.headSeq + 1, seq: head.seq });
     this.headSeq = head.seq;
     this.o.onReset(reason, head);
+    this.moved();
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * Server → client frames of the protocol (PRODUCT.md §6), serialized once and framed once. A server frame is never
- * masked, so the same bytes go to every client that receives it: the fan-out writes these buffers straight to the
- * sockets instead of calling ws.send per client.
+ * Server → client frames of the protocol (README, "The WebSocket protocol"; docs/fanout.md), serialized once and
+ * framed once. A server frame is never masked, so the same bytes go to every client that receives it: the fan-out
+ * writes these buffers straight to the sockets instead of calling ws.send per client.
  */
 import type { ChangeEntry } from '../mirror/change.js';
 

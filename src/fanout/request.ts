@@ -1,6 +1,7 @@
 /**
- * What a client asks for in its upgrade request (PRODUCT.md §6): token, resume point and filters. Bad input is
- * refused before upgrading, with an HTTP status and a JSON body naming the parameter and what was expected.
+ * What a client asks for in its upgrade request (README, "The WebSocket protocol"): token, resume point and filters.
+ * Bad input is refused before upgrading, with an HTTP status and a JSON body naming the parameter and what was
+ * expected.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

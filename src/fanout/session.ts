@@ -1,97 +1,128 @@
 /**
- * One connected client: its filters, where it stands in the change sequence, and the bytes waiting for its socket.
- * Frames are written straight to the socket (ws does the handshake, pings, close and reading): server frames are
- * never masked, so the fan-out frames each change once and writes the same bytes to every client.
+ * One connected client's life, as one state (docs/fanout.md, "A client's life"):
+ *
+ *   connecting ──▶ syncing (snapshot | catch-up) ──▶ live ──▶ closing
+ *                        ▲                            │
+ *                        └──────── reset ─────────────┘
+ *
+ * `connecting` reads the head and sends hello; `syncing` sends a snapshot or the missed changes from the client's
+ * own reads of Redis; `live` is fed by the dispatcher; `closing` waits for the socket to go. Each connecting or
+ * syncing run owns an AbortController: starting another run, or closing, aborts it, so an outdated run stops at
+ * its next step instead of writing to a client that has moved on.
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import type { CloseCode, DisconnectReason } from './close-codes.js';
+import { Outbox, type WriteCounters } from './outbox.js';
 import type { ClientRequest } from './request.js';
 
-export type DisconnectReason = 'client' | 'slow-consumer' | 'keepalive' | 'abuse' | 'shutdown' | 'error';
+export type SyncVia = 'snapshot' | 'catch-up';
+
+export type ClientPhase =
+  | { readonly name: 'connecting'; readonly run: AbortController }
+  | { readonly name: 'syncing'; readonly via: SyncVia; readonly run: AbortController }
+  | { readonly name: 'live' }
+  | { readonly name: 'closing'; readonly reason: DisconnectReason };
+
+const LIVE: ClientPhase = { name: 'live' };
 
 export class ClientSession {
-  /** `syncing`: receiving hello, a snapshot or missed changes from its own reads; `live`: fed by the follower. */
-  state: 'syncing' | 'live' | 'closing' = 'syncing';
-  /** The last seq this client has been sent (a snapshot's seq counts). */
-  sentSeq = 0;
-  /** The mirror epoch its state belongs to. */
-  epoch: string | null = null;
-  /** Bumped whenever the client's sync restarts, so that an older sync task stops at its next step. */
-  generation = 0;
-  /** Answered the last ping. */
-  alive = true;
-  badFrames = 0;
-  closeReason: DisconnectReason | null = null;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private pendingFrames = 0;
+  readonly outbox: Outbox;
+  private state: ClientPhase = { name: 'connecting', run: new AbortController() };
 
   constructor(
     readonly ws: WebSocket,
     readonly socket: Duplex,
     readonly request: ClientRequest,
-    private readonly maxBufferedBytes: number,
-  ) {}
-
-  get open(): boolean {
-    return this.state !== 'closing' && this.socket.writable;
+    maxBufferedBytes: number,
+    counters: WriteCounters,
+    onFramesWritten: (frames: number) => void,
+  ) {
+    this.outbox = new Outbox(socket, maxBufferedBytes, counters, onFramesWritten);
   }
 
-  /** Bytes accepted for this client and not yet handed to the kernel. */
-  get unsent(): number {
-    return this.socket.writableLength + this.pendingBytes;
+  get phase(): ClientPhase {
+    return this.state;
   }
 
-  /** Queues bytes for the next flush; false when that would pass the bound (the caller closes the client). */
-  enqueue(buffer: Buffer, frames: number): boolean {
-    if (this.unsent + buffer.length > this.maxBufferedBytes) return false;
-    this.pending.push(buffer);
-    this.pendingBytes += buffer.length;
-    this.pendingFrames += frames;
+  get isClosing(): boolean {
+    return this.state.name === 'closing';
+  }
+
+  /** The signal of the connecting run (the first one, started with the session). */
+  get connectSignal(): AbortSignal {
+    if (this.state.name !== 'connecting') throw new Error(`a ${this.state.name} client is not connecting`);
+    return this.state.run.signal;
+  }
+
+  /** Starts a new sync run, aborting the one under way (or a live client's feed); null when closing. */
+  startSync(via: SyncVia): AbortSignal | null {
+    if (this.state.name === 'closing') return null;
+    this.abortRun();
+    this.outbox.dropPending();
+    const run = new AbortController();
+    this.state = { name: 'syncing', via, run };
+    return run.signal;
+  }
+
+  /** The run of `signal` goes on another way (a snapshot that is followed by catching up, or a resume). */
+  continueSync(via: SyncVia, signal: AbortSignal): void {
+    signal.throwIfAborted();
+    const run = this.runOf(signal);
+    this.state = { name: 'syncing', via, run };
+  }
+
+  /** The run of `signal` is done: the dispatcher feeds the client from now on. */
+  goLive(signal: AbortSignal): void {
+    signal.throwIfAborted();
+    this.runOf(signal);
+    this.state = LIVE;
+  }
+
+  /** Closes with a code of the table; the socket is cut if the close frame cannot go out within `graceMs`. */
+  close(close: CloseCode, graceMs: number): void {
+    if (!this.enterClosing(close.counted)) return;
+    this.ws.close(close.code, close.reason);
+    // The close frame waits behind whatever the client has not read: cut the socket if it cannot be flushed.
+    const t = setTimeout(() => this.ws.terminate(), graceMs);
+    t.unref();
+    this.ws.once('close', () => clearTimeout(t));
+  }
+
+  /** Cuts the connection without a close frame (the peer no longer answers). */
+  terminate(reason: DisconnectReason): void {
+    this.enterClosing(reason);
+    this.ws.terminate();
+  }
+
+  /** The connection is failing on its own (ws closes it): remember why, stop every run. */
+  failed(reason: DisconnectReason): void {
+    this.enterClosing(reason);
+  }
+
+  /** The socket is gone; the reason it is counted under. */
+  ended(): DisconnectReason {
+    const reason = this.state.name === 'closing' ? this.state.reason : 'client';
+    this.enterClosing(reason);
+    this.outbox.dropPending();
+    return reason;
+  }
+
+  private enterClosing(reason: DisconnectReason): boolean {
+    if (this.state.name === 'closing') return false;
+    this.abortRun();
+    this.outbox.dropPending();
+    this.state = { name: 'closing', reason };
     return true;
   }
 
-  get hasPending(): boolean {
-    return this.pending.length > 0;
+  private abortRun(): void {
+    if (this.state.name === 'connecting' || this.state.name === 'syncing') this.state.run.abort();
   }
 
-  /** One socket write for everything queued since the last flush; returns the frames written. */
-  flush(): number {
-    const frames = this.pendingFrames;
-    const buffers = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingFrames = 0;
-    if (!buffers.length || !this.open) return 0;
-    this.socket.write(buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers));
-    return frames;
-  }
-
-  dropPending(): void {
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.pendingFrames = 0;
-  }
-
-  /**
-   * Writes `buffer` now if the bound allows it, else once the socket has drained: used while sending a snapshot or
-   * missed changes, so that a catching-up client never holds more than the bound plus one page. Resolves false
-   * when the client went away meanwhile.
-   */
-  async writePaced(buffer: Buffer): Promise<boolean> {
-    while (this.open && this.unsent > 0 && this.unsent + buffer.length > this.maxBufferedBytes) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.socket.off('drain', done);
-          this.socket.off('close', done);
-          resolve();
-        };
-        this.socket.on('drain', done);
-        this.socket.on('close', done);
-      });
-    }
-    if (!this.open) return false;
-    this.socket.write(buffer);
-    return true;
+  private runOf(signal: AbortSignal): AbortController {
+    const s = this.state;
+    if ((s.name === 'connecting' || s.name === 'syncing') && s.run.signal === signal) return s.run;
+    throw new Error(`a sync run that is not the current one tried to move a ${s.name} client`);
   }
 }

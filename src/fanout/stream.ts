@@ -1,6 +1,6 @@
 /**
- * Reads of the mirror's Redis layout (PRODUCT.md §5) the fan-out needs: the meta hash and the change stream, in
- * bounded pages. Nothing here writes.
+ * Reads of the mirror's Redis layout (README, "The Redis mirror (for readers)") the fan-out needs: the meta hash and
+ * the change stream, in bounded pages. Nothing here writes.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { decodeChangeEntry, type ChangeEntry } from '../mirror/change.js';

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
+import { redactStrings } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { renderStatusPage } from './status-page.js';
 import type { Readiness, StatusView } from './types.js';
@@ -106,7 +107,7 @@ export class HttpServer {
         });
       }
       case '/': {
-        const html = renderStatusPage(await this.options.status());
+        const html = renderStatusPage(redactStrings(await this.options.status()));
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
         res.end(html);
         return;
@@ -118,7 +119,7 @@ export class HttpServer {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = JSON.stringify(redactStrings(body));
   res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }

@@ -1,5 +1,5 @@
 /**
- * One ICWS session over HTTP (NOTES.md "Connecting"): POST /icws/connection with Accept-Language, then every
+ * One ICWS session over HTTP (docs/icws.md "Connecting"): POST /icws/connection with Accept-Language, then every
  * request under /icws/{sessionId}/ with the session cookie and the ININ-ICWS-CSRF-Token header. Bodies are read
  * with a size bound; answers that are not successes become typed errors (errors/). No retries here: the callers
  * (session loop, subscription, mailboxes command) decide what a failure means.
@@ -7,18 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import got, { type Request as GotRequest, type Method } from 'got';
+import type { Config } from '../config/defaults.js';
 import type { Logger } from '../log/logger.js';
-import { registerSecret } from '../log/redact.js';
+import { registerSecret, SecretScope } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
-import {
-  IcwsAuthenticationError,
-  IcwsConfigError,
-  IcwsError,
-  IcwsGoneError,
-  IcwsNetworkError,
-  IcwsUnauthorizedError,
-  IcwsUnavailableError,
-} from './errors.js';
+import { readBoundedBody } from '../util/read-bounded.js';
+import { IcwsConfigError, IcwsError, IcwsNetworkError, IcwsUnauthorizedError } from './errors.js';
+import { errorFor } from './failures.js';
 
 export interface ConnectionOptions {
   /** Base URL ending in /icws (config icws.url). */
@@ -69,10 +64,10 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-const AUTH_FAILURE = 'error.request.connection.authenticationFailure';
-
 export class IcwsConnection {
   private current?: SessionInfo;
+  /** The session's CSRF token and cookie: masked in every output while the session lives. */
+  private readonly sessionSecrets = new SecretScope();
   private readonly https: { certificateAuthority?: Buffer; rejectUnauthorized: boolean };
 
   constructor(readonly options: ConnectionOptions) {
@@ -96,7 +91,7 @@ export class IcwsConnection {
 
   /**
    * Log in at `baseUrl` (default: the configured URL). 503 → IcwsUnavailableError with the alternate hosts;
-   * refused credentials → IcwsAuthenticationError.
+   * refused credentials → IcwsAuthenticationError (failures.ts says which answers mean that).
    */
   async connect(baseUrl = this.options.url, signal?: AbortSignal): Promise<SessionInfo> {
     const base = baseUrl.replace(/\/$/, '');
@@ -109,7 +104,7 @@ export class IcwsConnection {
         password: this.options.password,
       },
       signal,
-    }, false);
+    }, 'connect');
     const body = res.body ?? {};
     const sessionId = header(res.headers, 'inin-icws-session-id') ?? String(body.sessionId ?? '');
     const csrfToken = header(res.headers, 'inin-icws-csrf-token') ?? String(body.csrfToken ?? '');
@@ -117,8 +112,9 @@ export class IcwsConnection {
     if (!sessionId || !csrfToken || !cookie) {
       throw new IcwsError(res.status, 'POST connection', undefined, 'login answer lacks the session id, the CSRF token or the session cookie');
     }
-    registerSecret(csrfToken);
-    registerSecret(cookie.slice(cookie.indexOf('=') + 1));
+    // The value may carry more after the id (`<guid>|languageId=en-us`): it is sent back whole, and both are secret.
+    const cookieValue = cookie.slice(cookie.indexOf('=') + 1);
+    this.sessionSecrets.replace(csrfToken, cookieValue, cookieValue.split('|')[0]);
     const features = new Map<string, number>();
     for (const f of (Array.isArray(body.features) ? body.features : []) as { featureId?: unknown; version?: unknown }[]) {
       if (typeof f?.featureId === 'string' && typeof f.version === 'number') features.set(f.featureId, f.version);
@@ -139,7 +135,7 @@ export class IcwsConnection {
   /** A request under /icws/{sessionId}/ (`path` starts with '/', e.g. "/messaging/messages"). */
   async request<T = unknown>(method: Method, path: string, options: RequestOptions): Promise<IcwsResponse<T>> {
     const session = this.requireSession(options.route);
-    return this.send<T>(method, `${session.baseUrl}/${session.sessionId}${path}`, options, true);
+    return this.send<T>(method, `${session.baseUrl}/${session.sessionId}${path}`, options, 'session', path.replace(/^\//, ''));
   }
 
   /**
@@ -163,8 +159,8 @@ export class IcwsConnection {
     });
     this.options.metrics?.icwsRequests.inc({ route: options.route, code: String(response.statusCode) });
     if (response.statusCode >= 200 && response.statusCode < 300) return stream;
-    const text = await readBounded(stream, 64 * 1024, options.route).catch(() => '');
-    throw errorFor(response.statusCode, options.route, parseJson(text), text, true);
+    const text = await readBody(stream, 64 * 1024, options.route).catch(() => '');
+    throw errorFor(response.statusCode, options.route, parseJson(text), text, 'session', path.replace(/^\//, ''));
   }
 
   /** DELETE /icws/{sessionId}/connection; a session already gone is fine. Forgets the session either way. */
@@ -174,12 +170,14 @@ export class IcwsConnection {
       await this.request('DELETE', '/connection', { route: 'DELETE connection', allowStatus: [401, 404], signal });
     } finally {
       this.current = undefined;
+      this.sessionSecrets.clear();
     }
   }
 
   /** Forget the session without telling the server (it is already dead). */
   forget(): void {
     this.current = undefined;
+    this.sessionSecrets.clear();
   }
 
   private requireSession(route: string): SessionInfo {
@@ -195,9 +193,11 @@ export class IcwsConnection {
     };
   }
 
-  private async send<T>(method: Method, url: string, options: RequestOptions, withSession: boolean): Promise<IcwsResponse<T>> {
+  private async send<T>(method: Method, url: string, options: RequestOptions, request: 'connect' | 'session', resource?: string): Promise<IcwsResponse<T>> {
+    const withSession = request === 'session';
     const headers: Record<string, string> = {
-      accept: 'application/json',
+      // Real servers answer application/vnd.inin.icws+JSON (docs/icws.md "Content type"); plain JSON is parsed alike.
+      accept: 'application/vnd.inin.icws+json, application/json;q=0.9',
       'accept-language': this.options.acceptLanguage,
       ...(withSession && this.current ? this.sessionHeaders(this.current) : {}),
       ...options.headers,
@@ -220,7 +220,7 @@ export class IcwsConnection {
       // A got stream with a body-capable method (DELETE…) and no body waits for one to be piped: end it.
       if (options.json === undefined && method !== 'GET' && method !== 'HEAD') stream.end();
       const response = new Promise<{ statusCode: number; headers: IcwsResponse['headers'] }>((resolve) => stream.once('response', resolve));
-      text = await readBounded(stream, this.options.maxBodyBytes, options.route);
+      text = await readBody(stream, this.options.maxBodyBytes, options.route);
       ({ statusCode: status, headers: resHeaders } = await response);
     } catch (err) {
       this.options.metrics?.icwsRequests.inc({ route: options.route, code: 'error' });
@@ -233,8 +233,23 @@ export class IcwsConnection {
     if ((status >= 200 && status < 300) || options.allowStatus?.includes(status)) {
       return { status, headers: resHeaders, body: body as T, text };
     }
-    throw errorFor(status, options.route, body, text, withSession);
+    throw errorFor(status, options.route, body, text, request, resource);
   }
+}
+
+/** The connection the icws.* keys describe: the users feed and `icwatch mailboxes` log in the same way. */
+export function connectionFromConfig(icws: Config['icws'], deps: { metrics?: Metrics; logger?: Logger } = {}): IcwsConnection {
+  return new IcwsConnection({
+    url: icws.url,
+    user: icws.user,
+    password: icws.password,
+    applicationName: icws.applicationName,
+    acceptLanguage: icws.acceptLanguage,
+    requestTimeoutMs: icws.requestTimeoutMs,
+    maxBodyBytes: icws.maxMessageBytes,
+    tls: icws.tls,
+    ...deps,
+  });
 }
 
 /** The CA file's content; an unreadable file is a configuration error naming the key (exit 78), not a crash. */
@@ -247,21 +262,6 @@ function readCaFile(path: string): Buffer {
   }
 }
 
-/** The typed error for a non-success answer. */
-export function errorFor(status: number, route: string, body: unknown, text: string, withSession: boolean): IcwsError {
-  const b = (body && typeof body === 'object' ? body : {}) as { errorId?: unknown; message?: unknown; alternateHostList?: unknown };
-  const errorId = typeof b.errorId === 'string' ? b.errorId : undefined;
-  const message = typeof b.message === 'string' ? b.message : text.slice(0, 200) || `HTTP ${status}`;
-  if (status === 401 && (errorId === AUTH_FAILURE || !withSession)) return new IcwsAuthenticationError(status, route, errorId, message, body);
-  if (status === 401) return new IcwsUnauthorizedError(status, route, errorId, message, body);
-  if (status === 410) return new IcwsGoneError(status, route, errorId, message, body);
-  if (status === 503 && !withSession) {
-    const hosts = Array.isArray(b.alternateHostList) ? b.alternateHostList.filter((h): h is string => typeof h === 'string') : [];
-    return new IcwsUnavailableError(status, route, errorId, message, hosts, body);
-  }
-  return new IcwsError(status, route, errorId, message, body);
-}
-
 function networkError(route: string, err: NodeJS.ErrnoException, timeoutMs: number): IcwsNetworkError {
   const code = err.code ?? err.name ?? 'ERROR';
   if (code === 'ETIMEDOUT' || err.name === 'TimeoutError') {
@@ -271,24 +271,14 @@ function networkError(route: string, err: NodeJS.ErrnoException, timeoutMs: numb
   return new IcwsNetworkError(route, code, err.message.split('\n')[0] ?? code);
 }
 
-/** Reads a response body as text, failing with IcwsNetworkError past `limit` bytes (the request is destroyed). */
-export function readBounded(stream: NodeJS.ReadableStream & { destroy(err?: Error): void }, limit: number, route: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        const err = new IcwsNetworkError(route, 'ETOOLARGE', `response body over ${limit} bytes (icws.maxMessageBytes)`);
-        stream.destroy(err);
-        reject(err);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    stream.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.once('error', reject);
+/** A response body as text, failing with IcwsNetworkError past `limit` bytes (the request is destroyed). */
+async function readBody(stream: GotRequest, limit: number, route: string): Promise<string> {
+  const body = await readBoundedBody(stream, {
+    limit,
+    tooLarge: () => new IcwsNetworkError(route, 'ETOOLARGE', `response body over ${limit} bytes (icws.maxMessageBytes)`),
+    closedEarly: () => new IcwsNetworkError(route, 'ECONNRESET', 'the connection closed before the end of the answer'),
   });
+  return body.toString('utf8');
 }
 
 function parseJson(text: string): unknown {

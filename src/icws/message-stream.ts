@@ -23,7 +23,6 @@ export class MessageTooLargeError extends Error {
 }
 
 const QUOTE = 34;
-const BACKSLASH = 92;
 const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 
 /** UTF-8 size of `parts` (at least their length in UTF-16 units: counted exactly only when that may matter). */
@@ -131,7 +130,7 @@ export class StreamedMessage {
           continue;
         }
       }
-      if (this.list !== undefined && this.depth === 2 && (c === 44 /* , */ || c === 93 /* ] */)) {
+      if (this.list !== undefined && this.depth === 2 && (c === 44 /* , */ || c === 93) /* ] */) {
         this.addElement(text.slice(from, i));
         from = c === 44 ? i + 1 : i;
         if (c === 93) {

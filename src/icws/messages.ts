@@ -1,5 +1,5 @@
 /**
- * ICWS message shapes (NOTES.md "Messages"), as discriminated unions on `__type`. The simulator produces these,
+ * ICWS message shapes (docs/icws.md "Messages"), as discriminated unions on `__type`. The simulator produces these,
  * the client parses them (parse.ts), the mirror consumes UsersMessage.
  */
 

@@ -1,6 +1,6 @@
 /**
- * The JSON type of the user properties whose type the reference page (000_27135b5ba41cc5a9.txt) and NOTES.md
- * state plainly. A usersMessage giving one of them another type is malformed: storing it would put, say, a number
+ * The JSON type of the user properties whose type the vendor's users reference page and public captures of real
+ * servers show plainly (docs/icws.md "User property shapes"). A usersMessage giving one of them another type is malformed: storing it would put, say, a number
  * where every reader of the mirror expects the extension string. Properties not listed are taken as they come.
  * `null` is always allowed (a cleared property).
  */
@@ -34,6 +34,14 @@ export const PROPERTY_TYPES: Readonly<Record<string, JsonType>> = {
   lyncIntegrationEnabled: 'boolean',
   outlookIntegrationEnabled: 'boolean',
   acdAgentGreeting: 'boolean',
+  autoAnswerAcdInteractions: 'boolean',
+  autoAnswerNonAcdInteractions: 'boolean',
+  emergencyResponderLocationID: 'string',
+  clientConfigDateLastModified: 'string',
+  mwiMode: 'number',
+  lyncOption: 'array',
+  statisticsShiftStarts: 'array',
+  clientTemplate: 'array',
   workgroups: 'array',
   customAttributes: 'array',
   nameSpellingsAsr: 'array',
@@ -42,6 +50,17 @@ export const PROPERTY_TYPES: Readonly<Record<string, JsonType>> = {
   mailboxProperties: 'object',
   securityRights: 'object',
   licenseProperties: 'object',
+  // Inheritable properties ({actualValue?, effectiveValue, …}) and ConfigurationId-valued ones are objects.
+  roles: 'object',
+  preferredLanguage: 'object',
+  accessControlGroupAssignment: 'object',
+  interactionOfferingTimeout: 'object',
+  utilizations: 'object',
+  clientConfigurationTemplate: 'object',
+  passwordPolicies: 'object',
+  accessRights: 'object',
+  administrativeRights: 'object',
+  clientConfigurationProperties: 'object',
 };
 
 function typeOf(value: unknown): JsonType | 'null' {

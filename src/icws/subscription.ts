@@ -1,5 +1,5 @@
 /**
- * The users subscription (000_27135b5ba41cc5a9.txt): its body from the subscription.* keys, checked locally before
+ * The users subscription (the vendor's reference page; docs/icws.md "Subscription"): its body from the subscription.* keys, checked locally before
  * sending so that a body the server would refuse is never sent, then PUT and DELETE. 400 and 404 on PUT are
  * configuration errors (IcwsConfigError, the server's message shown); 410 comes from the connection as IcwsGoneError.
  */
@@ -14,6 +14,11 @@ export interface SubscriptionBody {
 }
 
 export const PUT_SUBSCRIPTION = 'PUT subscription';
+
+/** view, admin, loggedInUser, or the name of a right: an identifier such as canMonitorQueues (docs/icws.md "Subscription"). */
+export function isRightsFilter(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z][A-Za-z0-9]*$/.test(value);
+}
 export const DELETE_SUBSCRIPTION = 'DELETE subscription';
 
 const invalid = (key: string, message: string) => new IcwsConfigError(0, PUT_SUBSCRIPTION, undefined, message, key);
@@ -44,8 +49,8 @@ export function subscriptionBody(subscription: Config['subscription']): Subscrip
     );
   }
   const rightsFilter = subscription.rightsFilter;
-  if (typeof rightsFilter !== 'string' || rightsFilter.trim() === '') {
-    throw invalid('subscription.rightsFilter', `expected view, admin, loggedInUser or a right name, got ${JSON.stringify(rightsFilter)}`);
+  if (!isRightsFilter(rightsFilter)) {
+    throw invalid('subscription.rightsFilter', `expected view, admin, loggedInUser or the name of a right (letters and digits, e.g. canMonitorQueues), got ${JSON.stringify(rightsFilter)}`);
   }
   return { configurationIds: [...configurationIds], properties: [...properties], rightsFilter };
 }

@@ -1,5 +1,5 @@
 /**
- * Login with switchover (NOTES.md "Connecting"): a server that answers 503 is a backup or is switching over, and
+ * Login with switchover (docs/icws.md "Connecting"): a server that answers 503 is a backup or is switching over, and
  * its body lists the hosts to try instead (same scheme and port). A server that does not answer at all (network
  * failure) may have failed over too: then the alternates it listed at the last successful login are tried. Each
  * host is tried once per round; when none accepted, the most telling error is thrown and the caller backs off.

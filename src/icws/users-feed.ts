@@ -1,5 +1,5 @@
 /**
- * The long-lived ICWS session (PRODUCT.md §4) as an explicit state machine (SessionState): log in (with
+ * The long-lived ICWS session (docs/icws.md) as an explicit state machine (SessionState): log in (with
  * switchover), PUT the users subscription, read messages from the chosen transport, and start over when the
  * session dies (401, connectionStateChange down) or the server fails (5xx, network), with backoff. Every new
  * subscription's first message is a full replace, so the mirror converges. items$ hands out what the transport
@@ -11,12 +11,12 @@ import type { Config } from '../config/defaults.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { Backoff, sleep } from '../util/backoff.js';
-import { IcwsConnection, type SessionInfo } from './connection.js';
+import { connectionFromConfig, type IcwsConnection, type SessionInfo } from './connection.js';
 import { IcwsConfigError, IcwsGoneError } from './errors.js';
+import { classify, sessionGone, type SessionEnd } from './failures.js';
 import type { SessionHandle, SessionItem, SessionState, UsersFeed } from './feed.js';
 import type { FullSyncReason } from './messages.js';
 import { warnNewerProperties } from './property-versions.js';
-import { classify, type SessionEnd } from './session-end.js';
 import { UsersSubscription } from './subscription.js';
 import { connectWithSwitchover } from './switchover.js';
 import { chooseTransport } from './transport/choose.js';
@@ -92,20 +92,7 @@ export class IcwsUsersFeed implements UsersFeed {
     this.log = componentLogger(deps.logger, 'icws');
     this.metrics = deps.metrics;
     const icws = config.icws;
-    this.connection =
-      deps.connection ??
-      new IcwsConnection({
-        url: icws.url,
-        user: icws.user,
-        password: icws.password,
-        applicationName: icws.applicationName,
-        acceptLanguage: icws.acceptLanguage,
-        requestTimeoutMs: icws.requestTimeoutMs,
-        maxBodyBytes: icws.maxMessageBytes,
-        tls: icws.tls,
-        metrics: deps.metrics,
-        logger: this.log,
-      });
+    this.connection = deps.connection ?? connectionFromConfig(icws, { metrics: deps.metrics, logger: this.log });
     this.backoff = new Backoff(icws.backoff);
     this.resyncBackoff = new Backoff(icws.backoff);
     this.stopTimeoutMs = deps.stopTimeoutMs ?? Math.min(icws.requestTimeoutMs, config.shutdown.timeoutMs / 2);
@@ -170,8 +157,11 @@ export class IcwsUsersFeed implements UsersFeed {
   private async run(subscription: UsersSubscription): Promise<void> {
     while (!this.abort.signal.aborted) {
       let end: SessionEnd;
+      /** The session came up (it resolved with why it ended); a throw means it failed before. */
+      let wasUp = false;
       try {
         end = await this.session(subscription, this.subscribedOnce ? 'resubscribe' : 'subscribe');
+        wasUp = true;
       } catch (err) {
         if (this.abort.signal.aborted) return;
         if (err instanceof IcwsGoneError || err instanceof IcwsConfigError) return this.fail(err);
@@ -181,14 +171,32 @@ export class IcwsUsersFeed implements UsersFeed {
       this.live = undefined;
       this.metrics.icwsSessionUp.set(0);
       this.metrics.icwsReconnects.inc({ reason: end.reason });
-      // Refused credentials: never hammer the server (accounts lock out), go straight to the longest wait.
-      // A session that was up and is gone (401): log in again at once; only a run of such failures backs off.
-      const delay = end.reason === 'auth-failure' ? this.backoff.longest() : end.reason === 'unauthorized' && this.backoff.attempts === 0 ? (this.backoff.next(), 0) : this.backoff.next();
+      const delay = this.delayAfter(end, wasUp);
       if (end.reason === 'auth-failure') this.log.error(`${end.detail}; next attempt in ${delay} ms`);
+      else if (delay === 0) this.log.warn(`ICWS session ended (${end.description}): ${end.detail}; logging in again now`);
       else this.log.warn(`ICWS session lost (${end.description}): ${end.detail}; logging in again in ${delay} ms`);
       this.setState({ type: 'reconnecting', reason: end.description, retryInMs: delay, lastError: end.detail });
-      await sleep(delay, this.abort.signal).catch(() => undefined);
+      if (delay > 0) await sleep(delay, this.abort.signal).catch(() => undefined);
     }
+  }
+
+  /**
+   * How long to wait before the next login (docs/icws.md "Errors"). Refused credentials: at least
+   * icws.backoff.maxMs, never sooner (accounts lock out). A session that was working and is gone (401, connection
+   * down): at once, since the credentials are fine; but only when that session had delivered its full replace, so
+   * that a server which kills every new session is still met with backoff. Anything else: the normal backoff.
+   */
+  private delayAfter(end: SessionEnd, wasUp: boolean): number {
+    if (end.reason === 'auth-failure') {
+      this.backoff.longest();
+      const { maxMs, jitter } = this.config.icws.backoff;
+      return maxMs + Math.round(maxMs * jitter * Math.random() * 0.1);
+    }
+    if (wasUp && sessionGone(end) && this.backoff.attempts === 0) {
+      this.backoff.next(); // a second loss before the next full replace backs off
+      return 0;
+    }
+    return this.backoff.next();
   }
 
   /** One session: login, subscription, messages. Resolves with why it ended; throws on a failure before it was up. */

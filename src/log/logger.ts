@@ -40,13 +40,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         winston.format.timestamp({ format: 'HH:mm:ss.SSS' }),
         winston.format.printf(({ level, message, component, timestamp, ...rest }) => {
           const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
-          return `${timestamp} ${level.padEnd(5)} [${component ?? 'main'}] ${message}${extra}`;
+          return `${String(timestamp)} ${level.padEnd(5)} [${typeof component === 'string' ? component : 'main'}] ${String(message)}${extra}`;
         }),
       )
     : winston.format.combine(defaultComponent(), redact(), winston.format.timestamp(), winston.format.json());
-  const transport = options.stream
-    ? new winston.transports.Stream({ stream: options.stream })
-    : new winston.transports.Console({ forceConsole: false } as winston.transports.ConsoleTransportOptions);
+  const transport = options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console({ forceConsole: false });
   return winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,

@@ -7,7 +7,7 @@
 import type { Logger } from '../log/logger.js';
 import type { IcwsConnection } from '../icws/connection.js';
 import { IcwsError, IcwsUnauthorizedError } from '../icws/errors.js';
-import type { BulkUpdateOutcome, LicenseError, MonitoredMailboxesBulkUpdate, SubObject, ValidationError } from './types.js';
+import type { BulkUpdateOutcome, ConfigurationId, LicenseError, MonitoredMailboxesBulkUpdate, SubObject, ValidationError } from './types.js';
 
 export const MAILBOXES_ROUTE = 'POST monitored-mailboxes';
 
@@ -77,7 +77,7 @@ function subObjects(body: unknown): SubObject[] {
     if (Array.isArray(e.licenseProblems)) {
       out.licenseProblems = e.licenseProblems.map((p) => {
         const lp = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
-        return { license: String(lp.license ?? ''), licenseErrorType: Number(lp.licenseErrorType) };
+        return { license: licenseOf(lp.license), licenseErrorType: Number(lp.licenseErrorType) };
       });
     }
     return out;
@@ -95,7 +95,16 @@ function validationError(v: unknown): ValidationError {
 
 function licenseError(v: unknown): LicenseError {
   const e = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
-  return { licenseErrorType: Number(e.licenseErrorType), license: String(e.license ?? '') };
+  return { licenseErrorType: Number(e.licenseErrorType), license: licenseOf(e.license) };
+}
+
+/** A license as the server named it: its ConfigurationId (the usual form), or a bare id. */
+function licenseOf(value: unknown): ConfigurationId | string {
+  if (typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string') {
+    const v = value as { id: string; displayName?: unknown; uri?: unknown };
+    return { id: v.id, ...(typeof v.displayName === 'string' ? { displayName: v.displayName } : {}), ...(typeof v.uri === 'string' ? { uri: v.uri } : {}) };
+  }
+  return typeof value === 'string' ? value : '';
 }
 
 function list(value: unknown): unknown[] {

@@ -1,5 +1,5 @@
 /**
- * The enum tables of the monitored-mailboxes reference page (004_1fb2e6162830adb6.txt) as data, so that what the
+ * The enum tables of the vendor's monitored-mailboxes reference page (docs/icws.md "Monitored mailboxes") as data, so that what the
  * server refused can be printed by name and meaning rather than as a bare number.
  */
 

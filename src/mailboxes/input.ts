@@ -72,7 +72,7 @@ export function validateBulkUpdate(input: unknown, file = 'input'): MonitoredMai
     throw new MailboxInputError(file, [{ where: '(top level)', problem: `got ${kind(input)}; ${EXPECTED_SHAPE}` }]);
   }
   for (const key of Object.keys(input)) {
-    // A body printed by --dry-run carries __type; accept it back as input.
+    // Older --dry-run output carried __type (the request body no longer does); accept it back as input.
     if (key === '__type' && input[key] === BULK_UPDATE_TYPE) continue;
     if (!(TOP_KEYS as readonly string[]).includes(key)) report(key, `unknown key; expected add, modify or remove`);
   }
@@ -86,7 +86,12 @@ export function validateBulkUpdate(input: unknown, file = 'input'): MonitoredMai
     report('(top level)', 'nothing to do: add, modify and remove are all missing or empty');
   }
   if (problems.length > 0) throw new MailboxInputError(file, problems);
-  return { __type: BULK_UPDATE_TYPE, add: add.map((m) => m.mailbox), modify: modify.map((m) => m.mailbox), remove: remove.map((r) => r.id) };
+  // As the reference page has it (docs/icws.md "Monitored mailboxes"): no __type, and empty lists left out.
+  return {
+    ...(add.length ? { add: add.map((m) => m.mailbox) } : {}),
+    ...(modify.length ? { modify: modify.map((m) => m.mailbox) } : {}),
+    ...(remove.length ? { remove: remove.map((r) => r.id) } : {}),
+  };
 }
 
 type Report = (where: string, problem: string) => void;

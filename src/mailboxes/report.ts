@@ -4,7 +4,7 @@
  */
 import { LICENSE_ERROR_TYPES, VALIDATION_ERROR_TYPES, lookup, type EnumEntry } from './enums.js';
 import type { MailboxInputError } from './input.js';
-import type { BulkUpdateOutcome, LicenseProblem, SubObject } from './types.js';
+import type { BulkUpdateOutcome, ConfigurationId, LicenseProblem, SubObject } from './types.js';
 
 type Rejected = Extract<BulkUpdateOutcome, { kind: 'rejected' }>;
 type Refused = Extract<BulkUpdateOutcome, { kind: 'refused' }>;
@@ -54,7 +54,7 @@ export function formatRejected(workgroupId: string, r: Rejected): string {
     lines.push(`License errors (${r.licenseErrors.length}):`);
     for (const l of r.licenseErrors) {
       const e = lookup(LICENSE_ERROR_TYPES, l.licenseErrorType);
-      lines.push(`  - ${l.license || '(no license)'}: ${label(e)}: ${e.meaning}`);
+      lines.push(`  - ${licenseName(l.license)}: ${label(e)}: ${e.meaning}`);
     }
   }
   return lines.join('\n') + '\n';
@@ -80,7 +80,13 @@ export function formatRefused(workgroupId: string, r: Refused, user: string): st
 
 function licenseProblemsCell(problems: LicenseProblem[] | undefined): string {
   if (!problems || problems.length === 0) return '-';
-  return problems.map((p) => `${p.license} ${label(lookup(LICENSE_ERROR_TYPES, p.licenseErrorType))}`).join(', ');
+  return problems.map((p) => `${licenseName(p.license)} ${label(lookup(LICENSE_ERROR_TYPES, p.licenseErrorType))}`).join(', ');
+}
+
+/** A license by its displayName, else its id (the wire form is a ConfigurationId: docs/icws.md "Monitored mailboxes"). */
+export function licenseName(license: ConfigurationId | string | undefined): string {
+  if (typeof license === 'string') return license || '(no license)';
+  return license?.displayName || license?.id || '(no license)';
 }
 
 function table(header: string[], rows: string[][]): string[] {

@@ -1,13 +1,11 @@
-/** The wire shapes of POST …/configuration/workgroups/{id}/monitored-mailboxes (004_1fb2e6162830adb6.txt). */
+/** The wire shapes of POST …/configuration/workgroups/{id}/monitored-mailboxes (docs/icws.md "Monitored mailboxes"). */
+import type { ConfigurationId } from '../icws/messages.js';
 
+export type { ConfigurationId };
+
+/** The representation's type name: accepted back in input files, never sent (the request carries no __type). */
 export const BULK_UPDATE_TYPE = 'urn:inin.com:configuration.people:monitoredMailboxesBulkUpdate';
 export const CONFIGURATION_ERROR_TYPE = 'urn:inin.com:configuration:configurationError';
-
-export interface ConfigurationId {
-  id: string;
-  displayName?: string | null;
-  uri?: string;
-}
 
 export interface MonitoredMailbox {
   configurationId?: ConfigurationId;
@@ -19,16 +17,16 @@ export interface MonitoredMailbox {
   mailboxType?: number;
 }
 
-/** The request body, in the order the server documents it. Lists left out of the input are left out here. */
+/** The request body, in the order the server documents it: no __type, and an empty list is left out. */
 export interface MonitoredMailboxesBulkUpdate {
-  __type: typeof BULK_UPDATE_TYPE;
   add?: MonitoredMailbox[];
   modify?: MonitoredMailbox[];
   remove?: string[];
 }
 
+/** `license` is a ConfigurationId on the wire; kept as given (a bare id string from an odd server too). */
 export interface LicenseProblem {
-  license: string;
+  license: ConfigurationId | string;
   licenseErrorType: number;
 }
 
@@ -51,7 +49,7 @@ export interface ValidationError {
 
 export interface LicenseError {
   licenseErrorType: number;
-  license: string;
+  license: ConfigurationId | string;
 }
 
 /** 400 error.request.configuration.update. */

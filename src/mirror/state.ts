@@ -156,7 +156,7 @@ export class ChunkBuilder {
 
   touchIndex(index: PropertyIndex, value: string, before: string | undefined): void {
     let values = this.touched.get(index);
-    if (!values) this.touched.set(index, (values = new Map()));
+    if (!values) this.touched.set(index, (values = new Map<string, string | undefined>()));
     if (!values.has(value)) values.set(value, before);
   }
 

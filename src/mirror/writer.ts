@@ -130,9 +130,8 @@ export class MirrorWriter {
     if (this.stale) await this.load();
     const queue: QueueItem[] = [];
     for (const item of batch.items.slice(batch.done)) if (item.kind !== 'reload') queue.push(item);
-    // The queue stays as it is (chunks are planned by index); `completed` counts the items committed from its head.
-    // Reload items carry no change: done as soon as the reload above succeeded.
-    let completed = 0;
+    // The queue stays as it is (chunks are planned by index). Reload items carry no change: done as soon as the
+    // reload above succeeded.
     const skipReloads = () => {
       while (batch.items[batch.done]?.kind === 'reload') batch.done++;
     };
@@ -141,7 +140,6 @@ export class MirrorWriter {
         skipReloads();
         batch.done++;
       }
-      completed += n;
       skipReloads();
     };
     skipReloads();

@@ -6,7 +6,7 @@
 import type { User } from '../icws/messages.js';
 import type { Directory, DirectoryDelta } from './directory.js';
 import { Random } from './random.js';
-import { generateUser, SKILLS, STATUS_TEXTS, TITLES, WORKGROUPS } from './users.js';
+import { generateUser, SKILLS, STATUS_TEXTS, TITLES, WORKGROUPS, type GenerateOptions } from './users.js';
 
 export type ChurnKind = 'status' | 'extension' | 'extensionMove' | 'clear' | 'workgroups' | 'skills' | 'title' | 'add' | 'remove';
 
@@ -34,6 +34,8 @@ export class Churn {
   constructor(
     private readonly directory: Directory,
     seed: number,
+    /** Users added by the churn are generated for this `configuration` feature version. */
+    private readonly options: GenerateOptions = {},
   ) {
     this.rng = new Random(seed ^ 0x0c4a2e);
     this.takenIds = new Set(directory.ids());
@@ -105,7 +107,7 @@ export class Churn {
     const rng = this.rng;
     const ref = (u: User) => ({ configurationId: u.configurationId });
     if (kind === 'add' || this.directory.size === 0) {
-      const user = generateUser(this.nextIndex++, rng, this.takenIds, nowMs);
+      const user = generateUser(this.nextIndex++, rng, this.takenIds, nowMs, this.options);
       if (this.directory.has(user.configurationId.id)) return false; // a test added a user by that id
       if (typeof user.extension === 'string' && (this.directory.extensionOwner(user.extension) || used.has(`ext:${user.extension}`))) user.extension = this.freeExtension(used);
       used.add(user.configurationId.id);

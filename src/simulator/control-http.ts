@@ -12,8 +12,9 @@
  *   POST   /_sim/expire-sessions       every session forgotten (next request 401)
  *   POST   /_sim/connection-down       connectionStateChangeMessage (up → down), then the sessions expire
  *   POST   /_sim/faults                a Fault {status?, errorId?, message?, count? (null = unlimited), route?,
- *                                      method?, delayMs?, drop?, alternateHostList?}
+ *                                      method?, delayMs?, drop?, alternateHostList?, errorCode?, emptyBody?}
  *   DELETE /_sim/faults                clear every fault
+ *   POST   /_sim/refused-login         {status: 400 | 401}: how a refused login is answered (400 = real servers)
  *   POST   /_sim/raw                   {text}: queue this exact text as one message for every session
  *   POST   /_sim/drop-connections      destroy every open socket (the control request's own answers first)
  *   GET    /_sim/requests              every ICWS request seen: [{method, path, route, name, status, at}]
@@ -28,7 +29,7 @@ import type { User } from '../icws/messages.js';
 import type { SimulatorControl } from './control.js';
 import { DirectoryError } from './directory.js';
 import { faultProblem, type Fault } from './faults.js';
-import { readJson, sendJson } from './http.js';
+import { CONTROL_CONTENT_TYPE, readJson, sendJson } from './http.js';
 import type { SimulatorState } from './state.js';
 
 class ControlError extends Error {
@@ -45,6 +46,7 @@ const object = (body: unknown, what: string): Record<string, unknown> => {
   return body as Record<string, unknown>;
 };
 const ok = { ok: true };
+const reply = (res: ServerResponse, status: number, body: unknown) => sendJson(res, status, body, {}, CONTROL_CONTENT_TYPE);
 
 async function route(req: IncomingMessage, res: ServerResponse, url: URL, control: SimulatorControl, state: SimulatorState): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
@@ -54,69 +56,74 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, contro
   const key = `${method} ${what ?? ''}${id !== undefined ? '/{id}' : ''}`;
   switch (key) {
     case 'GET users':
-      return sendJson(res, 200, control.users());
+      return reply(res, 200, control.users());
     case 'GET users/{id}': {
       const u = control.user(id!);
-      return u ? sendJson(res, 200, u) : sendJson(res, 404, { error: `no user "${id}"` });
+      return u ? reply(res, 200, u) : reply(res, 404, { error: `no user "${id}"` });
     }
     case 'POST users/{id}':
       control.setProperties(id!, object(body, `POST /_sim/users/${id}`));
-      return sendJson(res, 200, control.user(id!));
+      return reply(res, 200, control.user(id!));
     case 'PUT users/{id}': {
       const user = object(body, `PUT /_sim/users/${id}`) as User;
       const cid = typeof user.configurationId === 'object' && user.configurationId ? user.configurationId : { id: id! };
       if (cid.id !== undefined && cid.id !== id) throw new ControlError(400, `PUT /_sim/users/${id}: configurationId.id is "${cid.id}", expected "${id}"`);
       control.addUser({ ...user, configurationId: { displayName: id, ...cid, id: id! } });
-      return sendJson(res, 200, control.user(id!));
+      return reply(res, 200, control.user(id!));
     }
     case 'DELETE users/{id}':
       control.removeUser(id!);
-      return sendJson(res, 200, ok);
+      return reply(res, 200, ok);
     case 'POST churn': {
       const b = object(body ?? {}, 'POST /_sim/churn');
       if (b.count === undefined && b.perSecond === undefined) throw new ControlError(400, 'POST /_sim/churn: expected {count} or {perSecond}');
       if (b.count !== undefined) control.churn(b.count as number);
       if (b.perSecond !== undefined) control.setChurnRate(b.perSecond as number);
-      return sendJson(res, 200, ok);
+      return reply(res, 200, ok);
     }
     case 'POST full-replace':
       control.forceFullReplace();
-      return sendJson(res, 200, ok);
+      return reply(res, 200, ok);
     case 'POST expire-sessions':
       control.expireSessions();
-      return sendJson(res, 200, ok);
+      return reply(res, 200, ok);
     case 'POST connection-down':
       control.connectionDown();
-      return sendJson(res, 200, ok);
+      return reply(res, 200, ok);
     case 'POST faults': {
       const problem = faultProblem(body);
       if (problem) throw new ControlError(400, `POST /_sim/faults: ${problem}`);
       const f = body as Fault & { count?: number | null };
       control.injectFaults({ ...f, count: f.count === null ? Infinity : f.count });
-      return sendJson(res, 200, ok);
+      return reply(res, 200, ok);
+    }
+    case 'POST refused-login': {
+      const b = object(body, 'POST /_sim/refused-login');
+      control.setRefusedLoginStatus(b.status as 400 | 401);
+      return reply(res, 200, ok);
     }
     case 'DELETE faults':
       control.clearFaults();
-      return sendJson(res, 200, ok);
+      return reply(res, 200, ok);
     case 'POST raw': {
       const b = object(body, 'POST /_sim/raw');
       if (typeof b.text !== 'string') throw new ControlError(400, 'POST /_sim/raw: expected {text: "<the exact message text>"}');
       control.injectRaw(b.text);
-      return sendJson(res, 200, ok);
+      return reply(res, 200, ok);
     }
     case 'POST drop-connections':
       // Answer first, on a connection that closes, so this request is not one of the dropped ones.
       res.setHeader('Connection', 'close');
-      sendJson(res, 200, ok);
+      reply(res, 200, ok);
       res.on('finish', () => control.dropConnections());
       return;
     case 'GET requests':
-      return sendJson(res, 200, control.requests);
+      return reply(res, 200, control.requests);
     case 'GET sessions':
-      return sendJson(res, 200, control.sessions());
+      return reply(res, 200, control.sessions());
     case 'GET mailboxes/{id}': {
       const m = control.mailboxes(id!);
-      return m ? sendJson(res, 200, m) : sendJson(res, 404, { error: `no workgroup "${id}"` });
+      return m ? reply(res, 200, m) : reply(res, 404, { error: `no workgroup "${id}"` });
     }
     default:
       throw new ControlError(404, `no control endpoint ${method} ${url.pathname} (see GET /_sim/)`);
@@ -131,6 +138,7 @@ const ENDPOINTS = [
   'POST /_sim/expire-sessions',
   'POST /_sim/connection-down',
   'POST|DELETE /_sim/faults',
+  'POST /_sim/refused-login',
   'POST /_sim/raw',
   'POST /_sim/drop-connections',
   'GET /_sim/requests',
@@ -140,12 +148,12 @@ const ENDPOINTS = [
 
 export async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL, control: SimulatorControl, state: SimulatorState): Promise<void> {
   try {
-    if (url.pathname === '/_sim' || url.pathname === '/_sim/') return sendJson(res, 200, { endpoints: ENDPOINTS });
+    if (url.pathname === '/_sim' || url.pathname === '/_sim/') return reply(res, 200, { endpoints: ENDPOINTS });
     await route(req, res, url, control, state);
   } catch (err) {
-    if (err instanceof ControlError) return sendJson(res, err.status, { error: err.message });
-    if (err instanceof DirectoryError) return sendJson(res, err.kind === 'unknown' ? 404 : err.kind === 'exists' ? 409 : 400, { error: err.message });
-    if (err instanceof Error && err.name === 'BodyError') return sendJson(res, 400, { error: err.message });
+    if (err instanceof ControlError) return reply(res, err.status, { error: err.message });
+    if (err instanceof DirectoryError) return reply(res, err.kind === 'unknown' ? 404 : err.kind === 'exists' ? 409 : 400, { error: err.message });
+    if (err instanceof Error && err.name === 'BodyError') return reply(res, 400, { error: err.message });
     throw err;
   }
 }

@@ -31,6 +31,8 @@ export interface SimulatorControl {
   /** Queue a connectionStateChangeMessage (1→2, shouldReconnect true), then expire. */
   connectionDown(): void;
   injectFaults(f: Fault): void;
+  /** 400 (real servers, the default) or 401 (the tidy variant) for a refused login from now on. */
+  setRefusedLoginStatus(status: 400 | 401): void;
   clearFaults(): void;
   /** Queue this exact text as one message for every session (malformed JSON, unknown __type…). */
   injectRaw(text: string): void;
@@ -150,6 +152,11 @@ export class Control implements SimulatorControl {
 
   injectFaults(f: Fault): void {
     this.state.faults.add(f);
+  }
+
+  setRefusedLoginStatus(status: 400 | 401): void {
+    if (status !== 400 && status !== 401) throw new DirectoryError(`refused-login status must be 400 or 401, got ${JSON.stringify(status)}`, 'invalid');
+    this.state.refusedLoginStatus = status;
   }
 
   clearFaults(): void {

@@ -10,8 +10,12 @@ export const FAULT_ROUTES: readonly string[] = ['connect', 'features', 'connecti
 export interface Fault {
   /** e.g. 500, 503, 410, 401. */
   status?: number;
-  /** Default per status (error.request.internalServerError for 500 …). */
+  /** Default per status (error.request.internalServerError for 500 …; a 401 gets the real invalid-session body). */
   errorId?: string;
+  /** The body's errorCode, e.g. 1 or 2 on a 401 (docs/icws.md "Errors"). */
+  errorCode?: number;
+  /** Answer the status without any body (a bare 401). */
+  emptyBody?: boolean;
   message?: string;
   /** How many matching requests (default 1; Infinity allowed). */
   count?: number;
@@ -36,6 +40,8 @@ export function faultProblem(f: unknown): string | undefined {
   }
   if (x.route !== undefined && !FAULT_ROUTES.includes(x.route as string)) return `route must be one of ${FAULT_ROUTES.join(', ')}`;
   if (x.method !== undefined && typeof x.method !== 'string') return 'method must be a string';
+  if (x.errorCode !== undefined && !Number.isInteger(x.errorCode)) return 'errorCode must be a whole number';
+  if (x.emptyBody !== undefined && typeof x.emptyBody !== 'boolean') return 'emptyBody must be a boolean';
   if (x.delayMs !== undefined && (typeof x.delayMs !== 'number' || x.delayMs < 0 || !Number.isFinite(x.delayMs))) return 'delayMs must be a number ≥ 0';
   if (x.drop !== undefined && typeof x.drop !== 'boolean') return 'drop must be a boolean';
   if (x.alternateHostList !== undefined && (!Array.isArray(x.alternateHostList) || x.alternateHostList.some((h) => typeof h !== 'string'))) {

@@ -1,12 +1,12 @@
 /**
- * The ICWS routes the simulator serves (NOTES.md and the two reference pages): connection, features, messages,
- * the users subscription and the monitored-mailboxes bulk update. Each route is a template, a short name (the one
+ * The ICWS routes the simulator serves (docs/icws.md): connection, features, messages, the users subscription and
+ * the monitored-mailboxes bulk update, answering as real servers do (docs/icws.md "Errors", "Content type"). Each route is a template, a short name (the one
  * faults match on) and a handler; routes under /icws/{sessionId}/ are authenticated before their handler runs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConnectionState, CONNECTION_STATE_CHANGE_MESSAGE } from '../icws/messages.js';
 import type { RouteName } from './faults.js';
-import { readJson, sendError, sendJson } from './http.js';
+import { LOGIN_REFUSED, readJson, sendError, sendJson } from './http.js';
 import { bulkUpdate } from './mailboxes.js';
 import { answerPoll, openStream, wantsStream } from './messaging.js';
 import type { Session } from './sessions.js';
@@ -41,12 +41,23 @@ function route(name: RouteName, method: string, template: string, authenticated:
   return { name, method, template, pattern: new RegExp(`^${source}/?$`), authenticated, handle };
 }
 
+/**
+ * The features this simulator announces, each at a version it honours: messaging 2 only when it streams
+ * server-sent events, configuration as configured (users carry no property newer than it: users.ts), and
+ * connection 1, the base connection resource (login, GET/DELETE connection, features), which is all it offers.
+ */
 export function features(state: SimulatorState) {
   return [
     { featureId: 'messaging', version: state.options.messagingVersion },
     { featureId: 'configuration', version: state.options.configurationVersion },
-    { featureId: 'connection', version: 2 },
+    { featureId: 'connection', version: 1 },
   ];
+}
+
+/** The login's Accept-Language as a language id for the session cookie (first tag, token characters only). */
+function languageIdOf(header: string | string[] | undefined): string {
+  const first = String(Array.isArray(header) ? header[0] : header).split(',')[0]!.split(';')[0]!.trim();
+  return first.replace(/[^A-Za-z0-9-]/g, '') || 'en-us';
 }
 
 async function connect({ req, res, state, url }: RouteContext): Promise<void> {
@@ -74,9 +85,11 @@ async function connect({ req, res, state, url }: RouteContext): Promise<void> {
   const readOnly = !full && b.userID === o.readOnlyUser && b.password === o.readOnlyPassword;
   if (!full && !readOnly) {
     state.log.info('login refused: bad credentials', { userID: b.userID });
-    return sendError(res, 401, { errorId: 'error.request.connection.authenticationFailure', message: 'The authentication process failed.' });
+    // Real servers: 400 with this errorId and errorCode; the tidy variant (refusedLoginStatus 401) is what simulators do.
+    const status = state.refusedLoginStatus;
+    return sendError(res, status, { errorId: 'error.request.connection.authenticationFailure', ...(status === 400 ? { errorCode: LOGIN_REFUSED } : {}), message: 'The authentication process failed.' });
   }
-  const session = state.sessions.create(b.userID as string, readOnly);
+  const session = state.sessions.create(b.userID as string, readOnly, languageIdOf(req.headers['accept-language']));
   const include = (url.searchParams.get('include') ?? '').split(',');
   const answer: Record<string, unknown> = {
     csrfToken: session.csrfToken,
@@ -153,10 +166,11 @@ export const ROUTES: Route[] = [
   route('mailboxes', 'POST', '/icws/{sessionId}/configuration/workgroups/{workgroupId}/monitored-mailboxes', true, postMailboxes),
 ];
 
-/** The connectionStateChangeMessage connectionDown queues before the session goes. */
+/** The connectionStateChangeMessage connectionDown queues before the session goes (every message has isDelta). */
 export function connectionDownMessage(): string {
   return JSON.stringify({
     __type: CONNECTION_STATE_CHANGE_MESSAGE,
+    isDelta: true,
     previousConnectionState: ConnectionState.Up,
     newConnectionState: ConnectionState.Down,
     reason: 'The connection to the server was lost.',

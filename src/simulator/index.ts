@@ -1,5 +1,5 @@
 /**
- * The ICWS simulator (PRODUCT.md §11): an in-process stand-in for an ICWS server, for tests, benchmarks and the
+ * The ICWS simulator (docs/icws.md "The simulator"): an in-process stand-in for an ICWS server, for tests, benchmarks and the
  * demo. `startSimulator()` listens (127.0.0.1, any free port by default) and returns its URL and control API.
  */
 import { registerSecret } from '../log/redact.js';
@@ -11,7 +11,7 @@ export type { User } from '../icws/messages.js';
 export type { SimulatorControl } from './control.js';
 export type { Fault } from './faults.js';
 export type { MonitoredMailbox } from './mailboxes.js';
-export { MAILBOX_LICENSE, MAILBOX_LICENSE_THRESHOLD, MAILBOX_MONIKERS, initialMailboxes, mailboxIdFor } from './mailboxes.js';
+export { MAILBOX_LICENSE, MAILBOX_LICENSE_LIMIT, MAILBOX_LICENSE_THRESHOLD, MAILBOX_MONIKERS, initialMailboxes, mailboxIdFor } from './mailboxes.js';
 export type { RequestRecord, SimulatorOptions } from './state.js';
 export { generateUser, generateUsers, WORKGROUP_IDS, WORKGROUPS, SKILLS, STATUS_TEXTS } from './users.js';
 export { compactIso } from './random.js';

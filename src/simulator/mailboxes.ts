@@ -1,20 +1,21 @@
 /**
  * Monitored mailboxes of the generated workgroups and the bulk update
- * (POST /icws/{sessionId}/configuration/workgroups/{id}/monitored-mailboxes, 004_1fb2e6162830adb6.txt).
+ * (POST /icws/{sessionId}/configuration/workgroups/{id}/monitored-mailboxes, docs/icws.md "Monitored mailboxes").
  * Every error of a request is reported and nothing is applied unless the whole request is valid.
  */
 import type { ConfigurationId } from '../icws/messages.js';
+import { BULK_UPDATE_TYPE, CONFIGURATION_ERROR_TYPE } from '../mailboxes/types.js';
 import type { ErrorBody } from './http.js';
 import { WORKGROUP_IDS } from './users.js';
 
-export const BULK_UPDATE_TYPE = 'urn:inin.com:configuration.people:monitoredMailboxesBulkUpdate';
-export const CONFIGURATION_ERROR_TYPE = 'urn:inin.com:configuration:configurationError';
-
-/** validationErrorType values the simulator reports (names as in 004_1fb2e6162830adb6.txt). */
+/** validationErrorType values the simulator reports (names as on the vendor's reference page). */
 export const VALIDATION = { uniqueInstanceId: 1, existingInstanceId: 2, requiredValue: 4, validValues: 9, validFormat: 13, propertyNotApplicable: 31, invalidMailboxFolder: 32 } as const;
 /** A workgroup monitoring more than this many mailboxes gets a setWarningExceedsThreshold license problem. */
 export const MAILBOX_LICENSE_THRESHOLD = 5;
-export const MAILBOX_LICENSE = 'I3_ACCESS_ACD_EMAIL';
+/** Past this many, the license cannot be set: 400 with a setErrorExceedsThreshold license error, nothing applied. */
+export const MAILBOX_LICENSE_LIMIT = 8;
+/** The license the mailboxes use, as servers name licenses: a ConfigurationId. */
+export const MAILBOX_LICENSE: ConfigurationId = { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email', uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL' };
 
 export interface MonitoredMailbox {
   configurationId: ConfigurationId;
@@ -173,15 +174,16 @@ export function bulkUpdate(workgroupId: string, mailboxes: Map<string, Monitored
     next.set(id, normalize(workgroupId, id, merged));
     touched.push(id);
   }
-  if (errors.length) {
+  const licenseErrors = errors.length === 0 && next.size > MAILBOX_LICENSE_LIMIT ? [{ licenseErrorType: 2, license: MAILBOX_LICENSE }] : [];
+  if (errors.length || licenseErrors.length) {
     return {
       status: 400,
       body: {
         __type: CONFIGURATION_ERROR_TYPE,
         errorId: 'error.request.configuration.update',
-        message: `The request has one or more license or validation errors in it (${errors.length} validation error${errors.length === 1 ? '' : 's'}).`,
+        message: `The request has one or more license or validation errors in it (${errors.length} validation error${errors.length === 1 ? '' : 's'}, ${licenseErrors.length} license error${licenseErrors.length === 1 ? '' : 's'}).`,
         validationErrors: errors,
-        licenseErrors: [],
+        licenseErrors,
       },
     };
   }

@@ -4,6 +4,7 @@
  * then one message per `data:` line as it is queued, and `:` comment pings.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ICWS_CONTENT_TYPE } from './http.js';
 import type { Session, SessionStore } from './sessions.js';
 
 export interface MessagingOptions {
@@ -29,7 +30,7 @@ export function answerPoll(res: ServerResponse, session: Session, store: Session
   const taken = session.down ? session.queue.splice(0) : store.take(session);
   if (session.down) store.forget(session.id);
   const text = `[${taken.map((m) => m.text).join(',')}]`;
-  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache' });
+  res.writeHead(200, { 'Content-Type': ICWS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache' });
   res.end(text);
   return taken.length;
 }

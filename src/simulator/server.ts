@@ -102,7 +102,7 @@ export class SimulatorServer {
     let session;
     if (route.authenticated) {
       const check = this.state.sessions.authenticate(params.sessionId!, req, route.name === 'messages');
-      if (!check.ok) return sendError(res, 401, { errorId: 'error.request.connection.invalidSession', message: check.message });
+      if (!check.ok) return sendError(res, 401, { errorCode: check.errorCode, message: check.message });
       session = check.session;
     }
     await route.handle({ req, res, state: this.state, params, url, session });
@@ -120,7 +120,11 @@ export class SimulatorServer {
     if (fault.alternateHostList) extra.alternateHostList = fault.alternateHostList;
     else if (fault.status === 503) extra.alternateHostList = this.state.options.alternateHostList;
     req.resume(); // the body is not read, but must not stall the connection
-    sendError(res, fault.status, { errorId: fault.errorId, message: fault.message, ...extra });
+    if (fault.emptyBody) {
+      sendError(res, fault.status, false);
+      return true;
+    }
+    sendError(res, fault.status, { errorId: fault.errorId, errorCode: fault.errorCode, message: fault.message, ...extra });
     return true;
   }
 

@@ -2,10 +2,10 @@
  * ICWS sessions: credentials of each (session id, CSRF token, cookie), its subscriptions and its message queue.
  * Messages are queued as JSON text so that `injectRaw` can queue malformed text exactly as given.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log/logger.js';
-import { parseCookies } from './http.js';
+import { parseCookies, SESSION_ID_NOT_FOUND, SESSION_ID_WRONG_FORM, SESSION_INVALID } from './http.js';
 import type { Subscription } from './subscriptions.js';
 
 export interface QueuedMessage {
@@ -31,22 +31,27 @@ export interface Session {
   sink?: { flush(): void; close(): void };
 }
 
-export type SessionCheck = { ok: true; session: Session } | { ok: false; message: string };
+/** A refused session request: the 401 body's errorCode says why (docs/icws.md "Errors"). */
+export type SessionCheck = { ok: true; session: Session } | { ok: false; message: string; errorCode: number };
 
 /** Credentials remembered after their session is gone, so tests can check none leaked into a client's output. */
 const MAX_ISSUED_CREDENTIALS = 10_000;
+/** Ids of sessions that ended, remembered (bounded) so that their 401 says "invalid" (-2147221499), not "not found" (2). */
+const MAX_ENDED_SESSIONS = 10_000;
 
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
   /** Every CSRF token and cookie value handed out, oldest first (bounded). */
   readonly issued: string[] = [];
+  private readonly ended = new Set<string>();
 
   constructor(
     private readonly maxQueuedMessages: number,
     private readonly log: Logger,
   ) {}
 
-  create(userID: string, readOnly: boolean): Session {
+  /** `languageId`: the login's Accept-Language, which real servers put in the cookie's value after the GUID. */
+  create(userID: string, readOnly: boolean, languageId: string): Session {
     let id: string;
     do id = String(randomInt(1_000_000_000, 9_999_999_999)); // ICWS session ids are long decimal numbers
     while (this.sessions.has(id));
@@ -54,7 +59,7 @@ export class SessionStore {
       id,
       csrfToken: randomBytes(24).toString('base64'),
       cookieName: `icws_${id}`,
-      cookieValue: randomBytes(16).toString('hex'),
+      cookieValue: `${randomUUID()}|languageId=${languageId}`,
       userID,
       readOnly,
       subscriptions: new Map(),
@@ -78,14 +83,17 @@ export class SessionStore {
 
   /** A request under /icws/{sessionId}/ must carry that session's cookie and CSRF header. `allowDown`: the last poll of a session that went down. */
   authenticate(sessionId: string, req: IncomingMessage, allowDown = false): SessionCheck {
+    const invalid = (message: string): SessionCheck => ({ ok: false, message, errorCode: SESSION_INVALID });
+    if (!/^\d+$/.test(sessionId)) return { ok: false, message: 'The session identifier is not in the expected format.', errorCode: SESSION_ID_WRONG_FORM };
     const session = this.sessions.get(sessionId);
-    if (!session || (session.down && !allowDown)) return { ok: false, message: 'The specified session is invalid or has expired.' };
+    if (!session && !this.ended.has(sessionId)) return { ok: false, message: 'The session was not found.', errorCode: SESSION_ID_NOT_FOUND };
+    if (!session || (session.down && !allowDown)) return invalid('The session identifier is invalid.');
     const cookie = parseCookies(req.headers.cookie).get(session.cookieName);
-    if (cookie === undefined) return { ok: false, message: `The session cookie ${session.cookieName} is missing.` };
-    if (cookie !== session.cookieValue) return { ok: false, message: 'The session cookie is invalid.' };
+    if (cookie === undefined) return invalid(`The session cookie ${session.cookieName} is missing.`);
+    if (cookie !== session.cookieValue) return invalid('The session cookie is invalid.');
     const csrf = req.headers['inin-icws-csrf-token'];
-    if (csrf === undefined) return { ok: false, message: 'The ININ-ICWS-CSRF-Token header is missing.' };
-    if (csrf !== session.csrfToken) return { ok: false, message: 'The ININ-ICWS-CSRF-Token header does not match the session.' };
+    if (csrf === undefined) return invalid('The ININ-ICWS-CSRF-Token header is missing.');
+    if (csrf !== session.csrfToken) return invalid('The ININ-ICWS-CSRF-Token header does not match the session.');
     session.lastSeen = Date.now();
     return { ok: true, session };
   }
@@ -119,6 +127,8 @@ export class SessionStore {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
+    this.ended.add(id);
+    if (this.ended.size > MAX_ENDED_SESSIONS) this.ended.delete(this.ended.values().next().value!);
     session.queue = [];
     session.sink?.close();
   }

@@ -39,6 +39,11 @@ export interface SimulatorOptions {
   alternateHostList?: string[];
   /** a backup server: every connect gets 503 with alternateHostList */
   notAcceptingConnections?: boolean;
+  /**
+   * The status of a refused login: 400, as real servers answer (default), or 401, the tidy variant simulators
+   * answer; both carry errorId error.request.connection.authenticationFailure (docs/icws.md "Errors").
+   */
+  refusedLoginStatus?: 400 | 401;
   /** ':' comment pings on SSE streams, default 15000 */
   ssePingMs?: number;
   /** per session queue bound, default 100000 */
@@ -72,6 +77,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     icServer: o.icServer ?? 'ic-sim-1',
     alternateHostList: o.alternateHostList ?? [],
     notAcceptingConnections: o.notAcceptingConnections ?? false,
+    refusedLoginStatus: o.refusedLoginStatus ?? 400,
     ssePingMs: o.ssePingMs ?? 15000,
     maxQueuedMessages: o.maxQueuedMessages ?? 100000,
     sseRetryMs: o.sseRetryMs ?? 3000,
@@ -104,13 +110,16 @@ export class SimulatorState {
   readonly mailboxes: Map<string, Map<string, MonitoredMailbox>> = initialMailboxes();
   readonly churn: Churn;
   readonly requests: RequestRecord[] = [];
+  /** options.refusedLoginStatus, changeable at run time through the control API. */
+  refusedLoginStatus: 400 | 401;
 
   constructor(options: SimulatorOptions) {
     this.options = resolveOptions(options);
+    this.refusedLoginStatus = this.options.refusedLoginStatus;
     this.log = options.logger ?? silentLogger();
-    this.directory = new Directory(generateUsers(this.options.users, this.options.seed));
+    this.directory = new Directory(generateUsers(this.options.users, this.options.seed, { configurationVersion: this.options.configurationVersion }));
     this.sessions = new SessionStore(this.options.maxQueuedMessages, this.log);
-    this.churn = new Churn(this.directory, this.options.seed);
+    this.churn = new Churn(this.directory, this.options.seed, { configurationVersion: this.options.configurationVersion });
     this.directory.onDelta((delta) => {
       for (const session of this.sessions.all()) {
         if (session.down) continue;

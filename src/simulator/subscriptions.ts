@@ -1,9 +1,10 @@
 /**
- * The users subscription (000_27135b5ba41cc5a9.txt): validation of the PUT body as the reference page states it,
+ * The users subscription (the vendor's reference page; docs/icws.md "Subscription"): validation of the PUT body as the reference page states it,
  * and the projection of the directory onto one subscription: the first message (isDelta:false, null properties
  * left out) and the deltas that follow (only the subscribed properties that changed; null = cleared).
  */
 import { USERS_MESSAGE, type User, type UsersMessage } from '../icws/messages.js';
+import { isRightsFilter } from '../icws/subscription.js';
 import type { Directory, DirectoryDelta } from './directory.js';
 import type { ErrorBody } from './http.js';
 
@@ -45,8 +46,8 @@ export function checkSubscription(id: string, body: unknown, directory: Director
   if (b.rightsFilter === undefined || b.rightsFilter === null) {
     return invalid('error.request.invalidRepresentation.missingProperty', 'The required property "rightsFilter" is missing: expected view, admin, loggedInUser or a right name.');
   }
-  if (typeof b.rightsFilter !== 'string' || b.rightsFilter.trim() === '') {
-    return invalid('error.request.invalidRepresentation.invalidProperty', 'The property "rightsFilter" must be view, admin, loggedInUser or a right name.');
+  if (!isRightsFilter(b.rightsFilter)) {
+    return invalid('error.request.invalidRepresentation.invalidProperty', `The property "rightsFilter" must be view, admin, loggedInUser or the name of a right, not ${JSON.stringify(b.rightsFilter)}.`);
   }
   const allIds = ids.includes('*');
   const allProperties = properties.includes('*');

@@ -4,19 +4,18 @@
  * that holds the state the fan-out gave it. `converged()` is the one verdict every fault ends with: the mirror equals
  * the simulator's truth, the follower equals the mirror, and the change stream's seq has no gaps.
  */
-import { Redis, type Cluster } from 'ioredis';
+import { Redis } from 'ioredis';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { FanoutClient } from '../../src/fanout/client.js';
-import { mirrorKeys, type MirrorKeys } from '../../src/mirror/keys.js';
+import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { startIcwatch, type IcwatchProcess } from '../daemon/processes.js';
+import { difference, readMirror, subscribedUsers, type Props } from '../helpers/mirror.js';
 import { waitFor } from '../helpers/net.js';
+import { startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/redis.js';
 
 /** Secrets the run is given; none may appear in any output. */
 export const SECRETS = { password: 'Chaos-Pa55word-7f3e', token: 'chaos-token-b81c55d2e0' };
-
-export type Props = Record<string, unknown>;
 
 export interface StackOptions {
   users?: number;
@@ -93,7 +92,7 @@ export class Stack {
   }
 
   truth(sim: Simulator = this.sim): Map<string, Props> {
-    return subscribedView(sim, this.env.ICWATCH_SUBSCRIPTION_PROPERTIES?.split(','));
+    return subscribedUsers(sim.control.users(), this.env.ICWATCH_SUBSCRIPTION_PROPERTIES?.split(','));
   }
 
   /** The stream's seqs are 1..meta.seq with no gap in what the stream still holds; returns meta seq. */
@@ -135,7 +134,7 @@ export class Stack {
       }, timeoutMs, 200);
     } catch (err) {
       const recent = this.output().split('\n').filter((l) => l && !l.includes('"level":"debug"')).slice(-15).map((l) => l.slice(0, 300));
-      throw new Error(`${(err as Error).message.split(':')[0]}; last difference: ${last}\nicwatch's last lines:\n${recent.join('\n')}`);
+      throw new Error(`${(err as Error).message.split(':')[0]}; last difference: ${last}\nicwatch's last lines:\n${recent.join('\n')}`, { cause: err });
     }
   }
 
@@ -146,41 +145,6 @@ export class Stack {
     await this.redis.destroy();
     if (this.ownsSim) await this.sim.close();
   }
-}
-
-/** The mirror as a reader sees it: id → parsed properties (one round trip per user, so also through a Cluster). */
-export async function readMirror(reader: Redis | Cluster, keys: MirrorKeys): Promise<Map<string, Props>> {
-  const ids = await reader.smembers(keys.ids);
-  const hashes = await Promise.all(ids.map((id) => reader.hgetall(keys.user(id))));
-  return new Map(ids.map((id, i) => [id, Object.fromEntries(Object.entries(hashes[i]!).map(([k, v]) => [k, JSON.parse(v)]))]));
-}
-
-/** The simulator's users reduced to the subscribed properties: what the mirror must hold. */
-export function subscribedView(sim: Simulator, properties: string[] = DEFAULTS.subscription.properties): Map<string, Props> {
-  const out = new Map<string, Props>();
-  for (const user of sim.control.users()) {
-    const props: Props = {};
-    for (const p of properties) if (user[p] !== undefined && user[p] !== null) props[p] = user[p];
-    out.set(user.configurationId.id, props);
-  }
-  return out;
-}
-
-/** The first difference between two user maps (order-insensitive deep comparison), or undefined. */
-export function difference(expected: Map<string, Props>, actual: Map<string, Props>): string | undefined {
-  for (const [id, props] of expected) {
-    const other = actual.get(id);
-    if (!other) return `user ${id} missing`;
-    const keys = new Set([...Object.keys(props), ...Object.keys(other)]);
-    for (const k of keys) if (canonical(props[k]) !== canonical(other[k])) return `user ${id}.${k}: expected ${canonical(props[k])?.slice(0, 80)}, got ${canonical(other[k])?.slice(0, 80)}`;
-  }
-  for (const id of actual.keys()) if (!expected.has(id)) return `user ${id} should not be there`;
-  return undefined;
-}
-
-function canonical(v: unknown): string | undefined {
-  if (v === undefined) return undefined;
-  return JSON.stringify(v, (_k, val) => (val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).sort(([a], [b]) => a.localeCompare(b))) : val));
 }
 
 /** Secrets that must never be printed: the configured ones plus every session credential the simulator handed out. */

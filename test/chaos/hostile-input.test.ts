@@ -4,8 +4,9 @@
  */
 import { expect } from 'chai';
 import WebSocket from 'ws';
+import { CLOSE } from '../../src/fanout/close-codes.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
-import { metricValue } from '../daemon/processes.js';
+import { metricValue } from '../helpers/processes.js';
 import { SECRETS, Stack, leakedSecrets } from './harness.js';
 
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -109,7 +110,7 @@ describe('chaos: hostile input', function () {
       for (let i = 0; i < 20 && ws.readyState === WebSocket.OPEN; i++) ws.send('{"type":"nonsense"}');
       const code = await closed;
       expect(errors.length).to.be.greaterThan(0);
-      expect([1008, 1009]).to.include(code);
+      expect([CLOSE.policyViolation.code, CLOSE.messageTooBig.code]).to.include(code);
       stillRunning();
     });
   });

@@ -5,9 +5,10 @@
 import { expect } from 'chai';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { FanoutClient } from '../../src/fanout/client.js';
-import { metricValue } from '../daemon/processes.js';
+import { metricValue } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
-import { SECRETS, Stack, difference, leakedSecrets } from './harness.js';
+import { difference } from '../helpers/mirror.js';
+import { SECRETS, Stack, leakedSecrets } from './harness.js';
 
 describe('chaos: WebSocket consumers', function () {
   this.timeout(120000);

@@ -10,7 +10,7 @@ import { isMap, parseDocument, type YAMLMap } from 'yaml';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { envKeys } from '../../src/config/env.js';
 import { loadConfig } from '../../src/config/load.js';
-import { killAll, ROOT, runCli } from '../daemon/processes.js';
+import { killAll, ROOT, runCli } from '../helpers/processes.js';
 
 const DEFAULT_YAML = join(ROOT, 'config/default.yaml');
 
@@ -100,7 +100,11 @@ describe('icwatch run with a bad configuration value', function () {
   });
 
   it('never echoes a bad secret value', async () => {
-    const { code, stderr } = await runCli(['run'], { ICWATCH_WEBSOCKET_TOKENS: 'ok-token-1,', ICWATCH_HTTP_PORT: 'eighty', ICWATCH_ICWS_PASSWORD: 'pw-never-shown' });
+    const { code, stderr } = await runCli(['run'], {
+      ICWATCH_WEBSOCKET_TOKENS: 'ok-token-1,',
+      ICWATCH_HTTP_PORT: 'eighty',
+      ICWATCH_ICWS_PASSWORD: 'pw-never-shown',
+    });
     expect(code).to.equal(78);
     expect(stderr).to.include('http.port');
     expect(stderr).not.to.include('pw-never-shown');
@@ -119,7 +123,10 @@ describe('icwatch check-config', function () {
     writeFileSync(tokenFile, '# readers\nfile-token-secret-3\n');
     const file = join(dir, 'icwatch.yaml');
     writeFileSync(file, `websocket:\n  tokens: [yaml-token-secret-1]\n  tokenFile: ${tokenFile}\nhttp:\n  port: 9123\n`);
-    const { code, stdout, stderr } = await runCli(['check-config', '-c', file], { ICWATCH_ICWS_PASSWORD: 'hunter2-secret-pw', ICWATCH_ICWS_USER: 'svc-icwatch' });
+    const { code, stdout, stderr } = await runCli(['check-config', '-c', file], {
+      ICWATCH_ICWS_PASSWORD: 'hunter2-secret-pw',
+      ICWATCH_ICWS_USER: 'svc-icwatch',
+    });
     expect(code, stderr).to.equal(0);
     for (const secret of ['hunter2-secret-pw', 'yaml-token-secret-1', 'file-token-secret-3']) {
       expect(stdout).not.to.include(secret);

@@ -5,8 +5,8 @@
  * deltas wait for Redis.
  */
 import { expect } from 'chai';
-import { metricValue } from './processes.js';
-import { Stack, subscribedView } from '../chaos/harness.js';
+import { metricValue } from '../helpers/processes.js';
+import { Stack } from '../chaos/harness.js';
 import { waitFor } from '../helpers/net.js';
 
 const BOUND = 16 * 1024;
@@ -23,14 +23,21 @@ describe('daemon: big directories', function () {
   it('applies a full replace many times icws.maxMessageBytes, and refuses a user past it with a clear message and a resync', async () => {
     stack = await Stack.start({ users: 400, seed: 3, env: { ICWATCH_ICWS_MAX_MESSAGE_BYTES: String(BOUND) } });
     await stack.converged(60000);
-    const replaceBytes = Buffer.byteLength(JSON.stringify([...subscribedView(stack.sim).values()]));
+    const replaceBytes = Buffer.byteLength(JSON.stringify([...stack.truth().values()]));
     expect(replaceBytes).to.be.greaterThan(10 * BOUND);
 
-    const [id] = [...subscribedView(stack.sim).keys()];
+    const [id] = [...stack.truth().keys()];
     stack.sim.control.setProperties(id!, { statusText: 'x'.repeat(BOUND + 100) });
-    const rejected = await stack.icwatch.waitForOutput(/event rejected: changed\[0\] of a usersMessage larger than 16384 bytes \(icws\.maxMessageBytes\)[^"]*/, 30000);
+    const rejected = await stack.icwatch.waitForOutput(
+      /event rejected: changed\[0\] of a usersMessage larger than 16384 bytes \(icws\.maxMessageBytes\)[^"]*/,
+      30000,
+    );
     expect(rejected).to.include('asking a full resync');
-    await waitFor('the resync', async () => metricValue((await stack!.icwatch.get('/metrics')).text, 'icwatch_icws_reconnects_total{reason="resync"}') > 0, 30000);
+    await waitFor(
+      'the resync',
+      async () => metricValue((await stack!.icwatch.get('/metrics')).text, 'icwatch_icws_reconnects_total{reason="resync"}') > 0,
+      30000,
+    );
     expect((await stack.mirror()).get(id!)?.statusText).to.not.equal('x'.repeat(BOUND + 100));
 
     // Back within the bound: a later full replace is read and the mirror converges.

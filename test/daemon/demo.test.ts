@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { expect } from 'chai';
 import { redisAnswersAt } from '../../src/cli/demo.js';
 import { waitFor } from '../helpers/net.js';
-import { killAll, runCli, startCli } from './processes.js';
+import { killAll, runCli, startCli } from '../helpers/processes.js';
 
 describe('icwatch demo', function () {
   this.timeout(60000);

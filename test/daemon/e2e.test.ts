@@ -6,13 +6,13 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { FanoutClient } from '../../src/fanout/client.js';
+import { CLOSE } from '../../src/fanout/close-codes.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { mirrorDifference, streamSeqs } from './mirror-compare.js';
-import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from './processes.js';
+import { mirrorDifference, streamSeqs, type SimUser } from '../helpers/mirror.js';
+import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
 
-type SimUser = { configurationId: { id: string } } & Record<string, unknown>;
 type RequestRecord = { method: string; path: string; route: string; status: number };
 
 describe('icwatch end to end (child processes, real Redis)', function () {
@@ -99,7 +99,7 @@ describe('icwatch end to end (child processes, real Redis)', function () {
     const closed = new Promise<number>((resolve) => client.once('close', (code: number) => resolve(code)));
 
     expect(await icwatch!.stop('SIGTERM')).to.equal(0);
-    expect(await closed).to.equal(1001);
+    expect(await closed).to.equal(CLOSE.goingAway.code);
     const requests = await sim!.control<RequestRecord[]>('GET', 'requests');
     const deletes = requests.filter((r) => r.method === 'DELETE');
     expect(deletes.some((r) => /\/messaging\/subscriptions\/configuration\/users\//.test(r.path) && (r.status === 204 || r.status === 200 || r.status === 404)), JSON.stringify(deletes)).to.equal(true);
@@ -121,11 +121,11 @@ describe('icwatch end to end (child processes, real Redis)', function () {
     icwatch = await startIcwatch(env());
     const truth = await sim!.control<SimUser[]>('GET', 'users');
     let difference = '';
-    await waitFor('the mirror to equal the simulator', async () => (difference = await mirrorDifference(redis, prefix, truth)) === '', 20000, 100).catch((err: Error) => {
+    await waitFor('the mirror to equal the simulator', async () => (difference = await mirrorDifference(redis, mirrorKeys(prefix), truth)) === '', 20000, 100).catch((err: Error) => {
       throw new Error(`${err.message}: ${difference}`);
     });
     expect(await redis.hget(mirrorKeys(prefix).index('extension'), '7777')).to.equal('newcomer');
-    const seqs = await streamSeqs(redis, prefix);
+    const seqs = await streamSeqs(redis, mirrorKeys(prefix));
     seqs.forEach((s, i) => i && expect(s, 'seq without gaps').to.equal(seqs[i - 1]! + 1));
     expect(Number(await redis.hget(mirrorKeys(prefix).meta, 'seq'))).to.equal(seqs.at(-1));
   });

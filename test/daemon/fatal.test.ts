@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { killAll, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from './processes.js';
+import { killAll, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
 
 describe('icwatch on conditions retrying cannot fix, and on a second signal', function () {
   this.timeout(60000);

@@ -8,11 +8,11 @@ import { Cluster, Redis } from 'ioredis';
 import { FanoutClient } from '../../src/fanout/client.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { difference, readMirror, subscribedView } from '../chaos/harness.js';
+import { difference, readMirror, subscribedUsers } from '../helpers/mirror.js';
 import { waitFor } from '../helpers/net.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/redis.js';
 import { startPrivateCluster, startPrivateSentinel, type PrivateCluster, type PrivateSentinel } from '../helpers/redis-topologies.js';
-import { killAll, startIcwatch, type IcwatchProcess } from './processes.js';
+import { killAll, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 
 const PASSWORD = 'modes-pw';
 
@@ -30,7 +30,7 @@ async function mirrorsAndServes(env: Record<string, string>, reader: Redis | Clu
   await waitFor('the first full sync', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
   sim.control.churn(60);
 
-  const truth = () => subscribedView(sim);
+  const truth = () => subscribedUsers(sim.control.users());
   const mirror = () => readMirror(reader, keys);
   await waitFor('the mirror to equal the simulator', async () => !difference(truth(), await mirror()), 30000, 200);
   const seq = Number(await reader.hget(keys.meta, 'seq'));

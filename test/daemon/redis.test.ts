@@ -24,7 +24,7 @@ describe('daemon Redis client', () => {
     const config = redisConfig('redis://reader:S3cret-redis-pw@redis.example.com:6380/2');
     const client = createRedisClient(config, silentLogger(), { connectTimeoutMs: 10 });
     client.disconnect();
-    expect(describeRedis(config)).to.equal('redis://reader:redacted@redis.example.com:6380/2');
+    expect(describeRedis(config)).to.equal('redis://reader:[redacted]@redis.example.com:6380/2');
     expect(redactText('AUTH failed for S3cret-redis-pw')).not.to.include('S3cret-redis-pw');
   });
 

@@ -6,11 +6,11 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { FanoutClient } from '../../src/fanout/client.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
+import type { SimUser } from '../helpers/mirror.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { killAll, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from './processes.js';
+import { killAll, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
 
-type SimUser = { configurationId: { id: string } } & Record<string, unknown>;
 type Change = { op: string; seq: number; id: string; data?: Record<string, unknown> };
 
 describe('icwatch all + icwatch fanout on one mirror', function () {

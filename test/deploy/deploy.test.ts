@@ -15,7 +15,7 @@ import { envKeys } from '../../src/config/env.js';
 import { loadConfig } from '../../src/config/load.js';
 import { METRIC_NAMES } from '../../src/metrics/metrics.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { killAll, ROOT, startIcwatch, type IcwatchProcess } from '../daemon/processes.js';
+import { killAll, ROOT, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 
 const DEPLOY = join(ROOT, 'deploy');
 const read = (path: string) => readFileSync(join(DEPLOY, path), 'utf8');

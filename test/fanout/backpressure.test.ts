@@ -2,9 +2,11 @@
 import { expect } from 'chai';
 import WebSocket from 'ws';
 import type { Socket } from 'node:net';
+import { CLOSE } from '../../src/fanout/close-codes.js';
 import { waitFor } from '../helpers/net.js';
 import { startHarness, useFixture } from './harness.js';
-import { plain, readMirror } from './layout.js';
+import { readMirror } from '../helpers/mirror.js';
+import { plain } from './layout.js';
 
 describe('fanout: backpressure and keepalive', function () {
   this.timeout(60000);
@@ -25,7 +27,7 @@ describe('fanout: backpressure and keepalive', function () {
 
     const blob = 'x'.repeat(8 * 1024);
     let n = 0;
-    while ((await f.h.disconnects('slow-consumer')) === 0) {
+    while ((await f.h.disconnects(CLOSE.slowConsumer.counted)) === 0) {
       const ops = Array.from({ length: 50 }, () => ({ op: 'upsert' as const, id: `u${n % 10}`, data: { notes: `${n++} ${blob}` } }));
       await f.writer.apply(ops);
       if (n > 20000) throw new Error('the slow client was never closed');
@@ -36,7 +38,7 @@ describe('fanout: backpressure and keepalive', function () {
     expect(f.h.fanout.clientCount).to.be.at.most(2);
 
     slowSocket.resume();
-    await waitFor('slow client told 4008', () => slowCodes.includes(4008), 30000);
+    await waitFor('slow client told slow consumer', () => slowCodes.includes(CLOSE.slowConsumer.code), 30000);
     await waitFor('slow client resumed', () => slow.seq === f.writer.seq && slow.connected, 30000);
     expect(slow.counts.reset ?? 0).to.equal(0);
     expect(gaps).to.deep.equal([]);
@@ -51,7 +53,7 @@ describe('fanout: backpressure and keepalive', function () {
     dead.on('message', () => {});
     const code = new Promise<number>((r) => dead.on('close', (c) => r(c)));
     const alive = f.h.client();
-    expect(await code).to.equal(1006);
+    expect(await code).to.equal(CLOSE.abnormal.code);
     await waitFor('counted as keepalive', async () => (await f.h.disconnects('keepalive')) === 1);
     await f.writer.upsert('u1', { statusText: 'still here' });
     await waitFor('the answering client stays', () => alive.seq === f.writer.seq && alive.connected);

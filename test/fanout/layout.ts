@@ -1,7 +1,7 @@
 /**
- * A stand-in for the mirror in fan-out tests: writes the Redis layout of PRODUCT.md §5 (user hashes, ids, meta,
- * the change stream with `<seq>-0` ids, notify) one atomic MULTI per batch, and keeps the state at every seq so that
- * a test can check a client's state against the mirror at each seq.
+ * A stand-in for the mirror in fan-out tests: writes the Redis layout (README, "The Redis mirror (for readers)":
+ * user hashes, ids, meta, the change stream with `<seq>-0` ids, notify) one atomic MULTI per batch, and keeps the
+ * state at every seq so that a test can check a client's state against the mirror at each seq.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -95,16 +95,6 @@ export class LayoutWriter {
     if (!this.options.keepHistory) return;
     this.history.set(this.seq, new Map([...this.users].map(([id, p]) => [id, structuredClone(p)])));
   }
-}
-
-/** The users as Redis holds them (HGETALL of every id, values JSON-decoded). */
-export async function readMirror(redis: Redis, keys: MirrorKeys): Promise<Map<string, Props>> {
-  const out = new Map<string, Props>();
-  for (const id of await redis.smembers(keys.ids)) {
-    const hash = await redis.hgetall(keys.user(id));
-    out.set(id, Object.fromEntries(Object.entries(hash).map(([p, v]) => [p, JSON.parse(v)])));
-  }
-  return out;
 }
 
 /** Sorted plain form of a users map, for deep equality. */

@@ -6,7 +6,8 @@ import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js'
 import { delta, replace, startMirror, user } from '../mirror/fixtures.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startHarness, type Harness } from './harness.js';
-import { plain, readMirror, seeded } from './layout.js';
+import { readMirror } from '../helpers/mirror.js';
+import { plain, seeded } from './layout.js';
 
 describe('fanout: fed by the real mirror', function () {
   let redis: Redis;

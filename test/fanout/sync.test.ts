@@ -5,7 +5,8 @@ import WebSocket from 'ws';
 import { FanoutClient } from '../../src/fanout/client.js';
 import { waitFor } from '../helpers/net.js';
 import { useFixture } from './harness.js';
-import { plain, randomOp, readMirror, seeded } from './layout.js';
+import { readMirror } from '../helpers/mirror.js';
+import { plain, randomOp, seeded } from './layout.js';
 
 /** Every frame a raw ws client receives, parsed. */
 function rawClient(url: string): { ws: WebSocket; frames: Array<Record<string, any>>; closed: Promise<number> } {

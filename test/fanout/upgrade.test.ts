@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import WebSocket from 'ws';
+import { CLOSE } from '../../src/fanout/close-codes.js';
 import { waitFor } from '../helpers/net.js';
 import { useFixture } from './harness.js';
 
@@ -92,7 +93,7 @@ describe('fanout: upgrade requests and client frames', function () {
     ]);
     ws.send(Buffer.from([1, 2, 3]));
     ws.send('{"type":"subscribe"}');
-    expect(await closed).to.equal(1008);
+    expect(await closed).to.equal(CLOSE.policyViolation.code);
     await waitFor('abuse counted', async () => (await f.h.disconnects('abuse')) === 1);
   });
 
@@ -102,7 +103,7 @@ describe('fanout: upgrade requests and client frames', function () {
     expect(f.h.fanout.clientCount).to.equal(1);
     const code = new Promise<number>((r) => c.once('close', r));
     await f.h.fanout.close();
-    expect(await code).to.equal(1001);
+    expect(await code).to.equal(CLOSE.goingAway.code);
     expect(await f.h.disconnects('shutdown')).to.equal(1);
     expect((await f.h.metrics.wsClients.get()).values[0]!.value).to.equal(0);
   });

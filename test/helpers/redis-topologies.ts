@@ -22,17 +22,37 @@ export async function startPrivateCluster(size = 3): Promise<PrivateCluster> {
   const children: ChildProcess[] = [];
   const nodes: string[] = [];
   const destroy = async () => {
-    await Promise.all(children.map((c) => new Promise<void>((resolve) => {
-      if (c.exitCode !== null) return resolve();
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    })));
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     for (let i = 0; i < size; i++) {
       const port = await freePort();
-      const args = ['--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--save', '', '--appendonly', 'no'];
+      const args = [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ];
       children.push(spawn('redis-server', args, { stdio: 'ignore' }));
       nodes.push(`127.0.0.1:${port}`);
     }
@@ -41,13 +61,18 @@ export async function startPrivateCluster(size = 3): Promise<PrivateCluster> {
       return true;
     });
     await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
-    await waitFor('cluster_state:ok on every node', async () => {
-      for (const n of nodes) {
-        const { stdout } = await run('redis-cli', ['-p', n.split(':')[1]!, 'cluster', 'info']);
-        if (!stdout.includes('cluster_state:ok')) return false;
-      }
-      return true;
-    }, 20000, 100);
+    await waitFor(
+      'cluster_state:ok on every node',
+      async () => {
+        for (const n of nodes) {
+          const { stdout } = await run('redis-cli', ['-p', n.split(':')[1]!, 'cluster', 'info']);
+          if (!stdout.includes('cluster_state:ok')) return false;
+        }
+        return true;
+      },
+      20000,
+      100,
+    );
     return { nodes, destroy };
   } catch (err) {
     await destroy();
@@ -71,17 +96,23 @@ export async function startPrivateSentinel(masterPort: number, masterName = 'mym
   writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1\n`);
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   const destroy = async () => {
-    if (child.exitCode === null) await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+    if (child.exitCode === null)
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor('the Sentinel to know the master', async () => {
-      const { stdout } = await run('redis-cli', ['-p', String(port), 'sentinel', 'get-master-addr-by-name', masterName]);
-      return stdout.includes(String(masterPort));
-    }, 20000, 100);
+    await waitFor(
+      'the Sentinel to know the master',
+      async () => {
+        const { stdout } = await run('redis-cli', ['-p', String(port), 'sentinel', 'get-master-addr-by-name', masterName]);
+        return stdout.includes(String(masterPort));
+      },
+      20000,
+      100,
+    );
     return { node: `127.0.0.1:${port}`, masterName, destroy };
   } catch (err) {
     await destroy();

@@ -37,16 +37,33 @@ export interface PrivateRedis {
   destroy(): Promise<void>;
 }
 
-/** A redis-server of the test's own on a free port. `persist` keeps data across stop/start (append-only file). */
-export async function startPrivateRedis(options: { persist?: boolean } = {}): Promise<PrivateRedis> {
+/**
+ * A redis-server of the test's own on a free port. `persist` keeps data across stop/start (append-only file);
+ * `password` makes it require one (`--requirepass`), and `url` then carries it: redis://default:PASSWORD@….
+ */
+export async function startPrivateRedis(options: { persist?: boolean; password?: string } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'icwatch-redis-'));
   let child: ChildProcess | undefined;
   const start = async () => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', options.persist ? 'yes' : 'no', '--appendfsync', 'always'];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--dir',
+      dir,
+      '--appendonly',
+      options.persist ? 'yes' : 'no',
+      '--appendfsync',
+      'always',
+    ];
+    if (options.password) args.push('--requirepass', options.password);
     child = spawn('redis-server', args, { stdio: 'ignore' });
     await waitFor(`redis-server on port ${port}`, async () => {
-      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, password: options.password });
       probe.on('error', () => {});
       try {
         await probe.connect();
@@ -68,7 +85,7 @@ export async function startPrivateRedis(options: { persist?: boolean } = {}): Pr
   await start();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: options.password ? `redis://default:${encodeURIComponent(options.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     stop,
     start,
     destroy: async () => {

@@ -20,7 +20,8 @@ describe('ICWS connection against the simulator', () => {
     const conn = connectionFor(sim.url);
     const s = await conn.connect();
     expect(s.sessionId).to.be.a('string').and.not.empty;
-    expect(s.cookie).to.match(/^icws_/);
+    // The cookie as real servers set it, kept whole (GUID and language) to be sent back.
+    expect(s.cookie).to.match(new RegExp(`^icws_${s.sessionId}=[0-9a-f-]{36}\\|languageId=en-us$`));
     expect(s.features.get('messaging')).to.equal(2);
     expect(s.features.get('configuration')).to.equal(14);
     await conn.disconnect();

@@ -149,13 +149,13 @@ describe('ICWS users feed against the simulator', () => {
     expect(probe.feed.state.type).to.equal('up');
   });
 
-  it('410 on the subscription is fatal and names the route', async () => {
+  it('410 on the subscription is fatal and names the resource path and the route', async () => {
     sim = await startSimulator({ users: USERS });
     sim.control.injectFaults({ status: 410, route: 'subscription', method: 'PUT' });
     probe = new FeedProbe(testConfig(sim.url)).start();
     await waitFor('fatal error', () => probe!.error);
     expect(probe.error).to.be.instanceOf(IcwsGoneError);
-    expect((probe.error as Error).message).to.include('PUT subscription').and.include('410');
+    expect((probe.error as Error).message).to.include('messaging/subscriptions/configuration/users/').and.include('PUT subscription').and.include('410');
     expect(probe.feed.state).to.deep.include({ type: 'failed', fatal: true });
   });
 
@@ -280,12 +280,19 @@ describe('ICWS users feed against the simulator', () => {
     expect((probe.error as Error).message).to.include('GET messages');
   });
 
-  it('warns at start about each requested property newer than the server', async () => {
+  it('warns at start about each requested property newer than the server, nested fields too', async () => {
     sim = await startSimulator({ users: USERS, configurationVersion: 13 });
-    probe = new FeedProbe(testConfig(sim.url, { subscription: { properties: ['extension', 'acdWhatsApp', 'emergencyResponderLocationID'] } })).start();
-    await probe.fullReplace(1);
+    probe = new FeedProbe(testConfig(sim.url, { subscription: { properties: ['extension', 'licenseProperties', 'emergencyResponderLocationID', 'acdWhatsApp'] } })).start();
+    const first = await probe.fullReplace(1);
     const warnings = probe.logLines.filter((l) => l.includes('"warn"') && l.includes('configuration feature version'));
-    expect(warnings).to.have.length(2);
-    expect(warnings.join('')).to.include('acdWhatsApp').and.include('emergencyResponderLocationID');
+    expect(warnings).to.have.length(3);
+    expect(warnings.join('')).to.include('emergencyResponderLocationID').and.include('licenseProperties.acdSocialMedia').and.include('licenseProperties.acdWhatsApp');
+    // A nested field asked as a property of its own is named as such.
+    expect(probe.logLines.join('')).to.include('acdWhatsApp\\" is a field inside licenseProperties, not a user property of its own');
+    // And the server, consistent with its version, serves neither.
+    for (const u of first.message.added ?? []) {
+      expect(u).not.to.have.property('emergencyResponderLocationID');
+      expect(u.licenseProperties).not.to.have.property('acdSocialMedia');
+    }
   });
 });

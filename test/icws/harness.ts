@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { actOnSessionMessages, keepOurSubscription, parseItems } from '../../src/pipeline/session-messages.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import type { Simulator } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/net.js';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -84,4 +85,15 @@ export class FeedProbe {
     await this.feed.stop();
     for (const s of this.subs) s.unsubscribe();
   }
+}
+
+/** The simulator and probe of each test of a suite, both closed after each test. */
+export function feedFixture(): { sim: Simulator; probe: FeedProbe } {
+  const f = {} as { sim: Simulator; probe: FeedProbe };
+  afterEach(async () => {
+    await f.probe?.close();
+    await f.sim?.close();
+    Object.assign(f, { probe: undefined, sim: undefined });
+  });
+  return f;
 }

@@ -5,7 +5,11 @@ import { SseReader } from '../../src/icws/transport/sse-reader.js';
 import { parseMessage, type ParseOutcome } from '../../src/icws/parse.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
 
-const user = (id: string, extra: Record<string, unknown> = {}) => ({ configurationId: { id, displayName: `N "${id}" \\ ü`, uri: `/configuration/users/${id}` }, statusText: 'a, [b] {c}', ...extra });
+const user = (id: string, extra: Record<string, unknown> = {}) => ({
+  configurationId: { id, displayName: `N "${id}" \\ ü`, uri: `/configuration/users/${id}` },
+  statusText: 'a, [b] {c}',
+  ...extra,
+});
 
 function streamed(text: string, pieces: number[], max = 1 << 20): ParseOutcome {
   const m = new StreamedMessage(max);
@@ -19,14 +23,25 @@ function streamed(text: string, pieces: number[], max = 1 << 20): ParseOutcome {
 }
 
 describe('StreamedMessage: a message parsed as it arrives', () => {
-  const message = { __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's"1', added: [user('a'), user('b', { workgroups: [{ id: 'w' }] }), user('c')], removed: ['x', 'y'] };
+  const message = {
+    __type: USERS_MESSAGE,
+    isDelta: false,
+    subscriptionId: 's"1',
+    added: [user('a'), user('b', { workgroups: [{ id: 'w' }] }), user('c')],
+    removed: ['x', 'y'],
+  };
   const text = JSON.stringify(message, null, 1);
 
   it('gives what parseMessage gives for the whole text, wherever the text is cut', () => {
     const whole = parseMessage(text);
     expect(whole.kind).to.equal('message');
     for (let cut = 0; cut <= text.length; cut++) expect(streamed(text, [cut]), `cut at ${cut}`).to.deep.equal(whole);
-    expect(streamed(text, Array.from({ length: text.length }, () => 1))).to.deep.equal(whole);
+    expect(
+      streamed(
+        text,
+        Array.from({ length: text.length }, () => 1),
+      ),
+    ).to.deep.equal(whole);
     expect(streamed(JSON.stringify({ ...message, added: [] }), [5])).to.deep.equal(parseMessage({ ...message, added: [] }));
   });
 

@@ -34,14 +34,20 @@ describe('users subscription, checked locally', () => {
     expect(refusal({ configurationIds: [] }).message).to.match(/^subscription\.configurationIds: expected a non-empty list/);
     expect(refusal({ properties: ['extension', ''] }).message).to.match(/^subscription\.properties: item 1/);
     expect(refusal({ rightsFilter: ' ' }).message).to.match(/^subscription\.rightsFilter: expected view, admin/);
+    expect(refusal({ rightsFilter: 'view,admin' }).message).to.match(/^subscription\.rightsFilter: .*got "view,admin"/);
   });
 });
 
 describe('property feature versions', () => {
   it('names each requested property newer than the server', () => {
-    const props = ['extension', 'emergencyResponderLocationID', 'acdSocialMedia', 'acdWhatsApp', 'constructor'];
+    // Top-level properties only; acdSocialMedia and acdWhatsApp are fields inside licenseProperties.
+    const props = ['extension', 'emergencyResponderLocationID', 'licenseProperties', 'acdWhatsApp', 'constructor'];
     expect(propertiesNewerThan(props, 14)).to.deep.equal([{ property: 'emergencyResponderLocationID', needs: 16 }]);
-    expect(propertiesNewerThan(props, 13).map((p) => p.property)).to.deep.equal(['emergencyResponderLocationID', 'acdSocialMedia', 'acdWhatsApp']);
+    expect(propertiesNewerThan(props, 13)).to.deep.equal([
+      { property: 'emergencyResponderLocationID', needs: 16 },
+      { property: 'licenseProperties.acdSocialMedia', needs: 14 },
+      { property: 'licenseProperties.acdWhatsApp', needs: 14 },
+    ]);
     expect(propertiesNewerThan(props, 16)).to.deep.equal([]);
   });
 });

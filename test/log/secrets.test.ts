@@ -12,11 +12,10 @@ import { Redis } from 'ioredis';
 import { FanoutClient } from '../../src/fanout/client.js';
 import { componentLogger, createLogger } from '../../src/log/logger.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
+import type { SimUser } from '../helpers/mirror.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { killAll, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../daemon/processes.js';
-
-type SimUser = { configurationId: { id: string } } & Record<string, unknown>;
+import { killAll, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
 
 /** A pass-through HTTP proxy to the simulator that keeps every cookie value and CSRF token it hands out. */
 function recordingProxy(targetPort: number): Promise<{ server: Server; port: number; secrets: Set<string> }> {

@@ -78,7 +78,9 @@ describe('icwatch mailboxes', function () {
     });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.include('3 monitored mailboxes added or modified.');
-    expect(r.stdout).to.match(/^info@example\.com\s+\S+\s+I3_ACCESS_ACD_EMAIL setWarningExceedsThreshold \(1\)$/m);
+    // By the license's displayName (the server sends a ConfigurationId), never [object Object].
+    expect(r.stdout).to.match(/^info@example\.com\s+\S+\s+Interaction ACD Email setWarningExceedsThreshold \(1\)$/m);
+    expect(r.stdout).not.to.include('[object Object]');
     expect(r.stdout).to.include('setWarningExceedsThreshold (1): Indicates that a dynamic license was found');
   });
 
@@ -118,8 +120,8 @@ describe('icwatch mailboxes', function () {
   it('--dry-run prints the exact request body and sends nothing, not even a login', async () => {
     const r = await run({ add: [{ emailAddress: 'orders@example.com', mailboxMoniker: 'ews:orders@example.com', mailboxType: 'outboundAndInbound', inboundFolder: 'Inbox' }], modify: [{ configurationId: { id: 'support@example.com' }, mailboxType: 'inbound' }], remove: ['support-out@example.com'] }, ['--dry-run']);
     expect(r.code, r.stderr).to.equal(0);
+    // As the reference page has it (docs/icws.md "Monitored mailboxes"): no __type, no empty list.
     expect(JSON.parse(r.stdout)).to.deep.equal({
-      __type: 'urn:inin.com:configuration.people:monitoredMailboxesBulkUpdate',
       add: [{ emailAddress: 'orders@example.com', inboundFolder: 'Inbox', mailboxMoniker: 'ews:orders@example.com', mailboxType: 2 }],
       modify: [{ configurationId: { id: 'support@example.com' }, mailboxType: 0 }],
       remove: ['support-out@example.com'],
@@ -179,7 +181,8 @@ describe('icwatch mailboxes', function () {
     sim.control.injectFaults({ status: 401, route: 'mailboxes', count: 2 });
     const r = await run({ remove: ['support-out@example.com'] });
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.include('answered 401');
+    expect(r.stderr).to.include('the session is gone (401');
+    expect(r.stderr).not.to.match(/icws\.password|credentials/);
     expect(posts().length).to.equal(2);
   });
 
@@ -197,6 +200,34 @@ describe('icwatch mailboxes', function () {
     expect(r.code).to.equal(78);
     expect(r.stderr).to.include('removed /configuration/workgroups/{id}/monitored-mailboxes from its API (410 Gone');
   });
+
+  it('leaves empty lists out of the dry-run body', async () => {
+    const r = await run({ add: [], modify: [], remove: ['support-out@example.com'] }, ['--dry-run']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal({ remove: ['support-out@example.com'] });
+  });
+
+  it('prints a license error by the license name and exits 1, nothing applied', async () => {
+    const before = ids();
+    const add = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => ({ emailAddress: `${n}@example.com`, mailboxMoniker: 'ews:info@example.com', mailboxType: 'outbound' }));
+    const r = await run({ add });
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.include('License errors (1):');
+    expect(r.stderr).to.include('  - Interaction ACD Email: setErrorExceedsThreshold (2): ');
+    expect(r.stderr).not.to.include('[object Object]');
+    expect(ids()).to.deep.equal(before);
+  });
+
+  for (const status of [400, 401] as const) {
+    it(`exits 78 naming the credentials when the login is refused (${status}${status === 400 ? ', as real servers answer' : ', the tidy variant'})`, async () => {
+      sim.control.setRefusedLoginStatus(status);
+      const r = await run({ remove: ['support-out@example.com'] }, [], { ICWATCH_ICWS_PASSWORD: 'not-the-password' });
+      expect(r.code, r.stderr).to.equal(78);
+      expect(r.stderr).to.match(/^icwatch: ICWS refused the login for the configured user \(.*error\.request\.connection\.authenticationFailure.*Check icws\.user and icws\.password/m);
+      expect(r.stderr).not.to.include('not-the-password');
+      expect(sim.control.requests.map((q) => `${q.method} ${q.name} ${q.status}`)).to.deep.equal([`POST connect ${status}`]);
+    });
+  }
 
   it('exits 78 without a password configured, sending nothing', async () => {
     const r = await run({ remove: ['support-out@example.com'] }, [], { ICWATCH_ICWS_PASSWORD: '' });

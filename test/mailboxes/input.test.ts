@@ -42,7 +42,6 @@ describe('mailboxes: input validation', () => {
       remove: ['mbx-3'],
     });
     expect(body).to.deep.equal({
-      __type: 'urn:inin.com:configuration.people:monitoredMailboxesBulkUpdate',
       add: [{ emailAddress: 'support@example.com', inboundFolder: 'Inbox', mailboxMoniker: 'support', mailboxType: 2 }],
       modify: [
         { configurationId: { id: 'mbx-1' }, canReceiveEncryptedEmail: true, mailboxType: 1 },
@@ -52,9 +51,11 @@ describe('mailboxes: input validation', () => {
     });
   });
 
-  it('accepts its own dry-run output back as input', () => {
+  it('accepts its own dry-run output back as input, and older output that carried __type', () => {
     const body = validateBulkUpdate({ add: [mailbox] });
+    expect(body).to.deep.equal({ add: [{ emailAddress: 'support@example.com', mailboxMoniker: 'support' }] });
     expect(validateBulkUpdate(JSON.parse(JSON.stringify(body)))).to.deep.equal(body);
+    expect(validateBulkUpdate({ __type: 'urn:inin.com:configuration.people:monitoredMailboxesBulkUpdate', ...body })).to.deep.equal(body);
   });
 
   it('requires emailAddress and mailboxMoniker on add, naming the entry', () => {

@@ -9,17 +9,26 @@ describe('mailboxes: printed results', () => {
       errorId: 'error.request.configuration.update',
       message: 'The request has one or more license or validation errors in it.',
       validationErrors: [{ validationErrorType: 99, propertyName: 'mailboxMoniker', propertyValue: 'x' }],
-      licenseErrors: [{ licenseErrorType: 2, license: 'I3_ACCESS_ACD_EMAIL' }],
+      licenseErrors: [
+        { licenseErrorType: 2, license: { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email', uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL' } },
+        { licenseErrorType: 2, license: { id: 'I3_ACCESS_ACD_CHAT' } },
+        { licenseErrorType: 2, license: 'I3_ACCESS_ACD_SMS' },
+      ],
     });
     expect(text).to.include('mailboxMoniker = "x": unknown (99): A value this version of icwatch does not know.');
-    expect(text).to.include('License errors (1):');
-    expect(text).to.include('I3_ACCESS_ACD_EMAIL: setErrorExceedsThreshold (2): Indicates that a dynamic license being set exceed');
+    expect(text).to.include('License errors (3):');
+    // By displayName, else by id; never [object Object].
+    expect(text).to.include('  - Interaction ACD Email: setErrorExceedsThreshold (2): Indicates that a dynamic license being set exceed');
+    expect(text).to.include('  - I3_ACCESS_ACD_CHAT: setErrorExceedsThreshold (2)');
+    expect(text).to.include('  - I3_ACCESS_ACD_SMS: setErrorExceedsThreshold (2)');
+    expect(text).not.to.include('[object Object]');
   });
 
   it('lists each license problem meaning once below the table', () => {
-    const problem = { license: 'I3_ACCESS_ACD_EMAIL', licenseErrorType: 1 };
+    const problem = { license: { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email' }, licenseErrorType: 1 };
     const text = formatUpdated('Sales', [{ id: 'a', uri: '/a', licenseProblems: [problem] }, { id: 'b', uri: '/b', licenseProblems: [problem] }]);
     expect(text.match(/setWarningExceedsThreshold \(1\): Indicates/g)).to.have.length(1);
+    expect(text).to.match(/^a\s+\/a\s+Interaction ACD Email setWarningExceedsThreshold \(1\)$/m);
   });
 
   it('says a 500 may have been applied, and names the workgroup on 404', () => {

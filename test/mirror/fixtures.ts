@@ -14,6 +14,7 @@ import { Metrics } from '../../src/metrics/metrics.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { USERS_MESSAGE, type ReceivedUsersMessage, type User } from '../../src/icws/messages.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
+import { parseUserHash, readUserHashes } from '../helpers/mirror.js';
 
 export function user(id: string, props: Record<string, unknown> = {}): User {
   return { configurationId: { id, displayName: id.toUpperCase(), uri: `/configuration/users/${id}` }, ...props };
@@ -142,15 +143,12 @@ export interface MirrorView {
   changeIds: string[];
 }
 
-export async function readMirror(redis: Redis, prefix: string, indexed = 'extension'): Promise<MirrorView> {
+export async function readMirrorView(redis: Redis, prefix: string, indexed = 'extension'): Promise<MirrorView> {
   const k = mirrorKeys(prefix);
-  const ids = (await redis.smembers(k.ids)).sort();
-  const users: MirrorView['users'] = {};
-  const raw: MirrorView['raw'] = {};
-  for (const id of ids) {
-    raw[id] = await redis.hgetall(k.user(id));
-    users[id] = Object.fromEntries(Object.entries(raw[id]!).map(([f, v]) => [f, JSON.parse(v)]));
-  }
+  const hashes = await readUserHashes(redis, k);
+  const ids = [...hashes.keys()];
+  const raw: MirrorView['raw'] = Object.fromEntries(hashes);
+  const users: MirrorView['users'] = Object.fromEntries([...hashes].map(([id, hash]) => [id, parseUserHash(hash)]));
   const stream = await redis.xrange(k.changes, '-', '+');
   return {
     users,

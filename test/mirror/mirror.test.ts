@@ -1,10 +1,11 @@
 /** The mirror's rules (PRODUCT.md §5), each read back from real Redis the way a reader reads it. */
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import type { CommittedBatch } from '../../src/mirror/types.js';
-import { delta, expectGapFree, metricValue, readMirror, replace, replay, startMirror, user, waitIdle, type Harness, type RunningMirror } from './fixtures.js';
+import { delta, expectGapFree, metricValue, readMirrorView, replace, replay, startMirror, user, waitIdle, type Harness, type RunningMirror } from './fixtures.js';
 
 describe('mirror: Redis layout and semantics', function () {
   let redis: Redis;
@@ -34,7 +35,7 @@ describe('mirror: Redis layout and semantics', function () {
     await sub.subscribe(mirrorKeys(prefix).notify);
     sub.on('message', (_c, m) => published.push(m));
     await h.apply(replace([user('jdoe', { extension: '2222', statusText: 'Available', skills: { effectiveValue: [{ proficiency: 5 }] }, cost: 3 }), user('asmith', { extension: '3333' })]));
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.ids).to.deep.equal(['asmith', 'jdoe']);
     expect(v.raw.jdoe!.extension).to.equal('"2222"');
     expect(v.raw.jdoe!.cost).to.equal('3');
@@ -49,7 +50,7 @@ describe('mirror: Redis layout and semantics', function () {
     expect(v.changes[0]).to.include({ op: 'upsert', seq: 1, id: 'jdoe' });
     expect(replay(v.changes)).to.deep.equal(v.users);
     expect(Number(v.changes[0]!.at)).to.be.closeTo(Date.now(), 60000);
-    await waitFor(() => published.includes('2'));
+    await waitFor('the notify publish of seq 2', () => published.includes('2'), 2000, 5);
     await sub.quit();
   });
 
@@ -59,7 +60,7 @@ describe('mirror: Redis layout and semantics', function () {
     // 'sep' is a plain-named new user whose values hold U+001F, the separator of packed new users.
     const sep = { notes: 'a\u001fb', statusText: '\u001f' };
     await h.apply(replace([user('plain', { extension: '1' }), user('odd', odd), user('sep', sep)]));
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.users.sep).to.deep.include(sep);
     expect(v.changes.find((c) => c.id === 'sep')).to.deep.include({ data: { configurationId: v.users.sep!.configurationId, ...sep } });
     expect(v.users.odd).to.deep.include(odd);
@@ -72,11 +73,11 @@ describe('mirror: Redis layout and semantics', function () {
     const h = await start();
     await h.apply(replace([user('jdoe', { extension: '2222', statusText: 'Available', notes: 'x' })]));
     await h.apply(delta({ added: [user('jdoe', { extension: '2222', alias: 'JD' })] }));
-    let v = await readMirror(redis, prefix);
+    let v = await readMirrorView(redis, prefix);
     expect(v.users.jdoe).to.deep.equal({ configurationId: v.users.jdoe!.configurationId, extension: '2222', alias: 'JD' });
     expect(v.changes.at(-1)).to.deep.include({ op: 'upsert', id: 'jdoe', data: { alias: 'JD', statusText: null, notes: null } });
     await h.apply(delta({ changed: [{ configurationId: { id: 'jdoe' }, statusText: 'Away', alias: null }] }));
-    v = await readMirror(redis, prefix);
+    v = await readMirrorView(redis, prefix);
     expect(v.users.jdoe).to.deep.equal({ configurationId: { id: 'jdoe' }, extension: '2222', statusText: 'Away' });
     expect(v.changes.at(-1)).to.deep.include({ data: { configurationId: { id: 'jdoe' }, statusText: 'Away', alias: null } });
     expect(v.raw.jdoe).to.not.have.property('alias');
@@ -85,11 +86,11 @@ describe('mirror: Redis layout and semantics', function () {
   it('a property given with the value it holds is no change; a user that does not change writes no entry', async () => {
     const h = await start();
     await h.apply(replace([user('jdoe', { extension: '2222', statusText: 'Available' })]));
-    const before = await readMirror(redis, prefix);
+    const before = await readMirrorView(redis, prefix);
     await h.apply(delta({ changed: [user('jdoe', { statusText: 'Available', notes: null })] }));
     await h.apply(delta({ added: [user('jdoe', { extension: '2222', statusText: 'Available' })] }));
     await h.apply(delta({ changed: [user('jdoe', { statusText: 'Away', extension: '2222' })] }));
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.changes.length).to.equal(before.changes.length + 1);
     expect(v.changes.at(-1)).to.deep.include({ data: { statusText: 'Away' } });
   });
@@ -98,7 +99,7 @@ describe('mirror: Redis layout and semantics', function () {
     const h = await start();
     await h.apply(replace([user('jdoe', { extension: '2222' }), user('asmith', { extension: '3333' })]));
     await h.apply(delta({ removed: ['jdoe', 'nobody'] }));
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.ids).to.deep.equal(['asmith']);
     expect(await redis.exists(mirrorKeys(prefix).user('jdoe'))).to.equal(0);
     expect(v.index).to.deep.equal({ '3333': 'asmith' });
@@ -110,7 +111,7 @@ describe('mirror: Redis layout and semantics', function () {
     const h = await start();
     await h.apply(replace([user('keep')]));
     await h.apply(delta({ removed: ['x'], changed: [user('x', { statusText: 'Busy' })], added: [user('x', { extension: '1' })] }));
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.changes.slice(1).map((c) => c.op)).to.deep.equal(['upsert', 'upsert', 'remove']);
     expect(v.ids).to.deep.equal(['keep']);
     expect(v.index).to.deep.equal({});
@@ -123,12 +124,12 @@ describe('mirror: Redis layout and semantics', function () {
     await h.apply(delta({ changed: [user('b', { extension: '100' }), user('a', { extension: '300' })] }));
     expect(await redis.hget(mirrorKeys(prefix).index('extension'), '100')).to.equal('b');
     await h.apply(delta({ changed: [user('b', { extension: '400' }), user('a', { extension: '100' })] }));
-    expect((await readMirror(redis, prefix)).index).to.deep.equal({ '100': 'a', '400': 'b' });
+    expect((await readMirrorView(redis, prefix)).index).to.deep.equal({ '100': 'a', '400': 'b' });
     // Across messages: b takes 100 while a still holds it, then a lets it go: the entry stays on b.
     await h.apply(delta({ changed: [user('b', { extension: '100' })] }), delta({ changed: [user('a', { extension: null })] }));
-    expect((await readMirror(redis, prefix)).index).to.deep.equal({ '100': 'b' });
+    expect((await readMirrorView(redis, prefix)).index).to.deep.equal({ '100': 'b' });
     await h.apply(delta({ removed: ['b'] }));
-    expect((await readMirror(redis, prefix)).index).to.deep.equal({});
+    expect((await readMirrorView(redis, prefix)).index).to.deep.equal({});
   });
 
   it('a full replace converges without emptying the mirror, in bounded batches with syncing=1 around them', async () => {
@@ -147,10 +148,10 @@ describe('mirror: Redis layout and semantics', function () {
       user('u5', { extension: '105', statusText: 'Away' }),
       ...Array.from({ length: 6 }, (_, i) => user(`n${i}`, { extension: String(200 + i) })),
     ]; // u6..u9 absent
-    const before = (await readMirror(redis, prefix)).changes.length;
+    const before = (await readMirrorView(redis, prefix)).changes.length;
     await h.apply(replace(next, { syncReason: 'resubscribe' }));
     sub.unsubscribe();
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     const entries = v.changes.slice(before);
     expect(entries.filter((c) => c.op === 'upsert').map((c) => c.id)).to.deep.equal(['u4', 'u5', 'n0', 'n1', 'n2', 'n3', 'n4', 'n5']);
     expect(entries.find((c) => c.id === 'u4')).to.deep.include({ data: { statusText: null } });
@@ -170,9 +171,9 @@ describe('mirror: Redis layout and semantics', function () {
     const h = await start();
     const users = Array.from({ length: 50 }, (_, i) => user(`u${i}`, { extension: String(i), workgroups: [{ id: 'Support' }] }));
     await h.apply(replace(users));
-    const before = await readMirror(redis, prefix);
+    const before = await readMirrorView(redis, prefix);
     await h.apply(replace(users.map((u) => structuredClone(u))));
-    const after = await readMirror(redis, prefix);
+    const after = await readMirrorView(redis, prefix);
     expect(after.changes).to.deep.equal(before.changes);
     expect(after.meta.seq).to.equal(before.meta.seq);
   });
@@ -180,12 +181,12 @@ describe('mirror: Redis layout and semantics', function () {
   it('continues seq and keeps the epoch across a daemon restart; a new epoch only when meta is missing', async () => {
     const h1 = await start();
     await h1.apply(replace([user('a', { extension: '1' }), user('b')]));
-    const first = await readMirror(redis, prefix);
+    const first = await readMirrorView(redis, prefix);
     await h1.mirror.drain(1000);
     const h2 = await start();
     expect(h2.mirror.status()).to.include({ epoch: first.meta.epoch, seq: 2, users: 2 });
     await h2.apply(replace([user('a', { extension: '1' }), user('c')]));
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.meta.epoch).to.equal(first.meta.epoch);
     expect(v.changes.map((c) => `${c.seq}:${c.op}:${c.id}`)).to.deep.equal(['1:upsert:a', '2:upsert:b', '3:upsert:c', '4:remove:b']);
     expectGapFree(v.changes);
@@ -203,7 +204,7 @@ describe('mirror: Redis layout and semantics', function () {
     await h.apply(delta({ changed: [user('a', { statusText: '2' })] }));
     await redis.script('FLUSH');
     await h.apply(delta({ changed: [user('a', { statusText: '3' })] }));
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.users.a!.statusText).to.equal('3');
     expectGapFree(v.changes);
     expect(v.changes).to.have.length(3);
@@ -221,7 +222,7 @@ describe('mirror: Redis layout and semantics', function () {
       replace([user('ok1', { extension: '1' }), { extension: '9' } as never, user('bad', { notes: circular }), user('ok2', { cost: 10n })]),
       delta({ changed: [user('ok1', { statusText: 'Away' }), { configurationId: { id: 42 } }, 'nonsense'], removed: [17, 'ok2'] }),
     );
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.ids).to.deep.equal(['ok1']);
     expect(v.users.ok1!.statusText).to.equal('Away');
     const text = warnings.join('');
@@ -238,7 +239,7 @@ describe('mirror: Redis layout and semantics', function () {
     h.mirror.committed$.subscribe((b) => batches.push(b));
     const messages = Array.from({ length: 200 }, (_, i) => delta({ changed: [user('a', { statusText: `s${i}` })] }));
     await h.apply(...messages);
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.changes.slice(1).map((c) => (c as unknown as { data: { statusText: string } }).data.statusText)).to.deep.equal(messages.map((_, i) => `s${i}`));
     expect(batches.length).to.be.lessThan(200);
     expect(batches.length).to.be.at.least(Math.ceil(200 / 64));
@@ -255,7 +256,7 @@ describe('mirror: Redis layout and semantics', function () {
     expect(asked).to.equal(1);
     h.source.next(delta({ changed: [user('a', { statusText: 'after-gap' })] }));
     await h.apply(replace([user('a', { statusText: 'fresh' })], { syncReason: 'overflow' }));
-    const v = await readMirror(redis, prefix);
+    const v = await readMirrorView(redis, prefix);
     expect(v.users.a!.statusText).to.equal('fresh');
     expect(v.changes.map((c) => (c as { data?: { statusText?: string } }).data?.statusText)).to.not.include('after-gap');
     expect(await metricValue(h.metrics, 'fullSyncs', { reason: 'overflow' })).to.equal(1);
@@ -291,7 +292,7 @@ describe('mirror: Redis layout and semantics', function () {
     let failure: unknown;
     await h.mirror.done.catch((err) => (failure = err));
     expect((failure as Error).message).to.equal('410 Gone');
-    expect((await readMirror(redis, prefix)).users.a!.statusText).to.equal('last');
+    expect((await readMirrorView(redis, prefix)).users.a!.statusText).to.equal('last');
   });
 
   it('resolves done when messages$ completes', async () => {
@@ -300,11 +301,6 @@ describe('mirror: Redis layout and semantics', function () {
     h.source.complete();
     await h.mirror.done;
     await waitIdle(h.metrics);
-    expect((await readMirror(redis, prefix)).ids).to.deep.equal(['a']);
+    expect((await readMirrorView(redis, prefix)).ids).to.deep.equal(['a']);
   });
 });
-
-async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
-  expect(check()).to.equal(true);
-}

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/net.js';
-import { delta, expectGapFree, metricValue, readMirror, replace, replay, startMirror, user, waitIdle, type Harness, type RunningMirror } from './fixtures.js';
+import { delta, expectGapFree, metricValue, readMirrorView, replace, replay, startMirror, user, waitIdle, type Harness, type RunningMirror } from './fixtures.js';
 
 const PREFIX = 'icwatch:users';
 const USERS = 20;
@@ -59,7 +59,7 @@ describe('mirror: Redis unavailable', function () {
       await server!.start();
     });
     await waitIdle(h.metrics, 30000);
-    const v = await readMirror(redis, PREFIX);
+    const v = await readMirrorView(redis, PREFIX);
     expect(sawDown).to.equal(true);
     expect(await metricValue(h.metrics, 'redisErrors')).to.be.greaterThan(0);
     expect(h.mirror.status()).to.include({ redisUp: true, epoch });
@@ -73,7 +73,7 @@ describe('mirror: Redis unavailable', function () {
     server = await startPrivateRedis({ persist: false });
     redis = connect(server.url);
     // The truth the ICWS server holds: what its full replace carries when the mirror asks for one.
-    const truth = new Map(Array.from({ length: USERS }, (_, i) => [`u${i}`, { extension: String(i) } as Record<string, unknown>]));
+    const truth = new Map(Array.from({ length: USERS }, (_, i) => [`u${i}`, { extension: String(i) }]));
     let asked = 0;
     const h: Harness = await startMirror(redis, PREFIX, {
       onMirrorLost: () => {
@@ -93,7 +93,7 @@ describe('mirror: Redis unavailable', function () {
     });
     await waitFor('the full replace', async () => (await metricValue(h.metrics, 'fullSyncs', { reason: 'redis' })) === 1);
     await waitIdle(h.metrics, 30000);
-    const v = await readMirror(redis, PREFIX);
+    const v = await readMirrorView(redis, PREFIX);
     expect(asked).to.equal(1);
     expect(v.meta.epoch).to.not.equal(epoch);
     expect(h.mirror.status()).to.include({ epoch: v.meta.epoch, synced: true });
@@ -112,8 +112,8 @@ describe('mirror: Redis unavailable', function () {
     await h.apply(replace(users));
     await server.stop();
     await server.start();
-    await waitFor('the rewrite', async () => (await readMirror(redis!, PREFIX)).ids.length === 2);
-    const v = await readMirror(redis, PREFIX);
+    await waitFor('the rewrite', async () => (await readMirrorView(redis!, PREFIX)).ids.length === 2);
+    const v = await readMirrorView(redis, PREFIX);
     expect(v.changes.map((c) => `${c.seq}:${c.id}`)).to.deep.equal(['1:a', '2:b']);
   });
 });

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import type { ReceivedUsersMessage, User } from '../../src/icws/messages.js';
 import type { ChangeEntry } from '../../src/mirror/change.js';
-import { delta, expectGapFree, readMirror, replace, startMirror, type Harness } from './fixtures.js';
+import { delta, expectGapFree, readMirrorView, replace, startMirror, type Harness } from './fixtures.js';
 
 type Props = Record<string, unknown>;
 type Step = { kind: 'message'; message: ReceivedUsersMessage } | { kind: 'repeat' } | { kind: 'restart' };
@@ -126,7 +126,7 @@ describe('mirror: random message sequences against a reference model', function 
               else h.source.next(message);
             }
             await h.apply();
-            const v = await readMirror(redis, prefix);
+            const v = await readMirrorView(redis, prefix);
             expect(v.ids).to.deep.equal([...model.keys()].sort());
             for (const [id, props] of model) {
               expect(v.raw[id], id).to.deep.equal(Object.fromEntries(Object.entries(props).map(([k, x]) => [k, JSON.stringify(x)])));

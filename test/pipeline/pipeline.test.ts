@@ -14,7 +14,7 @@ import type { CommittedBatch } from '../../src/mirror/types.js';
 import { MirrorWriter } from '../../src/mirror/writer.js';
 import { usersPipeline } from '../../src/pipeline/pipeline.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { difference, readMirror, subscribedView } from '../chaos/harness.js';
+import { difference, readMirror, subscribedUsers } from '../helpers/mirror.js';
 import { testConfig } from '../icws/harness.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -67,7 +67,7 @@ describe('pipeline: feed → usersPipeline → mirror writer', function () {
     expect(batches[0]!.fromSeq).to.equal(1);
     for (let i = 0; i < 20; i++) sim.control.churn(1);
     const keys = mirrorKeys(prefix);
-    await waitFor('the mirror equal to the simulator', async () => !difference(subscribedView(sim), await readMirror(redis, keys)), 10000);
+    await waitFor('the mirror equal to the simulator', async () => !difference(subscribedUsers(sim.control.users()), await readMirror(redis, keys)), 10000);
     // Gap-free: every batch starts right after the previous one.
     batches.forEach((batch, i) => i && expect(batch.fromSeq).to.equal(batches[i - 1]!.toSeq + 1));
     expect(Number(await redis.hget(keys.meta, 'seq'))).to.equal(batches.at(-1)!.toSeq);

@@ -15,7 +15,7 @@ describe('simulator: generated users and churn', () => {
     return sim;
   };
 
-  it('generates the same users for the same seed, other users for another seed, with the shapes of NOTES.md', () => {
+  it('generates the same users for the same seed, other users for another seed, with the shapes of docs/icws.md', () => {
     const a = generateUsers(300, 7);
     expect(generateUsers(300, 7)).to.deep.equal(a);
     expect(generateUsers(300, 8)).not.to.deep.equal(a);

@@ -20,12 +20,15 @@ describe('simulator: connection', () => {
     expect(sid).to.be.a('string').and.equal(body.sessionId);
     expect(res.headers.get('ININ-ICWS-CSRF-Token')).to.equal(body.csrfToken);
     expect(res.headers.get('Location')).to.equal(`/icws/${sid}/connection`);
-    expect(res.headers.get('Set-Cookie')).to.match(new RegExp(`^icws_${sid}=[^;]+; Path=/icws/${sid}; HttpOnly$`));
+    // As real servers set it: a GUID, then the session's language, in one value.
+    expect(res.headers.get('Set-Cookie')).to.match(new RegExp(`^icws_${sid}=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\|languageId=en-us; Path=/icws/${sid}; HttpOnly$`));
+    expect(res.headers.get('Content-Type')).to.equal('application/vnd.inin.icws+JSON; charset=utf-8');
     expect(body).to.include({ userID: 'icwatch', icServer: 'ic-sim-1' });
     expect(body.alternateHostList).to.deep.equal(['backup.example.com']);
     expect(body.userDisplayName).to.be.a('string');
     expect(body.features).to.deep.include({ featureId: 'messaging', version: 2 });
     expect(body.features).to.deep.include({ featureId: 'configuration', version: 16 });
+    expect(body.features).to.deep.include({ featureId: 'connection', version: 1 });
   });
 
   it('leaves features out of the body unless asked for', async () => {
@@ -33,12 +36,46 @@ describe('simulator: connection', () => {
     expect(body).not.to.have.property('features');
   });
 
-  it('refuses bad credentials with 401 authenticationFailure', async () => {
+  it('refuses bad credentials as real servers do: 400 authenticationFailure with errorCode -2147221503', async () => {
     const res = await post({ ...CONNECT_BODY, password: 'wrong' });
-    expect(res.status).to.equal(401);
+    expect(res.status).to.equal(400);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body.errorId).to.equal('error.request.connection.authenticationFailure');
+    expect(body).to.include({ errorId: 'error.request.connection.authenticationFailure', errorCode: -2147221503 });
     expect(body.message).to.be.a('string').and.not.include('wrong');
+  });
+
+  it('answers the tidy 401 instead when told so, by option or over the control API', async () => {
+    const tidy = await startSimulator({ users: 1, refusedLoginStatus: 401 });
+    try {
+      const res = await fetch(`${tidy.url}/connection`, { method: 'POST', headers: { 'Accept-Language': 'en-us' }, body: JSON.stringify({ ...CONNECT_BODY, password: 'wrong' }) });
+      expect(res.status).to.equal(401);
+      expect(res.headers.get('WWW-Authenticate')).to.match(/^ICWS /);
+      expect(((await res.json()) as { errorId: string }).errorId).to.equal('error.request.connection.authenticationFailure');
+      const set = await fetch(tidy.url.replace(/\/icws$/, '/_sim/refused-login'), { method: 'POST', body: JSON.stringify({ status: 400 }) });
+      expect(set.status).to.equal(200);
+      const real = await fetch(`${tidy.url}/connection`, { method: 'POST', headers: { 'Accept-Language': 'en-us' }, body: JSON.stringify({ ...CONNECT_BODY, password: 'wrong' }) });
+      expect(real.status).to.equal(400);
+      const bad = await fetch(tidy.url.replace(/\/icws$/, '/_sim/refused-login'), { method: 'POST', body: JSON.stringify({ status: 403 }) });
+      expect(bad.status).to.equal(400);
+    } finally {
+      await tidy.close();
+    }
+  });
+
+  it('answers a dead session with 401 and the errorCode real servers use: 1 wrong form, 2 not found, -2147221499 invalid', async () => {
+    const s = await connect(sim.url);
+    const get = async (sessionId: string) => {
+      const res = await fetch(`${sim.url}/${sessionId}/messaging/messages`, { headers: s.headers });
+      expect(res.status).to.equal(401);
+      expect(res.headers.get('WWW-Authenticate')).to.equal('ICWS realm="ICWS" location="/ICWS/connection"');
+      expect(res.headers.get('Content-Type')).to.equal('application/vnd.inin.icws+JSON; charset=utf-8');
+      return (await res.json()) as { errorId?: string; errorCode: number };
+    };
+    expect((await get('not-a-session')).errorCode).to.equal(1);
+    const unknown = await get('1234');
+    expect(unknown).to.include({ errorCode: 2 }).and.not.have.property('errorId');
+    sim.control.expireSessions();
+    expect(await get(s.sessionId)).to.include({ errorId: 'error.request.connection.authenticationFailure', errorCode: -2147221499 });
   });
 
   it('requires Accept-Language, the request __type and every field', async () => {
@@ -67,7 +104,8 @@ describe('simulator: connection', () => {
       const res = await fetch(url, { headers });
       expect(res.status).to.equal(401);
       expect(res.headers.get('WWW-Authenticate')).to.equal('ICWS realm="ICWS" location="/ICWS/connection"');
-      const body = (await res.json()) as { errorId: string; message: string };
+      const body = (await res.json()) as { errorId: string; errorCode: number; message: string };
+      expect(body).to.include({ errorId: 'error.request.connection.authenticationFailure', errorCode: -2147221499 });
       expect(body.message).to.be.a('string').and.not.include(s.csrfToken);
     }
     expect((await fetch(url, { headers: s.headers })).status).to.equal(200);
@@ -79,6 +117,7 @@ describe('simulator: connection', () => {
     const body = (await res.json()) as { featureInfoList: { featureId: string; version: number }[] };
     expect(body.featureInfoList).to.deep.include({ featureId: 'messaging', version: 2 });
     expect(body.featureInfoList).to.deep.include({ featureId: 'configuration', version: 16 });
+    expect(res.headers.get('Content-Type')).to.match(/^application\/vnd\.inin\.icws\+JSON/);
   });
 
   it('answers the connection state, and logs out with DELETE (then 401)', async () => {

@@ -49,7 +49,20 @@ describe('simulator: monitored-mailboxes bulk update', () => {
     expect(res.status).to.equal(200);
     const body = (await res.json()) as { subObjects: { licenseProblems?: unknown }[] };
     expect(sim.control.mailboxes('Support')!.length).to.be.greaterThan(5);
-    for (const o of body.subObjects) expect(o.licenseProblems).to.deep.equal([{ license: 'I3_ACCESS_ACD_EMAIL', licenseErrorType: 1 }]);
+    // The license is a ConfigurationId, as servers name licenses.
+    const license = { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email', uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL' };
+    for (const o of body.subObjects) expect(o.licenseProblems).to.deep.equal([{ license, licenseErrorType: 1 }]);
+  });
+
+  it('refuses an update past the license limit with a setErrorExceedsThreshold license error, applying nothing', async () => {
+    const before = sim.control.mailboxes('Support');
+    const add = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => ({ emailAddress: `${n}@example.com`, mailboxMoniker: 'ews:info@example.com', mailboxType: 1 }));
+    const res = await update({ add });
+    expect(res.status).to.equal(400);
+    const body = (await res.json()) as { validationErrors: unknown[]; licenseErrors: unknown[] };
+    expect(body.validationErrors).to.deep.equal([]);
+    expect(body.licenseErrors).to.deep.equal([{ licenseErrorType: 2, license: { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email', uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL' } }]);
+    expect(sim.control.mailboxes('Support')).to.deep.equal(before);
   });
 
   it('reports every validation error of the request and applies nothing', async () => {

@@ -5,7 +5,7 @@ import { connect, poll, subscribe, type Json } from './raw-client.js';
 
 const PROPERTIES = ['extension', 'statusText', 'workgroups', 'skills', 'personalInformationProperties', 'alias', 'notes', 'lastModifiedDate'];
 
-/** Applies usersMessages as NOTES.md says a client must: full replace, then added / changed (null = cleared) / removed. */
+/** Applies usersMessages as the vendor's users page says a client must (docs/icws.md "Messages"): full replace, then added / changed (null = cleared) / removed. */
 function fold(messages: Json[], cache = new Map<string, Record<string, unknown>>()) {
   for (const m of messages) {
     if (!m.isDelta) cache.clear();

@@ -41,6 +41,7 @@ describe('simulator: server-sent events', () => {
     await stream.ended;
     expect(streamMessages(stream.lines)).to.deep.include({
       __type: 'urn:inin.com:connection:connectionStateChangeMessage',
+      isDelta: true,
       previousConnectionState: 1,
       newConnectionState: 2,
       reason: streamMessages(stream.lines)[0].reason,
@@ -79,7 +80,7 @@ describe('simulator: server-sent events', () => {
     const s = await connect(sim.url);
     await subscribe(s, 'dir', { configurationIds: ['*'], properties: ['extension'] });
     const res = await fetch(`${s.base}/${s.sessionId}/messaging/messages`, { headers: { ...s.headers, Accept: 'text/event-stream' } });
-    expect(res.headers.get('content-type')).to.match(/^application\/json/);
+    expect(res.headers.get('content-type')).to.match(/^application\/vnd\.inin\.icws\+JSON/);
     const body = (await res.json()) as { isDelta: boolean }[];
     expect(body.map((m) => m.isDelta)).to.deep.equal([false]);
   });

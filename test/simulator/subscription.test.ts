@@ -33,6 +33,17 @@ describe('simulator: users subscription and polling', () => {
     expect(sim.control.sessions()[0]!.subscriptions).to.deep.equal([]);
   });
 
+  it('checks rightsFilter: view, admin, loggedInUser or a right name; anything else is 400', async () => {
+    for (const rightsFilter of ['view', 'admin', 'loggedInUser', 'canMonitorQueues']) {
+      expect((await subscribe(s, 'r', { configurationIds: ['*'], properties: ['extension'], rightsFilter })).status, rightsFilter).to.equal(200);
+    }
+    for (const rightsFilter of ['view,admin', '*', 'all rights', 42]) {
+      const e = await errorOf(await subscribe(s, 'r', { configurationIds: ['*'], properties: ['extension'], rightsFilter }));
+      expect(e.status, String(rightsFilter)).to.equal(400);
+      expect(e.message).to.include('rightsFilter');
+    }
+  });
+
   it('deletes a subscription with 204, then 404', async () => {
     expect((await subscribe(s, 'a', { configurationIds: ['*'], properties: ['extension'] })).status).to.equal(200);
     expect((await call(s, 'DELETE', `${SUBSCRIPTION}/a`)).status).to.equal(204);
@@ -133,6 +144,7 @@ describe('simulator: users subscription and polling', () => {
     expect(messages).to.deep.equal([
       {
         __type: 'urn:inin.com:connection:connectionStateChangeMessage',
+        isDelta: true,
         previousConnectionState: 1,
         newConnectionState: 2,
         reason: messages[0].reason,

@@ -1,13 +1,14 @@
 import { IcwsError } from './icws-error.js';
 
 /**
- * The server refused the login (error.request.connection.authenticationFailure). Retrying quickly could lock the
- * account: callers wait the longest backoff (icws.backoff.maxMs) before the next attempt.
+ * The server refused the login itself (only the connect request can say so: docs/icws.md "Errors"). Retrying
+ * quickly could lock the account: callers wait the longest backoff (icws.backoff.maxMs) before the next attempt.
  */
 export class IcwsAuthenticationError extends IcwsError {
   override name = 'IcwsAuthenticationError';
   constructor(status: number, route: string, errorId: string | undefined, serverMessage: string, body?: unknown) {
     super(status, route, errorId, serverMessage, body);
-    this.message = `ICWS refused the login for the configured user (${errorId ?? status}): ${serverMessage}. Check icws.user and icws.password / icws.passwordFile.`;
+    const what = [status, errorId, this.errorCode !== undefined ? `errorCode ${this.errorCode}` : undefined].filter((x) => x !== undefined).join(' ');
+    this.message = `ICWS refused the login for the configured user (${what}): ${serverMessage.replace(/\.$/, '')}. Check icws.user and icws.password / icws.passwordFile.`;
   }
 }

@@ -1,3 +1,4 @@
+import { EXIT } from '../../errors/exit-codes.js';
 import { IcwsError } from './icws-error.js';
 
 /**
@@ -6,6 +7,7 @@ import { IcwsError } from './icws-error.js';
  */
 export class IcwsConfigError extends IcwsError {
   override name = 'IcwsConfigError';
+  readonly exitCode = EXIT.config;
   constructor(status: number, route: string, errorId: string | undefined, serverMessage: string, readonly configKey: string, body?: unknown) {
     super(status, route, errorId, serverMessage, body);
     this.message = `${configKey}: ${status ? `ICWS ${route} answered ${status}${errorId ? ` ${errorId}` : ''}: ` : ''}${serverMessage}`;

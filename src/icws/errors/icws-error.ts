@@ -1,6 +1,8 @@
 /** An ICWS answer that is not a success: the HTTP status, the route template, and the server's error body. */
 export class IcwsError extends Error {
   override name = 'IcwsError';
+  /** errorCode of the server's body, when it sent one (older servers send it without an errorId: docs/icws.md "Errors"). */
+  readonly errorCode: number | undefined;
   constructor(
     /** HTTP status; 0 when no answer came (see IcwsNetworkError). */
     readonly status: number,
@@ -14,5 +16,7 @@ export class IcwsError extends Error {
     readonly body?: unknown,
   ) {
     super(`ICWS ${route} answered ${status}${errorId ? ` ${errorId}` : ''}: ${serverMessage}`);
+    const code = body && typeof body === 'object' ? (body as { errorCode?: unknown }).errorCode : undefined;
+    this.errorCode = typeof code === 'number' ? code : undefined;
   }
 }

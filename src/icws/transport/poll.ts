@@ -1,5 +1,5 @@
 /**
- * Short polling (NOTES.md "Messages"): GET /messaging/messages, one request in flight, icws.pollIntervalMs between
+ * Short polling (docs/icws.md "Messages"): GET /messaging/messages, one request in flight, icws.pollIntervalMs between
  * polls. Each answer is a JSON array that the server has already removed from its queue, so an answer that cannot
  * be read (not an array, over icws.maxMessageBytes, or cut off by a network failure) is reported as `unreadable`:
  * the session asks a full resync so that nothing is lost. 5xx and network failures are retried with backoff.

@@ -53,7 +53,8 @@ export class SseReader {
         }
         if (c === 58 /* : */) {
           i++;
-          if (this.field === '') this.state = 'skip'; // a comment
+          if (this.field === '')
+            this.state = 'skip'; // a comment
           else this.startValue();
           continue;
         }

@@ -1,5 +1,5 @@
 /**
- * Server-sent events (NOTES.md "Messages", feature messaging ≥ 2): GET /messaging/messages with
+ * Server-sent events (docs/icws.md "Messages", feature messaging ≥ 2): GET /messaging/messages with
  * Accept: text/event-stream, one message object per `data:` field, `:` comments as pings, `retry:` lines as the
  * server's reconnect delay (waited before reopening a stream that failed). The stream is reopened on its own: after
  * the server ends it, after a network failure, and when it stays silent (no event, no ping) for
@@ -75,6 +75,13 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
       }
       if (signal.aborted) return;
       if (end.type === 'error' && endsSession(end.error)) return subscriber.error(end.error);
+      // A server ends the streams of a session it expired or logged out: ask it at once rather than after the
+      // retry delay, so that a dead session is replaced without waiting (docs/icws.md "Errors").
+      if (end.type === 'ended') {
+        const gone = await sessionGone(options, signal);
+        if (signal.aborted) return;
+        if (gone) return subscriber.error(gone);
+      }
       let why: string;
       if (end.type === 'too-large') {
         // The resync is asked once the new stream is open: a full replace sent while this one is being torn
@@ -99,6 +106,18 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
 }
 
 type OpenStream = Awaited<ReturnType<IcwsConnection['openStream']>>;
+
+/** GET /connection after the server ended a stream: the error when the session is gone, else undefined. */
+async function sessionGone(options: SseOptions, signal: AbortSignal): Promise<unknown> {
+  try {
+    await options.connection.request('GET', '/connection', { route: CONNECTION_STATE_ROUTE, signal, timeoutMs: options.requestTimeoutMs });
+    return undefined;
+  } catch (err) {
+    return endsSession(err) ? err : undefined; // anything else: the reopen finds out, with its own backoff
+  }
+}
+
+export const CONNECTION_STATE_ROUTE = 'GET connection';
 
 /** Feeds one open stream to the SSE parser until it ends, breaks, idles out or carries a too-large event. */
 function consume(

@@ -6,7 +6,6 @@ import { Observable, type Subscriber } from 'rxjs';
 import type { Logger } from '../../log/logger.js';
 import type { BackoffOptions } from '../../util/backoff.js';
 import type { IcwsConnection } from '../connection.js';
-import { IcwsError, IcwsGoneError, IcwsUnauthorizedError } from '../errors.js';
 import { sampleOf, type ParseOutcome } from '../parse.js';
 
 export const MESSAGES_PATH = '/messaging/messages';
@@ -43,10 +42,8 @@ export interface TransportOptions {
   failuresBeforeRelogin: number;
 }
 
-/** Errors a transport does not retry: the session is dead (401) or the API is gone (410). Everything else is retried. */
-export function endsSession(err: unknown): err is IcwsError {
-  return err instanceof IcwsUnauthorizedError || err instanceof IcwsGoneError || (err instanceof IcwsError && err.status === 401);
-}
+/** Errors a transport does not retry (the session is dead, or the API is gone): one rule, in failures.ts. */
+export { endsSession } from '../failures.js';
 
 export function unreadable(reason: string, raw: unknown = ''): TransportItem {
   return { kind: 'unreadable', reason, sample: sampleOf(raw) };

@@ -1,7 +1,7 @@
 /** Child processes for the end-to-end tests: `node bin/icwatch.js …` with ICWATCH_* variables, output captured. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from './net.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/icwatch.js', import.meta.url));
@@ -11,7 +11,9 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ICWATCH_')) env[k] = v;
   // An extra variable given as undefined is removed.
-  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k]; else env[k] = v;
+  for (const [k, v] of Object.entries(extra))
+    if (v === undefined) delete env[k];
+    else env[k] = v;
   return env;
 }
 
@@ -35,8 +37,8 @@ export function startCli(args: string[], env: Record<string, string | undefined>
   running.add(child);
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => {
       running.delete(child);
@@ -49,10 +51,14 @@ export function startCli(args: string[], env: Record<string, string | undefined>
     stderr: () => err,
     exited,
     waitForOutput: (what, timeoutMs = 20000) =>
-      waitFor(`output matching ${what}`, () => {
-        if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}; stdout: ${out.slice(-2000)} stderr: ${err.slice(-2000)}`);
-        return (out + err).match(what)?.[0];
-      }, timeoutMs),
+      waitFor(
+        `output matching ${what}`,
+        () => {
+          if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}; stdout: ${out.slice(-2000)} stderr: ${err.slice(-2000)}`);
+          return (out + err).match(what)?.[0];
+        },
+        timeoutMs,
+      ),
     stop: async (signal = 'SIGTERM', timeoutMs = 15000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -66,7 +72,11 @@ export function startCli(args: string[], env: Record<string, string | undefined>
 }
 
 /** Runs a command to its end. */
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 20000): Promise<{ code: number | string; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 20000,
+): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const p = startCli(args, env);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   const code = await p.exited;
@@ -91,19 +101,39 @@ export interface SimulatorProcess extends CliProcess {
 /** `icwatch simulate` as a child process on `port` (a free one by default), ready when its control API answers. */
 export async function startSimulatorProcess(options: { port?: number; users?: number; seed?: number; password?: string; readyTimeoutMs?: number } = {}): Promise<SimulatorProcess> {
   const port = options.port ?? (await freePort());
-  const args = ['--port', String(port), '--users', String(options.users ?? 20), '--churn', '0', '--seed', String(options.seed ?? 1), '--password', options.password ?? 'icwatch'];
+  const args = [
+    '--port',
+    String(port),
+    '--users',
+    String(options.users ?? 20),
+    '--churn',
+    '0',
+    '--seed',
+    String(options.seed ?? 1),
+    '--password',
+    options.password ?? 'icwatch',
+  ];
   const p = startCli(['simulate', ...args]);
   const base = `http://127.0.0.1:${port}`;
-  const control = async <T,>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${base}/_sim/${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${base}/_sim/${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} /_sim/${path} answered ${res.status}: ${text}`);
     return JSON.parse(text) as T;
   };
-  await waitFor('the simulator to answer', async () => {
-    if (p.child.exitCode !== null) throw new Error(`the simulator exited ${p.child.exitCode}: ${p.stderr()}`);
-    return (await fetch(`${base}/_sim/sessions`)).ok;
-  }, options.readyTimeoutMs ?? 20000, 100);
+  await waitFor(
+    'the simulator to answer',
+    async () => {
+      if (p.child.exitCode !== null) throw new Error(`the simulator exited ${p.child.exitCode}: ${p.stderr()}`);
+      return (await fetch(`${base}/_sim/sessions`)).ok;
+    },
+    options.readyTimeoutMs ?? 20000,
+    100,
+  );
   return { ...p, port, url: `${base}/icws`, control };
 }
 

@@ -1,0 +1,47 @@
+/**
+ * icwatch_lag_seconds{stage="websocket"}: from a message's arrival from ICWS to the hand-off of its changes to the
+ * WebSocket clients (README, "Metrics"). In the process that also runs the mirror, the arrival time of each
+ * committed batch is known exactly (notifyCommitted); a fan-out alone has only each entry's `at` (the commit time,
+ * wall clock) to go by.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Metrics } from '../metrics/metrics.js';
+import type { ChangePage } from './frames.js';
+
+export interface CommittedBatch {
+  fromSeq: number;
+  toSeq: number;
+  /** performance.now() when the batch's first message arrived from ICWS. */
+  receivedAt: number;
+}
+
+export class WebsocketLag {
+  private committed: CommittedBatch[] = [];
+
+  constructor(
+    private readonly metrics: Metrics,
+    /** Committed batches remembered until their changes are handed off. */
+    private readonly maxTrackedBatches: number,
+  ) {}
+
+  committedLocally(batch: CommittedBatch): void {
+    this.committed.push({ fromSeq: batch.fromSeq, toSeq: batch.toSeq, receivedAt: batch.receivedAt });
+    if (this.committed.length > this.maxTrackedBatches) this.committed.shift();
+  }
+
+  /** The changes of `page` have been handed to every client that receives them. */
+  handedOff(page: ChangePage): void {
+    const lag = this.metrics.lag.labels({ stage: 'websocket' });
+    let covered = page.fromSeq - 1;
+    while (this.committed.length && this.committed[0]!.fromSeq <= page.toSeq) {
+      const b = this.committed[0]!;
+      if (b.toSeq > page.toSeq) break;
+      this.committed.shift();
+      // A batch that ended before this page was never handed on here (a reset skipped it): no hand-off to time.
+      if (b.toSeq >= page.fromSeq) lag.observe((performance.now() - b.receivedAt) / 1000);
+      covered = Math.max(covered, b.toSeq);
+    }
+    const now = Date.now();
+    for (const e of page.entries) if (e.seq > covered && Number.isFinite(e.at)) lag.observe(Math.max(0, now - e.at) / 1000);
+  }
+}

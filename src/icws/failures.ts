@@ -1,0 +1,74 @@
+/**
+ * The one classification of ICWS failures (docs/icws.md "Errors"), by request and status first, body second:
+ * - only the connect request can mean "bad credentials": 400 or 401 with errorId
+ *   error.request.connection.authenticationFailure, or errorCode -2147221503 (servers older than CIC 4.0 SU6), and
+ *   any 401 on connect (what tidy simulators answer);
+ * - any 401 on a request of an established session means the session is gone, whatever its errorId (real servers
+ *   send the same authenticationFailure errorId with errorCode -2147221499, or errorCode 1 / 2): log in again;
+ * - 410 is fatal (the API removed the resource), 503 on connect names the hosts to try, anything else is retried.
+ * `errorFor` turns an answer into the typed error; `classify` turns any failure into why a session ended.
+ */
+import {
+  IcwsAuthenticationError,
+  IcwsError,
+  IcwsGoneError,
+  IcwsNetworkError,
+  IcwsUnauthorizedError,
+  IcwsUnavailableError,
+} from './errors.js';
+
+export const AUTHENTICATION_FAILURE = 'error.request.connection.authenticationFailure';
+/** errorCode of a refused login on servers that send no errorId. */
+export const REFUSED_LOGIN_ERROR_CODE = -2147221503;
+
+/** Which request failed: the login, or a request of an established session (under /icws/{sessionId}/). */
+export type RequestKind = 'connect' | 'session';
+
+/** The typed error for a non-success answer. `resource`: the path under /icws/{sessionId}/, for 410's message. */
+export function errorFor(status: number, route: string, body: unknown, text: string, request: RequestKind, resource?: string): IcwsError {
+  const b = (body && typeof body === 'object' ? body : {}) as { errorId?: unknown; errorCode?: unknown; message?: unknown; alternateHostList?: unknown };
+  const errorId = typeof b.errorId === 'string' ? b.errorId : undefined;
+  const message = typeof b.message === 'string' ? b.message : text.slice(0, 200) || `HTTP ${status}`;
+  if (request === 'connect') {
+    const refused = errorId === AUTHENTICATION_FAILURE || b.errorCode === REFUSED_LOGIN_ERROR_CODE;
+    if ((status === 400 && refused) || status === 401) return new IcwsAuthenticationError(status, route, errorId, message, body);
+    if (status === 503) {
+      const hosts = Array.isArray(b.alternateHostList) ? b.alternateHostList.filter((h): h is string => typeof h === 'string') : [];
+      return new IcwsUnavailableError(status, route, errorId, message, hosts, body);
+    }
+  } else if (status === 401) {
+    return new IcwsUnauthorizedError(status, route, errorId, typeof b.message === 'string' ? b.message : '', body);
+  }
+  if (status === 410) return new IcwsGoneError(status, route, errorId, message, body, resource);
+  return new IcwsError(status, route, errorId, message, body);
+}
+
+/** Errors that end the session's transport instead of being retried: the session is gone (401) or the API is (410). */
+export function endsSession(err: unknown): err is IcwsError {
+  return err instanceof IcwsUnauthorizedError || err instanceof IcwsGoneError;
+}
+
+export type ReconnectReason = 'unauthorized' | 'connection-down' | 'network' | 'server-error' | 'switchover' | 'auth-failure';
+
+/**
+ * Why a session ended or a login failed: the `reason` label of icwatch_icws_reconnects_total, a short description
+ * for the session state (/readyz shows it) and the detail for the log.
+ */
+export interface SessionEnd {
+  reason: ReconnectReason;
+  description: string;
+  detail: string;
+}
+
+/** The session is gone but the credentials are fine: log in again at once. */
+export const sessionGone = (end: SessionEnd): boolean => end.reason === 'unauthorized' || end.reason === 'connection-down';
+
+export function classify(err: unknown): SessionEnd {
+  const detail = err instanceof Error ? err.message : String(err);
+  if (err instanceof IcwsAuthenticationError) return { reason: 'auth-failure', description: 'authentication failed', detail };
+  if (err instanceof IcwsUnauthorizedError) return { reason: 'unauthorized', description: 'session expired', detail };
+  if (err instanceof IcwsUnavailableError) return { reason: 'switchover', description: 'no server accepting connections', detail };
+  if (err instanceof IcwsNetworkError) return { reason: 'network', description: 'network failure', detail };
+  if (err instanceof IcwsError) return { reason: 'server-error', description: `server error ${err.status}`, detail };
+  return { reason: 'network', description: 'unexpected failure', detail: err instanceof Error && err.stack ? err.stack : detail };
+}
