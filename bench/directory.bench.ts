@@ -6,18 +6,17 @@
  * Figures: dirFirstSyncSeconds (spawn → /readyz 200), dirResyncSeconds (expire the sessions → the new full replace
  * applied: meta syncedAt moves; nothing changed), dirRssMiB (icwatch's RSS after the first sync, settled),
  * dirPeakRssMiB (its VmHWM at the end), dirRedisUsedMiB (used_memory), dirMaxStallMs (the longest answer time of
- * /healthz, asked every 50 ms from the moment icwatch listens to the end of the re-sync) and dirMirrorBytesPerUser
- * (heap per user of the writer's in-memory mirror, measured in this process on the same generated users).
+ * /healthz, asked every 50 ms from the moment icwatch listens to the end of the re-sync), dirIcwatchCpuSeconds
+ * (CPU icwatch used for both, to read the times against a shared machine's load) and dirMirrorBytesPerUser (heap
+ * per user of the writer's in-memory mirror, measured by bench/mirror-memory.ts on the same generated users).
+ * ICWATCH_BENCH_LOG=FILE keeps icwatch's log in FILE and the slow /healthz answers in FILE.slow.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { encodeUser } from '../src/mirror/encode.js';
-import { ChunkBuilder, MirrorState } from '../src/mirror/state.js';
 import { DEFAULTS } from '../src/config/defaults.js';
-import { generateUsers } from '../src/simulator/users.js';
 import { mirrorKeys } from '../src/mirror/keys.js';
 import { metricValue, startIcwatch, startSimulatorProcess } from '../test/helpers/processes.js';
 import { startPrivateRedis } from '../test/helpers/redis.js';
@@ -47,11 +46,14 @@ function stallProbe(base: string) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   let max = 0;
   let running = true;
+  const t0 = performance.now();
+  const slow: string[] = [];
   const loop = (async () => {
     while (running) {
       const started = performance.now();
       const r = await timedGet(agent, `${base}/healthz`).catch(() => ({ status: 0, ms: 0 }));
       max = Math.max(max, r.ms);
+      if (r.ms > 80 && process.env.ICWATCH_BENCH_LOG) slow.push(`${Math.round(started - t0)} ms: ${Math.round(r.ms)}`);
       await sleep(Math.max(0, POLL_MS - (performance.now() - started)));
     }
   })();
@@ -60,6 +62,7 @@ function stallProbe(base: string) {
       running = false;
       await loop;
       agent.destroy();
+      if (process.env.ICWATCH_BENCH_LOG) writeFileSync(`${process.env.ICWATCH_BENCH_LOG}.slow`, slow.join('\n'));
       return max;
     },
   };
@@ -70,39 +73,17 @@ function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-/** The users as they arrive: JSON texts with the default properties. */
-function userTexts(count: number): string[] {
-  const props = new Set(DEFAULTS.subscription.properties);
-  return generateUsers(count, 1).map((u) => JSON.stringify(Object.fromEntries(Object.entries(u).filter(([k]) => props.has(k)))));
+/** Heap bytes per user of the writer's in-memory mirror, measured in a child with --expose-gc (bench/mirror-memory.ts). */
+function mirrorBytesPerUser(count: number): number {
+  const script = fileURLToPath(new URL('./mirror-memory.ts', import.meta.url));
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', script, String(count)], { encoding: 'utf8' });
+  return Number(out.trim());
 }
 
-/** Parsed and encoded one by one into the writer's in-memory mirror, as the writer does. */
-function mirrorOf(texts: string[]): MirrorState {
-  const state = new MirrorState(DEFAULTS.redis.indexedProperties);
-  for (const text of texts) {
-    const e = encodeUser(JSON.parse(text), false);
-    if (!e.ok) throw new Error(e.problem);
-    state.setExact(new ChunkBuilder(), e.id, e.props);
-  }
-  return state;
-}
-
-/** Heap bytes per user of the writer's in-memory mirror, for `count` generated users (default properties). */
-async function mirrorBytesPerUser(count: number): Promise<number> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (options: unknown) => void;
-  const settle = async () => {
-    // After a tick: what a synchronous caller held is unreachable by then.
-    await sleep(10);
-    gc({ type: 'major', execution: 'sync' });
-    return process.memoryUsage().heapUsed;
-  };
-  const texts = userTexts(count); // kept until the end: only what the mirror holds is counted
-  const before = await settle();
-  const state = mirrorOf(texts);
-  const bytes = ((await settle()) - before) / count;
-  if (state.size !== count || texts.length !== count) throw new Error('mirror size');
-  return Math.round(bytes);
+/** user + system CPU seconds a process has used (/proc/PID/stat, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 export default async function directory({ log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
@@ -158,6 +139,7 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     await sleep(500);
     const maxStall = await probe.stop();
     const peak = procStatusMiB(icwatch.child.pid!, 'VmHWM');
+    const cpu = cpuSeconds(icwatch.child.pid!);
     const usedMemory = Number(/used_memory:(\d+)/.exec(await reader.info('memory'))![1]) / 1048576;
     const text = (await icwatch.get('/metrics')).text;
     if (metricValue(text, 'icwatch_users') !== users) throw new Error('icwatch_users disagrees');
@@ -172,7 +154,8 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
       dirPeakRssMiB: Math.round(peak),
       dirRedisUsedMiB: Math.round(usedMemory),
       dirMaxStallMs: Math.round(maxStall),
-      dirMirrorBytesPerUser: await mirrorBytesPerUser(users),
+      dirIcwatchCpuSeconds: Math.round(cpu * 10) / 10,
+      dirMirrorBytesPerUser: mirrorBytesPerUser(users),
     };
   } finally {
     reader.disconnect();
