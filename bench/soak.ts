@@ -5,7 +5,7 @@
  * At the end the mirror, the followers and the simulator must agree (else exit 1).
  */
 import { DEFAULTS } from '../src/config/defaults.js';
-import { FanoutClient } from '../src/fanout/client.js';
+import { IcwatchClient } from '../src/client/index.js';
 import { metricValue } from '../test/helpers/processes.js';
 import { SECRETS, Stack } from '../test/chaos/harness.js';
 import { difference } from '../test/helpers/mirror.js';
@@ -27,7 +27,7 @@ const stack = await Stack.start({ users: USERS, seed: 11 });
 await stack.converged(120000);
 const url = `ws://127.0.0.1:${stack.icwatch.port}${DEFAULTS.websocket.path}`;
 const clients = Array.from({ length: CLIENTS }, () => {
-  const c = new FanoutClient({ url, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 1000, multiplier: 2, jitter: 0.5 } });
+  const c = new IcwatchClient({ url, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 1000, multiplier: 2, jitter: 0.5 } });
   c.on('error', () => {});
   return c.start();
 });

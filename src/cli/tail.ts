@@ -1,9 +1,9 @@
 /**
- * `icwatch tail`: the reference WebSocket consumer. Prints one line per change (`<seq> upsert <id> {…}` /
+ * `icwatch tail`: the reference consumer, built on `icwatch/client` (src/client). Prints one line per change (`<seq> upsert <id> {…}` /
  * `<seq> remove <id>`), a summary line per snapshot, and resumes with since/epoch after a drop. `--json` prints
  * the raw frames instead. Exits 0 on SIGINT/SIGTERM.
  */
-import { FanoutClient, type RefusedError, type ServerFrame } from '../fanout/client.js';
+import { IcwatchClient, type HelloFrame, type RefusedError, type ServerFrame } from '../client/index.js';
 import { registerSecret } from '../log/redact.js';
 import { EXIT } from '../errors/exit-codes.js';
 
@@ -24,7 +24,13 @@ export interface TailIo {
   signal?: AbortSignal;
 }
 
-const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 
 export async function tailCommand(opts: TailOptions, io: TailIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const token = opts.token ?? process.env.ICWATCH_TOKEN ?? undefined;
@@ -32,12 +38,12 @@ export async function tailCommand(opts: TailOptions, io: TailIo = { stdout: proc
   const url = opts.url ?? 'ws://127.0.0.1:8080/v1/users';
   try {
     const u = new URL(url);
-    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error('not ws');
+    if (!['ws:', 'wss:', 'http:', 'https:'].includes(u.protocol)) throw new Error('not ws');
   } catch {
-    io.stderr.write(`icwatch tail: --url expects a ws:// or wss:// URL, got "${url}"\n`);
+    io.stderr.write(`icwatch tail: --url expects a ws://, wss://, http:// or https:// URL, got "${url}"\n`);
     return EXIT.usage;
   }
-  const client = new FanoutClient({ url, token, since: opts.since, epoch: opts.epoch, ids: list(opts.ids), props: list(opts.props) });
+  const client = new IcwatchClient({ url, token, since: opts.since, epoch: opts.epoch, ids: list(opts.ids), props: list(opts.props) });
   const out = (line: string) => io.stdout.write(`${line}\n`);
   const note = (line: string) => io.stderr.write(`icwatch tail: ${line}\n`);
   let users = 0;
@@ -55,8 +61,10 @@ export async function tailCommand(opts: TailOptions, io: TailIo = { stdout: proc
     else if (f.type === 'reset') out(`reset reason=${f.reason} epoch=${f.epoch}`);
     else if (f.type === 'error') note(`the server says: ${f.error}`);
   });
-  client.on('hello', (f: { epoch: string | null; seq: number; version: string }) => note(`connected to icwatch ${f.version}: epoch ${f.epoch} at seq ${f.seq}`));
-  client.on('close', (code: number, reason: string) => note(`connection closed (${code}${reason ? ` ${reason}` : ''}); resuming from seq ${client.seq ?? '-'}`));
+  client.on('hello', (f: HelloFrame) => note(`connected to icwatch ${f.version}: epoch ${f.epoch} at seq ${f.seq}`));
+  client.on('close', (code: number, reason: string) =>
+    note(`connection closed (${code}${reason ? ` ${reason}` : ''}); resuming from seq ${client.seq ?? '-'}`),
+  );
   client.on('error', (err: Error) => note(err.message));
 
   const result = await new Promise<number>((resolve) => {

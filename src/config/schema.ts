@@ -167,6 +167,19 @@ export const configSchema = z.strictObject({
       format: oneOf(['json', 'pretty']).default('json'),
     })
     .prefault({}),
+  ha: z
+    .strictObject({
+      /** Several `role: all` replicas of one mirror: one leader holds the ICWS session and writes, the others stand by. */
+      enabled: flag.default(true),
+      /** The leader lease in Redis ({prefix}:leader): a leader that cannot renew it within this stops writing. */
+      leaseMs: int(500, 600_000).default(10000),
+      /** The leader renews its lease this often; a standby polls for a free lease as often. */
+      renewMs: int(100, 300_000).default(2000),
+      /** This replica's id, the value of the lease while it leads ('' = hostname-pid-random). Unique per replica. */
+      replicaId: text.refine((v) => !/\s/.test(v), 'expected no spaces').default(''),
+    })
+    .refine((ha) => ha.renewMs * 2 <= ha.leaseMs, { path: ['renewMs'], message: 'expected at most half of ha.leaseMs (the leader must get several renewals in before its lease expires)' })
+    .prefault({}),
   shutdown: z
     .strictObject({
       /** Shutdown steps (DELETE subscription and connection, closing clients, draining writes) must end within this. */

@@ -1,10 +1,13 @@
-/** The real stages from Config: IcwsUsersFeed → usersPipeline → MirrorWriter, then FanoutServer (role fanout: the fan-out alone). */
+/**
+ * The real stages from Config: IcwsUsersFeed → usersPipeline → MirrorWriter (one of each per leadership term, src/ha),
+ * then FanoutServer (role fanout: the fan-out alone).
+ */
 import { FanoutServer } from '../fanout/server.js';
 import { IcwsUsersFeed } from '../icws/users-feed.js';
 import { MirrorWriter } from '../mirror/writer.js';
 import { usersPipeline } from '../pipeline/pipeline.js';
 import { componentLogger } from '../log/logger.js';
-import type { StageContext, Stages } from './stages.js';
+import type { StageContext, Stages, WriterContext, WriterStages } from './stages.js';
 
 export async function buildStages(ctx: StageContext): Promise<Stages> {
   const { config, redis, metrics, logger } = ctx;
@@ -25,24 +28,28 @@ export async function buildStages(ctx: StageContext): Promise<Stages> {
     logger,
   });
   if (config.role === 'fanout') return { fanout };
-  const feed = new IcwsUsersFeed(config, { metrics, logger });
-  const mirror = new MirrorWriter({
-    redis,
-    keyPrefix: config.redis.keyPrefix,
-    indexedProperties: config.redis.indexedProperties,
-    changeStreamLength: config.redis.changeStreamLength,
-    replaceBatchSize: config.redis.replaceBatchSize,
-    maxBatchMessages: config.redis.maxBatchMessages,
-    backoff: config.redis.backoff,
-    metrics,
-    logger,
-  });
-  const committed$ = usersPipeline(feed, mirror, {
-    maxPendingMessages: config.redis.maxPendingMessages,
-    maxBatchMessages: config.redis.maxBatchMessages,
-    redis,
-    metrics,
-    logger: componentLogger(logger, 'mirror'),
-  });
-  return { feed, mirror, committed$, fanout };
+  const writer = ({ fence }: WriterContext): WriterStages => {
+    const feed = new IcwsUsersFeed(config, { metrics, logger });
+    const mirror = new MirrorWriter({
+      redis,
+      keyPrefix: config.redis.keyPrefix,
+      indexedProperties: config.redis.indexedProperties,
+      changeStreamLength: config.redis.changeStreamLength,
+      replaceBatchSize: config.redis.replaceBatchSize,
+      maxBatchMessages: config.redis.maxBatchMessages,
+      backoff: config.redis.backoff,
+      metrics,
+      logger,
+      fence,
+    });
+    const committed$ = usersPipeline(feed, mirror, {
+      maxPendingMessages: config.redis.maxPendingMessages,
+      maxBatchMessages: config.redis.maxBatchMessages,
+      redis,
+      metrics,
+      logger: componentLogger(logger, 'mirror'),
+    });
+    return { feed, mirror, committed$ };
+  };
+  return { writer, fanout };
 }

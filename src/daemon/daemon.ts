@@ -1,10 +1,10 @@
 /**
- * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config, subscribes the
- * message pipeline (its commits wake the fan-out), and shuts down in order on a signal or a fatal error.
+ * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config; while this replica
+ * leads (src/ha), runs the message pipeline (its commits wake the fan-out); shuts down in order on a signal or a
+ * fatal error.
  *
  * starting → running → draining → stopped (exit 0), or → failed (exit code) from any state.
  */
-import type { Subscription } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import { HttpServer } from '../http/server.js';
 import type { Readiness, StatusView } from '../http/types.js';
@@ -16,10 +16,14 @@ import { EXIT, exitCodeOf } from '../errors/exit-codes.js';
 import { describeSession, fanoutReadiness, feedReadiness } from './readiness.js';
 import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from './redis.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
-import type { StageFactory, Stages } from './stages.js';
+import type { FanoutStage, StageFactory, Stages, WriterFactory } from './stages.js';
 import { lagQuantiles, readMeta, recentChanges, type MirrorFigures } from './status.js';
 import { packageVersion } from './version.js';
 import { Backoff, sleep } from '../util/backoff.js';
+import { describeLeadership, leadershipReadiness } from '../ha/describe.js';
+import type { Leadership } from '../ha/leadership.js';
+import { createLeadership } from '../ha/setup.js';
+import { WriterTerm } from '../ha/writer-term.js';
 
 export type DaemonState =
   | { type: 'starting' }
@@ -47,9 +51,12 @@ export class Daemon {
   private readonly subscribers: RedisClient[] = [];
   private http?: HttpServer;
   private stages?: Stages;
+  /** Which replica writes (src/ha); role all only. */
+  private leadership?: Leadership;
+  /** The ICWS feed and mirror writer while this replica leads. */
+  private term?: WriterTerm;
+  private shutdownDeadline?: number;
   private fanoutStarted = false;
-  /** The running message pipeline, and a promise that settles when it has ended (complete or error). */
-  private pipeline?: { subscription: Subscription; ended: Promise<void> };
   private shutdown?: Promise<number>;
   private lastError?: string;
   /** What the start is waiting for, for /readyz. */
@@ -92,6 +99,7 @@ export class Daemon {
         readiness: () => this.readiness(),
         status: () => this.status(),
         logger: componentLogger(this.options.logger, 'http'),
+        reads: { redis: this.redis, keyPrefix: config.redis.keyPrefix, path: config.websocket.path, tokens: config.websocket.tokens, indexedProperties: config.redis.indexedProperties },
       });
       const port = await this.http.listen();
       this.log.info(`HTTP on http://${config.http.host}:${port} (/metrics, /healthz, /readyz, WebSocket ${config.websocket.path})`);
@@ -100,43 +108,51 @@ export class Daemon {
       this.stages = await this.options.buildStages({
         config,
         redis: this.redis,
-        createSubscriber: () => {
-          const sub = createRedisClient(config.redis, redisLogger, { connectionName: 'icwatch-notify' });
-          this.subscribers.push(sub);
-          return sub;
-        },
+        createSubscriber: () => this.newSubscriber('icwatch-notify'),
         metrics: this.metrics,
         logger: this.options.logger,
         version: this.version,
       });
-      const { committed$, fanout } = this.stages;
+      const { writer, fanout } = this.stages;
       fanout.attach(this.http.server);
       // A daemon outlives a Redis that is not up yet: wait (readyz says so) rather than exit into a restart loop.
       if (!(await this.waitForRedis())) return;
       await fanout.start();
       this.fanoutStarted = true;
-      if (committed$) {
-        let ended!: () => void;
-        const subscription = committed$.subscribe({
-          next: (batch) => fanout.notifyCommitted(batch),
-          // What came before a fatal feed error is written first, then: exit 78 (410 Gone, bad subscription).
-          error: (err: unknown) => {
-            ended();
-            void this.fail(err, (err as Error)?.name?.startsWith('Icws') ? 'fatal ICWS error' : 'the mirror stopped');
-          },
-          complete: () => {
-            ended();
-            void (this.shutdown ?? this.fail(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped'));
-          },
-        });
-        this.pipeline = { subscription, ended: new Promise<void>((resolve) => (ended = resolve)) };
-      }
+      if (writer && !this.shutdown) this.startLeadership(writer, fanout);
       if (this.shutdown) return;
       this.current = { type: 'running', since: Date.now() };
       this.log.info('running');
     } catch (err) {
       this.fail(err, 'start failed');
     }
+  }
+
+  /**
+   * High availability (src/ha): every replica serves the fan-out; the one holding the lease runs a WriterTerm (the
+   * ICWS feed and the mirror writer), started when it wins the lease and stopped when it loses it or shuts down.
+   */
+  private startLeadership(build: WriterFactory, fanout: FanoutStage): void {
+    const logger = this.options.logger;
+    this.leadership = createLeadership({
+      config: this.config,
+      redis: this.newSubscriber('icwatch-lease'),
+      createSubscriber: () => this.newSubscriber('icwatch-leader'),
+      metrics: this.metrics,
+      logger,
+      startWriter: async (leaderTerm) => {
+        const drainTimeoutMs = () => Math.max((this.shutdownDeadline ?? Date.now() + this.config.shutdown.timeoutMs) - Date.now(), 0);
+        const term = new WriterTerm(leaderTerm, { build, fanout, drainTimeoutMs, onFatal: (err, context) => void this.fail(err, context), logger });
+        this.term = term;
+        return {
+          stop: async (how) => {
+            await term.stop(how);
+            if (this.term === term) this.term = undefined;
+          },
+        };
+      },
+    });
+    this.leadership.start();
   }
 
   /** Resolves true once Redis answers PING (retrying with redis.backoff), false when a shutdown began meanwhile. */
@@ -159,6 +175,13 @@ export class Daemon {
       }
     }
     return false;
+  }
+
+  /** Another connection to Redis (for SUBSCRIBE, or the lease), closed with the others at shutdown. */
+  private newSubscriber(connectionName: string): RedisClient {
+    const sub = createRedisClient(this.config.redis, componentLogger(this.options.logger, 'redis'), { connectionName });
+    this.subscribers.push(sub);
+    return sub;
   }
 
   /** Graceful stop (SIGTERM/SIGINT): resolves with the exit code, also given by `exited`. */
@@ -185,16 +208,15 @@ export class Daemon {
     // Read the stages when each step runs: a signal may come while they are still being built.
     const stage = () => this.stages ?? ({} as Partial<Stages>);
     const { timeoutMs } = this.config.shutdown;
-    const deadline = Date.now() + timeoutMs;
+    this.shutdownDeadline = Date.now() + timeoutMs;
     const steps: ShutdownStep[] = [
-      { name: 'stopping the ICWS feed (DELETE subscription, DELETE connection)', run: async () => stage().feed?.stop() },
+      // The leader's last writes go in before the lease is released, so the standby taking over starts from them.
+      { name: 'stopping the ICWS feed (DELETE subscription, DELETE connection), draining Redis writes, releasing the leader lease', run: async () => this.leadership?.stop() },
       { name: 'closing WebSocket clients (1001)', run: async () => stage().fanout?.close() },
-      { name: 'draining Redis writes', run: async () => this.drainPipeline(Math.max(deadline - Date.now(), 0)) },
       { name: 'closing the HTTP server', run: async () => this.http?.close() },
       {
         name: 'closing Redis connections',
         run: async () => {
-          this.pipeline?.subscription.unsubscribe();
           await Promise.all([this.redis, ...this.subscribers].map((c) => c && quitRedis(c)));
         },
       },
@@ -204,7 +226,7 @@ export class Daemon {
       if (outcome.hung) {
         this.log.error(`shutdown did not finish within ${timeoutMs} ms (shutdown.timeoutMs): ${outcome.hung} hung; exiting 1`);
         // The steps after the one that hung never ran: let go of sockets at once.
-        this.pipeline?.subscription.unsubscribe();
+        this.term?.abandon();
         for (const c of [this.redis, ...this.subscribers]) c?.disconnect();
         this.http?.server.closeAllConnections();
         this.http?.server.close();
@@ -222,29 +244,20 @@ export class Daemon {
     return this.shutdown;
   }
 
-  /** Waits (within timeoutMs) for the pipeline to write what the stopped feed delivered, then lets go of it. */
-  private async drainPipeline(timeoutMs: number): Promise<void> {
-    if (!this.pipeline) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      this.pipeline.ended.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) this.log.warn(`drain timed out after ${timeoutMs} ms; the messages still pending were not applied`);
-    this.pipeline.subscription.unsubscribe();
-  }
-
   async readiness(): Promise<Readiness> {
     const stoppingReason = this.current.type === 'draining' || this.current.type === 'failed' || this.current.type === 'stopped' ? 'shutting down' : undefined;
-    const { feed, mirror } = this.stages ?? {};
+    const { feed, mirror } = this.term ?? {};
+    const lead = this.leadership?.state;
     let r: Readiness;
     if (this.config.role === 'all') {
-      if (feed && mirror) r = feedReadiness(feed.state, mirror.status());
+      if (feed && mirror && lead?.type === 'leader') r = feedReadiness(feed.state, mirror.status());
+      // A standby is ready once its fan-out follows the mirror the leader writes.
+      else if (lead?.type === 'standby') r = fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted);
       else {
         const checks = { 'ICWS session up': false, 'subscription active': false, 'Redis reachable': this.redis?.status === 'ready', 'first full sync applied': false };
-        r = { ready: false, checks, reason: this.current.type };
+        r = { ready: false, checks, reason: lead ? describeLeadership(lead, this.leadership!.replicaId) : this.current.type };
       }
+      if (lead) Object.assign(r, leadershipReadiness(lead, this.leadership!.replicaId));
     } else {
       r = fanoutReadiness(this.redis ? await redisAnswers(this.redis) : false, this.fanoutStarted);
     }
@@ -254,7 +267,8 @@ export class Daemon {
   }
 
   async status(): Promise<StatusView> {
-    const { feed, mirror, fanout } = this.stages ?? {};
+    const { feed, mirror } = this.term ?? {};
+    const { fanout } = this.stages ?? {};
     const keys = mirrorKeys(this.config.redis.keyPrefix);
     let figures: MirrorFigures = {};
     let lastError = this.lastError;
@@ -277,7 +291,8 @@ export class Daemon {
       version: this.version,
       role: this.config.role,
       daemon: this.current.type,
-      session: feed ? describeSession(feed.state) : this.config.role === 'fanout' ? 'none (role fanout)' : 'not started',
+      session: feed ? describeSession(feed.state) : this.config.role === 'fanout' ? 'none (role fanout)' : this.leadership ? 'none (standby: the leader holds it)' : 'not started',
+      ...(this.leadership ? { leader: describeLeadership(this.leadership.state, this.leadership.replicaId) } : {}),
       redis: `${describeRedis(this.config.redis)} — ${redisUp ? 'reachable' : 'unreachable'}`,
       ...figures,
       wsClients: fanout?.clientCount,

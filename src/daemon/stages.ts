@@ -26,15 +26,29 @@ export interface FanoutStage {
   close(): Promise<void>;
 }
 
-export interface Stages {
-  /** Absent for role fanout. */
-  feed?: UsersFeed;
-  mirror?: MirrorStage;
+/** The ICWS feed, the mirror writer and the pipeline between them, for one leadership term (src/ha/writer-term.ts). */
+export interface WriterStages {
+  feed: UsersFeed;
+  mirror: MirrorStage;
   /**
    * The message path (cold): subscribing starts it; each commit that wrote change entries. Completes after the feed
-   * stopped and what it delivered is written; errors on a fatal ICWS condition. Absent for role fanout.
+   * stopped and what it delivered is written; errors on a fatal ICWS condition, or with MirrorFencedError once a
+   * write was refused for its fence (another replica leads now).
    */
-  committed$?: Observable<CommittedBatch>;
+  committed$: Observable<CommittedBatch>;
+}
+
+export interface WriterContext {
+  /** The leader's fencing token, carried by every write (undefined with ha.enabled false). */
+  fence?: number;
+}
+
+/** Builds a fresh feed, mirror writer and pipeline each time this replica becomes the leader. */
+export type WriterFactory = (context: WriterContext) => WriterStages;
+
+export interface Stages {
+  /** Absent for role fanout. */
+  writer?: WriterFactory;
   fanout: FanoutStage;
 }
 

@@ -1,13 +1,17 @@
 /**
- * The one HTTP server of the daemon (http.host:http.port): /metrics, /healthz, /readyz, `/` (status page), 404
- * JSON otherwise. The WebSocket fan-out attaches to its `upgrade` event, so clients use the same port.
+ * The one HTTP server of the daemon (http.host:http.port): /metrics, /healthz, /readyz, `/` (the live page and its
+ * script), /v1/status (the page's status JSON), the HTTP reads of the directory on the WebSocket path, 404 JSON
+ * otherwise. The WebSocket fan-out attaches to its `upgrade` event, so clients use the same port.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { redactStrings } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { renderStatusPage } from './status-page.js';
+import { renderLivePage, renderTokenPage } from './live-page.js';
+import { PageAssets } from './page-assets.js';
+import { lagHistograms } from './status-json.js';
+import { sendRefusal, UsersReads, type UsersReadsOptions } from './users-api.js';
 import type { Readiness, StatusView } from './types.js';
 
 export interface HttpServerOptions {
@@ -19,7 +23,12 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Idle keep-alive connections are closed after this (Prometheus scrapes reuse connections). */
   keepAliveTimeoutMs?: number;
+  /** The HTTP reads of the directory (and the token the page and /v1/status ask for); without them, none. */
+  reads?: Omit<UsersReadsOptions, 'logger'>;
 }
+
+/** Where the page's script is served (no token: it holds no data). */
+export const PAGE_SCRIPT_PATH = '/assets/page.js';
 
 /** The port is taken (or not ours to take): the message says which and what to do. */
 export class HttpListenError extends Error {
@@ -41,8 +50,12 @@ export class HttpListenError extends Error {
 
 export class HttpServer {
   readonly server: Server;
+  readonly reads: UsersReads | undefined;
+  private readonly assets: PageAssets;
 
   constructor(private readonly options: HttpServerOptions) {
+    this.reads = options.reads && new UsersReads({ ...options.reads, logger: options.logger });
+    this.assets = new PageAssets(options.logger);
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => {
         options.logger.warn(`HTTP ${req.method} ${req.url} failed: ${(err as Error).message}`);
@@ -72,6 +85,7 @@ export class HttpServer {
 
   /** Stop accepting, end idle keep-alive connections, wait for requests under way. */
   close(): Promise<void> {
+    this.reads?.close();
     return new Promise((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
@@ -85,6 +99,7 @@ export class HttpServer {
       res.setHeader('Allow', 'GET, HEAD');
       return sendJson(res, 405, { error: 'method not allowed', expected: 'GET or HEAD' });
     }
+    if (this.reads?.serves(path)) return this.reads.handle(req, res, path);
     switch (path) {
       case '/metrics': {
         const { registry } = this.options.metrics;
@@ -97,23 +112,58 @@ export class HttpServer {
       case '/readyz': {
         const r = await this.options.readiness();
         const missing = Object.entries(r.checks).filter(([, ok]) => !ok).map(([name]) => name);
-        if (r.ready) return sendJson(res, 200, { status: 'ready', checks: r.checks });
+        const ha = r.leadership ? { leadership: r.leadership, ...(r.leader ? { leader: r.leader } : {}) } : {};
+        if (r.ready) return sendJson(res, 200, { status: 'ready', ...ha, checks: r.checks });
         return sendJson(res, 503, {
           status: 'not ready',
           reason: `${missing.length ? `missing: ${missing.join(', ')}` : 'not ready'}${r.reason ? ` (${r.reason})` : ''}`,
           missing,
+          ...ha,
           checks: r.checks,
           ...(r.lastError ? { lastError: r.lastError } : {}),
         });
       }
       case '/': {
-        const html = renderStatusPage(redactStrings(await this.options.status()));
+        const denied = this.reads?.refusal(req);
+        if (denied) {
+          const html = renderTokenPage(denied.error);
+          res.writeHead(denied.status, {
+            'Content-Type': 'text/html; charset=utf-8',
+            'Cache-Control': 'no-store',
+            'WWW-Authenticate': 'Bearer realm="icwatch"',
+          });
+          res.end(html);
+          return;
+        }
+        const html = renderLivePage(redactStrings(await this.options.status()), PAGE_SCRIPT_PATH);
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
         res.end(html);
         return;
       }
+      case PAGE_SCRIPT_PATH: {
+        const script = await this.assets.pageScript();
+        if (req.headers['if-none-match'] === script.etag) return void res.writeHead(304, { ETag: script.etag }).end();
+        res.writeHead(200, {
+          'Content-Type': 'text/javascript; charset=utf-8',
+          'Cache-Control': 'no-cache',
+          ETag: script.etag,
+          'Content-Length': script.body.length,
+        });
+        res.end(req.method === 'HEAD' ? undefined : script.body);
+        return;
+      }
+      case '/v1/status': {
+        const denied = this.reads?.refusal(req);
+        if (denied) return sendRefusal(res, denied);
+        const [status, readiness, lag] = await Promise.all([this.options.status(), this.options.readiness(), lagHistograms(this.options.metrics)]);
+        return sendJson(res, 200, { ...redactStrings(status), readiness: redactStrings(readiness), lagHistograms: lag });
+      }
       default:
-        return sendJson(res, 404, { error: 'not found', path, endpoints: ['/', '/metrics', '/healthz', '/readyz'] });
+        return sendJson(res, 404, {
+          error: 'not found',
+          path,
+          endpoints: ['/', '/metrics', '/healthz', '/readyz', '/v1/status', ...(this.reads ? ['/v1/users'] : [])],
+        });
     }
   }
 }

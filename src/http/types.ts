@@ -11,6 +11,9 @@ export interface Readiness {
   /** Why the session or Redis is not there (e.g. "authentication failed"), when known. */
   reason?: string;
   lastError?: string;
+  /** High availability: `leader`, `standby` (or `acquiring`, `stepping-down`), and the leader's replica id. */
+  leadership?: string;
+  leader?: string;
 }
 
 export interface StatusView {
@@ -20,6 +23,8 @@ export interface StatusView {
   daemon: string;
   /** The ICWS session in words ("up on ic1 (subscribed)", "reconnecting: authentication failed", …). */
   session: string;
+  /** High availability: leader or standby, in words. */
+  leader?: string;
   redis: string;
   epoch?: string;
   seq?: number;

@@ -6,8 +6,10 @@
  * - any 401 on a request of an established session means the session is gone, whatever its errorId (real servers
  *   send the same authenticationFailure errorId with errorCode -2147221499, or errorCode 1 / 2): log in again;
  * - 410 is fatal (the API removed the resource), 503 on connect names the hosts to try, anything else is retried.
- * `errorFor` turns an answer into the typed error; `classify` turns any failure into why a session ended.
+ * `errorFor` turns an answer into the typed error; `classify` turns any failure into why a session ended;
+ * `nextLoginDelay` says how long to wait before logging in again.
  */
+import type { Backoff, BackoffOptions } from '../util/backoff.js';
 import {
   IcwsAuthenticationError,
   IcwsError,
@@ -71,4 +73,23 @@ export function classify(err: unknown): SessionEnd {
   if (err instanceof IcwsNetworkError) return { reason: 'network', description: 'network failure', detail };
   if (err instanceof IcwsError) return { reason: 'server-error', description: `server error ${err.status}`, detail };
   return { reason: 'network', description: 'unexpected failure', detail: err instanceof Error && err.stack ? err.stack : detail };
+}
+
+/**
+ * How long to wait before the next login (docs/icws.md "Errors"). Refused credentials: at least
+ * icws.backoff.maxMs, never sooner (accounts lock out). A session that was working and is gone (401, connection
+ * down): at once, since the credentials are fine; but only when that session had delivered its full replace (the
+ * backoff was reset), so that a server which kills every new session is still met with backoff. Anything else: the
+ * normal backoff.
+ */
+export function nextLoginDelay(end: SessionEnd, wasUp: boolean, backoff: Backoff, options: BackoffOptions): number {
+  if (end.reason === 'auth-failure') {
+    backoff.longest();
+    return options.maxMs + Math.round(options.maxMs * options.jitter * Math.random() * 0.1);
+  }
+  if (wasUp && sessionGone(end) && backoff.attempts === 0) {
+    backoff.next(); // a second loss before the next full replace backs off
+    return 0;
+  }
+  return backoff.next();
 }

@@ -6,14 +6,16 @@
  * reads, raw, with a SessionHandle: reading the messages is the pipeline's (src/pipeline/session-messages.ts).
  * items$ errors only on a fatal condition: IcwsGoneError (410) or IcwsConfigError (the subscription is wrong).
  */
-import { BehaviorSubject, Observable, type Subscriber, type Subscription } from 'rxjs';
+import { BehaviorSubject, Observable, Subscription, type Subscriber } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import { connectionFromConfig, type IcwsConnection, type SessionInfo } from './connection.js';
 import { IcwsConfigError, IcwsGoneError } from './errors.js';
-import { classify, sessionGone, type SessionEnd } from './failures.js';
+import { sessionHandle } from './session-handle.js';
+import { SubscriptionPuts, type PutSession } from './subscription-puts.js';
+import { classify, nextLoginDelay, type SessionEnd } from './failures.js';
 import type { SessionHandle, SessionItem, SessionState, UsersFeed } from './feed.js';
 import type { FullSyncReason } from './messages.js';
 import { warnNewerProperties } from './property-versions.js';
@@ -33,15 +35,10 @@ export interface UsersFeedDeps {
   transportFailuresBeforeRelogin?: number;
 }
 
-/** One live session: what its items are handed out with. */
-interface LiveSession {
+/** One live session: what its items are handed out with. Its abort also cancels its transport. */
+interface LiveSession extends PutSession {
   info: SessionInfo;
-  subscription: UsersSubscription;
   handle: SessionHandle;
-  /** Aborted when the session ends: cancels its transport and pending re-PUTs. */
-  abort: AbortController;
-  end(end: SessionEnd): void;
-  fail(err: unknown): void;
 }
 
 export class IcwsUsersFeed implements UsersFeed {
@@ -64,16 +61,7 @@ export class IcwsUsersFeed implements UsersFeed {
   private loop?: Promise<void>;
   private stopping?: Promise<void>;
   private live?: LiveSession;
-  /** Why each full replace still to come was asked, oldest first (one per PUT). */
-  private fullSyncReasons: FullSyncReason[] = [];
-  /** Serializes re-PUTs of one session (resync, faulted subscription). */
-  private reput: Promise<void> = Promise.resolve();
-  private resyncQueued = false;
-  /**
-   * Spaces out resyncs asked while no full replace has come through: a full replace that is itself unreadable
-   * (e.g. larger than icws.maxMessageBytes) would otherwise be asked for again and again at once.
-   */
-  private readonly resyncBackoff: Backoff;
+  private readonly puts: SubscriptionPuts;
   /** The base URL that last accepted a login: tried first next time (it may be the backup after a switchover). */
   private lastGoodUrl?: string;
   private knownAlternates: string[] = [];
@@ -94,7 +82,7 @@ export class IcwsUsersFeed implements UsersFeed {
     const icws = config.icws;
     this.connection = deps.connection ?? connectionFromConfig(icws, { metrics: deps.metrics, logger: this.log });
     this.backoff = new Backoff(icws.backoff);
-    this.resyncBackoff = new Backoff(icws.backoff);
+    this.puts = new SubscriptionPuts(this.connection, icws.backoff, this.log, this.metrics);
     this.stopTimeoutMs = deps.stopTimeoutMs ?? Math.min(icws.requestTimeoutMs, config.shutdown.timeoutMs / 2);
     this.transportFailuresBeforeRelogin = deps.transportFailuresBeforeRelogin ?? 5;
   }
@@ -113,17 +101,6 @@ export class IcwsUsersFeed implements UsersFeed {
       return;
     }
     this.loop = this.run(this.subscription);
-  }
-
-  private resync(live: LiveSession, reason: FullSyncReason): void {
-    if (this.live !== live || this.resyncQueued) return; // not up: the next session's subscription starts with a full replace anyway
-    this.resyncQueued = true;
-    this.metrics.icwsReconnects.inc({ reason: 'resync' });
-    const delayMs = this.resyncBackoff.attempts === 0 ? 0 : this.resyncBackoff.next();
-    if (delayMs === 0) this.resyncBackoff.next();
-    const log = delayMs === 0 ? 'info' : 'warn';
-    this.log.log(log, `asking a full resync (${reason}): PUT the subscription again${delayMs ? ` in ${delayMs} ms (no full replace came through since the last resync)` : ''}`);
-    this.putAgain(live, reason, () => (this.resyncQueued = false), delayMs);
   }
 
   stop(): Promise<void> {
@@ -171,32 +148,13 @@ export class IcwsUsersFeed implements UsersFeed {
       this.live = undefined;
       this.metrics.icwsSessionUp.set(0);
       this.metrics.icwsReconnects.inc({ reason: end.reason });
-      const delay = this.delayAfter(end, wasUp);
+      const delay = nextLoginDelay(end, wasUp, this.backoff, this.config.icws.backoff);
       if (end.reason === 'auth-failure') this.log.error(`${end.detail}; next attempt in ${delay} ms`);
       else if (delay === 0) this.log.warn(`ICWS session ended (${end.description}): ${end.detail}; logging in again now`);
       else this.log.warn(`ICWS session lost (${end.description}): ${end.detail}; logging in again in ${delay} ms`);
       this.setState({ type: 'reconnecting', reason: end.description, retryInMs: delay, lastError: end.detail });
       if (delay > 0) await sleep(delay, this.abort.signal).catch(() => undefined);
     }
-  }
-
-  /**
-   * How long to wait before the next login (docs/icws.md "Errors"). Refused credentials: at least
-   * icws.backoff.maxMs, never sooner (accounts lock out). A session that was working and is gone (401, connection
-   * down): at once, since the credentials are fine; but only when that session had delivered its full replace, so
-   * that a server which kills every new session is still met with backoff. Anything else: the normal backoff.
-   */
-  private delayAfter(end: SessionEnd, wasUp: boolean): number {
-    if (end.reason === 'auth-failure') {
-      this.backoff.longest();
-      const { maxMs, jitter } = this.config.icws.backoff;
-      return maxMs + Math.round(maxMs * jitter * Math.random() * 0.1);
-    }
-    if (wasUp && sessionGone(end) && this.backoff.attempts === 0) {
-      this.backoff.next(); // a second loss before the next full replace backs off
-      return 0;
-    }
-    return this.backoff.next();
   }
 
   /** One session: login, subscription, messages. Resolves with why it ended; throws on a failure before it was up. */
@@ -220,10 +178,9 @@ export class IcwsUsersFeed implements UsersFeed {
       this.warnedVersions.add(`${info.icServer}:${version}`);
       warnNewerProperties(this.log, this.config.subscription.properties, info.icServer, version);
     }
-    this.fullSyncReasons = [];
-    this.resyncQueued = false;
+    this.puts.newSession();
     try {
-      await this.putSubscription(subscription, syncReason, signal);
+      await this.puts.put(subscription, syncReason, signal);
     } catch (err) {
       // The next attempt logs in afresh: log this session out (best effort, bounded) so it does not linger on the server.
       if (!endsSession(err) && !signal.aborted) {
@@ -241,18 +198,25 @@ export class IcwsUsersFeed implements UsersFeed {
   /** Reads the transport until the session ends; rejects on a fatal error. */
   private receive(info: SessionInfo, subscription: UsersSubscription): Promise<SessionEnd> {
     return new Promise<SessionEnd>((resolve, reject) => {
-      let sub: Subscription | undefined;
+      // A Subscription to add to: close() may run while the transport is still being subscribed.
+      const sub = new Subscription();
       const abort = new AbortController();
       const close = () => {
         abort.abort();
-        sub?.unsubscribe();
+        sub.unsubscribe();
         this.abort.signal.removeEventListener('abort', onStop);
         if (this.live === live) this.live = undefined;
       };
       const live: LiveSession = {
         info,
         subscription,
-        handle: this.handleFor(() => live),
+        handle: sessionHandle(() => live, {
+          isLive: () => this.live === live,
+          puts: this.puts,
+          log: this.log,
+          // The session works end to end: the next failure starts from a short wait.
+          fullReplaceArrived: () => this.backoff.reset(),
+        }),
         abort,
         end: (end) => {
           close();
@@ -267,13 +231,13 @@ export class IcwsUsersFeed implements UsersFeed {
       const onStop = () => live.end({ reason: 'network', description: 'stopping', detail: 'stop() was called' });
       this.abort.signal.addEventListener('abort', onStop, { once: true });
       this.live = live;
-      sub = this.transport(info).subscribe({
+      sub.add(this.transport(info).subscribe({
         next: (item) => {
           if (this.live === live) this.output?.next({ item, session: live.handle });
         },
         error: (err: unknown) => (err instanceof IcwsGoneError || err instanceof IcwsConfigError ? live.fail(err) : live.end(classify(err))),
         complete: () => live.end({ reason: 'network', description: 'transport ended', detail: 'the message transport completed' }),
-      });
+      }));
     });
   }
 
@@ -295,71 +259,6 @@ export class IcwsUsersFeed implements UsersFeed {
           this.setState(up);
         },
       },
-    });
-  }
-
-  /** What the pipeline may tell this session (SessionHandle); every call is a no-op once the session ended. */
-  private handleFor(live: () => LiveSession): SessionHandle {
-    const feed = this;
-    return {
-      get icServer() {
-        return live().info.icServer;
-      },
-      get subscriptionId() {
-        return live().subscription.config.id;
-      },
-      get live() {
-        return feed.live === live();
-      },
-      resync: (reason) => this.resync(live(), reason),
-      connectionDown: (detail) => {
-        if (this.live === live()) live().end({ reason: 'connection-down', description: 'connection down', detail });
-      },
-      subscriptionFaulted: (detail) => {
-        if (this.live !== live()) return;
-        this.log.warn(`the server reports the subscription faulted${detail ? ` (${detail})` : ''}; subscribing again`);
-        this.putAgain(live(), 'resubscribe');
-      },
-      fullReplaceArrived: () => {
-        // The session works end to end: the next failure starts from a short wait.
-        this.backoff.reset();
-        this.resyncBackoff.reset();
-        return this.fullSyncReasons.shift() ?? 'server';
-      },
-    };
-  }
-
-  /** PUT the subscription, noting why the full replace it brings was asked (before sending: it may arrive first). */
-  private async putSubscription(subscription: UsersSubscription, reason: FullSyncReason, signal: AbortSignal): Promise<void> {
-    this.fullSyncReasons.push(reason);
-    try {
-      await subscription.put(this.connection, signal);
-    } catch (err) {
-      const i = this.fullSyncReasons.lastIndexOf(reason);
-      if (i >= 0) this.fullSyncReasons.splice(i, 1);
-      throw err;
-    }
-  }
-
-  /** PUT again within a live session (resync, faulted), one at a time; retried with backoff until it works or the session ends. */
-  private putAgain(live: LiveSession, reason: FullSyncReason, started?: () => void, delayMs = 0): void {
-    this.reput = this.reput.then(async () => {
-      const backoff = new Backoff(this.config.icws.backoff);
-      if (delayMs) await sleep(delayMs, live.abort.signal).catch(() => undefined);
-      started?.();
-      while (!live.abort.signal.aborted) {
-        try {
-          await this.putSubscription(live.subscription, reason, live.abort.signal);
-          return;
-        } catch (err) {
-          if (live.abort.signal.aborted) return;
-          if (err instanceof IcwsGoneError || err instanceof IcwsConfigError) return live.fail(err);
-          if (endsSession(err)) return live.end(classify(err));
-          const delay = backoff.next();
-          this.log.warn(`PUT subscription failed (${describe(err)}); retrying in ${delay} ms`);
-          await sleep(delay, live.abort.signal).catch(() => undefined);
-        }
-      }
     });
   }
 

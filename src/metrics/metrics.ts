@@ -1,5 +1,5 @@
 /**
- * Every metric icwatch exposes (PRODUCT.md §8: the names are the contract). One instance per process, on its own
+ * Every metric icwatch exposes (README "Metrics": the names are the contract). One instance per process, on its own
  * registry so that tests can run several side by side. Stages receive this object and update what they own.
  */
 import client from 'prom-client';
@@ -93,6 +93,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leader = new client.Gauge({ name: 'icwatch_leader', help: '1 while this replica leads (holds the lease, the ICWS session and writes the mirror), 0 while it stands by.', registers: [this.registry] });
+  readonly leaderChanges = new client.Counter({ name: 'icwatch_leader_changes_total', help: 'Times this replica became the leader (took the lease over).', registers: [this.registry] });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
   }
@@ -104,5 +107,6 @@ export const METRIC_NAMES = [
   'icwatch_seq', 'icwatch_pending_messages', 'icwatch_full_syncs_total', 'icwatch_icws_requests_total',
   'icwatch_icws_request_duration_seconds', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total',
   'icwatch_last_message_timestamp_seconds', 'icwatch_redis_apply_duration_seconds', 'icwatch_redis_errors_total',
-  'icwatch_ws_clients', 'icwatch_ws_frames_sent_total', 'icwatch_ws_disconnects_total',
+  'icwatch_ws_clients', 'icwatch_ws_frames_sent_total', 'icwatch_ws_disconnects_total', 'icwatch_leader',
+  'icwatch_leader_changes_total',
 ] as const;

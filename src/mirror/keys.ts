@@ -1,5 +1,5 @@
 /**
- * Every Redis key name of one mirror, built in one place (PRODUCT.md §5). All keys share the hash tag {prefix}
+ * Every Redis key name of one mirror, built in one place (README: The Redis mirror). All keys share the hash tag {prefix}
  * so that a mirror lives in one Cluster slot and Lua scripts may touch any of them.
  */
 export interface MirrorKeys {
@@ -10,6 +10,10 @@ export interface MirrorKeys {
   readonly meta: string;
   readonly changes: string;
   readonly notify: string;
+  /** The leader lease (high availability): a string holding the leader's replica id, with a TTL. */
+  readonly leader: string;
+  /** Pub/sub channel on which a leader that gives up its lease wakes the standbys. */
+  readonly leaderReleased: string;
   /** Scratch SET of the ids seen by the full replace under way (removed when it finishes). */
   readonly syncSeen: string;
   /** What precedes the id in a user key, for scripts that build user keys themselves. */
@@ -27,6 +31,8 @@ export function mirrorKeys(prefix: string): MirrorKeys {
     meta: `${tag}:meta`,
     changes: `${tag}:changes`,
     notify: `${tag}:notify`,
+    leader: `${tag}:leader`,
+    leaderReleased: `${tag}:leader:released`,
     syncSeen: `${tag}:sync:seen`,
     userKeyPrefix: `${tag}:user:`,
     indexKeyPrefix: `${tag}:idx:`,

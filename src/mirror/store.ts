@@ -22,6 +22,8 @@ type ScriptFn = (...args: string[]) => Promise<string[]>;
 export type ApplyReply =
   | { kind: 'ok'; seq: number; users: number }
   | { kind: 'stale'; epoch: string; seq: number }
+  /** High availability: the write carried a fence that is no longer meta's (another replica took over). */
+  | { kind: 'fenced'; fence: string }
   | { kind: 'empty' };
 
 export interface MetaReply {
@@ -45,12 +47,16 @@ export interface ApplyArgs {
   /** The index segment, its group count first (ChunkBuilder.indexArgs). */
   indexArgs: string[];
   entryArgs: string[];
+  /** The writer's fencing token (high availability); absent = no fence check. Defaults to the store's own. */
+  fence?: number;
 }
 
 export class MirrorStore {
   constructor(
     private readonly redis: Redis | Cluster,
     readonly keys: MirrorKeys,
+    /** The fence every write of this store carries (the leader's term, src/ha); undefined = unfenced. */
+    readonly fence?: number,
   ) {
     const r = redis as unknown as Record<string, unknown>;
     if (typeof r[APPLY] !== 'function') redis.defineCommand(APPLY, { numberOfKeys: 3, lua: APPLY_LUA });
@@ -70,12 +76,15 @@ export class MirrorStore {
 
   async apply(a: ApplyArgs): Promise<ApplyReply> {
     const k = this.keys;
+    const fence = a.fence ?? this.fence;
     const reply = await this.script(APPLY)(
       k.meta, k.ids, k.changes,
       a.epoch, String(a.seq), k.userKeyPrefix, k.indexKeyPrefix, k.notify, String(a.maxlen), String(a.now),
+      fence === undefined ? '' : String(fence),
       String(a.meta.length / 2), ...a.meta, ...a.indexArgs, ...a.entryArgs,
     );
     if (reply[0] === 'OK') return { kind: 'ok', seq: Number(reply[1]), users: Number(reply[2]) };
+    if (reply[0] === 'FENCED') return { kind: 'fenced', fence: reply[1]! };
     if (reply[0] === 'STALE') return { kind: 'stale', epoch: reply[1]!, seq: Number(reply[2]) };
     return { kind: 'empty' };
   }

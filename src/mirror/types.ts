@@ -14,6 +14,8 @@ export interface MirrorOptions {
   backoff: BackoffOptions;
   metrics: Metrics;
   logger: Logger;
+  /** High availability (src/ha): the leader's fencing token, carried by every write; undefined = unfenced. */
+  fence?: number;
   /** Round trips in flight at once (the next is planned while the previous executes). Default 2. */
   maxInFlightChunks?: number;
 }

@@ -16,3 +16,18 @@ export class RedisUnavailableError extends Error {
 export class MirrorMovedError extends Error {
   override readonly name = 'MirrorMovedError';
 }
+
+/**
+ * High availability: the write carried a fence that is no longer meta's (another replica took the lease over).
+ * Never retried: this writer's term is over (src/ha steps down).
+ */
+export class MirrorFencedError extends Error {
+  override readonly name = 'MirrorFencedError';
+  constructor(
+    readonly fence: number | undefined,
+    /** meta's fence now ('' when meta is gone). */
+    readonly currentFence: string,
+  ) {
+    super(`write refused: fence ${fence} is no longer current (meta fence ${currentFence || 'missing'}); another replica leads the mirror now`);
+  }
+}

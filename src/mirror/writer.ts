@@ -20,7 +20,7 @@ import { RedisHealth } from './redis-health.js';
 import { ChunkBuilder, MirrorState } from './state.js';
 import { MirrorStore, type ApplyReply } from './store.js';
 import type { CommittedBatch, MirrorOptions, MirrorPhase, MirrorStatus } from './types.js';
-import { MirrorMovedError, RedisUnavailableError } from './write-errors.js';
+import { MirrorFencedError, MirrorMovedError, RedisUnavailableError } from './write-errors.js';
 
 /** What the pipeline hands the writer. */
 export type WriteItem =
@@ -70,7 +70,7 @@ export class MirrorWriter {
 
   constructor(private readonly options: MirrorOptions) {
     this.log = componentLogger(options.logger, 'mirror');
-    this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix));
+    this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix), options.fence);
     this.health = new RedisHealth(options.backoff, options.metrics, this.log);
     this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log };
     this.maxInFlight = Math.max(1, options.maxInFlightChunks ?? 2);
@@ -103,6 +103,7 @@ export class MirrorWriter {
     try {
       await this.reload();
     } catch (err) {
+      if (err instanceof MirrorFencedError) throw err;
       this.phase = { type: 'redis-down', error: (err as Error)?.message ?? String(err) };
       throw new RedisUnavailableError('load the mirror', err);
     }
@@ -278,6 +279,12 @@ export class MirrorWriter {
       this.phase = { type: 'redis-down', error: failure.message };
       return new RedisUnavailableError('applying changes', failure);
     }
+    if (failure.kind === 'fenced') {
+      // Another replica took the lease over: write nothing more; the leadership steps down (src/ha).
+      const err = new MirrorFencedError(this.options.fence, failure.fence);
+      this.log.warn(`${err.message}, so this one stops writing`);
+      return err;
+    }
     if (failure.kind === 'stale') {
       this.log.warn(`mirror meta moved under us (epoch ${failure.epoch}, seq ${failure.seq}; expected ${this.epoch}, ${this.seq}): another writer, or a retried write that had applied; reloading`);
       return new MirrorMovedError(`meta moved to epoch ${failure.epoch}, seq ${failure.seq}`);
@@ -309,6 +316,7 @@ export class MirrorWriter {
     const index = repair.indexArgs();
     if (index.writes) {
       const reply = await this.store.apply({ epoch: this.epoch, seq: this.seq, maxlen: this.options.changeStreamLength, now: Date.now(), meta: [], indexArgs: index.args, entryArgs: [] });
+      if (reply.kind === 'fenced') throw new MirrorFencedError(this.options.fence, reply.fence);
       if (reply.kind !== 'ok') throw new Error(`index repair refused (${reply.kind}); retrying`);
       this.log.info(`repaired ${index.writes} index entries`);
     }

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { DEFAULTS } from '../../src/config/defaults.js';
-import { FanoutClient } from '../../src/fanout/client.js';
+import { IcwatchClient } from '../../src/client/index.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { difference, readMirror, subscribedUsers, type Props } from '../helpers/mirror.js';
@@ -16,6 +16,16 @@ import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/r
 
 /** Secrets the run is given; none may appear in any output. */
 export const SECRETS = { password: 'Chaos-Pa55word-7f3e', token: 'chaos-token-b81c55d2e0' };
+
+/** Short backoffs and timeouts, so that a fault and its recovery fit in a test. */
+export const FAULT_TIMINGS: Record<string, string> = {
+  ICWATCH_ICWS_BACKOFF_INITIAL_MS: '50',
+  ICWATCH_ICWS_BACKOFF_MAX_MS: '1000',
+  ICWATCH_REDIS_BACKOFF_INITIAL_MS: '50',
+  ICWATCH_REDIS_BACKOFF_MAX_MS: '1000',
+  ICWATCH_ICWS_REQUEST_TIMEOUT_MS: '2000',
+  ICWATCH_ICWS_POLL_INTERVAL_MS: '50',
+};
 
 export interface StackOptions {
   users?: number;
@@ -35,7 +45,7 @@ export class Stack {
     readonly prefix: string,
     readonly env: Record<string, string>,
     public icwatch: IcwatchProcess,
-    readonly follower: FanoutClient,
+    readonly follower: IcwatchClient,
     private readonly ownsSim: boolean,
   ) {}
 
@@ -57,18 +67,13 @@ export class Stack {
       ICWATCH_REDIS_URL: redis.url,
       ICWATCH_REDIS_KEY_PREFIX: prefix,
       ICWATCH_LOG_LEVEL: 'debug',
-      ICWATCH_ICWS_BACKOFF_INITIAL_MS: '50',
-      ICWATCH_ICWS_BACKOFF_MAX_MS: '1000',
-      ICWATCH_REDIS_BACKOFF_INITIAL_MS: '50',
-      ICWATCH_REDIS_BACKOFF_MAX_MS: '1000',
-      ICWATCH_ICWS_REQUEST_TIMEOUT_MS: '2000',
-      ICWATCH_ICWS_POLL_INTERVAL_MS: '50',
+      ...FAULT_TIMINGS,
       ICWATCH_ICWS_SSE_IDLE_TIMEOUT_MS: '3000',
       ICWATCH_WEBSOCKET_TOKENS: SECRETS.token,
       ...options.env,
     };
     const icwatch = await startIcwatch(env);
-    const follower = new FanoutClient({ url: `ws://127.0.0.1:${icwatch.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
+    const follower = new IcwatchClient({ url: `ws://127.0.0.1:${icwatch.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
     follower.on('error', () => {});
     follower.start();
     const stack = new Stack(sim, redis, reader, prefix, env, icwatch, follower, !options.sim);

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { DEFAULTS } from '../../src/config/defaults.js';
-import { FanoutClient } from '../../src/fanout/client.js';
+import { IcwatchClient } from '../../src/client/index.js';
 import { metricValue } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
 import { difference } from '../helpers/mirror.js';
@@ -13,14 +13,14 @@ import { SECRETS, Stack, leakedSecrets } from './harness.js';
 describe('chaos: WebSocket consumers', function () {
   this.timeout(120000);
   let stack: Stack;
-  const clients: FanoutClient[] = [];
+  const clients: IcwatchClient[] = [];
   const client = () => {
-    const c = new FanoutClient({ url: `ws://127.0.0.1:${stack.icwatch.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
+    const c = new IcwatchClient({ url: `ws://127.0.0.1:${stack.icwatch.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
     c.on('error', () => {});
     clients.push(c);
     return c.start();
   };
-  const holdsMirror = async (c: FanoutClient) => {
+  const holdsMirror = async (c: IcwatchClient) => {
     const { seq } = await stack.converged();
     await waitFor('the client to reach the mirror seq', () => c.seq === seq, 30000);
     expect(difference(await stack.mirror(), c.users)).to.equal(undefined);

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { FanoutClient } from '../../src/fanout/client.js';
+import { IcwatchClient } from '../../src/client/index.js';
 import { CLOSE } from '../../src/fanout/close-codes.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { freePort, waitFor } from '../helpers/net.js';
@@ -22,7 +22,7 @@ describe('icwatch end to end (child processes, real Redis)', function () {
   let simPort: number;
   let sim: SimulatorProcess | undefined;
   let icwatch: IcwatchProcess | undefined;
-  const clients: FanoutClient[] = [];
+  const clients: IcwatchClient[] = [];
 
   const env = () => ({
     ICWATCH_ICWS_URL: `http://127.0.0.1:${simPort}/icws`,
@@ -33,7 +33,7 @@ describe('icwatch end to end (child processes, real Redis)', function () {
     ICWATCH_REDIS_KEY_PREFIX: prefix,
   });
   const follow = (port: number) => {
-    const c = new FanoutClient({ url: `ws://127.0.0.1:${port}/v1/users`, reconnect: false });
+    const c = new IcwatchClient({ url: `ws://127.0.0.1:${port}/v1/users`, reconnect: false });
     clients.push(c);
     return c.start();
   };

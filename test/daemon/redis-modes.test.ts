@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Cluster, Redis } from 'ioredis';
-import { FanoutClient } from '../../src/fanout/client.js';
+import { IcwatchClient } from '../../src/client/index.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { difference, readMirror, subscribedUsers } from '../helpers/mirror.js';
@@ -24,7 +24,7 @@ async function mirrorsAndServes(env: Record<string, string>, reader: Redis | Clu
   const keys = mirrorKeys(prefix);
   const icwatch: IcwatchProcess = await startIcwatch({ ICWATCH_ICWS_URL: sim.url, ICWATCH_ICWS_PASSWORD: PASSWORD, ICWATCH_REDIS_KEY_PREFIX: prefix, ...env });
   cleanups.push(() => icwatch.stop('SIGTERM'));
-  const follower = new FanoutClient({ url: `ws://127.0.0.1:${icwatch.port}/v1/users` }).start();
+  const follower = new IcwatchClient({ url: `ws://127.0.0.1:${icwatch.port}/v1/users` }).start();
   follower.on('error', () => {});
   cleanups.push(() => follower.stop());
   await waitFor('the first full sync', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { FanoutClient } from '../../src/fanout/client.js';
+import { IcwatchClient } from '../../src/client/index.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import type { SimUser } from '../helpers/mirror.js';
 import { waitFor } from '../helpers/net.js';
@@ -19,7 +19,7 @@ describe('icwatch all + icwatch fanout on one mirror', function () {
   let prefix: string;
   let sim: SimulatorProcess;
   const processes: IcwatchProcess[] = [];
-  const clients: FanoutClient[] = [];
+  const clients: IcwatchClient[] = [];
 
   before(async () => {
     redis = new Redis(SHARED_REDIS_URL);
@@ -42,9 +42,9 @@ describe('icwatch all + icwatch fanout on one mirror', function () {
     await waitFor('the all process ready', async () => (await all!.get('/readyz')).status === 200, 20000, 100);
     await waitFor('the fanout process ready', async () => (await fanout!.get('/readyz')).status === 200, 20000, 100);
 
-    const received = new Map<FanoutClient, Change[]>();
+    const received = new Map<IcwatchClient, Change[]>();
     for (const p of [all!, fanout!]) {
-      const c = new FanoutClient({ url: `ws://127.0.0.1:${p.port}/v1/users`, reconnect: false });
+      const c = new IcwatchClient({ url: `ws://127.0.0.1:${p.port}/v1/users`, reconnect: false });
       clients.push(c);
       received.set(c, []);
       c.on('change', (change: Change) => received.get(c)!.push({ op: change.op, seq: change.seq, id: change.id, ...(change.data ? { data: change.data } : {}) }));
@@ -76,7 +76,7 @@ describe('icwatch all + icwatch fanout on one mirror', function () {
     expect(a).to.deep.equal(b);
     expect(a!.map((ch) => ch.seq)).to.deep.equal(Array.from({ length: last - start }, (_, i) => start + 1 + i));
     expect(a!.some((ch) => ch.op === 'remove' && ch.id === users[9]!.configurationId.id)).to.equal(true);
-    const state = (c: FanoutClient) => [...c.users.entries()].sort(([x], [y]) => x.localeCompare(y));
+    const state = (c: IcwatchClient) => [...c.users.entries()].sort(([x], [y]) => x.localeCompare(y));
     expect(state(clients[0]!)).to.deep.equal(state(clients[1]!));
   });
 });

@@ -1,6 +1,7 @@
 /**
  * deploy/: every file parses; every metric the Grafana dashboard and the alert rules query is exposed by a running
- * icwatch; every ICWATCH_* variable the manifests and the unit set is a real configuration key; promtool and
+ * icwatch; every ICWATCH_* variable the manifests and the unit set is a real configuration key; the Kubernetes
+ * manifests run two replicas that cannot all go at once; promtool (check and unit tests of every alert) and
  * systemd-analyze agree, where installed.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +21,9 @@ import { killAll, ROOT, startIcwatch, type IcwatchProcess } from '../helpers/pro
 const DEPLOY = join(ROOT, 'deploy');
 const read = (path: string) => readFileSync(join(DEPLOY, path), 'utf8');
 const K8S_FILES = readdirSync(join(DEPLOY, 'k8s')).filter((f) => f.endsWith('.yaml'));
+/** Alert rule files, each with its promtool unit tests beside it (NAME.test.yml). */
+const RULE_FILES = readdirSync(join(DEPLOY, 'prometheus')).filter((f) => f.endsWith('.yml') && !f.endsWith('.test.yml'));
+const testFileOf = (ruleFile: string) => ruleFile.replace(/\.yml$/, '.test.yml');
 /** Series Prometheus makes itself (not scraped from icwatch). */
 const PROMETHEUS_OWN = new Set(['up']);
 /** Variables the manifests may set that are not icwatch configuration keys. */
@@ -55,7 +59,12 @@ interface Rule {
   labels: { severity: string };
   annotations: { summary: string; description: string };
 }
-const rules = () => (parseYaml(read('prometheus/icwatch-rules.yml')) as { groups: Array<{ name: string; rules: Rule[] }> }).groups.flatMap((g) => g.rules);
+const rulesOf = (file: string) => (parseYaml(read(`prometheus/${file}`)) as { groups: Array<{ name: string; rules: Rule[] }> }).groups.flatMap((g) => g.rules);
+const rules = () => RULE_FILES.flatMap(rulesOf);
+interface RuleTests {
+  rule_files: string[];
+  tests: Array<{ name: string; alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
+}
 const dashboard = () => JSON.parse(read('grafana/icwatch.json')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
 
 /** Metric names a PromQL expression reads. */
@@ -63,6 +72,17 @@ function metricsIn(expr: string): string[] {
   const names: string[] = expr.match(/\b(icwatch_[a-z0-9_]+|process_[a-z0-9_]+|nodejs_[a-z0-9_]+)\b/g) ?? [];
   if (/\bup\s*\{/.test(expr)) names.push('up');
   return names;
+}
+
+/** The configuration in the ConfigMap's icwatch.yaml, loaded as icwatch loads its file. */
+function configMapConfig(docs: Array<{ kind: string; data?: Record<string, string> }>) {
+  const dir = mkdtempSync(join(tmpdir(), 'icwatch-deploy-'));
+  try {
+    writeFileSync(join(dir, 'icwatch.yaml'), docs.find((d) => d.kind === 'ConfigMap')!.data!['icwatch.yaml']!);
+    return loadConfig({ file: join(dir, 'icwatch.yaml'), env: {} });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function tool(name: string): boolean {
@@ -96,7 +116,7 @@ describe('deploy/', function () {
           return d.toJSON() as { kind: string; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> };
         }),
       );
-      expect(docs.map((d) => d.kind)).to.include.members(['Deployment', 'Service', 'ConfigMap', 'Secret']);
+      expect(docs.map((d) => d.kind)).to.include.members(['Deployment', 'Service', 'ConfigMap', 'Secret', 'PodDisruptionBudget']);
       const deployment = docs.find((d) => d.kind === 'Deployment')!;
       const pod = deployment.spec.template.spec;
       const [container] = pod.containers;
@@ -108,14 +128,7 @@ describe('deploy/', function () {
       expect(pod.securityContext.runAsNonRoot).to.equal(true);
       expect(pod.terminationGracePeriodSeconds * 1000).to.be.greaterThan(DEFAULTS.shutdown.timeoutMs);
       // The ConfigMap's file is a valid configuration.
-      const configMap = docs.find((d) => d.kind === 'ConfigMap')!;
-      const dir = mkdtempSync(join(tmpdir(), 'icwatch-deploy-'));
-      try {
-        writeFileSync(join(dir, 'icwatch.yaml'), configMap.data!['icwatch.yaml']!);
-        expect(loadConfig({ file: join(dir, 'icwatch.yaml'), env: {} }).http.host).to.equal('0.0.0.0');
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      expect(configMapConfig(docs).http.host).to.equal('0.0.0.0');
     });
 
     it('Prometheus rules: each alert has an expression, a severity and a description; the ones operators need are there', () => {
@@ -127,15 +140,48 @@ describe('deploy/', function () {
         expect(r.annotations.description, r.alert).to.be.a('string').and.not.empty;
       }
       const byMetric = (m: string) => all.some((r) => r.expr.includes(m));
-      for (const m of ['icwatch_lag_seconds', 'icwatch_last_message_timestamp_seconds', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total', 'icwatch_redis_errors_total', 'icwatch_ws_disconnects_total']) {
+      for (const m of ['icwatch_lag_seconds', 'icwatch_last_message_timestamp_seconds', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total', 'icwatch_redis_errors_total', 'icwatch_ws_disconnects_total', 'icwatch_leader', 'icwatch_leader_changes_total']) {
         expect(byMetric(m), `an alert on ${m}`).to.equal(true);
       }
     });
 
-    it('Grafana dashboard: panels for lag by stage, source lag, users, changes, session, reconnects, clients, slow consumers, pending, Redis', () => {
+    it('Kubernetes high availability: two role all replicas, rolled one at a time, on different nodes, a PodDisruptionBudget keeping one', () => {
+      const docs = K8S_FILES.flatMap((f) => parseAllDocuments(read(`k8s/${f}`)).map((d) => d.toJSON() as { kind: string; spec?: any; data?: Record<string, string> }));
+      const deployment = docs.find((d) => d.kind === 'Deployment')!;
+      const podLabels = deployment.spec.template.metadata.labels;
+      expect(deployment.spec.replicas).to.be.at.least(2);
+      expect(deployment.spec.strategy.type).to.equal('RollingUpdate');
+      expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).to.equal(0);
+      const env = new Map<string, any>(deployment.spec.template.spec.containers[0].env.map((e: { name: string }) => [e.name, e]));
+      expect(env.get('ICWATCH_ROLE')?.value).to.equal('all');
+      // Each pod its own id in the lease, readable in logs and /readyz.
+      expect(env.get('ICWATCH_HA_REPLICA_ID')?.valueFrom?.fieldRef?.fieldPath).to.equal('metadata.name');
+      const anti = deployment.spec.template.spec.affinity.podAntiAffinity;
+      const terms = [...(anti.requiredDuringSchedulingIgnoredDuringExecution ?? []), ...(anti.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t: { podAffinityTerm: unknown }) => t.podAffinityTerm)];
+      expect(terms.some((t: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }) => t.topologyKey === 'kubernetes.io/hostname' && Object.entries(t.labelSelector.matchLabels).every(([k, v]) => podLabels[k] === v))).to.equal(true);
+      const pdb = docs.find((d) => d.kind === 'PodDisruptionBudget');
+      expect(pdb, 'a PodDisruptionBudget').to.not.equal(undefined);
+      expect(pdb!.spec.minAvailable).to.equal(1);
+      for (const [k, v] of Object.entries(pdb!.spec.selector.matchLabels)) expect(podLabels[k], `the PodDisruptionBudget selects label ${k}`).to.equal(v);
+      // The configuration both replicas load keeps high availability on.
+      const loaded = configMapConfig(docs);
+      expect(loaded.ha.enabled).to.equal(true);
+      expect(loaded.role).to.equal('all');
+    });
+
+    it('Prometheus rules: every alert of every rule file has a promtool unit test showing it fire', () => {
+      for (const file of RULE_FILES) {
+        const tests = parseYaml(read(`prometheus/${testFileOf(file)}`)) as RuleTests;
+        expect(tests.rule_files, testFileOf(file)).to.include(file);
+        const firing = new Set(tests.tests.flatMap((t) => (t.alert_rule_test ?? []).filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)));
+        for (const r of rulesOf(file)) expect(firing.has(r.alert), `${r.alert} (${file}) has no test in which it fires`).to.equal(true);
+      }
+    });
+
+    it('Grafana dashboard: panels for lag by stage, source lag, users, changes, session, reconnects, clients, slow consumers, pending, Redis, leader', () => {
       const exprs = dashboard().panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
       expect(exprs).to.match(/by \(le, stage\) \(rate\(icwatch_lag_seconds_bucket/);
-      for (const m of ['icwatch_source_lag_seconds', 'icwatch_users', 'icwatch_changes_total', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total', 'icwatch_ws_clients', 'slow-consumer', 'icwatch_pending_messages', 'icwatch_redis_errors_total']) {
+      for (const m of ['icwatch_source_lag_seconds', 'icwatch_users', 'icwatch_changes_total', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total', 'icwatch_ws_clients', 'slow-consumer', 'icwatch_pending_messages', 'icwatch_redis_errors_total', 'icwatch_leader', 'icwatch_leader_changes_total']) {
         expect(exprs, m).to.include(m);
       }
     });
@@ -217,8 +263,15 @@ describe('deploy/', function () {
 
   it('passes promtool check rules', function () {
     if (!tool('promtool')) return this.skip(); // apt-get install prometheus
-    const result = spawnSync('promtool', ['check', 'rules', join(DEPLOY, 'prometheus/icwatch-rules.yml')], { encoding: 'utf8' });
+    const result = spawnSync('promtool', ['check', 'rules', ...RULE_FILES.map((f) => join(DEPLOY, 'prometheus', f))], { encoding: 'utf8' });
     expect(result.status, result.stdout + result.stderr).to.equal(0);
+  });
+
+  it('passes promtool test rules (unit tests of every alert)', function () {
+    if (!tool('promtool')) return this.skip(); // apt-get install prometheus
+    const result = spawnSync('promtool', ['test', 'rules', ...RULE_FILES.map(testFileOf)], { cwd: join(DEPLOY, 'prometheus'), encoding: 'utf8' });
+    expect(result.status, result.stdout + result.stderr).to.equal(0);
+    expect(result.stdout + result.stderr).to.include('SUCCESS');
   });
 
   it('passes systemd-analyze verify', function () {

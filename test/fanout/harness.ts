@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { silentLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { FanoutServer, type FanoutOptions } from '../../src/fanout/server.js';
-import { FanoutClient, type FanoutClientOptions } from '../../src/fanout/client.js';
+import { IcwatchClient, type IcwatchClientOptions } from '../../src/client/index.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { LayoutWriter } from './layout.js';
 
@@ -13,7 +13,7 @@ export interface Harness {
   metrics: Metrics;
   url: string;
   port: number;
-  client(options?: Partial<FanoutClientOptions>): FanoutClient;
+  client(options?: Partial<IcwatchClientOptions>): IcwatchClient;
   /** Counter value of icwatch_ws_disconnects_total{reason}. */
   disconnects(reason: string): Promise<number>;
   close(): Promise<void>;
@@ -45,14 +45,14 @@ export async function startHarness(redis: Redis, keyPrefix: string, overrides: P
   await fanout.start();
   const port = (server.address() as { port: number }).port;
   const url = `ws://127.0.0.1:${port}/v1/users`;
-  const clients: FanoutClient[] = [];
+  const clients: IcwatchClient[] = [];
   return {
     fanout,
     metrics,
     url,
     port,
     client(options = {}) {
-      const c = new FanoutClient({ url, backoff: { initialMs: 20, maxMs: 200, multiplier: 2, jitter: 0.5 }, ...options });
+      const c = new IcwatchClient({ url, backoff: { initialMs: 20, maxMs: 200, multiplier: 2, jitter: 0.5 }, ...options });
       c.on('error', () => {});
       clients.push(c);
       return c.start();

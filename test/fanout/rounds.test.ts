@@ -4,14 +4,14 @@
  */
 import { expect } from 'chai';
 import type { Socket } from 'node:net';
-import type { FanoutClient } from '../../src/fanout/client.js';
+import type { IcwatchClient } from '../../src/client/index.js';
 import { waitFor } from '../helpers/net.js';
 import { startHarness, useFixture } from './harness.js';
 import { readMirror } from '../helpers/mirror.js';
 import { plain } from './layout.js';
 
 /** The change seqs a client applies, to check they are contiguous. */
-function recordSeqs(c: FanoutClient): number[] {
+function recordSeqs(c: IcwatchClient): number[] {
   const seqs: number[] = [];
   c.on('change', (e: { seq: number }) => seqs.push(e.seq));
   return seqs;

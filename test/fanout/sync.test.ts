@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { FanoutClient } from '../../src/fanout/client.js';
+import { IcwatchClient } from '../../src/client/index.js';
 import { waitFor } from '../helpers/net.js';
 import { useFixture } from './harness.js';
 import { readMirror } from '../helpers/mirror.js';
@@ -49,12 +49,12 @@ describe('fanout: snapshot, changes and resume', function () {
     const rand = seeded(42);
     const mismatches: string[] = [];
     let checks = 0;
-    const check = (c: FanoutClient, seq: number) => {
+    const check = (c: IcwatchClient, seq: number) => {
       checks++;
       const expected = f.writer.history.get(seq);
       if (!expected || JSON.stringify(plain(c.users)) !== JSON.stringify(plain(expected))) mismatches.push(`seq ${seq}`);
     };
-    const followers: FanoutClient[] = [];
+    const followers: IcwatchClient[] = [];
     const storm = (async () => {
       for (let i = 0; i < 150; i++) {
         await f.writer.apply([randomOp(rand, 40), randomOp(rand, 40), randomOp(rand, 40)]);

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { FanoutClient } from '../../src/fanout/client.js';
+import { IcwatchClient } from '../../src/client/index.js';
 import { componentLogger, createLogger } from '../../src/log/logger.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import type { SimUser } from '../helpers/mirror.js';
@@ -56,7 +56,7 @@ describe('logs', function () {
     let sim: SimulatorProcess;
     let proxy: Awaited<ReturnType<typeof recordingProxy>>;
     let icwatch: IcwatchProcess | undefined;
-    let client: FanoutClient | undefined;
+    let client: IcwatchClient | undefined;
 
     before(async () => {
       redis = new Redis(SHARED_REDIS_URL);
@@ -87,7 +87,7 @@ describe('logs', function () {
         ICWATCH_REDIS_KEY_PREFIX: prefix,
       });
       await waitFor('ready', async () => (await icwatch!.get('/readyz')).status === 200, 20000, 100);
-      client = new FanoutClient({ url: `ws://127.0.0.1:${icwatch.port}/v1/users?access_token=${token}`, token, reconnect: false }).start();
+      client = new IcwatchClient({ url: `ws://127.0.0.1:${icwatch.port}/v1/users?access_token=${token}`, token, reconnect: false }).start();
       await new Promise((resolve) => client!.once('synced', resolve));
 
       const users = await sim.control<SimUser[]>('GET', 'users');

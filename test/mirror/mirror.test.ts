@@ -1,4 +1,4 @@
-/** The mirror's rules (PRODUCT.md §5), each read back from real Redis the way a reader reads it. */
+/** The mirror's rules (README "The Redis mirror"), each read back from real Redis the way a reader reads it. */
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/net.js';

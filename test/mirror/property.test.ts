@@ -50,7 +50,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
 );
 
-/** The reference model: what PRODUCT.md §5 says the mirror holds after each message. */
+/** The reference model: what the README "The Redis mirror" says the mirror holds after each message. */
 function applyToModel(model: Map<string, Props>, message: ReceivedUsersMessage['message']): void {
   const strip = (u: User) => Object.fromEntries(Object.entries(u).filter(([, v]) => v !== null));
   if (!message.isDelta) {

@@ -1,10 +1,14 @@
 --[[
-icwatch mirror: apply one chunk of writes computed by the daemon, atomically (PRODUCT.md §5).
+icwatch mirror: apply one chunk of writes computed by the daemon, atomically (README: The Redis mirror).
 
 The daemon computes every write in Node (values are JSON built there: never cjson, which escapes '/' and
 renumbers) and sends only the result. The script first checks that meta's epoch and seq are those the chunk was
 computed against; if not (another writer, or a retry of a chunk whose reply was lost) it writes nothing, so a
 retry after an unknown outcome is idempotent.
+
+Before that, with high availability, it checks the writer's fence against meta's `fence` (incremented by
+lease-acquire.lua at each takeover): a leader that lost its lease (frozen, cut off from Redis) may still have
+writes queued or in flight, and none of them may land once another replica has taken over.
 
 All keys share the hash tag {P}, so the user and index keys built here live in the same Cluster slot.
 
@@ -18,7 +22,8 @@ ARGV[4]  index key prefix  "{P}:idx:"
 ARGV[5]  notify channel    "{P}:notify" (the new seq is published when the chunk wrote entries)
 ARGV[6]  change stream length (XTRIM MAXLEN ~ after the entries)
 ARGV[7]  now, ms since the epoch (each entry's `at`; meta lastChangeAt)
-ARGV[8]  M, then M meta field/value pairs to set (syncing, syncedAt, subscriptionId, icServer)
+ARGV[8]  the writer's fence ('' = high availability off: no fence check)
+ARGV[9]  M, then M meta field/value pairs to set (syncing, syncedAt, subscriptionId, icServer)
 then     X, then X index groups, each: property, S, D, S value/user-id pairs to set, D values to delete
 then     the change entries, in order, to the end of ARGV; each is one of
            'n'|'u', id, S, D, S field/value pairs, D fields, data   upsert (HSET/HDEL the user hash, XADD);
@@ -28,8 +33,14 @@ then     the change entries, in order, to the end of ARGV; each is one of
                                                                     U+001F in one argument (JSON never holds a raw
                                                                     U+001F); data is composed from the pairs
            'r', id                                                  remove: DEL the user hash, SREM ids, XADD
-Returns  {'OK', seq, users} | {'STALE', epoch, seq} | {'EMPTY'} (meta missing: Redis lost the mirror)
+Returns  {'OK', seq, users} | {'FENCED', current fence or ''} | {'STALE', epoch, seq}
+         | {'EMPTY'} (meta missing: Redis lost the mirror)
 ]]
+if ARGV[8] ~= '' then
+  -- Checked first: after Redis lost its data the fence is gone too, and the writer must step down, not re-create meta.
+  local fence = redis.call('HGET', KEYS[1], 'fence')
+  if fence ~= ARGV[8] then return {'FENCED', fence or ''} end
+end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then return {'EMPTY'} end
 local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
@@ -60,7 +71,7 @@ local function hashWrites(key, at)
   return i + dels, sets
 end
 
-local i = 8
+local i = 9
 local m = tonumber(ARGV[i])
 local metaFirst = i + 1
 i = i + 1 + 2 * m

@@ -1,0 +1,72 @@
+/**
+ * Failover of two `role: all` replicas of one mirror (high availability), real processes, the simulator churning
+ * CHURN_PER_SEC changes per second, ha.leaseMs LEASE_MS:
+ * - failoverKillSeconds: SIGKILL of the leader → the first change committed by the new leader (target ≤ leaseMs + 3 s);
+ * - failoverTermSeconds: SIGTERM of the leader → the same (target ≤ 3 s: the lease is released, the standby woken);
+ * - failoverGaps: seq gaps in the change stream and in what followers received (must be 0);
+ * - failoverStaleWrites: writes that landed carrying a stale fence, read off Redis's MONITOR stream (must be 0).
+ * Commit times are Redis's own clock (MONITOR), on the same machine as the signal's Date.now().
+ */
+import { waitFor } from '../test/helpers/net.js';
+import { Replicas } from '../test/ha/replicas.js';
+import { streamSeqs } from '../test/helpers/mirror.js';
+import type { Figures } from './run.js';
+
+const LEASE_MS = 3000;
+const RENEW_MS = 1000;
+/** Changes per second while the leader is killed and stopped (the first change after a takeover comes at once). */
+const CHURN_PER_SEC = 20;
+
+export default async function failoverBench({ quick, log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
+  const r = await Replicas.start({ users: quick ? 300 : 2000, leaseMs: LEASE_MS, renewMs: RENEW_MS });
+  try {
+    await r.start('a');
+    await waitFor('a leading', async () => (await r.leadershipOf('a')).leadership === 'leader', 30000, 100);
+    await r.start('b');
+    await r.leaderIs('a');
+    r.follow('b');
+    await r.converged(60000);
+    r.churn(CHURN_PER_SEC / 10);
+    await new Promise((res) => setTimeout(res, 1000));
+
+    const killSeconds = await takeover(r, 'b', () => r.get('a').process.stop('SIGKILL'));
+    log(`  SIGKILL of the leader → first change committed by the new one: ${killSeconds.toFixed(2)} s (lease ${LEASE_MS / 1000} s)`);
+    await r.start('a');
+    await r.leaderIs('b');
+    // The follower must outlive the next fault: it follows a, the replica that will take over.
+    const firstFollower = r.follower!;
+    r.follow('a');
+    await new Promise((res) => setTimeout(res, 2000));
+
+    let exit: Promise<number | string> | undefined;
+    const termSeconds = await takeover(r, 'a', () => void (exit = r.get('b').process.stop('SIGTERM')));
+    log(`  SIGTERM of the leader → first change committed by the new one: ${termSeconds.toFixed(2)} s (exit ${await exit})`);
+    await firstFollower.stop();
+
+    r.stopChurn();
+    await r.converged(60000);
+    const seqs = await streamSeqs(r.reader, r.keys);
+    const streamGaps = seqs.filter((s, i) => i > 0 && s !== seqs[i - 1]! + 1).length;
+    const stale = r.audit.staleWrites().length;
+    log(`  gaps: ${streamGaps} in the stream, ${r.followerGaps} seen by followers; stale writes landed: ${stale} (refused: ${r.audit.refused})`);
+    return {
+      failoverLeaseMs: LEASE_MS,
+      failoverKillSeconds: killSeconds,
+      failoverTermSeconds: termSeconds,
+      failoverGaps: streamGaps + r.followerGaps,
+      failoverStaleWrites: stale,
+    };
+  } finally {
+    await r.close();
+  }
+}
+
+/** Seconds from `fault` to the first change entry committed under the next fence, with `next` then leading. */
+async function takeover(r: Replicas, next: string, fault: () => unknown): Promise<number> {
+  const fence = r.audit.currentFence + 1;
+  const t0 = Date.now();
+  await fault();
+  const first = await waitFor(`a change committed under fence ${fence}`, () => r.audit.firstChangeUnder(fence), 30000, 20);
+  await r.leaderIs(next);
+  return (first.at - t0) / 1000;
+}

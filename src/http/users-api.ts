@@ -1,0 +1,227 @@
+/**
+ * HTTP reads of the directory (the README's "HTTP reads"), beside the WebSocket on its path:
+ *   GET /v1/users[?ids=a,b][&props=p,q]   {"epoch","seq","users":[…]}: the mirror as of seq, one consistent picture
+ *   GET /v1/users?<indexed>=<value>       the users the index {P}:idx:<indexed> names for value
+ *   GET /v1/users/<id>                    {"id",…props}, X-Icwatch-Seq; 404 when absent
+ * ETag "<epoch>:<seq>" (If-None-Match → 304), compressed per Accept-Encoding. A client may resume the WebSocket
+ * with since=<seq>&epoch=<epoch> of such an answer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pickProps, propsKey } from '../fanout/frames.js';
+import { FANOUT_LIMITS } from '../fanout/options.js';
+import { TokenCheck, type Refusal } from '../fanout/request.js';
+import type { UserProps } from '../fanout/snapshot.js';
+import { parseHead, type MirrorHead, type RedisClient } from '../fanout/stream.js';
+import type { Logger } from '../log/logger.js';
+import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
+import { BodyCache, type BodyCacheLimits, type Body } from './body-cache.js';
+import { checkToken, parseUsersQuery, type UsersQuery } from './users-query.js';
+import { decodeUserHash, UsersView, type ViewLimits, type ViewState } from './users-view.js';
+
+export interface UsersReadsOptions {
+  redis: RedisClient;
+  keyPrefix: string;
+  /** websocket.path: the reads answer on it and below it. */
+  path: string;
+  tokens: readonly string[];
+  indexedProperties: readonly string[];
+  logger: Logger;
+  limits?: Partial<ReadLimits>;
+}
+
+export type ReadLimits = ViewLimits & BodyCacheLimits;
+
+export const READ_LIMITS: ReadLimits = {
+  loadChunkUsers: 500,
+  pageEntries: 1000,
+  maxCatchUpEntries: 10000,
+  maxLoadAttempts: 5,
+  idleDropMs: 5 * 60_000,
+  maxBodies: 16,
+  maxBytes: 64 * 1024 * 1024,
+  minCompressBytes: 1024,
+};
+
+/** One user and the mirror's head, read atomically: through the index (KEYS[2] given) or by id (ARGV[2]). */
+const READ_ONE = `
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+local id = ARGV[2]
+if KEYS[2] then id = redis.call('HGET', KEYS[2], ARGV[3]) end
+if not id then return {meta[1], meta[2]} end
+return {meta[1], meta[2], id, redis.call('HGETALL', ARGV[1] .. id)}`;
+
+const etagOf = (h: MirrorHead) => `"${h.epoch ?? ''}:${h.seq}"`;
+
+export class UsersReads {
+  readonly tokens: TokenCheck;
+  readonly view: UsersView;
+  readonly bodies: BodyCache;
+  private readonly keys: MirrorKeys;
+  private readonly limits: ReadLimits;
+
+  constructor(private readonly o: UsersReadsOptions) {
+    this.limits = { ...READ_LIMITS, ...o.limits };
+    this.keys = mirrorKeys(o.keyPrefix);
+    this.tokens = new TokenCheck(o.tokens);
+    this.bodies = new BodyCache(this.limits);
+    this.view = new UsersView(o.redis, this.keys, this.limits, (err, id) =>
+      o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
+    );
+  }
+
+  /** Whether `path` is one of the reads' (the WebSocket path, or below it). */
+  serves(path: string): boolean {
+    return path === this.o.path || path.startsWith(`${this.o.path}/`);
+  }
+
+  /** The token check alone (the page, the status JSON): a refusal, or null when the request may go on. */
+  refusal(req: IncomingMessage): Refusal | null {
+    return checkToken(req, this.tokens, FANOUT_LIMITS);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const rest = path.slice(this.o.path.length + 1);
+    let id: string | null = null;
+    if (path !== this.o.path) {
+      try {
+        id = decodeURIComponent(rest);
+      } catch {
+        return sendRefusal(res, {
+          status: 400,
+          error: 'the user id in the path is not valid percent-encoding',
+          parameter: 'id',
+          expected: `${this.o.path}/<url-encoded user id>`,
+        });
+      }
+      if (!id || id.includes('/') || id.length > FANOUT_LIMITS.maxIdLength) {
+        return sendRefusal(res, {
+          status: 404,
+          error: `no such resource: ${path.slice(0, 100)}`,
+          expected: `${this.o.path} or ${this.o.path}/<user id> (at most ${FANOUT_LIMITS.maxIdLength} characters)`,
+        });
+      }
+    }
+    const q = parseUsersQuery(req, this.tokens, FANOUT_LIMITS, this.o.indexedProperties, id !== null);
+    if ('status' in q) return sendRefusal(res, q);
+    try {
+      if (id !== null) return await this.one(req, res, id, q);
+      if (q.lookup) return await this.lookup(req, res, q);
+      return await this.list(req, res, q);
+    } catch (err) {
+      // Redis away (or a read that kept racing a restart of the mirror): the client may retry; nothing is wrong with its request.
+      if (res.headersSent) throw err;
+      this.o.logger.warn('an HTTP read of the mirror failed', { error: (err as Error).message });
+      return sendRefusal(res, { status: 503, error: `the mirror cannot be read right now: ${(err as Error).message}`, expected: 'a retry after a moment' });
+    }
+  }
+
+  close(): void {
+    this.view.close();
+  }
+
+  /** GET /v1/users[?ids][&props]: from the view, one body per (seq, filters). */
+  private async list(req: IncomingMessage, res: ServerResponse, q: UsersQuery): Promise<void> {
+    const inm = req.headers['if-none-match'];
+    const head = await this.view.head();
+    if (matches(inm, etagOf(head))) return notModified(res, head);
+    const state = await this.view.current();
+    const etag = etagOf(state);
+    if (matches(inm, etag)) return notModified(res, state);
+    const key = `${etag}|${q.ids ? [...q.ids].join(',') : '*'}|${propsKey(q.props)}`;
+    const body = this.bodies.get(key, etag, () => ({ epoch: state.epoch, seq: state.seq, users: pickUsers(state, q) }));
+    return this.send(req, res, body, state);
+  }
+
+  /** GET /v1/users?<indexed>=<value>: through the index, with the head, in one atomic read. */
+  private async lookup(req: IncomingMessage, res: ServerResponse, q: UsersQuery): Promise<void> {
+    const { property, value } = q.lookup!;
+    const r = (await this.o.redis.eval(READ_ONE, 2, this.keys.meta, this.keys.index(property), this.keys.userKeyPrefix, '', value)) as unknown[];
+    const head = parseHead([r[0] as string | null, r[1] as string | null]);
+    const user = r[2] ? toUser(r[2] as string, r[3] as string[], q) : null;
+    const json = Buffer.from(JSON.stringify({ epoch: head.epoch, seq: head.seq, users: user ? [user] : [] }));
+    sendJsonBuffer(res, req, 200, json, head);
+  }
+
+  /** GET /v1/users/<id>. */
+  private async one(req: IncomingMessage, res: ServerResponse, id: string, q: UsersQuery): Promise<void> {
+    const r = (await this.o.redis.eval(READ_ONE, 1, this.keys.meta, this.keys.userKeyPrefix, id)) as unknown[];
+    const head = parseHead([r[0] as string | null, r[1] as string | null]);
+    const fields = (r[3] as string[] | undefined) ?? [];
+    if (!fields.length)
+      return sendRefusal(
+        res,
+        { status: 404, error: `no user "${id.slice(0, 100)}" in the mirror`, parameter: 'id', expected: 'the id of a user in the directory' },
+        head,
+      );
+    sendJsonBuffer(res, req, 200, Buffer.from(JSON.stringify(toUser(id, fields, q))), head);
+  }
+
+  private async send(req: IncomingMessage, res: ServerResponse, body: Body, head: MirrorHead): Promise<void> {
+    const encoding = BodyCache.choose(req.headers['accept-encoding'], body.json.length, this.limits.minCompressBytes);
+    const bytes = await body.encode(encoding);
+    res.writeHead(200, {
+      ...headHeaders(head),
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': bytes.length,
+      ETag: body.etag,
+      'Cache-Control': 'no-cache',
+      Vary: 'Accept-Encoding',
+      ...(encoding === 'identity' ? {} : { 'Content-Encoding': encoding }),
+    });
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+  }
+}
+
+function pickUsers(state: ViewState, q: UsersQuery): ({ id: string } & UserProps)[] {
+  const out: ({ id: string } & UserProps)[] = [];
+  const add = (id: string, props: UserProps | undefined) => props && out.push({ id, ...pickProps(props, q.props) });
+  if (q.ids) for (const id of q.ids) add(id, state.users.get(id));
+  else for (const [id, props] of state.users) add(id, props);
+  return out;
+}
+
+function toUser(id: string, fields: string[], q: UsersQuery): { id: string } & UserProps {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
+  return { id, ...pickProps(decodeUserHash(hash), q.props) };
+}
+
+/** If-None-Match holds this ETag (a list, weak or not, or `*`). */
+function matches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
+  });
+}
+
+const headHeaders = (head: MirrorHead) => ({ 'X-Icwatch-Seq': String(head.seq), 'X-Icwatch-Epoch': head.epoch ?? '' });
+
+function notModified(res: ServerResponse, head: MirrorHead): void {
+  res.writeHead(304, { ...headHeaders(head), ETag: etagOf(head), 'Cache-Control': 'no-cache', Vary: 'Accept-Encoding' });
+  res.end();
+}
+
+function sendJsonBuffer(res: ServerResponse, req: IncomingMessage, status: number, json: Buffer, head?: MirrorHead): void {
+  res.writeHead(status, {
+    ...(head ? headHeaders(head) : {}),
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': json.length,
+    'Cache-Control': 'no-store',
+  });
+  res.end(req.method === 'HEAD' ? undefined : json);
+}
+
+/** A refusal as the WebSocket upgrade gives it: the status and a JSON body {error, parameter, expected}. */
+export function sendRefusal(res: ServerResponse, refusal: Refusal, head?: MirrorHead): void {
+  const { status, ...body } = refusal;
+  const json = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, {
+    ...(head ? headHeaders(head) : {}),
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': json.length,
+    'Cache-Control': 'no-store',
+    ...(status === 401 ? { 'WWW-Authenticate': 'Bearer realm="icwatch"' } : {}),
+  });
+  res.end(json);
+}

@@ -1,0 +1,128 @@
+/// <reference lib="dom" />
+/**
+ * The live page at `/`: the directory from icwatch/client (HTTP snapshot, then the WebSocket from its seq, resumed
+ * after drops), and the daemon's status polled from /v1/status with a live lag chart. The token, when the page
+ * URL has one (?access_token=), goes with every request.
+ */
+import { IcwatchClient, type ClientState } from '../client/index.js';
+import { DirectoryTable } from './directory-table.js';
+import type { Readiness, StatusView } from '../http/types.js';
+import { ms, text } from './format.js';
+import { LagChart, windowLag, type HistogramSample } from './lag-chart.js';
+
+/** Status poll interval, and the span of the chart (in polls: 5 minutes). */
+const POLL_SECONDS = 2;
+const CHART_POINTS = 150;
+const STAGES = ['redis', 'websocket'] as const;
+const RECENT_CHANGES = 15;
+
+const $ = <T extends Element>(sel: string) => document.querySelector(sel) as T;
+const token = new URLSearchParams(location.search).get('access_token') ?? undefined;
+
+const table = new DirectoryTable($<HTMLTableElement>('#directory'), $('#shown'));
+const search = $<HTMLInputElement>('#search');
+search.addEventListener('input', () => table.filter(search.value));
+document.addEventListener('keydown', (ev) => {
+  // "/" jumps to the search box (unless typing elsewhere); Escape clears it.
+  if (ev.key === '/' && document.activeElement !== search && !(document.activeElement instanceof HTMLInputElement)) {
+    ev.preventDefault();
+    search.focus();
+  } else if (ev.key === 'Escape' && document.activeElement === search) {
+    search.value = '';
+    table.filter('');
+  }
+});
+
+const client = new IcwatchClient({ url: location.origin, token, snapshot: 'http', backoff: { initialMs: 250, maxMs: 5000, multiplier: 2, jitter: 0.5 } });
+let shownMap: unknown = null;
+client.on('synced', (seq) => {
+  if (client.users !== shownMap) {
+    shownMap = client.users;
+    table.replace(client.users);
+    table.filter(search.value);
+  }
+  setText('#client-seq > td', String(seq));
+});
+client.on('change', (c) => {
+  table.update(c.id, client.get(c.id));
+  setText('#client-seq > td', String(c.seq));
+  const li = document.createElement('li');
+  li.textContent = `${c.seq} ${c.op} ${c.id}${c.op === 'upsert' ? ` ${Object.keys(c.data).join(', ')}` : ''}`;
+  const list = $('#changes');
+  list.prepend(li);
+  while (list.children.length > RECENT_CHANGES) list.lastElementChild!.remove();
+});
+const STATE_TEXT: Record<ClientState, string> = {
+  idle: 'not connected',
+  connecting: 'connecting…',
+  syncing: 'loading the directory…',
+  live: 'live',
+  waiting: 'disconnected, reconnecting…',
+  refused: 'refused by icwatch',
+  stopped: 'stopped',
+};
+client.on('state', (state, detail) => {
+  const el = $<HTMLElement>('#connection');
+  el.dataset.state = state;
+  el.textContent = state === 'refused' ? `${STATE_TEXT[state]}: ${detail ?? ''}${token ? '' : ' (add ?access_token=… to the page URL)'}` : STATE_TEXT[state];
+  el.title = detail ?? '';
+});
+client.on('error', () => {}); // shown through the state
+client.start();
+
+// ---- status and lag ----
+
+/** The status JSON; `leader` / `ha` appear once the daemon reports high availability. */
+type Status = Partial<StatusView> & {
+  readiness?: Readiness & { leader?: unknown };
+  lagHistograms?: Record<string, HistogramSample>;
+  leader?: unknown;
+  ha?: { role?: unknown };
+};
+const chart = new LagChart($<SVGSVGElement>('#lag-chart'), STAGES, CHART_POINTS, POLL_SECONDS);
+let previous: Record<string, HistogramSample> | undefined;
+
+function setText(sel: string, value: string): void {
+  const el = $(sel);
+  if (el && el.textContent !== value) el.textContent = value;
+}
+
+/** Leader or standby, from whichever field the daemon gives (absent before high availability). */
+function leadership(s: Status): string {
+  const v = s.leader ?? s.ha?.role ?? s.readiness?.leader;
+  if (v === undefined) return `— (role ${s.role ?? '?'})`;
+  return typeof v === 'boolean' ? (v ? 'leader' : 'standby') : text(v);
+}
+
+async function pollStatus(): Promise<void> {
+  try {
+    const res = await fetch(`/v1/status${token ? `?access_token=${encodeURIComponent(token)}` : ''}`, { headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const s = (await res.json()) as Status;
+    setText('#st-daemon > td', `${s.daemon ?? '—'} (version ${s.version ?? '?'})`);
+    setText('#st-session > td', s.session ?? '—');
+    setText('#st-leader > td', leadership(s));
+    setText('#st-redis > td', s.redis ?? '—');
+    setText('#st-ready > td', s.readiness?.ready ? 'ready' : `not ready${s.readiness?.reason ? `: ${s.readiness.reason}` : ''}`);
+    setText('#st-users > td', String(s.users ?? '—'));
+    setText('#st-seq > td', String(s.seq ?? '—'));
+    setText('#st-clients > td', String(s.wsClients ?? '—'));
+    const now = s.lagHistograms ?? {};
+    const p99: Record<string, number | undefined> = {};
+    for (const stage of STAGES) {
+      const h = now[stage];
+      if (!h) continue;
+      const w = windowLag(previous?.[stage], h);
+      p99[stage] = w.p99;
+      setText(`#lag-${stage}`, w.count ? `p99 ${ms(w.p99)} · mean ${ms(w.mean)} (${w.count} in ${POLL_SECONDS} s)` : 'no changes in the last poll');
+    }
+    if (previous) chart.add({ at: Date.now(), p99 });
+    previous = now;
+    setText('#st-updated > td', new Date().toLocaleTimeString());
+  } catch (err) {
+    setText('#st-updated > td', `status unavailable (${(err as Error).message})`);
+    previous = undefined; // a restarted daemon starts its histograms again
+  }
+}
+void pollStatus();
+setInterval(() => void pollStatus(), POLL_SECONDS * 1000);
