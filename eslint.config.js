@@ -7,7 +7,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['node_modules/', '.bench-out/'] },
+  { ignores: ['node_modules/', '.bench-out/', 'dist/', 'test-artifacts/'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
@@ -24,6 +24,8 @@ export default defineConfig(
       // An async function without await is how a function meets a Promise-returning interface; the mistakes that
       // matter (a promise dropped or passed where nothing awaits it) are no-floating-promises and no-misused-promises.
       '@typescript-eslint/require-await': 'off',
+      // Rejecting with an abort signal's reason, or passing on an error caught as unknown, keeps the error as it is.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
     },
   },
   {

@@ -75,7 +75,8 @@ async function childMain(): Promise<void> {
       while (next < n) await open(next++);
     }));
   }
-  process.on('message', async (msg: ToChild) => {
+  process.on('message', (msg: ToChild) => void onMessage(msg));
+  async function onMessage(msg: ToChild): Promise<void> {
     if (msg.cmd === 'connect') {
       await pool(msg.n, (i) => new Promise<void>((resolve, reject) => {
         if (msg.kind === 'sio') {
@@ -120,7 +121,7 @@ async function childMain(): Promise<void> {
       sio = [];
       send({ ev: 'disconnected' });
     }
-  });
+  }
 }
 
 /** A FanoutServer in a fresh process: reports its port, then its RSS whenever asked. */
@@ -350,8 +351,8 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
       await receivers.disconnect();
       await io.close();
     }
-    figures.fanoutVsNaive = Math.round(((figures.fanoutDeliveriesPerSec as number) / (figures.naiveDeliveriesPerSec as number)) * 100) / 100;
-    figures.fanoutVsSocketio = Math.round(((figures.fanoutDeliveriesPerSec as number) / (figures.socketioDeliveriesPerSec as number)) * 100) / 100;
+    figures.fanoutVsNaive = Math.round(((figures.fanoutDeliveriesPerSec) / (figures.naiveDeliveriesPerSec)) * 100) / 100;
+    figures.fanoutVsSocketio = Math.round(((figures.fanoutDeliveriesPerSec) / (figures.socketioDeliveriesPerSec)) * 100) / 100;
     return figures;
   } finally {
     receivers.kill();

@@ -106,8 +106,8 @@ export class IcwsConnection {
       signal,
     }, 'connect');
     const body = res.body ?? {};
-    const sessionId = header(res.headers, 'inin-icws-session-id') ?? String(body.sessionId ?? '');
-    const csrfToken = header(res.headers, 'inin-icws-csrf-token') ?? String(body.csrfToken ?? '');
+    const sessionId = header(res.headers, 'inin-icws-session-id') ?? (typeof body.sessionId === 'string' ? body.sessionId : '');
+    const csrfToken = header(res.headers, 'inin-icws-csrf-token') ?? (typeof body.csrfToken === 'string' ? body.csrfToken : '');
     const cookie = sessionCookie(res.headers['set-cookie'], sessionId);
     if (!sessionId || !csrfToken || !cookie) {
       throw new IcwsError(res.status, 'POST connection', undefined, 'login answer lacks the session id, the CSRF token or the session cookie');

@@ -9,11 +9,11 @@ import type { PutSession, SubscriptionPuts } from './subscription-puts.js';
 
 export interface HandleContext {
   /** Whether the session is still the live one. */
-  isLive(): boolean;
+  isLive: () => boolean;
   puts: SubscriptionPuts;
   log: Logger;
   /** Told when a full replace arrived (the feed resets its login backoff). */
-  fullReplaceArrived(): void;
+  fullReplaceArrived: () => void;
 }
 
 export function sessionHandle(session: () => PutSession & { info: SessionInfo }, ctx: HandleContext): SessionHandle {

@@ -72,7 +72,7 @@ function subObjects(body: unknown): SubObject[] {
   const raw = typeof body === 'object' && body !== null ? (body as { subObjects?: unknown }).subObjects : undefined;
   return list(raw).map((o) => {
     const e = (typeof o === 'object' && o !== null ? o : {}) as Record<string, unknown>;
-    const out: SubObject = { id: typeof e.id === 'string' ? e.id : String(e.id ?? '(no id)') };
+    const out: SubObject = { id: printable(e.id, '(no id)') };
     if (typeof e.uri === 'string') out.uri = e.uri;
     if (Array.isArray(e.licenseProblems)) {
       out.licenseProblems = e.licenseProblems.map((p) => {
@@ -88,9 +88,15 @@ function validationError(v: unknown): ValidationError {
   const e = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
   return {
     validationErrorType: Number(e.validationErrorType),
-    propertyName: String(e.propertyName ?? ''),
-    propertyValue: e.propertyValue === undefined || e.propertyValue === null ? '' : String(e.propertyValue),
+    propertyName: printable(e.propertyName),
+    propertyValue: printable(e.propertyValue),
   };
+}
+
+/** A value from the server's answer (parsed JSON) as text: a string as it is, anything else as JSON, absent as `fallback`. */
+function printable(v: unknown, fallback = ''): string {
+  if (v === undefined || v === null) return fallback;
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 function licenseError(v: unknown): LicenseError {

@@ -46,15 +46,16 @@ export function coalesceWhileBusy<T, R>(project: (batch: T[]) => ObservableInput
           busy = true;
           let doneSynchronously = false;
           let inLoop = true;
-          let run: Subscription | undefined;
-          run = from(project(batch)).subscribe({
+          const run: Subscription = from(project(batch)).subscribe({
             next: (value) => subscriber.next(value),
             error: (err: unknown) => subscriber.error(err),
             complete: () => {
               busy = false;
-              if (run) inner.remove(run);
               if (inLoop) doneSynchronously = true;
-              else next();
+              else {
+                inner.remove(run);
+                next();
+              }
             },
           });
           inLoop = false;

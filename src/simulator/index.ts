@@ -35,9 +35,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const o = state.options;
   // The accepted password is a secret (unless it is also the user name, which must stay readable in logs).
   registerSecret(o.password, [o.user]);
-  let server: SimulatorServer | undefined;
-  const control = new Control(state, () => server?.dropConnections());
-  server = new SimulatorServer(state, control);
+  // The control drops the server's connections on demand: it is told of the server once both exist.
+  const control: Control = new Control(state, () => server.dropConnections());
+  const server = new SimulatorServer(state, control);
   let port: number;
   try {
     port = await server.listen(o.host, o.port);

@@ -31,15 +31,16 @@ const FOLDERS = ['Inbox', 'Inbox/Shared', 'Inbox/Escalated', 'Archive'];
 const lower = (wg: string) => wg.toLowerCase();
 
 /** Known mailbox monikers, each with the folders that exist in it: the workgroups' own and a few spare ones for adds. */
+const moniker = (id: string, folders: readonly string[]): [string, readonly string[]] => [id, folders];
 export const MAILBOX_MONIKERS: Readonly<Record<string, readonly string[]>> = Object.fromEntries([
   ...WORKGROUP_IDS.flatMap((wg) => [
-    [`ews:${lower(wg)}@example.com`, FOLDERS],
-    [`ews:${lower(wg)}-out@example.com`, ['Sent Items']],
-    [`ews:${lower(wg)}-shared@example.com`, FOLDERS],
+    moniker(`ews:${lower(wg)}@example.com`, FOLDERS),
+    moniker(`ews:${lower(wg)}-out@example.com`, ['Sent Items']),
+    moniker(`ews:${lower(wg)}-shared@example.com`, FOLDERS),
   ]),
-  ['ews:info@example.com', ['Inbox', 'Inbox/Web', 'Archive']],
-  ['ews:orders@example.com', ['Inbox', 'Inbox/New', 'Inbox/Priority']],
-  ['imap:helpdesk@example.com', ['INBOX', 'INBOX.Triage']],
+  moniker('ews:info@example.com', ['Inbox', 'Inbox/Web', 'Archive']),
+  moniker('ews:orders@example.com', ['Inbox', 'Inbox/New', 'Inbox/Priority']),
+  moniker('imap:helpdesk@example.com', ['INBOX', 'INBOX.Triage']),
 ]);
 
 /** The id a mailbox added without configurationId gets. */
@@ -139,7 +140,7 @@ export function bulkUpdate(workgroupId: string, mailboxes: Map<string, Monitored
   }
   const add = (body.add ?? []) as Record<string, unknown>[];
   const modify = (body.modify ?? []) as Record<string, unknown>[];
-  const removeIds = (remove ?? []) as string[];
+  const removeIds = (remove ?? []);
 
   const errors: ValidationError[] = [];
   const next = new Map(mailboxes);

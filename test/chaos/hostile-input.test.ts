@@ -102,7 +102,7 @@ describe('chaos: hostile input', function () {
       const errors: string[] = [];
       const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
       ws.on('message', (d) => {
-        const frame = JSON.parse(d.toString());
+        const frame = JSON.parse((d as Buffer).toString());
         if (frame.type === 'error') errors.push(frame.error);
       });
       await new Promise((r) => ws.once('open', r));

@@ -38,12 +38,12 @@ describe('icwatch all + icwatch fanout on one mirror', function () {
   it('sends identical change sequences to clients of either process', async () => {
     const common = { ICWATCH_REDIS_URL: SHARED_REDIS_URL, ICWATCH_REDIS_KEY_PREFIX: prefix, ICWATCH_ICWS_URL: sim.url, ICWATCH_ICWS_PASSWORD: 'icwatch' };
     const [all, fanout] = await Promise.all([startIcwatch({ ...common, ICWATCH_ROLE: 'all' }), startIcwatch({ ...common, ICWATCH_ROLE: 'fanout' })]);
-    processes.push(all!, fanout!);
-    await waitFor('the all process ready', async () => (await all!.get('/readyz')).status === 200, 20000, 100);
-    await waitFor('the fanout process ready', async () => (await fanout!.get('/readyz')).status === 200, 20000, 100);
+    processes.push(all, fanout);
+    await waitFor('the all process ready', async () => (await all.get('/readyz')).status === 200, 20000, 100);
+    await waitFor('the fanout process ready', async () => (await fanout.get('/readyz')).status === 200, 20000, 100);
 
     const received = new Map<IcwatchClient, Change[]>();
-    for (const p of [all!, fanout!]) {
+    for (const p of [all, fanout]) {
       const c = new IcwatchClient({ url: `ws://127.0.0.1:${p.port}/v1/users`, reconnect: false });
       clients.push(c);
       received.set(c, []);

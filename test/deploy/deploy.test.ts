@@ -249,7 +249,7 @@ describe('deploy/', function () {
     // Dockerfile ENV lines (with continuation lines).
     variables.push(...[...read('docker/Dockerfile').matchAll(/^(?:ENV\s+|\s+)([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
     for (const f of K8S_FILES) {
-      for (const doc of parseAllDocuments(read(`k8s/${f}`)).map((d) => d.toJSON() as any)) {
+      for (const doc of parseAllDocuments(read(`k8s/${f}`)).map((d) => d.toJSON())) {
         if (doc.kind === 'Secret') variables.push(...Object.keys(doc.stringData ?? doc.data ?? {}));
         for (const c of doc.spec?.template?.spec?.containers ?? []) {
           variables.push(...(c.env ?? []).map((e: { name: string }) => e.name));

@@ -11,7 +11,7 @@ import { startHarness, useFixture } from './harness.js';
 function closeOf(url: string, onOpen: (ws: WebSocket) => void = () => {}): Promise<{ code: number; reason: string; frames: any[] }> {
   const ws = new WebSocket(url);
   const frames: any[] = [];
-  ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+  ws.on('message', (d) => frames.push(JSON.parse((d as Buffer).toString())));
   ws.on('open', () => onOpen(ws));
   ws.on('error', () => {});
   return new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString(), frames })));

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { mirrorKeys, type MirrorKeys } from '../../src/mirror/keys.js';
 
 export type Props = Record<string, unknown>;
-export type Op = { op: 'upsert'; id: string; data: Record<string, unknown | null> } | { op: 'remove'; id: string };
+export type Op = { op: 'upsert'; id: string; data: Record<string, unknown> } | { op: 'remove'; id: string };
 
 export class LayoutWriter {
   readonly keys: MirrorKeys;
@@ -39,7 +39,7 @@ export class LayoutWriter {
     this.record();
   }
 
-  upsert(id: string, data: Record<string, unknown | null>): Promise<number> {
+  upsert(id: string, data: Record<string, unknown>): Promise<number> {
     return this.apply([{ op: 'upsert', id, data }]);
   }
 

@@ -1,6 +1,5 @@
 /** Snapshot, live changes and resume: what a client holds equals the mirror, at every seq. */
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { IcwatchClient } from '../../src/client/index.js';
 import { waitFor } from '../helpers/net.js';
@@ -12,7 +11,7 @@ import { plain, randomOp, seeded } from './layout.js';
 function rawClient(url: string): { ws: WebSocket; frames: Array<Record<string, any>>; closed: Promise<number> } {
   const ws = new WebSocket(url);
   const frames: Array<Record<string, any>> = [];
-  ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+  ws.on('message', (d) => frames.push(JSON.parse((d as Buffer).toString())));
   const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
   ws.on('error', () => {});
   return { ws, frames, closed };

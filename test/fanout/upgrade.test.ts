@@ -79,7 +79,7 @@ describe('fanout: upgrade requests and client frames', function () {
   it('answers unknown client frames with an error frame, a ping with a pong, and closes an abuser with 1008', async () => {
     const ws = new WebSocket(`${f.h.url}?access_token=${TOKEN}`);
     const frames: any[] = [];
-    ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+    ws.on('message', (d) => frames.push(JSON.parse((d as Buffer).toString())));
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
     await waitFor('snapshot', () => frames.some((f) => f.type === 'snapshot'));
     ws.send(JSON.stringify({ type: 'ping' }));

@@ -26,7 +26,7 @@ export function testConfig(url: string, over: DeepPartial<Config> = {}): Config 
     backoff: { initialMs: 10, maxMs: 400, multiplier: 2, jitter: 0 },
     ...over.icws,
   } as Config['icws'];
-  c.subscription = { ...c.subscription, ...over.subscription } as Config['subscription'];
+  c.subscription = { ...c.subscription, ...over.subscription };
   return c;
 }
 

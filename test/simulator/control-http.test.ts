@@ -16,7 +16,7 @@ describe('simulator: control API over HTTP', () => {
 
   const send = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${control}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, body: (await res.json()) };
   };
 
   it('reads, changes, adds and removes users, and clients see the deltas', async () => {
