@@ -71,8 +71,11 @@ export const configSchema = z.strictObject({
       requestTimeoutMs: int(100, 600_000).default(15000),
       /** An SSE stream silent (no event, no ping) for this long is dropped and reopened. */
       sseIdleTimeoutMs: int(1000, 3_600_000).default(60000),
-      /** Largest poll response or SSE event accepted; a larger one is rejected (logged) and a full resync is asked. */
-      maxMessageBytes: int(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+      /**
+       * Largest poll response, SSE event, or user within an SSE usersMessage (its lists are read user by user)
+       * accepted; a larger one is rejected (logged) and a full resync is asked. 256 MiB: a poll answer of ~300,000 users.
+       */
+      maxMessageBytes: int(1024, 1024 * 1024 * 1024).default(256 * 1024 * 1024),
       tls: z
         .strictObject({
           /** PEM file of the CA that signed the server's certificate ('' = the system CAs). */

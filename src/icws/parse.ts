@@ -45,7 +45,11 @@ export function sampleOf(raw: unknown): string {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-export function parseMessage(raw: unknown): ParseOutcome {
+/**
+ * `checked`: user lists already read and checked one user at a time (a streamed server-sent event, see
+ * message-stream.ts); they replace the emptied lists of `raw`.
+ */
+export function parseMessage(raw: unknown, checked?: CheckedLists): ParseOutcome {
   let value = raw;
   if (typeof raw === 'string') {
     try {
@@ -60,8 +64,8 @@ export function parseMessage(raw: unknown): ParseOutcome {
   const bad = (reason: string, mayCarryChanges = false): ParseOutcome => ({ kind: 'malformed', reason, sample: sampleOf(raw), mayCarryChanges });
   switch (type) {
     case USERS_MESSAGE: {
-      const checked = usersMessage(value);
-      return typeof checked === 'string' ? bad(`usersMessage: ${checked}`, true) : { kind: 'message', message: checked };
+      const message = usersMessage(value, checked);
+      return typeof message === 'string' ? bad(`usersMessage: ${message}`, true) : { kind: 'message', message };
     }
     case CONNECTION_STATE_CHANGE_MESSAGE:
       if (typeof value.newConnectionState !== 'number') return bad('connectionStateChangeMessage: newConnectionState is not a number');
@@ -86,29 +90,43 @@ export function parseMessage(raw: unknown): ParseOutcome {
   }
 }
 
+/** Lists of a usersMessage read and checked element by element: `problem` is the first thing wrong found in them. */
+export interface CheckedLists {
+  lists: Map<string, unknown[]>;
+  problem?: string;
+}
+
+/** What is wrong with element `i` of a usersMessage list, or undefined. */
+export function listElementProblem(list: string, i: number, element: unknown): string | undefined {
+  if (list === 'removed') return typeof element === 'string' ? undefined : `removed[${i}] is not a user id string`;
+  if (!isObject(element) || !isObject(element.configurationId) || typeof element.configurationId.id !== 'string') {
+    return `${list}[${i}] is not a user with configurationId.id a string`;
+  }
+  const problem = propertyTypeProblem(element);
+  return problem ? `${list}[${i}] (${(element as User).configurationId.id}): ${problem}` : undefined;
+}
+
 /** The checked usersMessage, or what is wrong with it. Absent (or null) lists are left out. */
-function usersMessage(v: Record<string, unknown>): UsersMessage | string {
+function usersMessage(v: Record<string, unknown>, checked?: CheckedLists): UsersMessage | string {
   if (typeof v.isDelta !== 'boolean') return `isDelta is ${JSON.stringify(v.isDelta) ?? 'missing'}, expected true or false`;
   if (v.subscriptionId !== undefined && v.subscriptionId !== null && typeof v.subscriptionId !== 'string') return 'subscriptionId is not a string';
+  if (checked?.problem) return checked.problem;
   const out: UsersMessage = { __type: USERS_MESSAGE, isDelta: v.isDelta };
   if (typeof v.subscriptionId === 'string') out.subscriptionId = v.subscriptionId;
-  for (const list of ['added', 'changed'] as const) {
-    const users = v[list];
-    if (users === undefined || users === null) continue;
-    if (!Array.isArray(users)) return `${list} is not a list`;
-    const bad = users.findIndex((u) => !isObject(u) || !isObject(u.configurationId) || typeof u.configurationId.id !== 'string');
-    if (bad >= 0) return `${list}[${bad}] is not a user with configurationId.id a string`;
-    for (let i = 0; i < users.length; i++) {
-      const problem = propertyTypeProblem(users[i] as Record<string, unknown>);
-      if (problem) return `${list}[${i}] (${(users[i] as User).configurationId.id}): ${problem}`;
+  for (const list of ['added', 'changed', 'removed'] as const) {
+    const done = checked?.lists.get(list);
+    if (done) {
+      (out as unknown as Record<string, unknown[]>)[list] = done;
+      continue;
     }
-    out[list] = users as User[];
-  }
-  if (v.removed !== undefined && v.removed !== null) {
-    if (!Array.isArray(v.removed)) return 'removed is not a list';
-    const bad = v.removed.findIndex((id) => typeof id !== 'string');
-    if (bad >= 0) return `removed[${bad}] is not a user id string`;
-    out.removed = v.removed as string[];
+    const items = v[list];
+    if (items === undefined || items === null) continue;
+    if (!Array.isArray(items)) return `${list} is not a list`;
+    for (let i = 0; i < items.length; i++) {
+      const problem = listElementProblem(list, i, items[i]);
+      if (problem) return problem;
+    }
+    (out as unknown as Record<string, unknown[]>)[list] = items;
   }
   return out;
 }

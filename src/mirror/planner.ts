@@ -6,13 +6,11 @@
 import type { Logger } from '../log/logger.js';
 import type { ReceivedUsersMessage, UsersMessage } from '../icws/messages.js';
 import { encodeUser, type EncodedProps } from './encode.js';
-import { ChunkBuilder, type MirrorState, type StoredProps } from './state.js';
+import { ChunkBuilder, type MirrorState } from './state.js';
 
 export type QueueItem =
   | { kind: 'delta'; received: ReceivedUsersMessage }
-  | { kind: 'replace'; received: ReceivedUsersMessage; reason: string }
-  /** Rewrite of the known state into a Redis that lost the mirror (new epoch). */
-  | { kind: 'restore'; users: Map<string, StoredProps>; receivedAt: number };
+  | { kind: 'replace'; received: ReceivedUsersMessage; reason: string };
 
 export interface Chunk {
   builder: ChunkBuilder;
@@ -95,11 +93,10 @@ export function planDeltas(state: MirrorState, items: readonly QueueItem[], opti
   return { builder: b, meta: [], completes: receivedAts.length, receivedAts, receivedAt: receivedAts[0]!, sourceLag: true };
 }
 
-/** A full replace (or a restore) planned chunk by chunk, each against memory as the previous chunks left it. */
+/** A full replace planned chunk by chunk, each against memory as the previous chunks left it. */
 export class ReplacePlanner {
-  /** The replace's users (ICWS objects, encoded one at a time), or the known users of a restore. */
-  private readonly users: unknown[] | Array<[string, StoredProps]>;
-  private readonly restoring: boolean;
+  /** The replace's users (ICWS objects, encoded one at a time). */
+  private readonly users: unknown[];
   private next = 0;
   private absent: string[] | undefined;
   private nextAbsent = 0;
@@ -110,30 +107,19 @@ export class ReplacePlanner {
 
   constructor(
     private readonly state: MirrorState,
-    item: Extract<QueueItem, { kind: 'replace' | 'restore' }>,
+    item: Extract<QueueItem, { kind: 'replace' }>,
     private readonly options: PlannerOptions,
   ) {
-    const logger = options.logger;
-    this.restoring = item.kind === 'restore';
-    if (item.kind === 'restore') {
-      this.users = [...item.users];
-      this.receivedAt = item.receivedAt;
-      this.reason = 'redis';
-    } else {
-      const m = item.received.message;
-      // A full replace carries its users in `added` (and, defensively, `changed`); `removed` means nothing here.
-      const users = [...listOf(m, 'added', logger), ...listOf(m, 'changed', logger)];
-      this.users = users;
-      this.receivedAt = item.received.receivedAt;
-      this.reason = item.reason;
-    }
+    const m = item.received.message;
+    // A full replace carries its users in `added` (and, defensively, `changed`); `removed` means nothing here.
+    const added = listOf(m, 'added', options.logger);
+    const changed = listOf(m, 'changed', options.logger);
+    this.users = changed.length ? [...added, ...changed] : added;
+    this.receivedAt = item.received.receivedAt;
+    this.reason = item.reason;
   }
 
   private userAt(i: number): { id: string; props: EncodedProps } | undefined {
-    if (this.restoring) {
-      const [id, props] = this.users[i] as [string, StoredProps];
-      return { id, props };
-    }
     return encodeOrWarn(this.users[i], false, 'full replace', this.options.logger);
   }
 
@@ -141,7 +127,10 @@ export class ReplacePlanner {
   plan(): Planned & { done: boolean } {
     const b = new ChunkBuilder();
     const budget = this.options.replaceBatchSize;
-    while (this.next < this.users.length && b.entries < budget) {
+    // Bounded by users looked at, not only by entries written: a chunk of an unchanged directory writes nothing, and
+    // planning all of it at once would hold the event loop (the writer yields between chunks).
+    const last = Math.min(this.users.length, this.next + budget);
+    while (this.next < last && b.entries < budget) {
       const u = this.userAt(this.next++);
       if (!u) continue;
       this.seen.add(u.id);

@@ -3,41 +3,75 @@
  * against them: each operation updates memory at once (optimistically) and appends to a ChunkBuilder exactly the
  * Redis writes and change entries it takes. If Redis then refuses or loses the chunk, the caller reloads memory
  * from Redis, which stays the source of truth.
+ *
+ * Memory holds what the diff needs, not copies of the users: a digest per property (encode.ts digestOf), and the
+ * value itself only of indexed properties (to move index entries). So the users cost a few hundred bytes each
+ * whatever their size (README "Big directories").
  */
-import { indexValue, type EncodedProps } from './encode.js';
+import { digestOf, indexValue, type EncodedProps } from './encode.js';
 
-/** property → JSON encoding, as in the user's Redis hash. */
+/** property → JSON encoding, as in the user's Redis hash (what a load reads). */
 export type StoredProps = Map<string, string>;
+
+/** property → digest of its JSON encoding: what memory keeps of a user. */
+export type UserDigests = Map<string, number>;
 
 /** One indexed property: who holds each value, and which holder the Redis index points at. */
 class PropertyIndex {
-  readonly holders = new Map<string, Set<string>>();
+  /** value → its holder, or its holders when several users share it (rare: one string saves a Set per value). */
+  readonly holders = new Map<string, string | Set<string>>();
+  /** user id → the value the user holds. */
+  readonly valueOf = new Map<string, string>();
   /** value → user id, exactly as `{P}:idx:<property>` holds it (after the chunks planned so far). */
   readonly entries = new Map<string, string>();
 
   constructor(readonly property: string) {}
 
   hold(b: ChunkBuilder, value: string, id: string): void {
-    let set = this.holders.get(value);
-    if (!set) this.holders.set(value, (set = new Set()));
-    set.add(id);
+    const held = this.holders.get(value);
+    if (held === undefined) this.holders.set(value, id);
+    else if (typeof held === 'string') {
+      if (held !== id) this.holders.set(value, new Set([held, id]));
+    } else held.add(id);
+    this.valueOf.set(id, value);
     // The user who got the value last wins (an extension moved to a new user points at the new user).
     this.point(b, value, id);
   }
 
-  release(b: ChunkBuilder, value: string, id: string): void {
-    const set = this.holders.get(value);
-    set?.delete(id);
-    if (set && set.size === 0) this.holders.delete(value);
+  /** The user lets go of its value (if it holds one). */
+  release(b: ChunkBuilder, id: string): void {
+    const value = this.valueOf.get(id);
+    if (value === undefined) return;
+    this.valueOf.delete(id);
+    const held = this.holders.get(value);
+    let next: string | undefined;
+    if (typeof held === 'string') {
+      if (held === id) this.holders.delete(value);
+      else next = held;
+    } else if (held) {
+      held.delete(id);
+      next = held.values().next().value;
+      if (held.size === 1) this.holders.set(value, next!);
+    }
     // Remove an entry only if it still points at this user; if another user still holds the value, point at them.
-    if (this.entries.get(value) === id) this.point(b, value, set?.values().next().value);
+    if (this.entries.get(value) === id) this.point(b, value, next);
+  }
+
+  private anyHolder(value: string): string | undefined {
+    const held = this.holders.get(value);
+    return typeof held === 'string' || held === undefined ? held : held.values().next().value;
+  }
+
+  private holds(value: string, id: string): boolean {
+    const held = this.holders.get(value);
+    return typeof held === 'string' ? held === id : held !== undefined && held.has(id);
   }
 
   /** Make the entries agree with the holders (after a load: stale, missing or newly indexed values). */
   repair(b: ChunkBuilder): void {
-    for (const [value, ids] of this.holders) {
+    for (const value of this.holders.keys()) {
       const at = this.entries.get(value);
-      if (at === undefined || !ids.has(at)) this.point(b, value, ids.values().next().value);
+      if (at === undefined || !this.holds(value, at)) this.point(b, value, this.anyHolder(value));
     }
     for (const value of [...this.entries.keys()]) if (!this.holders.has(value)) this.point(b, value, undefined);
   }
@@ -122,7 +156,7 @@ export class ChunkBuilder {
 
   touchIndex(index: PropertyIndex, value: string, before: string | undefined): void {
     let values = this.touched.get(index);
-    if (!values) this.touched.set(index, (values = new Map()));
+    if (!values) this.touched.set(index, (values = new Map<string, string | undefined>()));
     if (!values.has(value)) values.set(value, before);
   }
 
@@ -154,7 +188,7 @@ export class ChunkBuilder {
 }
 
 export class MirrorState {
-  readonly users = new Map<string, StoredProps>();
+  readonly users = new Map<string, UserDigests>();
   private readonly indexes = new Map<string, PropertyIndex>();
 
   constructor(readonly indexedProperties: readonly string[]) {
@@ -166,8 +200,12 @@ export class MirrorState {
     const state = new MirrorState(indexedProperties);
     const scratch = new ChunkBuilder();
     for (const [id, props] of users) {
-      state.users.set(id, props);
-      for (const [prop, json] of props) state.indexes.get(prop)?.hold(scratch, indexValue(json), id);
+      const digests: UserDigests = new Map();
+      for (const [prop, json] of props) {
+        digests.set(prop, digestOf(json));
+        state.indexes.get(prop)?.hold(scratch, indexValue(json), id);
+      }
+      state.users.set(id, digests);
     }
     for (const [prop, entries] of indexEntries) {
       const index = state.indexes.get(prop);
@@ -196,7 +234,11 @@ export class MirrorState {
     const current = this.users.get(id);
     if (!current) return this.create(b, id, desired);
     const e = b.beginUpsert(id, false);
-    for (const [prop, json] of desired) if (json !== null && current.get(prop) !== json) this.set(b, e, id, current, prop, json);
+    for (const [prop, json] of desired) {
+      if (json === null) continue;
+      const digest = digestOf(json);
+      if (current.get(prop) !== digest) this.set(b, e, id, current, prop, json, digest);
+    }
     for (const prop of current.keys()) if (desired.get(prop) == null) e.dels.push(prop);
     return this.finish(b, e, id, current);
   }
@@ -209,7 +251,10 @@ export class MirrorState {
     for (const [prop, json] of patch) {
       if (json === null) {
         if (current.has(prop)) e.dels.push(prop);
-      } else if (current.get(prop) !== json) this.set(b, e, id, current, prop, json);
+        continue;
+      }
+      const digest = digestOf(json);
+      if (current.get(prop) !== digest) this.set(b, e, id, current, prop, json, digest);
     }
     return this.finish(b, e, id, current);
   }
@@ -217,7 +262,7 @@ export class MirrorState {
   remove(b: ChunkBuilder, id: string): boolean {
     const current = this.users.get(id);
     if (!current) return false;
-    for (const [prop, json] of current) this.indexes.get(prop)?.release(b, indexValue(json), id);
+    for (const prop of current.keys()) this.indexes.get(prop)?.release(b, id);
     this.users.delete(id);
     b.remove(id);
     return true;
@@ -225,23 +270,22 @@ export class MirrorState {
 
   /** A user new to the mirror: every non-null property is a change (the fast path of a replace into an empty mirror). */
   private create(b: ChunkBuilder, id: string, props: EncodedProps): boolean {
-    const stored: StoredProps = new Map();
+    const stored: UserDigests = new Map();
     const e = b.beginUpsert(id, true);
-    for (const [prop, json] of props) if (json !== null) this.set(b, e, id, stored, prop, json);
+    for (const [prop, json] of props) if (json !== null) this.set(b, e, id, stored, prop, json, digestOf(json));
     if (!e.sets) return b.abandon(e);
     this.users.set(id, stored);
     return this.finish(b, e, id, stored);
   }
 
-  private set(b: ChunkBuilder, e: OpenUpsert, id: string, stored: Map<string, string>, prop: string, json: string): void {
+  private set(b: ChunkBuilder, e: OpenUpsert, id: string, stored: UserDigests, prop: string, json: string, digest: number): void {
     const index = this.indexes.get(prop);
     if (index) {
-      const before = stored.get(prop);
-      if (before !== undefined) index.release(b, indexValue(before), id);
+      index.release(b, id);
       index.hold(b, indexValue(json), id);
     }
     if (prop === 'lastModifiedDate') b.modifiedDates.push(json);
-    stored.set(prop, json);
+    stored.set(prop, digest);
     const key = keyJson(prop);
     if (e.composed && key.length !== prop.length + 2) {
       // A name that needs escaping: build the data in Node after all, from the pairs pushed so far.
@@ -253,11 +297,10 @@ export class MirrorState {
     e.sets++;
   }
 
-  private finish(b: ChunkBuilder, e: OpenUpsert, id: string, stored: Map<string, string>): boolean {
+  private finish(b: ChunkBuilder, e: OpenUpsert, id: string, stored: UserDigests): boolean {
     if (!e.sets && !e.dels.length) return b.abandon(e);
     for (const prop of e.dels) {
-      const json = stored.get(prop)!;
-      this.indexes.get(prop)?.release(b, indexValue(json), id);
+      this.indexes.get(prop)?.release(b, id);
       stored.delete(prop);
       e.data += (e.data.length > 1 ? ',' : '') + keyJson(prop) + ':null';
     }

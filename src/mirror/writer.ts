@@ -41,6 +41,12 @@ export class WriteBatch {
 
 type Reply = ApplyReply | Error;
 const NO_WRITE = -1;
+/**
+ * Planning is synchronous work; chunks that need no round trip (unchanged users of a full replace) follow each
+ * other without one. After this long the writer lets other work run (HTTP answers, the fan-out) before going on.
+ */
+export const YIELD_AFTER_MS = 10;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class MirrorWriter {
   private readonly log: Logger;
@@ -59,8 +65,8 @@ export class MirrorWriter {
   private lastChangeAt: number | undefined;
   /** Known meta subscriptionId / icServer, so that they are written only when they change. */
   private metaKnown: Record<string, string | undefined> = {};
-  /** Known users to rewrite first: Redis came back empty under a new epoch. */
-  private restore: QueueItem | undefined;
+  /** Told when Redis lost the mirror (it came back empty): memory holds digests, not users, so ICWS must resend them. */
+  private mirrorLost: (() => void) | undefined;
 
   constructor(private readonly options: MirrorOptions) {
     this.log = componentLogger(options.logger, 'mirror');
@@ -69,6 +75,11 @@ export class MirrorWriter {
     this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log };
     this.maxInFlight = Math.max(1, options.maxInFlightChunks ?? 2);
     this.state = new MirrorState(options.indexedProperties);
+  }
+
+  /** `listener` is called when Redis lost the mirror: a full replace must come (the pipeline asks the session). */
+  onMirrorLost(listener: () => void): void {
+    this.mirrorLost = listener;
   }
 
   status(): MirrorStatus {
@@ -119,23 +130,17 @@ export class MirrorWriter {
     if (batch.items.slice(batch.done).some((i) => i.kind === 'reload')) this.stale = true;
     if (this.stale) await this.load();
     const queue: QueueItem[] = [];
-    if (this.restore) queue.push(this.restore);
     for (const item of batch.items.slice(batch.done)) if (item.kind !== 'reload') queue.push(item);
-    // The queue stays as it is (chunks are planned by index); `completed` counts the items committed from its head.
-    // Reload items carry no change: done as soon as the reload above succeeded.
-    let completed = 0;
+    // The queue stays as it is (chunks are planned by index). Reload items carry no change: done as soon as the
+    // reload above succeeded.
     const skipReloads = () => {
       while (batch.items[batch.done]?.kind === 'reload') batch.done++;
     };
     const completeHead = (n: number) => {
-      for (const item of queue.slice(completed, completed + n)) {
-        if (item === this.restore) this.restore = undefined;
-        else {
-          skipReloads();
-          batch.done++;
-        }
+      for (let i = 0; i < n; i++) {
+        skipReloads();
+        batch.done++;
       }
-      completed += n;
       skipReloads();
     };
     skipReloads();
@@ -150,7 +155,12 @@ export class MirrorWriter {
     let planned = 0;
     let replace: ReplacePlanner | undefined;
     let seqPlanned = this.seq;
+    let ranSince = performance.now();
     for (;;) {
+      if (performance.now() - ranSince > YIELD_AFTER_MS) {
+        await yieldToEventLoop();
+        ranSince = performance.now();
+      }
       if (!failure && !signal.aborted && inflight.length < this.maxInFlight) {
         const next = this.planNext(queue, planned, replace, seqPlanned);
         if (next) {
@@ -286,10 +296,11 @@ export class MirrorWriter {
   /** Read meta (starting a new epoch if it is missing) and the users into memory; fix index entries that disagree. */
   private async reload(): Promise<void> {
     const meta = await this.store.initMeta();
-    if (meta.created && this.state.size && !this.restore) {
-      // Redis came back empty: rewrite what we know as a full replace under the new epoch (its entries start at 1).
-      this.log.warn(`new epoch ${meta.epoch}: rewriting the ${this.state.size} known users`);
-      this.restore = { kind: 'restore', users: this.state.users, receivedAt: performance.now() };
+    if (meta.created && this.state.size) {
+      // Redis came back empty: the mirror starts again under the new epoch, from a full replace asked of ICWS.
+      this.log.warn(`Redis lost the mirror (new epoch ${meta.epoch}); asking ICWS for a full replace of the ${this.state.size} users`);
+      this.synced = false;
+      this.mirrorLost?.();
     } else if (meta.created) {
       this.log.info(`new mirror: epoch ${meta.epoch}`);
     }

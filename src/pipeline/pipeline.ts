@@ -56,6 +56,9 @@ export function writeToMirror(
   const { metrics, logger } = options;
   const overflow = new OverflowGuard(options.maxPendingMessages, logger);
   const pending = pendingGauge(metrics);
+  // The session of the latest message: asked for a full replace when Redis lost the mirror.
+  let session: SessionHandle | undefined;
+  writer.onMirrorLost(() => session?.resync('redis'));
   const redisRetry = {
     delay: (err: unknown) => {
       if (err instanceof MirrorMovedError) return timer(0);
@@ -69,6 +72,7 @@ export function writeToMirror(
       retry(redisRetry),
       switchMap(() =>
         messages$.pipe(
+          tap((m) => (session = m.session ?? session)),
           map((m) => overflow.admit(m)),
           filter((w): w is WriteItem => w !== undefined),
           alsoOnEvent(options.redis, 'ready', RELOAD),

@@ -48,7 +48,7 @@ export function parseItems({ metrics, logger }: StepDeps): OperatorFunction<Sess
         session.resync('unreadable');
         return undefined;
       }
-      const parsed = parseMessage(item.raw);
+      const parsed = item.kind === 'parsed' ? item.outcome : parseMessage(item.raw);
       if (parsed.kind === 'malformed') {
         metrics.messages.inc({ type: 'malformed', delta: '' });
         logger.warn(`malformed ICWS message skipped: ${parsed.reason}${parsed.mayCarryChanges ? '; asking a full resync' : ''}`, { sample: parsed.sample });

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { metricValue } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
+import { SECRETS } from '../chaos/harness.js';
 import { Replicas } from './replicas.js';
 
 describe('ha: two replicas of one mirror', function () {
@@ -28,8 +29,10 @@ describe('ha: two replicas of one mirror', function () {
     expect(metricValue(await metrics('b'), 'icwatch_leader_changes_total')).to.equal(0);
     const ready = JSON.parse((await r.get('b').process.get('/readyz')).text) as Record<string, unknown>;
     expect(ready).to.include({ status: 'ready', leadership: 'standby', leader: 'a' });
-    expect((await r.get('a').process.get('/')).text).to.match(/<th>Leader<\/th><td>leader: this replica \(a, fence 1\)<\/td>/);
-    expect((await r.get('b').process.get('/')).text).to.match(/<th>Leader<\/th><td>standby: the leader is a/);
+    // What the live page shows in its Leader row (/v1/status, the page's status JSON).
+    const status = async (name: string) => JSON.parse((await r.get(name).process.get(`/v1/status?access_token=${SECRETS.token}`)).text) as { leader?: string };
+    expect((await status('a')).leader).to.equal('leader: this replica (a, fence 1)');
+    expect((await status('b')).leader).to.match(/^standby: the leader is a/);
     // Only the leader has an ICWS session.
     expect(r.sim.control.requests.filter((q) => q.name === 'connect' && q.status === 201)).to.have.lengthOf(1);
 

@@ -99,7 +99,7 @@ export interface SimulatorProcess extends CliProcess {
 }
 
 /** `icwatch simulate` as a child process on `port` (a free one by default), ready when its control API answers. */
-export async function startSimulatorProcess(options: { port?: number; users?: number; seed?: number; password?: string } = {}): Promise<SimulatorProcess> {
+export async function startSimulatorProcess(options: { port?: number; users?: number; seed?: number; password?: string; readyTimeoutMs?: number } = {}): Promise<SimulatorProcess> {
   const port = options.port ?? (await freePort());
   const args = [
     '--port',
@@ -131,7 +131,7 @@ export async function startSimulatorProcess(options: { port?: number; users?: nu
       if (p.child.exitCode !== null) throw new Error(`the simulator exited ${p.child.exitCode}: ${p.stderr()}`);
       return (await fetch(`${base}/_sim/sessions`)).ok;
     },
-    20000,
+    options.readyTimeoutMs ?? 20000,
     100,
   );
   return { ...p, port, url: `${base}/icws`, control };

@@ -38,6 +38,8 @@ export interface HarnessOptions extends MirrorOptions {
   maxPendingMessages: number;
   /** What the session is asked when the pipeline overflows (a resync). */
   onOverflow?: () => void;
+  /** What the session is asked when Redis lost the mirror (a resync for reason redis): push the full replace. */
+  onMirrorLost?: () => void;
 }
 
 /** A running writeToMirror stage: its commits, its end, and a drain like the daemon's. */
@@ -81,7 +83,9 @@ export async function startMirror(redis: Redis, prefix: string, over: Partial<Ha
   const options = mirrorOptions(redis, prefix, over);
   const writer = new MirrorWriter(options);
   const source = new Subject<ReceivedUsersMessage>();
-  const session = { resync: () => options.onOverflow?.() } as unknown as SessionHandle;
+  // A session as the pipeline sees it; the full replace it sends when Redis lost the mirror comes later, as from ICWS.
+  const resync = (reason: string) => (reason === 'redis' ? setImmediate(() => options.onMirrorLost?.()) : options.onOverflow?.());
+  const session = { resync } as unknown as SessionHandle;
   const committed$ = source.pipe(writeToMirror(writer, options), share());
   let settle!: { resolve: () => void; reject: (e: unknown) => void };
   const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/net.js';
-import { delta, expectGapFree, metricValue, readMirrorView, replace, replay, startMirror, user, waitIdle, type RunningMirror } from './fixtures.js';
+import { delta, expectGapFree, metricValue, readMirrorView, replace, replay, startMirror, user, waitIdle, type Harness, type RunningMirror } from './fixtures.js';
 
 const PREFIX = 'icwatch:users';
 const USERS = 20;
@@ -69,35 +69,47 @@ describe('mirror: Redis unavailable', function () {
     expect(v.meta.seq).to.equal(String(v.changes.length));
   });
 
-  it('starts a new epoch and rewrites the known users when Redis comes back empty', async () => {
+  it('starts a new epoch when Redis comes back empty, asks the session for a full replace and converges on it', async () => {
     server = await startPrivateRedis({ persist: false });
     redis = connect(server.url);
-    const h = await startMirror(redis, PREFIX);
+    // The truth the ICWS server holds: what its full replace carries when the mirror asks for one.
+    const truth = new Map(Array.from({ length: USERS }, (_, i) => [`u${i}`, { extension: String(i) }]));
+    let asked = 0;
+    const h: Harness = await startMirror(redis, PREFIX, {
+      onMirrorLost: () => {
+        asked++;
+        h.source.next(replace([...truth].map(([id, props]) => user(id, props)), { syncReason: 'redis' }));
+      },
+    });
     mirror = h.mirror;
-    await h.apply(replace(Array.from({ length: USERS }, (_, i) => user(`u${i}`, { extension: String(i) }))));
+    await h.apply(replace([...truth].map(([id, props]) => user(id, props))));
     const { epoch } = h.mirror.status();
-    const expected = await stream((m) => h.source.next(m), 100, async () => {
+    const expected = await stream((m) => {
+      for (const u of m.message.changed ?? []) Object.assign(truth.get(u.configurationId.id)!, { statusText: u.statusText });
+      h.source.next(m);
+    }, 100, async () => {
       await server!.stop();
       await server!.start();
     });
+    await waitFor('the full replace', async () => (await metricValue(h.metrics, 'fullSyncs', { reason: 'redis' })) === 1);
     await waitIdle(h.metrics, 30000);
-    await waitFor('the rewrite', async () => (await readMirrorView(redis!, PREFIX)).ids.length === USERS);
     const v = await readMirrorView(redis, PREFIX);
+    expect(asked).to.equal(1);
     expect(v.meta.epoch).to.not.equal(epoch);
-    expect(h.mirror.status().epoch).to.equal(v.meta.epoch);
+    expect(h.mirror.status()).to.include({ epoch: v.meta.epoch, synced: true });
     expect(Object.fromEntries(Object.entries(v.users).map(([id, u]) => [id, u.statusText]))).to.deep.equal(expected);
     expect(v.index).to.deep.equal(Object.fromEntries(Array.from({ length: USERS }, (_, i) => [String(i), `u${i}`])));
     expectGapFree(v.changes);
     expect(replay(v.changes)).to.deep.equal(v.users);
-    expect(await metricValue(h.metrics, 'fullSyncs', { reason: 'redis' })).to.equal(1);
   });
 
   it('notices an emptied Redis on reconnect even when no message comes', async () => {
     server = await startPrivateRedis({ persist: false });
     redis = connect(server.url);
-    const h = await startMirror(redis, PREFIX);
+    const users = [user('a', { extension: '1' }), user('b')];
+    const h: Harness = await startMirror(redis, PREFIX, { onMirrorLost: () => h.source.next(replace(users, { syncReason: 'redis' })) });
     mirror = h.mirror;
-    await h.apply(replace([user('a', { extension: '1' }), user('b')]));
+    await h.apply(replace(users));
     await server.stop();
     await server.start();
     await waitFor('the rewrite', async () => (await readMirrorView(redis!, PREFIX)).ids.length === 2);

@@ -1,18 +1,22 @@
 /**
  * Server-sent events (docs/icws.md "Messages", feature messaging ≥ 2): GET /messaging/messages with
  * Accept: text/event-stream, one message object per `data:` field, `:` comments as pings, `retry:` lines as the
- * server's reconnect delay. The stream is reopened on its own: after the server ends it, after a network failure,
- * and when it stays silent (no event, no ping) for icws.sseIdleTimeoutMs. Events in flight when a stream breaks may
+ * server's reconnect delay (waited before reopening a stream that failed). The stream is reopened on its own: after
+ * the server ends it, after a network failure, and when it stays silent (no event, no ping) for
+ * icws.sseIdleTimeoutMs. Each event is parsed while it arrives (sse-reader.ts). Events in flight when a stream breaks may
  * be lost, so the first item after such a reopen is `unreadable` (the session asks a full resync).
  */
-import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { Observable, Subscriber } from 'rxjs';
 import { Backoff, sleep } from '../../util/backoff.js';
 import type { IcwsConnection } from '../connection.js';
 import { IcwsConfigError } from '../errors.js';
+import { MessageTooLargeError } from '../message-stream.js';
+import { SseReader } from './sse-reader.js';
 import { describe, endsSession, MESSAGES_PATH, unreadable, transportObservable, type TransportItem, type TransportOptions } from './types.js';
 
 export const SSE_ROUTE = 'GET messages (sse)';
+/** Reading a stream's buffered data yields to other work after this long. */
+const YIELD_AFTER_MS = 10;
 
 export interface SseOptions extends TransportOptions {
   sseIdleTimeoutMs: number;
@@ -24,7 +28,7 @@ export interface SseOptions extends TransportOptions {
 type StreamEnd =
   | { type: 'ended' }
   | { type: 'idle' }
-  | { type: 'too-large' }
+  | { type: 'too-large'; what: string }
   | { type: 'error'; error: unknown };
 
 export function streamMessages(options: SseOptions): Observable<TransportItem> {
@@ -39,6 +43,7 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
     let serverRetryMs = 0;
     while (!signal.aborted) {
       let end: StreamEnd;
+      let delivered = false;
       try {
         const stream = await options.connection.openStream(MESSAGES_PATH, { route: SSE_ROUTE, signal, timeoutMs: options.requestTimeoutMs });
         const contentType = String(stream.response?.headers['content-type'] ?? '');
@@ -60,7 +65,10 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
         }
         end = await consume(stream, options, subscriber, signal, {
           onRetry: (ms) => (serverRetryMs = ms),
-          onEvent: () => backoff.reset(),
+          onEvent: () => {
+            delivered = true;
+            backoff.reset();
+          },
         });
       } catch (err) {
         end = { type: 'error', error: err };
@@ -78,7 +86,7 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
       if (end.type === 'too-large') {
         // The resync is asked once the new stream is open: a full replace sent while this one is being torn
         // down would be written into the dying connection and lost.
-        options.logger.error(`event rejected: larger than ${options.maxMessageBytes} bytes (icws.maxMessageBytes); reopening the stream, then asking a full resync`);
+        options.logger.error(`event rejected: ${end.what} (icws.maxMessageBytes); reopening the stream, then asking a full resync`);
         mayHaveLost = true;
         why = 'an event was too large';
       } else {
@@ -88,7 +96,9 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
       // A stream that opened and then ended is not a failure of the server; one that could not open is.
       if (end.type === 'error' && ++failures >= options.failuresBeforeRelogin) return subscriber.error(end.error);
       failing = true;
-      const delay = Math.min(Math.max(backoff.next(), serverRetryMs), options.backoff.maxMs);
+      // A stream that worked and that the server then closed is reopened at once: most often its session ended, and
+      // the reopen's 401 says so without waiting. The server's retry (and the backoff) space out streams that fail.
+      const delay = end.type === 'ended' && delivered ? 0 : Math.min(Math.max(backoff.next(), serverRetryMs), options.backoff.maxMs);
       options.hooks.retrying(delay, why);
       await sleep(delay, signal).catch(() => undefined);
     }
@@ -134,29 +144,33 @@ function consume(
       clearTimeout(idle);
       idle = setTimeout(() => finish({ type: 'idle' }), options.sseIdleTimeoutMs);
     };
-    const parser: EventSourceParser = createParser({
-      // The parser's buffer holds the partial line and the event being assembled: this bounds memory per event.
-      maxBufferSize: options.maxMessageBytes,
-      onEvent: (event) => {
-        // An event without data (e.g. a named keepalive) carries no message.
-        if (event.data === '') return;
+    // An event's data goes to the message reader as it arrives: memory and work per user, not per event.
+    const reader = new SseReader(options.maxMessageBytes, {
+      onMessage: (outcome) => {
         callbacks.onEvent();
-        subscriber.next({ kind: 'message', raw: event.data });
+        subscriber.next({ kind: 'parsed', outcome });
       },
       onRetry: (ms) => callbacks.onRetry(ms),
-      onComment: () => undefined, // pings: any byte already re-armed the idle timer
-      onError: (err) => {
-        if (err.type === 'max-buffer-size-exceeded') finish({ type: 'too-large' });
-        else options.logger.debug(`ignored a line of the event stream: ${err.message}`);
-      },
     });
+    let ranSince = performance.now();
     const onData = (chunk: Buffer) => {
       if (done) return;
       armIdle();
       try {
-        parser.feed(decoder.decode(chunk, { stream: true }));
+        reader.feed(decoder.decode(chunk, { stream: true }));
       } catch (error) {
-        finish({ type: 'error', error });
+        if (error instanceof MessageTooLargeError) finish({ type: 'too-large', what: error.what });
+        else finish({ type: 'error', error });
+        return;
+      }
+      // A stream with much buffered data emits chunk after chunk without returning to the event loop: pause now and
+      // then so that HTTP answers and the fan-out run while a big event is read.
+      if (performance.now() - ranSince > YIELD_AFTER_MS) {
+        stream.pause();
+        setImmediate(() => {
+          ranSince = performance.now();
+          if (!done) stream.resume();
+        });
       }
     };
     const onAbort = () => finish({ type: 'ended' });

@@ -6,7 +6,7 @@ import { Observable, type Subscriber } from 'rxjs';
 import type { Logger } from '../../log/logger.js';
 import type { BackoffOptions } from '../../util/backoff.js';
 import type { IcwsConnection } from '../connection.js';
-import { sampleOf } from '../parse.js';
+import { sampleOf, type ParseOutcome } from '../parse.js';
 
 export const MESSAGES_PATH = '/messaging/messages';
 
@@ -14,7 +14,11 @@ export const MESSAGES_PATH = '/messaging/messages';
  * One raw message (a JSON text from SSE, or an element of a poll's array), or the news that something which may
  * have carried messages could not be read (too large, not JSON, lost in transit): the session then asks a resync.
  */
-export type TransportItem = { kind: 'message'; raw: unknown } | { kind: 'unreadable'; reason: string; sample: string };
+export type TransportItem =
+  | { kind: 'message'; raw: unknown }
+  /** A message parsed while it was received (a server-sent event, read user by user: src/icws/message-stream.ts). */
+  | { kind: 'parsed'; outcome: ParseOutcome }
+  | { kind: 'unreadable'; reason: string; sample: string };
 
 export interface TransportHooks {
   /** A request or stream failed and will be retried after `delayMs`. */

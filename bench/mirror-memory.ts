@@ -1,0 +1,44 @@
+/**
+ * `node --expose-gc --import tsx bench/mirror-memory.ts N`: prints the heap bytes per user that the writer's
+ * in-memory mirror (src/mirror/state.ts) holds for N generated users with the default properties, fed as they
+ * arrive (JSON text → parse → encode → setExact). Run by bench/directory.bench.ts in a child of its own, because an
+ * exact figure needs full collections (--expose-gc) in a process that holds nothing else.
+ */
+import { DEFAULTS } from '../src/config/defaults.js';
+import { encodeUser } from '../src/mirror/encode.js';
+import { ChunkBuilder, MirrorState } from '../src/mirror/state.js';
+import { generateUsers } from '../src/simulator/users.js';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc');
+const count = Number(process.argv[2] ?? 100_000);
+
+function userTexts(): string[] {
+  const props = new Set(DEFAULTS.subscription.properties);
+  return generateUsers(count, 1).map((u) => JSON.stringify(Object.fromEntries(Object.entries(u).filter(([k]) => props.has(k)))));
+}
+
+function mirrorOf(texts: string[]): MirrorState {
+  const state = new MirrorState(DEFAULTS.redis.indexedProperties);
+  for (const text of texts) {
+    const e = encodeUser(JSON.parse(text), false);
+    if (!e.ok) throw new Error(e.problem);
+    state.setExact(new ChunkBuilder(), e.id, e.props);
+  }
+  return state;
+}
+
+/** After a tick (what a synchronous caller held is unreachable by then), a full collection. */
+async function heapUsed(): Promise<number> {
+  await new Promise((r) => setTimeout(r, 10));
+  gc!();
+  gc!();
+  return process.memoryUsage().heapUsed;
+}
+
+const texts = userTexts(); // kept to the end: only what the mirror holds is counted
+const before = await heapUsed();
+const state = mirrorOf(texts);
+const after = await heapUsed();
+if (state.size !== count || texts.length !== count) throw new Error('mirror size');
+process.stdout.write(`${Math.round((after - before) / count)}\n`);

@@ -1,0 +1,224 @@
+/**
+ * One ICWS message read as its text arrives, piece by piece (a server-sent event's data): the user lists of a
+ * usersMessage (`added`, `changed`, `removed`) are cut into their elements, and each element is parsed and checked
+ * as soon as it is complete. So a full replace of a whole directory never exists as one string, is never parsed
+ * in one blocking JSON.parse, and costs memory per user rather than per message: the bound (icws.maxMessageBytes)
+ * applies to each user and to the rest of the message, not to the directory (docs/architecture.md, "Big
+ * directories"). Everything else about the message is parsed by parse.ts as usual.
+ */
+import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOutcome } from './parse.js';
+
+/** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
+export const MAX_LIST_ELEMENTS = 5_000_000;
+
+/** The lists whose elements are read one by one. */
+const LIST_KEYS = new Set(['added', 'changed', 'removed']);
+
+/** A piece of a message past its bound: the message is refused (the caller asks a resync). */
+export class MessageTooLargeError extends Error {
+  constructor(readonly what: string) {
+    super(what);
+    this.name = 'MessageTooLargeError';
+  }
+}
+
+const QUOTE = 34;
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+
+/** UTF-8 size of `parts` (at least their length in UTF-16 units: counted exactly only when that may matter). */
+function bytesOf(parts: string[], chars: number, limit: number): number {
+  if (chars * 3 <= limit) return chars;
+  let bytes = 0;
+  for (const p of parts) bytes += Buffer.byteLength(p);
+  return bytes;
+}
+
+export class StreamedMessage {
+  /** The message without its list elements (the lists left as `[]`). */
+  private skeleton: string[] = [];
+  private skeletonChars = 0;
+  /** The list element being read, in pieces. */
+  private element: string[] = [];
+  private elementChars = 0;
+  private readonly lists = new Map<string, unknown[]>();
+  private problem: string | undefined;
+  private head = '';
+  private length = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  /** In the top-level object, where the next string is a key. */
+  private expectKey = false;
+  private key = '';
+  private readingKey = false;
+  /** The last key was a list key and its value has not started yet. */
+  private listValueNext = false;
+  /** The list whose elements are being read (depth 2 = inside it), or undefined. */
+  private list: string | undefined;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Whether anything was written (an SSE event without data carries no message). */
+  get empty(): boolean {
+    return this.length === 0;
+  }
+
+  /** The next piece of the message text. Throws MessageTooLargeError past a bound. */
+  write(text: string): void {
+    if (!text) return;
+    if (this.head.length < SAMPLE_CHARS) this.head += text.slice(0, SAMPLE_CHARS - this.head.length);
+    this.length += text.length;
+    const n = text.length;
+    let from = 0; // start of the run of `text` not yet handed to the skeleton or the element
+    let keyFrom = this.readingKey ? 0 : -1;
+    // The next backslash at or after i (n: none left). Searched again only once passed: most text has none, and
+    // looking for one from every string start would scan the rest of the piece each time.
+    let backslash = -1;
+    for (let i = 0; i < n; i++) {
+      if (this.escaped) {
+        this.escaped = false;
+        continue;
+      }
+      if (this.inString) {
+        const q = text.indexOf('"', i);
+        if (backslash < i) {
+          backslash = text.indexOf('\\', i);
+          if (backslash === -1) backslash = n;
+        }
+        const b = backslash < n ? backslash : -1;
+        if (b !== -1 && (q === -1 || b < q)) {
+          if (b + 1 < n) i = b + 1;
+          else {
+            this.escaped = true;
+            i = n;
+          }
+          continue;
+        }
+        if (q === -1) {
+          i = n;
+          continue;
+        }
+        i = q;
+        this.inString = false;
+        if (this.readingKey) {
+          this.key += text.slice(keyFrom, q);
+          this.readingKey = false;
+          keyFrom = -1;
+        }
+        continue;
+      }
+      const c = text.charCodeAt(i);
+      if (isSpace(c)) continue;
+      if (c === QUOTE) {
+        this.inString = true;
+        if (this.depth === 1 && this.expectKey) {
+          this.readingKey = true;
+          this.key = '';
+          keyFrom = i + 1;
+        }
+        this.listValueNext = false;
+        continue;
+      }
+      if (this.depth === 1) {
+        if (c === 58 /* : */) {
+          this.expectKey = false;
+          this.listValueNext = LIST_KEYS.has(this.key);
+          continue;
+        }
+        if (c === 44 /* , */) {
+          this.expectKey = true;
+          continue;
+        }
+      }
+      if (this.list !== undefined && this.depth === 2 && (c === 44 /* , */ || c === 93) /* ] */) {
+        this.addElement(text.slice(from, i));
+        from = c === 44 ? i + 1 : i;
+        if (c === 93) {
+          this.list = undefined;
+          this.depth = 1;
+        }
+        continue;
+      }
+      if (c === 123 /* { */ || c === 91 /* [ */) {
+        if (this.depth === 0) this.expectKey = c === 123;
+        this.depth++;
+        if (this.depth === 2 && this.listValueNext && c === 91) {
+          this.toSkeleton(text.slice(from, i + 1));
+          from = i + 1;
+          this.list = this.key;
+          if (!this.lists.has(this.key)) this.lists.set(this.key, []);
+        }
+        this.listValueNext = false;
+        continue;
+      }
+      if (c === 125 /* } */ || c === 93 /* ] */) this.depth--;
+      this.listValueNext = false;
+    }
+    if (this.readingKey && keyFrom >= 0) this.key += text.slice(keyFrom);
+    if (from < n) {
+      if (this.list !== undefined) this.toElement(text.slice(from));
+      else this.toSkeleton(text.slice(from));
+    }
+  }
+
+  /** The message: parsed (lists read element by element), or malformed. */
+  end(): ParseOutcome {
+    const skeleton = this.skeleton.join('');
+    if (this.depth !== 0 || this.inString || this.list !== undefined) {
+      if (!this.lists.size) return parseMessage(skeleton); // not JSON: parse.ts says how
+      return { kind: 'malformed', reason: 'not JSON (the message ends inside a user list)', sample: sampleOf(this.head), mayCarryChanges: true };
+    }
+    if (!this.lists.size) return parseMessage(skeleton);
+    let value: unknown;
+    try {
+      value = JSON.parse(skeleton);
+    } catch (err) {
+      return { kind: 'malformed', reason: `not JSON (${(err as Error).message})`, sample: sampleOf(this.head), mayCarryChanges: true };
+    }
+    const outcome = parseMessage(value, { lists: this.lists, problem: this.problem });
+    if (outcome.kind === 'message') return outcome;
+    // Not a usersMessage after all (or a bad one): say so with the message's own beginning.
+    return { ...outcome, sample: sampleOf(this.head) };
+  }
+
+  private toSkeleton(text: string): void {
+    this.skeleton.push(text);
+    this.skeletonChars += text.length;
+    if (this.skeletonChars > this.maxBytes && bytesOf(this.skeleton, this.skeletonChars, this.maxBytes) > this.maxBytes) {
+      throw new MessageTooLargeError(`a message (outside its user lists) larger than ${this.maxBytes} bytes`);
+    }
+  }
+
+  private toElement(text: string): void {
+    this.element.push(text);
+    this.elementChars += text.length;
+    if (this.elementChars > this.maxBytes) throw this.elementTooLarge();
+  }
+
+  private elementTooLarge(): MessageTooLargeError {
+    return new MessageTooLargeError(`${this.list}[${this.lists.get(this.list!)?.length ?? 0}] of a usersMessage larger than ${this.maxBytes} bytes`);
+  }
+
+  private addElement(last: string): void {
+    this.element.push(last);
+    this.elementChars += last.length;
+    const parts = this.element;
+    const chars = this.elementChars;
+    this.element = [];
+    this.elementChars = 0;
+    const list = this.lists.get(this.list!)!;
+    if (chars > this.maxBytes / 3 && bytesOf(parts, chars, this.maxBytes) > this.maxBytes) throw this.elementTooLarge();
+    const text = parts.length === 1 ? parts[0]! : parts.join('');
+    if (list.length === 0 && text.trim() === '') return; // an empty list: `[]`
+    if (list.length >= MAX_LIST_ELEMENTS) throw new MessageTooLargeError(`a usersMessage with more than ${MAX_LIST_ELEMENTS} elements in ${this.list}`);
+    let element: unknown;
+    try {
+      element = JSON.parse(text);
+    } catch (err) {
+      this.problem ??= `${this.list}[${list.length}] is not JSON (${(err as Error).message})`;
+      element = null;
+    }
+    this.problem ??= listElementProblem(this.list!, list.length, element);
+    list.push(element);
+  }
+}

@@ -1,0 +1,94 @@
+/** A message read piece by piece (server-sent event data): the same outcome as parsing it whole, bounded per user. */
+import { expect } from 'chai';
+import { MessageTooLargeError, StreamedMessage } from '../../src/icws/message-stream.js';
+import { SseReader } from '../../src/icws/transport/sse-reader.js';
+import { parseMessage, type ParseOutcome } from '../../src/icws/parse.js';
+import { USERS_MESSAGE } from '../../src/icws/messages.js';
+
+const user = (id: string, extra: Record<string, unknown> = {}) => ({
+  configurationId: { id, displayName: `N "${id}" \\ ü`, uri: `/configuration/users/${id}` },
+  statusText: 'a, [b] {c}',
+  ...extra,
+});
+
+function streamed(text: string, pieces: number[], max = 1 << 20): ParseOutcome {
+  const m = new StreamedMessage(max);
+  let at = 0;
+  for (const p of pieces) {
+    m.write(text.slice(at, at + p));
+    at += p;
+  }
+  m.write(text.slice(at));
+  return m.end();
+}
+
+describe('StreamedMessage: a message parsed as it arrives', () => {
+  const message = {
+    __type: USERS_MESSAGE,
+    isDelta: false,
+    subscriptionId: 's"1',
+    added: [user('a'), user('b', { workgroups: [{ id: 'w' }] }), user('c')],
+    removed: ['x', 'y'],
+  };
+  const text = JSON.stringify(message, null, 1);
+
+  it('gives what parseMessage gives for the whole text, wherever the text is cut', () => {
+    const whole = parseMessage(text);
+    expect(whole.kind).to.equal('message');
+    for (let cut = 0; cut <= text.length; cut++) expect(streamed(text, [cut]), `cut at ${cut}`).to.deep.equal(whole);
+    expect(
+      streamed(
+        text,
+        Array.from({ length: text.length }, () => 1),
+      ),
+    ).to.deep.equal(whole);
+    expect(streamed(JSON.stringify({ ...message, added: [] }), [5])).to.deep.equal(parseMessage({ ...message, added: [] }));
+  });
+
+  it('passes other messages and broken JSON to parseMessage unchanged', () => {
+    const other = JSON.stringify({ __type: 'urn:inin.com:connection:connectionStateChangeMessage', previousConnectionState: 1, newConnectionState: 2 });
+    expect(streamed(other, [7])).to.deep.equal(parseMessage(other));
+    expect(streamed('{"__type": ', [3])).to.deep.equal(parseMessage('{"__type": '));
+    const cut = streamed(text.slice(0, text.length - 40), [10]);
+    expect(cut.kind).to.equal('malformed');
+  });
+
+  it('reports a bad user by list and position, as parseMessage does', () => {
+    const bad = JSON.stringify({ ...message, added: [user('a'), user('b', { extension: 12 })] });
+    const out = streamed(bad, [20]);
+    expect(out).to.include({ kind: 'malformed', mayCarryChanges: true });
+    expect(out.kind === 'malformed' && out.reason).to.equal((parseMessage(bad) as { reason: string }).reason);
+  });
+
+  it('bounds each user and the rest of the message, not the message: a list many times the bound is read', () => {
+    const many = JSON.stringify({ __type: USERS_MESSAGE, isDelta: false, added: Array.from({ length: 500 }, (_, i) => user(`u${i}`)) });
+    const out = streamed(many, [1000, 3000], 1024);
+    expect(out.kind === 'message' && out.message.__type === USERS_MESSAGE && out.message.added?.length).to.equal(500);
+    const big = JSON.stringify({ __type: USERS_MESSAGE, isDelta: false, added: [user('a'), user('b', { notes: 'x'.repeat(2000) })] });
+    expect(() => streamed(big, [100], 1024)).to.throw(MessageTooLargeError, /added\[1\] of a usersMessage larger than 1024 bytes/);
+    const fat = JSON.stringify({ __type: USERS_MESSAGE, isDelta: false, padding: 'y'.repeat(2000), added: [] });
+    expect(() => streamed(fat, [100], 1024)).to.throw(MessageTooLargeError, /outside its user lists/);
+  });
+});
+
+describe('SseReader: the event-stream format', () => {
+  function read(text: string, cut: number) {
+    const messages: ParseOutcome[] = [];
+    const retries: number[] = [];
+    const r = new SseReader(1 << 20, { onMessage: (o) => messages.push(o), onRetry: (ms) => retries.push(ms) });
+    r.feed(text.slice(0, cut));
+    r.feed(text.slice(cut));
+    return { messages, retries };
+  }
+
+  it('reads data lines, CRLF / CR / LF line ends, comments, retry and ignores other fields, wherever the stream is cut', () => {
+    const a = JSON.stringify({ __type: USERS_MESSAGE, isDelta: true, removed: ['x'] });
+    const stream = `retry: 3000\n\n: ping\r\nevent: m\r\nid: 4\rdata: ${a.slice(0, 10)}\r\ndata:${a.slice(10)}\n\ndata\n\n:c\n\ndata: ${a}\r\r`;
+    const joined = `${a.slice(0, 10)}\n${a.slice(10)}`;
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const { messages, retries } = read(stream, cut);
+      expect(retries, `cut ${cut}`).to.deep.equal([3000]);
+      expect(messages, `cut ${cut}`).to.deep.equal([parseMessage(joined), parseMessage(a)]);
+    }
+  });
+});
