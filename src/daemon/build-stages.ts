@@ -21,7 +21,7 @@ export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
   const { config, redis, metrics, logger } = ctx;
   return new FanoutServer({
     redis,
-    createSubscriber: ctx.createSubscriber,
+    createSubscriber: () => ctx.createSubscriber(),
     keyPrefix: config.redis.keyPrefix,
     path: config.websocket.path,
     tokens: config.websocket.tokens,

@@ -125,7 +125,7 @@ export class Daemon {
       this.current = { type: 'running', since: Date.now() };
       this.log.info('running');
     } catch (err) {
-      this.fail(err, 'start failed');
+      void this.fail(err, 'start failed');
     }
   }
 
@@ -235,7 +235,7 @@ export class Daemon {
       {
         name: 'closing Redis connections',
         run: async () => {
-          await Promise.all([this.redis, ...this.subscribers].map((c) => c && quitRedis(c)));
+          await Promise.all([this.redis, ...this.subscribers].map(async (c) => c && quitRedis(c)));
         },
       },
     ];
