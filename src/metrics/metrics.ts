@@ -110,7 +110,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly leader = new client.Gauge({ name: 'icwatch_leader', help: '1 while this replica leads (holds the lease, the ICWS session and writes the mirror), 0 while it stands by.', registers: [this.registry] });
+  readonly leader = new client.Gauge({ name: 'icwatch_leader', help: '1 while this replica leads (holds the lease, the ICWS session and writes the mirror), 0 while it stands by.', aggregator: 'max', registers: [this.registry] });
   readonly leaderChanges = new client.Counter({ name: 'icwatch_leader_changes_total', help: 'Times this replica became the leader (took the lease over).', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
