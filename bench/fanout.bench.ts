@@ -71,41 +71,47 @@ async function childMain(): Promise<void> {
   };
   async function pool(n: number, open: (i: number) => Promise<void>): Promise<void> {
     let next = 0;
-    await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, async () => {
-      while (next < n) await open(next++);
-    }));
+    await Promise.all(
+      Array.from({ length: CONNECT_CONCURRENCY }, async () => {
+        while (next < n) await open(next++);
+      }),
+    );
   }
   process.on('message', (msg: ToChild) => void onMessage(msg));
   async function onMessage(msg: ToChild): Promise<void> {
     if (msg.cmd === 'connect') {
-      await pool(msg.n, (i) => new Promise<void>((resolve, reject) => {
-        if (msg.kind === 'sio') {
-          const s = socketIoClient(msg.url, { transports: ['websocket'], forceNew: true, reconnection: false });
-          s.on('change', (data: unknown) => {
-            count();
-            if (i % SAMPLE_EVERY === 0) sample(JSON.stringify(data));
-          });
-          s.once('connect', () => resolve());
-          s.once('connect_error', reject);
-          sio.push(s);
-          return;
-        }
-        const ws = new WebSocket(msg.url, { perMessageDeflate: false });
-        let ready = false;
-        ws.on('message', (data: Buffer) => {
-          if (!ready) {
-            if (data.includes('"last":true')) (ready = true), resolve();
-            return;
-          }
-          count();
-          if (i % SAMPLE_EVERY === 0) sample(data.toString());
-        });
-        ws.once('open', () => {
-          if (!msg.waitSnapshot) (ready = true), resolve();
-        });
-        ws.once('error', reject);
-        sockets.push(ws);
-      }));
+      await pool(
+        msg.n,
+        (i) =>
+          new Promise<void>((resolve, reject) => {
+            if (msg.kind === 'sio') {
+              const s = socketIoClient(msg.url, { transports: ['websocket'], forceNew: true, reconnection: false });
+              s.on('change', (data: unknown) => {
+                count();
+                if (i % SAMPLE_EVERY === 0) sample(JSON.stringify(data));
+              });
+              s.once('connect', () => resolve());
+              s.once('connect_error', reject);
+              sio.push(s);
+              return;
+            }
+            const ws = new WebSocket(msg.url, { perMessageDeflate: false });
+            let ready = false;
+            ws.on('message', (data: Buffer) => {
+              if (!ready) {
+                if (data.includes('"last":true')) ((ready = true), resolve());
+                return;
+              }
+              count();
+              if (i % SAMPLE_EVERY === 0) sample(data.toString());
+            });
+            ws.once('open', () => {
+              if (!msg.waitSnapshot) ((ready = true), resolve());
+            });
+            ws.once('error', reject);
+            sockets.push(ws);
+          }),
+      );
       send({ ev: 'connected' });
     } else if (msg.cmd === 'expect') {
       received = 0;
@@ -129,8 +135,15 @@ async function serverChildMain(): Promise<void> {
   const redis = new Redis(process.env.ICWATCH_FANOUT_BENCH_REDIS!);
   const w = DEFAULTS.websocket;
   const fanout = new FanoutServer({
-    ...w, redis, createSubscriber: () => new Redis(process.env.ICWATCH_FANOUT_BENCH_REDIS!), keyPrefix: PREFIX, tokens: [],
-    maxClients: 100_000, version: 'bench', metrics: new Metrics({ defaultMetrics: false }), logger: silentLogger(),
+    ...w,
+    redis,
+    createSubscriber: () => new Redis(process.env.ICWATCH_FANOUT_BENCH_REDIS!),
+    keyPrefix: PREFIX,
+    tokens: [],
+    maxClients: 100_000,
+    version: 'bench',
+    metrics: new Metrics({ defaultMetrics: false }),
+    logger: silentLogger(),
   });
   const server = http.createServer();
   fanout.attach(server);
@@ -148,7 +161,10 @@ if (process.env.ICWATCH_FANOUT_BENCH_CHILD === 'server') void serverChildMain();
 
 /** Resident memory per fan-out client, measured in a fresh server process. */
 async function rssPerClientKiB(receivers: Receivers, redisUrl: string, clients: number): Promise<number> {
-  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ICWATCH_FANOUT_BENCH_CHILD: 'server', ICWATCH_FANOUT_BENCH_REDIS: redisUrl }, execArgv: ['--import', 'tsx'] });
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, ICWATCH_FANOUT_BENCH_CHILD: 'server', ICWATCH_FANOUT_BENCH_REDIS: redisUrl },
+    execArgv: ['--import', 'tsx'],
+  });
   try {
     const next = () => new Promise<{ port: number; rss: number }>((r) => child.once('message', r as (m: unknown) => void));
     const { port, rss: before } = await next();
@@ -211,7 +227,8 @@ const padding = 'x'.repeat(CHANGE_BYTES - 100);
 const changeMessage = (n: number) => ({ type: 'upsert', seq: n, id: `u${n % USERS}`, data: { statusText: `${n} ${padding}` } });
 const received = (message: ReceivedUsersMessage['message']): ReceivedUsersMessage => ({ message, receivedAt: performance.now(), icServer: 'bench' });
 const user = (id: string, props: Record<string, unknown>): User => ({ configurationId: { id, displayName: id, uri: `/configuration/users/${id}` }, ...props });
-const delta = (n: number) => received({ __type: USERS_MESSAGE, isDelta: true, subscriptionId: 'bench', changed: [user(`u${n % USERS}`, { statusText: `${n} ${padding}` })] });
+const delta = (n: number) =>
+  received({ __type: USERS_MESSAGE, isDelta: true, subscriptionId: 'bench', changed: [user(`u${n % USERS}`, { statusText: `${n} ${padding}` })] });
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
@@ -240,7 +257,7 @@ async function broadcastRate(receivers: Receivers, clients: number, changes: num
     sendOne(n);
     await tick();
   }
-  return (clients * changes) / ((await done - t0) / 1000);
+  return (clients * changes) / (((await done) - t0) / 1000);
 }
 
 export default async function fanoutBench({ quick, log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
@@ -256,10 +273,20 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
     const { mirror, source, metrics } = await startMirror(redis, PREFIX, { backoff: DEFAULTS.redis.backoff });
     const w = DEFAULTS.websocket;
     const fanout = new FanoutServer({
-      redis, createSubscriber: () => new Redis(redisServer.url), keyPrefix: PREFIX, path: w.path, tokens: [],
-      maxBufferedBytes: w.maxBufferedBytes, snapshotChunkUsers: w.snapshotChunkUsers, pingIntervalMs: w.pingIntervalMs,
-      maxClients: clients + 10, maxClientFrameBytes: w.maxClientFrameBytes, maxClientErrors: w.maxClientErrors,
-      version: 'bench', metrics, logger: silentLogger(),
+      redis,
+      createSubscriber: () => new Redis(redisServer.url),
+      keyPrefix: PREFIX,
+      path: w.path,
+      tokens: [],
+      maxBufferedBytes: w.maxBufferedBytes,
+      snapshotChunkUsers: w.snapshotChunkUsers,
+      pingIntervalMs: w.pingIntervalMs,
+      maxClients: clients + 10,
+      maxClientFrameBytes: w.maxClientFrameBytes,
+      maxClientErrors: w.maxClientErrors,
+      version: 'bench',
+      metrics,
+      logger: silentLogger(),
     });
     const commitAt = new Map<number, number>();
     mirror.committed$.subscribe((b) => {
@@ -267,7 +294,14 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
       for (let s = b.fromSeq; s <= b.toSeq; s++) commitAt.set(s, at);
       fanout.notifyCommitted(b);
     });
-    source.next(received({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 'bench', added: Array.from({ length: USERS }, (_, i) => user(`u${i}`, { extension: String(1000 + i) })) }));
+    source.next(
+      received({
+        __type: USERS_MESSAGE,
+        isDelta: false,
+        subscriptionId: 'bench',
+        added: Array.from({ length: USERS }, (_, i) => user(`u${i}`, { extension: String(1000 + i) })),
+      }),
+    );
     const fanoutHttp = http.createServer();
     fanout.attach(fanoutHttp);
     const fanoutPort = await listen(fanoutHttp);
@@ -324,10 +358,12 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
       const port = await listen(server);
       await receivers.connect('ws', `ws://127.0.0.1:${port}/`, clients, false);
       while (wss.clients.size < clients) await tick();
-      const [rate, cpu] = await cpuPerDelivery(clients * changes, () => broadcastRate(receivers, clients, changes, (n) => {
-        const msg = changeMessage(n);
-        for (const ws of wss.clients) ws.send(JSON.stringify(msg));
-      }));
+      const [rate, cpu] = await cpuPerDelivery(clients * changes, () =>
+        broadcastRate(receivers, clients, changes, (n) => {
+          const msg = changeMessage(n);
+          for (const ws of wss.clients) ws.send(JSON.stringify(msg));
+        }),
+      );
       figures.naiveDeliveriesPerSec = Math.round(rate);
       figures.naiveServerCpuUsPerDelivery = cpu;
       log(`  naive: ${figures.naiveDeliveriesPerSec} deliveries/s`);
@@ -351,8 +387,8 @@ export default async function fanoutBench({ quick, log }: { quick: boolean; log:
       await receivers.disconnect();
       await io.close();
     }
-    figures.fanoutVsNaive = Math.round(((figures.fanoutDeliveriesPerSec) / (figures.naiveDeliveriesPerSec)) * 100) / 100;
-    figures.fanoutVsSocketio = Math.round(((figures.fanoutDeliveriesPerSec) / (figures.socketioDeliveriesPerSec)) * 100) / 100;
+    figures.fanoutVsNaive = Math.round((figures.fanoutDeliveriesPerSec / figures.naiveDeliveriesPerSec) * 100) / 100;
+    figures.fanoutVsSocketio = Math.round((figures.fanoutDeliveriesPerSec / figures.socketioDeliveriesPerSec) * 100) / 100;
     return figures;
   } finally {
     receivers.kill();

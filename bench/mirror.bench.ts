@@ -26,7 +26,12 @@ const PROPS_PER_DELTA = 2;
 const received = (message: ReceivedUsersMessage['message']): ReceivedUsersMessage => ({ message, receivedAt: performance.now(), icServer: 'bench' });
 const fullReplace = (users: User[]) => received({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 'bench', added: users });
 const statusChange = (id: string, n: number) =>
-  received({ __type: USERS_MESSAGE, isDelta: true, subscriptionId: 'bench', changed: [{ configurationId: { id }, statusText: `Status ${n}`, lastModifiedDate: `2024${String(n).padStart(9, '0').slice(-4)}T000000Z` }] });
+  received({
+    __type: USERS_MESSAGE,
+    isDelta: true,
+    subscriptionId: 'bench',
+    changed: [{ configurationId: { id }, statusText: `Status ${n}`, lastModifiedDate: `2024${String(n).padStart(9, '0').slice(-4)}T000000Z` }],
+  });
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
@@ -78,7 +83,7 @@ export default async function mirrorBench({ quick, log }: { quick: boolean; log:
     const messagesPerMs = DELTA_OFFERED_PER_SEC / PROPS_PER_DELTA / 1000;
     const total = Math.round(messagesPerMs * deltaSeconds * 1000);
     t0 = performance.now();
-    for (let sent = 0; sent < total; ) {
+    for (let sent = 0; sent < total;) {
       const due = Math.min(total, Math.floor((performance.now() - t0) * messagesPerMs));
       for (; sent < due; sent++) {
         const m = statusChange(users[sent % count]!.configurationId.id, sent);
@@ -93,7 +98,9 @@ export default async function mirrorBench({ quick, log }: { quick: boolean; log:
     lags.sort((a, b) => a - b);
     const deltaLagP50Ms = percentile(lags, 50);
     const deltaLagP99Ms = percentile(lags, 99);
-    log(`  deltas at ${DELTA_OFFERED_PER_SEC}/s offered: ${Math.round(deltaChangesPerSec)} changes/s, lag p50 ${deltaLagP50Ms.toFixed(1)} ms p99 ${deltaLagP99Ms.toFixed(1)} ms`);
+    log(
+      `  deltas at ${DELTA_OFFERED_PER_SEC}/s offered: ${Math.round(deltaChangesPerSec)} changes/s, lag p50 ${deltaLagP50Ms.toFixed(1)} ms p99 ${deltaLagP99Ms.toFixed(1)} ms`,
+    );
 
     // Saturation: everything queued at once.
     const base2 = mirror.status().seq;

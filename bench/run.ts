@@ -26,7 +26,9 @@ function median(values: number[]): number {
 }
 
 const result: Figures = {};
-for (const file of readdirSync(here).filter((f) => f.endsWith('.bench.ts')).sort()) {
+for (const file of readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort()) {
   const name = file.replace(/\.bench\.ts$/, '');
   if (only && only !== name) continue;
   const mod = (await import(join(here, file))) as BenchModule;

@@ -21,7 +21,13 @@ const RECONNECT_EVERY_MS = 5_000;
 const SAMPLE_EVERY_MS = 30_000;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-interface Sample { atS: number; rssMiB: number; heapMiB: number; loopP99Ms: number; seq: number }
+interface Sample {
+  atS: number;
+  rssMiB: number;
+  heapMiB: number;
+  loopP99Ms: number;
+  seq: number;
+}
 
 const stack = await Stack.start({ users: USERS, seed: 11 });
 await stack.converged(120000);
@@ -51,7 +57,7 @@ await sample();
 stack.sim.control.setChurnRate(CHURN_PER_SEC);
 const timers = [
   setInterval(() => stack.sim.control.expireSessions(), EXPIRE_EVERY_MS),
-  setInterval(() => clients[Math.floor(Math.random() * CLIENTS)]!.drop(), RECONNECT_EVERY_MS / CLIENTS * 4),
+  setInterval(() => clients[Math.floor(Math.random() * CLIENTS)]!.drop(), (RECONNECT_EVERY_MS / CLIENTS) * 4),
   setInterval(() => void sample(), SAMPLE_EVERY_MS),
 ];
 await new Promise((r) => setTimeout(r, minutes * 60_000));

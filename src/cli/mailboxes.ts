@@ -53,7 +53,9 @@ export async function mailboxesCommand(opts: MailboxesOptions): Promise<number> 
     return EXIT.ok;
   }
   if (!config.icws.password) {
-    fail('icwatch: configuration error: icws.password: required to log in; set ICWATCH_ICWS_PASSWORD, ICWATCH_ICWS_PASSWORD_FILE or icws.passwordFile (from configuration)');
+    fail(
+      'icwatch: configuration error: icws.password: required to log in; set ICWATCH_ICWS_PASSWORD, ICWATCH_ICWS_PASSWORD_FILE or icws.passwordFile (from configuration)',
+    );
     return EXIT.config;
   }
   const logger = createLogger({ level: config.log.level, format: 'pretty', stream: process.stderr }).child({ component: 'mailboxes' });
@@ -93,7 +95,9 @@ async function update(config: Config, workgroupId: string, body: MonitoredMailbo
 
 function failure(err: unknown, workgroupId: string): number {
   if (err instanceof IcwsGoneError && err.route === MAILBOXES_ROUTE) {
-    fail(`icwatch: the server removed ${monitoredMailboxesPath(workgroupId).replace(encodeURIComponent(workgroupId), '{id}')} from its API (410 Gone${err.errorId ? `, ${err.errorId}` : ''}): ${err.serverMessage}. Retrying will not help: this server's ICWS version does not offer the monitored-mailboxes bulk update.`);
+    fail(
+      `icwatch: the server removed ${monitoredMailboxesPath(workgroupId).replace(encodeURIComponent(workgroupId), '{id}')} from its API (410 Gone${err.errorId ? `, ${err.errorId}` : ''}): ${err.serverMessage}. Retrying will not help: this server's ICWS version does not offer the monitored-mailboxes bulk update.`,
+    );
     return EXIT.config;
   }
   if (err instanceof IcwsGoneError || err instanceof IcwsAuthenticationError) {

@@ -58,7 +58,11 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--messaging-version <v>', 'messaging feature version (2 = server-sent events available)').choices(['1', '2']).default('2'))
     .option('--user <userID>', 'accepted userID', 'icwatch')
     .option('--password <password>', 'accepted password', 'icwatch')
-    .addOption(new Option('--refused-login-status <status>', 'status of a refused login: 400 as real servers, or 401 (the tidy variant)').choices(['400', '401']).default('400'))
+    .addOption(
+      new Option('--refused-login-status <status>', 'status of a refused login: 400 as real servers, or 401 (the tidy variant)')
+        .choices(['400', '401'])
+        .default('400'),
+    )
     .action(async (opts: SimulateOptions) => {
       code = await (await import('./simulate.js')).simulateCommand(opts);
     });

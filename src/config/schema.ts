@@ -183,7 +183,10 @@ export const configSchema = z.strictObject({
       /** This replica's id, the value of the lease while it leads ('' = hostname-pid-random). Unique per replica. */
       replicaId: text.refine((v) => !/\s/.test(v), 'expected no spaces').default(''),
     })
-    .refine((ha) => ha.renewMs * 2 <= ha.leaseMs, { path: ['renewMs'], message: 'expected at most half of ha.leaseMs (the leader must get several renewals in before its lease expires)' })
+    .refine((ha) => ha.renewMs * 2 <= ha.leaseMs, {
+      path: ['renewMs'],
+      message: 'expected at most half of ha.leaseMs (the leader must get several renewals in before its lease expires)',
+    })
     .prefault({}),
   shutdown: z
     .strictObject({

@@ -99,7 +99,11 @@ export class Daemon {
     try {
       registerSecret(config.icws.password, [config.icws.user, config.icws.applicationName]);
       for (const token of config.websocket.tokens) registerSecret(token);
-      this.log.info(`icwatch ${this.version} starting`, { role: config.role, redis: describeRedis(config.redis), icws: config.role === 'all' ? config.icws.url : undefined });
+      this.log.info(`icwatch ${this.version} starting`, {
+        role: config.role,
+        redis: describeRedis(config.redis),
+        icws: config.role === 'all' ? config.icws.url : undefined,
+      });
 
       const redisLogger = componentLogger(this.options.logger, 'redis');
       this.redis = createRedisClient(config.redis, redisLogger);
@@ -139,7 +143,13 @@ export class Daemon {
       status: () => this.status(),
       logger: componentLogger(this.options.logger, 'http'),
       ...(this.options.primary ? { lagHistograms: async () => combineLag(await this.primaryState(), await lagHistograms(this.metrics)) } : {}),
-      reads: { redis, keyPrefix: config.redis.keyPrefix, path: config.websocket.path, tokens: config.websocket.tokens, indexedProperties: config.redis.indexedProperties },
+      reads: {
+        redis,
+        keyPrefix: config.redis.keyPrefix,
+        path: config.websocket.path,
+        tokens: config.websocket.tokens,
+        indexedProperties: config.redis.indexedProperties,
+      },
     });
     const port = await this.http.listen();
     this.log.info(`HTTP on http://${config.http.host}:${port} (/metrics, /healthz, /readyz, WebSocket ${config.websocket.path})`);
@@ -213,7 +223,11 @@ export class Daemon {
     const message = (err as Error)?.message ?? String(err);
     this.lastError = message;
     if (!this.shutdown) {
-      this.log.error(`${context}: ${message}`, { error: (err as Error)?.name, exitCode: code, ...((err as { route?: string }).route ? { route: (err as { route?: string }).route } : {}) });
+      this.log.error(`${context}: ${message}`, {
+        error: (err as Error)?.name,
+        exitCode: code,
+        ...((err as { route?: string }).route ? { route: (err as { route?: string }).route } : {}),
+      });
     }
     return this.beginShutdown(code, message);
   }
@@ -229,7 +243,10 @@ export class Daemon {
     this.shutdownDeadline = Date.now() + timeoutMs;
     const steps: ShutdownStep[] = [
       // The leader's last writes go in before the lease is released, so the standby taking over starts from them.
-      { name: 'stopping the ICWS feed (DELETE subscription, DELETE connection), draining Redis writes, releasing the leader lease', run: async () => this.leadership?.stop() },
+      {
+        name: 'stopping the ICWS feed (DELETE subscription, DELETE connection), draining Redis writes, releasing the leader lease',
+        run: async () => this.leadership?.stop(),
+      },
       { name: 'closing WebSocket clients (1001)', run: async () => stage().fanout?.close() },
       { name: 'closing the HTTP server', run: async () => this.http?.close() },
       {

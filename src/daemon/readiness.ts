@@ -33,7 +33,12 @@ export async function replicaReadiness(src: ReadinessSources): Promise<Readiness
     // A standby is ready once its fan-out follows the mirror the leader writes.
     else if (lead?.type === 'standby') r = await fanout();
     else {
-      const checks = { 'ICWS session up': false, 'subscription active': false, 'Redis reachable': src.redis?.status === 'ready', 'first full sync applied': false };
+      const checks = {
+        'ICWS session up': false,
+        'subscription active': false,
+        'Redis reachable': src.redis?.status === 'ready',
+        'first full sync applied': false,
+      };
       r = { ready: false, checks, reason: lead ? describeLeadership(lead, src.leadership!.replicaId) : src.daemon };
     }
     if (lead) Object.assign(r, leadershipReadiness(lead, src.leadership!.replicaId));
@@ -53,11 +58,15 @@ export function feedReadiness(session: SessionState, mirror: MirrorStatus): Read
     'first full sync applied': mirror.synced,
   };
   const reason =
-    session.type === 'reconnecting' ? session.reason
-    : session.type === 'failed' ? session.reason
-    : session.type === 'connecting' ? `connecting to ${session.host} (attempt ${session.attempt})`
-    : session.type === 'up' || session.type === 'closed' ? undefined
-    : session.type;
+    session.type === 'reconnecting'
+      ? session.reason
+      : session.type === 'failed'
+        ? session.reason
+        : session.type === 'connecting'
+          ? `connecting to ${session.host} (attempt ${session.attempt})`
+          : session.type === 'up' || session.type === 'closed'
+            ? undefined
+            : session.type;
   const lastError = (session.type === 'reconnecting' ? session.lastError : undefined) ?? mirror.lastError;
   return {
     ready: Object.values(checks).every(Boolean),

@@ -36,7 +36,13 @@ export async function lagQuantiles(metrics: Metrics): Promise<StatusView['lag']>
 export async function readMeta(redis: RedisClient, keys: MirrorKeys): Promise<MirrorFigures> {
   const meta = await redis.hgetall(keys.meta);
   const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
-  return { epoch: meta.epoch, seq: num(meta.seq), users: num(meta.users), syncing: meta.syncing === undefined ? undefined : meta.syncing === '1', lastChangeAt: num(meta.lastChangeAt) };
+  return {
+    epoch: meta.epoch,
+    seq: num(meta.seq),
+    users: num(meta.users),
+    syncing: meta.syncing === undefined ? undefined : meta.syncing === '1',
+    lastChangeAt: num(meta.lastChangeAt),
+  };
 }
 
 /** The newest change entries, newest first; entries that do not decode are skipped. */
@@ -93,7 +99,13 @@ export async function statusView(src: StatusSources): Promise<StatusView> {
     version: src.version,
     role: config.role,
     daemon: src.daemon,
-    session: feed ? describeSession(feed.state) : config.role === 'fanout' ? 'none (role fanout)' : leadership ? 'none (standby: the leader holds it)' : 'not started',
+    session: feed
+      ? describeSession(feed.state)
+      : config.role === 'fanout'
+        ? 'none (role fanout)'
+        : leadership
+          ? 'none (standby: the leader holds it)'
+          : 'not started',
     ...(leadership ? { leader: describeLeadership(leadership.state, leadership.replicaId) } : {}),
     redis: `${describeRedis(config.redis)} — ${redisUp ? 'reachable' : 'unreachable'}`,
     ...figures,

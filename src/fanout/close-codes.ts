@@ -32,20 +32,62 @@ export interface CloseCode {
 
 export const CLOSE = {
   /** Shutdown: the daemon stops (SIGTERM) or the fan-out is closed. */
-  goingAway: { code: 1001, reason: 'going away', when: 'the server is shutting down', reconnect: 'resume-after-backoff', counted: 'shutdown', sentByServer: true },
+  goingAway: {
+    code: 1001,
+    reason: 'going away',
+    when: 'the server is shutting down',
+    reconnect: 'resume-after-backoff',
+    counted: 'shutdown',
+    sentByServer: true,
+  },
   /** More bad client frames than websocket.maxClientErrors. */
-  policyViolation: { code: 1008, reason: 'too many bad frames', when: 'the client sent more frames the server does not understand than websocket.maxClientErrors', reconnect: 'never', counted: 'abuse', sentByServer: true },
+  policyViolation: {
+    code: 1008,
+    reason: 'too many bad frames',
+    when: 'the client sent more frames the server does not understand than websocket.maxClientErrors',
+    reconnect: 'never',
+    counted: 'abuse',
+    sentByServer: true,
+  },
   /** A client frame over 16 × websocket.maxClientFrameBytes: ws closes before reading it, with no reason text. */
-  messageTooBig: { code: 1009, reason: '', when: 'the client sent a frame over 16 × websocket.maxClientFrameBytes', reconnect: 'never', counted: 'abuse', sentByServer: true },
+  messageTooBig: {
+    code: 1009,
+    reason: '',
+    when: 'the client sent a frame over 16 × websocket.maxClientFrameBytes',
+    reconnect: 'never',
+    counted: 'abuse',
+    sentByServer: true,
+  },
   /** The server could not serve this client (Redis failed while it was being synced). */
-  serverError: { code: 1011, reason: 'server error', when: 'the server failed while serving this client', reconnect: 'resume-after-backoff', counted: 'error', sentByServer: true },
+  serverError: {
+    code: 1011,
+    reason: 'server error',
+    when: 'the server failed while serving this client',
+    reconnect: 'resume-after-backoff',
+    counted: 'error',
+    sentByServer: true,
+  },
   /** Unsent data passed websocket.maxBufferedBytes. */
-  slowConsumer: { code: 4008, reason: 'slow consumer', when: 'the unsent data for this client passed websocket.maxBufferedBytes', reconnect: 'resume', counted: 'slow-consumer', sentByServer: true },
+  slowConsumer: {
+    code: 4008,
+    reason: 'slow consumer',
+    when: 'the unsent data for this client passed websocket.maxBufferedBytes',
+    reconnect: 'resume',
+    counted: 'slow-consumer',
+    sentByServer: true,
+  },
   /**
    * No close frame: the server cut the connection (a missed pong, or a slow consumer whose close frame could not
    * be flushed within the grace period) or the network did.
    */
-  abnormal: { code: 1006, reason: '', when: 'the connection ended without a close frame (missed pong, network)', reconnect: 'resume-after-backoff', counted: 'keepalive', sentByServer: false },
+  abnormal: {
+    code: 1006,
+    reason: '',
+    when: 'the connection ended without a close frame (missed pong, network)',
+    reconnect: 'resume-after-backoff',
+    counted: 'keepalive',
+    sentByServer: false,
+  },
 } as const satisfies Record<string, CloseCode>;
 
 export type CloseName = keyof typeof CLOSE;

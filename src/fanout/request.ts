@@ -72,11 +72,22 @@ export function parseClientRequest(req: IncomingMessage, tokens: TokenCheck, lim
   const q = url.searchParams;
   const token = bearer(req) ?? q.get('access_token');
   if (!tokens.accepts(token)) {
-    return { status: 401, error: token ? 'the token is not accepted' : 'a token is required', parameter: 'Authorization', expected: 'Authorization: Bearer <token> or ?access_token=<token>' };
+    return {
+      status: 401,
+      error: token ? 'the token is not accepted' : 'a token is required',
+      parameter: 'Authorization',
+      expected: 'Authorization: Bearer <token> or ?access_token=<token>',
+    };
   }
   const seen = new Set<string>();
   for (const key of q.keys()) {
-    if (!KNOWN.has(key)) return { status: 400, error: `unknown parameter "${key.slice(0, 64)}"`, parameter: key.slice(0, 64), expected: 'one of since, epoch, ids, props, access_token' };
+    if (!KNOWN.has(key))
+      return {
+        status: 400,
+        error: `unknown parameter "${key.slice(0, 64)}"`,
+        parameter: key.slice(0, 64),
+        expected: 'one of since, epoch, ids, props, access_token',
+      };
     if (seen.has(key)) return { status: 400, error: `${key} is given more than once`, parameter: key, expected: `a single ${key}` };
     seen.add(key);
   }
@@ -84,20 +95,24 @@ export function parseClientRequest(req: IncomingMessage, tokens: TokenCheck, lim
   const since = q.get('since');
   if (since !== null) {
     const n = Number(since);
-    if (!/^\d+$/.test(since) || !Number.isSafeInteger(n)) return { status: 400, error: 'since is not a sequence number', parameter: 'since', expected: 'a non-negative integer' };
+    if (!/^\d+$/.test(since) || !Number.isSafeInteger(n))
+      return { status: 400, error: 'since is not a sequence number', parameter: 'since', expected: 'a non-negative integer' };
     out.since = n;
   }
   const epoch = q.get('epoch');
   if (epoch !== null) {
-    if (!EPOCH.test(epoch)) return { status: 400, error: 'epoch is not an epoch id', parameter: 'epoch', expected: 'the epoch of a hello frame (1-128 letters, digits, _ . : -)' };
+    if (!EPOCH.test(epoch))
+      return { status: 400, error: 'epoch is not an epoch id', parameter: 'epoch', expected: 'the epoch of a hello frame (1-128 letters, digits, _ . : -)' };
     out.epoch = epoch;
   }
   const ids = q.get('ids');
   if (ids !== null) {
     const items = list(ids, 'ids', 'comma-separated user ids');
     if (!Array.isArray(items)) return items;
-    if (items.length > limits.maxFilterIds) return { status: 400, error: `ids names ${items.length} users`, parameter: 'ids', expected: `at most ${limits.maxFilterIds} user ids` };
-    if (items.some((i) => i.length > limits.maxIdLength)) return { status: 400, error: 'ids has an id that is too long', parameter: 'ids', expected: `user ids of at most ${limits.maxIdLength} characters` };
+    if (items.length > limits.maxFilterIds)
+      return { status: 400, error: `ids names ${items.length} users`, parameter: 'ids', expected: `at most ${limits.maxFilterIds} user ids` };
+    if (items.some((i) => i.length > limits.maxIdLength))
+      return { status: 400, error: 'ids has an id that is too long', parameter: 'ids', expected: `user ids of at most ${limits.maxIdLength} characters` };
     out.ids = new Set(items);
   }
   const props = q.get('props');
@@ -105,7 +120,13 @@ export function parseClientRequest(req: IncomingMessage, tokens: TokenCheck, lim
     const items = list(props, 'props', 'comma-separated property names');
     if (!Array.isArray(items)) return items;
     const bad = items.find((p) => !PROPERTY.test(p));
-    if (bad !== undefined) return { status: 400, error: `props has "${bad.slice(0, 64)}", not a property name`, parameter: 'props', expected: 'comma-separated property names (letters, digits, _)' };
+    if (bad !== undefined)
+      return {
+        status: 400,
+        error: `props has "${bad.slice(0, 64)}", not a property name`,
+        parameter: 'props',
+        expected: 'comma-separated property names (letters, digits, _)',
+      };
     out.props = new Set(items);
   }
   return out;
@@ -119,12 +140,7 @@ const REASON: Record<Refusal['status'], string> = { 400: 'Bad Request', 401: 'Un
 export function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
   const { status, ...body } = refusal;
   const json = JSON.stringify(body);
-  const headers = [
-    `HTTP/1.1 ${status} ${REASON[status]}`,
-    'Content-Type: application/json',
-    `Content-Length: ${Buffer.byteLength(json)}`,
-    'Connection: close',
-  ];
+  const headers = [`HTTP/1.1 ${status} ${REASON[status]}`, 'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(json)}`, 'Connection: close'];
   if (status === 401) headers.push('WWW-Authenticate: Bearer realm="icwatch"');
   if (socket.writable) socket.end(`${headers.join('\r\n')}\r\n\r\n${json}`);
   else socket.destroy();

@@ -139,10 +139,13 @@ export class FanoutServer {
     this.gate.close();
     await this.follower.close();
     this.dispatcher.close();
-    const gone = [...this.clients].map((c) => new Promise<void>((resolve) => {
-      c.ws.once('close', () => resolve());
-      c.close(CLOSE.goingAway, this.limits.shutdownGraceMs);
-    }));
+    const gone = [...this.clients].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          c.ws.once('close', () => resolve());
+          c.close(CLOSE.goingAway, this.limits.shutdownGraceMs);
+        }),
+    );
     await Promise.all(gone);
   }
 
@@ -153,7 +156,11 @@ export class FanoutServer {
     this.clients.add(c);
     metrics.wsClients.set(this.clients.size);
     this.keepalive.watch(c);
-    answerClientFrames(c, { maxClientFrameBytes: this.o.maxClientFrameBytes, maxClientErrors: this.o.maxClientErrors, closeGraceMs: this.limits.slowConsumerGraceMs }, (s) => this.slowConsumer(s));
+    answerClientFrames(
+      c,
+      { maxClientFrameBytes: this.o.maxClientFrameBytes, maxClientErrors: this.o.maxClientErrors, closeGraceMs: this.limits.slowConsumerGraceMs },
+      (s) => this.slowConsumer(s),
+    );
     ws.on('error', (err: Error & { code?: string }) => c.failed(err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CLOSE.messageTooBig.counted : 'error'));
     ws.on('close', () => {
       const reason = c.ended();

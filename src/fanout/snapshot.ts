@@ -102,7 +102,7 @@ async function buildOnce(redis: RedisClient, keys: MirrorKeys, ids: ReadonlySet<
   }
   const end = await readHead(redis, keys);
   if (end.epoch !== start.epoch || end.seq < start.seq) throw new TrimmedWhileReading('the mirror restarted while reading');
-  for (let from = start.seq + 1; from <= end.seq; ) {
+  for (let from = start.seq + 1; from <= end.seq;) {
     const raw = await readChanges(redis, keys, from, o.pageEntries, end.seq);
     if (!raw.length || entrySeq(raw[0]!) !== from) throw new TrimmedWhileReading(`the stream no longer holds seq ${from}`);
     for (const entry of decodeEntries(raw, o.onBadEntry)) if (!ids || ids.has(entry.id)) applyChange(users, entry);

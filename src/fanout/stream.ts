@@ -41,11 +41,16 @@ export function decodeEntries(raw: RawEntry[], onBad: (err: Error, id: string) =
 
 /** Up to `count` entries with seq ≥ fromSeq (and ≤ toSeq when given), in order. */
 export async function readChanges(redis: RedisClient, keys: MirrorKeys, fromSeq: number, count: number, toSeq?: number): Promise<RawEntry[]> {
-  return (await redis.xrange(keys.changes, `${fromSeq}-0`, toSeq === undefined ? '+' : `${toSeq}-0`, 'COUNT', count));
+  return await redis.xrange(keys.changes, `${fromSeq}-0`, toSeq === undefined ? '+' : `${toSeq}-0`, 'COUNT', count);
 }
 
 /** The head and the first page of entries after `afterSeq`, in one round trip. */
-export async function readHeadAndChanges(redis: RedisClient, keys: MirrorKeys, afterSeq: number, count: number): Promise<{ head: MirrorHead; raw: RawEntry[] }> {
+export async function readHeadAndChanges(
+  redis: RedisClient,
+  keys: MirrorKeys,
+  afterSeq: number,
+  count: number,
+): Promise<{ head: MirrorHead; raw: RawEntry[] }> {
   const results = await redis
     .pipeline()
     .hmget(keys.meta, 'epoch', 'seq')

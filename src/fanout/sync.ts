@@ -55,7 +55,11 @@ export class ClientSync {
   private async greet(c: ClientSession, signal: AbortSignal): Promise<void> {
     const head = await readHead(this.o.redis, this.o.keys);
     signal.throwIfAborted();
-    await c.outbox.writePaced(frameOf({ type: 'hello', epoch: head.epoch, seq: head.seq, version: this.o.version, ...(this.o.worker ? { worker: this.o.worker } : {}) }), 1, signal);
+    await c.outbox.writePaced(
+      frameOf({ type: 'hello', epoch: head.epoch, seq: head.seq, version: this.o.version, ...(this.o.worker ? { worker: this.o.worker } : {}) }),
+      1,
+      signal,
+    );
     const { since, epoch } = c.request;
     if (since === null) return this.snapshotThenCatchUp(c, signal, null, head);
     // A position from another epoch, or beyond this mirror's history, cannot be resumed.

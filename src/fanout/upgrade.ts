@@ -52,7 +52,8 @@ export class UpgradeGate {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== this.o.path) return refuseUpgrade(socket, { status: 404, error: `no WebSocket endpoint at ${path.slice(0, 100)}`, expected: this.o.path });
     if (this.closed) return refuseUpgrade(socket, { status: 503, error: 'shutting down' });
-    if (this.o.clientCount() >= this.o.maxClients) return refuseUpgrade(socket, { status: 503, error: 'too many clients', expected: `at most ${this.o.maxClients}` });
+    if (this.o.clientCount() >= this.o.maxClients)
+      return refuseUpgrade(socket, { status: 503, error: 'too many clients', expected: `at most ${this.o.maxClients}` });
     const parsed = parseClientRequest(req, this.tokens, this.o.limits);
     if (isRefusal(parsed)) {
       this.o.logger.info('refused a WebSocket client', { status: parsed.status, error: parsed.error, remote: req.socket.remoteAddress });

@@ -113,7 +113,9 @@ export class HttpServer {
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz': {
         const r = await this.options.readiness();
-        const missing = Object.entries(r.checks).filter(([, ok]) => !ok).map(([name]) => name);
+        const missing = Object.entries(r.checks)
+          .filter(([, ok]) => !ok)
+          .map(([name]) => name);
         const ha = r.leadership ? { leadership: r.leadership, ...(r.leader ? { leader: r.leader } : {}) } : {};
         if (r.ready) return sendJson(res, 200, { status: 'ready', ...ha, checks: r.checks });
         return sendJson(res, 503, {
@@ -157,7 +159,11 @@ export class HttpServer {
       case '/v1/status': {
         const denied = this.reads?.refusal(req);
         if (denied) return sendRefusal(res, denied);
-        const [status, readiness, lag] = await Promise.all([this.options.status(), this.options.readiness(), this.options.lagHistograms?.() ?? lagHistograms(this.options.metrics)]);
+        const [status, readiness, lag] = await Promise.all([
+          this.options.status(),
+          this.options.readiness(),
+          this.options.lagHistograms?.() ?? lagHistograms(this.options.metrics),
+        ]);
         return sendJson(res, 200, { ...redactStrings(status), readiness: redactStrings(readiness), lagHistograms: lag });
       }
       default:

@@ -95,16 +95,21 @@ export class IcwsConnection {
    */
   async connect(baseUrl = this.options.url, signal?: AbortSignal): Promise<SessionInfo> {
     const base = baseUrl.replace(/\/$/, '');
-    const res = await this.send<Record<string, unknown>>('POST', `${base}/connection?include=features,version`, {
-      route: 'POST connection',
-      json: {
-        __type: 'urn:inin.com:connection:icAuthConnectionRequestSettings',
-        applicationName: this.options.applicationName,
-        userID: this.options.user,
-        password: this.options.password,
+    const res = await this.send<Record<string, unknown>>(
+      'POST',
+      `${base}/connection?include=features,version`,
+      {
+        route: 'POST connection',
+        json: {
+          __type: 'urn:inin.com:connection:icAuthConnectionRequestSettings',
+          applicationName: this.options.applicationName,
+          userID: this.options.user,
+          password: this.options.password,
+        },
+        signal,
       },
-      signal,
-    }, 'connect');
+      'connect',
+    );
     const body = res.body ?? {};
     const sessionId = header(res.headers, 'inin-icws-session-id') ?? (typeof body.sessionId === 'string' ? body.sessionId : '');
     const csrfToken = header(res.headers, 'inin-icws-csrf-token') ?? (typeof body.csrfToken === 'string' ? body.csrfToken : '');
@@ -298,6 +303,8 @@ function header(headers: IcwsResponse['headers'], name: string): string | undefi
 /** "icws_<sessionId>=<value>" from the Set-Cookie headers of the login answer. */
 function sessionCookie(setCookie: string | string[] | undefined, sessionId: string): string | undefined {
   const all = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
-  const pair = all.map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith(`icws_${sessionId}=`)) ?? all.map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith('icws_'));
+  const pair =
+    all.map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith(`icws_${sessionId}=`)) ??
+    all.map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith('icws_'));
   return pair;
 }

@@ -10,14 +10,7 @@
  * `nextLoginDelay` says how long to wait before logging in again.
  */
 import type { Backoff, BackoffOptions } from '../util/backoff.js';
-import {
-  IcwsAuthenticationError,
-  IcwsError,
-  IcwsGoneError,
-  IcwsNetworkError,
-  IcwsUnauthorizedError,
-  IcwsUnavailableError,
-} from './errors.js';
+import { IcwsAuthenticationError, IcwsError, IcwsGoneError, IcwsNetworkError, IcwsUnauthorizedError, IcwsUnavailableError } from './errors.js';
 
 export const AUTHENTICATION_FAILURE = 'error.request.connection.authenticationFailure';
 /** errorCode of a refused login on servers that send no errorId. */

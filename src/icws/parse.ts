@@ -5,14 +5,7 @@
  */
 import { redactText } from '../log/redact.js';
 import { propertyTypeProblem } from './property-types.js';
-import {
-  CONNECTION_STATE_CHANGE_MESSAGE,
-  SUBSCRIPTION_STATE_MESSAGE,
-  USERS_MESSAGE,
-  type IcwsMessage,
-  type User,
-  type UsersMessage,
-} from './messages.js';
+import { CONNECTION_STATE_CHANGE_MESSAGE, SUBSCRIPTION_STATE_MESSAGE, USERS_MESSAGE, type IcwsMessage, type User, type UsersMessage } from './messages.js';
 
 /** Longest sample of a bad message that reaches a log line. */
 export const SAMPLE_CHARS = 200;
@@ -83,7 +76,11 @@ export function parseMessage(raw: unknown, checked?: CheckedLists): ParseOutcome
       if (typeof value.state !== 'number') return bad('subscriptionStateMessage: state is not a number');
       return {
         kind: 'message',
-        message: { __type: SUBSCRIPTION_STATE_MESSAGE, state: value.state, ...(isObject(value.error) ? { error: value.error as { errorId?: string; message?: string } } : {}) },
+        message: {
+          __type: SUBSCRIPTION_STATE_MESSAGE,
+          state: value.state,
+          ...(isObject(value.error) ? { error: value.error as { errorId?: string; message?: string } } : {}),
+        },
       };
     default:
       return { kind: 'unknown', type, sample: sampleOf(raw) };

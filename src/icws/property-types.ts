@@ -75,7 +75,8 @@ export function propertyTypeProblem(user: Record<string, unknown>): string | und
     const expected = PROPERTY_TYPES[name];
     if (!expected || value === null) continue;
     const actual = typeOf(value);
-    if (actual !== expected) return `${name} is ${actual === 'object' || actual === 'array' ? `an ${actual}` : `a ${actual}`} (${JSON.stringify(value)?.slice(0, 40)}), expected a${expected === 'object' || expected === 'array' ? 'n' : ''} ${expected}`;
+    if (actual !== expected)
+      return `${name} is ${actual === 'object' || actual === 'array' ? `an ${actual}` : `a ${actual}`} (${JSON.stringify(value)?.slice(0, 40)}), expected a${expected === 'object' || expected === 'array' ? 'n' : ''} ${expected}`;
   }
   return undefined;
 }

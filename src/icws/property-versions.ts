@@ -53,7 +53,10 @@ export function parentOfNested(field: string): string | undefined {
 export function warnNewerProperties(log: Logger, properties: readonly string[], icServer: string, serverVersion: number | undefined): void {
   for (const p of properties) {
     const parent = parentOfNested(p);
-    if (parent) log.warn(`subscription.properties: "${p}" is a field inside ${parent}, not a user property of its own, so it will never be delivered; subscribe to ${parent} instead`);
+    if (parent)
+      log.warn(
+        `subscription.properties: "${p}" is a field inside ${parent}, not a user property of its own, so it will never be delivered; subscribe to ${parent} instead`,
+      );
   }
   for (const p of propertiesNewerThan(properties, serverVersion)) {
     const nested = p.property.includes('.');

@@ -73,7 +73,10 @@ export class SubscriptionPuts {
     const delayMs = this.resyncBackoff.attempts === 0 ? 0 : this.resyncBackoff.next();
     if (delayMs === 0) this.resyncBackoff.next();
     const level = delayMs === 0 ? 'info' : 'warn';
-    this.log.log(level, `asking a full resync (${reason}): PUT the subscription again${delayMs ? ` in ${delayMs} ms (no full replace came through since the last resync)` : ''}`);
+    this.log.log(
+      level,
+      `asking a full resync (${reason}): PUT the subscription again${delayMs ? ` in ${delayMs} ms (no full replace came through since the last resync)` : ''}`,
+    );
     this.again(session, reason, () => (this.resyncQueued = false), delayMs);
   }
 

@@ -25,7 +25,10 @@ const invalid = (key: string, message: string) => new IcwsConfigError(0, PUT_SUB
 
 function checkList(key: string, value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0) {
-    throw invalid(key, `expected a non-empty list of strings (a user id or "*" for configurationIds, a property name or "*" for properties), got ${JSON.stringify(value)}`);
+    throw invalid(
+      key,
+      `expected a non-empty list of strings (a user id or "*" for configurationIds, a property name or "*" for properties), got ${JSON.stringify(value)}`,
+    );
   }
   const bad = value.findIndex((v) => typeof v !== 'string' || v.trim() === '');
   if (bad >= 0) throw invalid(key, `item ${bad} is ${JSON.stringify(value[bad])}: expected a non-empty string`);
@@ -50,7 +53,10 @@ export function subscriptionBody(subscription: Config['subscription']): Subscrip
   }
   const rightsFilter = subscription.rightsFilter;
   if (!isRightsFilter(rightsFilter)) {
-    throw invalid('subscription.rightsFilter', `expected view, admin, loggedInUser or the name of a right (letters and digits, e.g. canMonitorQueues), got ${JSON.stringify(rightsFilter)}`);
+    throw invalid(
+      'subscription.rightsFilter',
+      `expected view, admin, loggedInUser or the name of a right (letters and digits, e.g. canMonitorQueues), got ${JSON.stringify(rightsFilter)}`,
+    );
   }
   return { configurationIds: [...configurationIds], properties: [...properties], rightsFilter };
 }

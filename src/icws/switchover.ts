@@ -39,7 +39,9 @@ export async function connectWithSwitchover(connection: IcwsConnection, options:
       if (err instanceof IcwsUnavailableError) {
         unavailable = err;
         next = untried(err.alternateHostList);
-        options.logger.warn(`ICWS at ${hostOf(url)} is not accepting connections (${err.errorId ?? err.status}: ${err.serverMessage})` + describeNext(next, hostOf));
+        options.logger.warn(
+          `ICWS at ${hostOf(url)} is not accepting connections (${err.errorId ?? err.status}: ${err.serverMessage})` + describeNext(next, hostOf),
+        );
       } else if (err instanceof IcwsNetworkError && options.knownAlternates?.length) {
         networkFailure ??= err;
         next = untried(options.knownAlternates);

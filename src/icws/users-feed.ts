@@ -231,13 +231,15 @@ export class IcwsUsersFeed implements UsersFeed {
       const onStop = () => live.end({ reason: 'network', description: 'stopping', detail: 'stop() was called' });
       this.abort.signal.addEventListener('abort', onStop, { once: true });
       this.live = live;
-      sub.add(this.transport(info).subscribe({
-        next: (item) => {
-          if (this.live === live) this.output?.next({ item, session: live.handle });
-        },
-        error: (err: unknown) => (err instanceof IcwsGoneError || err instanceof IcwsConfigError ? live.fail(err) : live.end(classify(err))),
-        complete: () => live.end({ reason: 'network', description: 'transport ended', detail: 'the message transport completed' }),
-      }));
+      sub.add(
+        this.transport(info).subscribe({
+          next: (item) => {
+            if (this.live === live) this.output?.next({ item, session: live.handle });
+          },
+          error: (err: unknown) => (err instanceof IcwsGoneError || err instanceof IcwsConfigError ? live.fail(err) : live.end(classify(err))),
+          complete: () => live.end({ reason: 'network', description: 'transport ended', detail: 'the message transport completed' }),
+        }),
+      );
     });
   }
 

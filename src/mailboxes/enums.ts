@@ -43,15 +43,27 @@ export const VALIDATION_ERROR_TYPES: readonly EnumEntry[] = [
   entry(25, 'existingExtension', 'The value must be an existing extension.'),
   entry(26, 'existingInstanceIdWithAttributeValue', 'The value must represent a valid ID for a configured instance.'),
   entry(27, 'characterDelimitedValue', 'The value contains invalid characters.'),
-  entry(28, 'analyzerKeywordCount', 'The number of keywords assigned to the keyword set makes the configuration exceed the maximum number of supported keywords.'),
+  entry(
+    28,
+    'analyzerKeywordCount',
+    'The number of keywords assigned to the keyword set makes the configuration exceed the maximum number of supported keywords.',
+  ),
   entry(29, 'workgroupAnalyzerKeywordCount', 'The number of keywords assigned to the workgroup is greater than the maximum number of supported keywords.'),
   entry(30, 'endDateTimeValidator', 'The end date or time of a schedule must be greater than or equal to the start date or time.'),
   entry(31, 'propertyNotApplicable', 'This property is not applicable with the current configuration.'),
   entry(32, 'invalidMailboxFolder', 'The value is not a valid mailbox.'),
   entry(33, 'unsupportedManufacturer', 'The provided phone manufacturer is unsupported.'),
   entry(34, 'unsupportedModel', 'The provided phone model is unsupported.'),
-  entry(35, 'audioProtocol', 'An Audio protocol value of SRTP is only supported when the Registration Group for the configuration object has one or more registered lines with a Transport Protocol of TLS.'),
-  entry(36, 'recorderPolicyAnalyzerKeywordCount', 'The number of keywords assigned to the keyword set makes at least one Recorder Policy exceed the maximum number of supported keywords.'),
+  entry(
+    35,
+    'audioProtocol',
+    'An Audio protocol value of SRTP is only supported when the Registration Group for the configuration object has one or more registered lines with a Transport Protocol of TLS.',
+  ),
+  entry(
+    36,
+    'recorderPolicyAnalyzerKeywordCount',
+    'The number of keywords assigned to the keyword set makes at least one Recorder Policy exceed the maximum number of supported keywords.',
+  ),
   entry(37, 'referenceCount', 'The number of reference to this object is exceeding the maximum limit.', 8),
   entry(38, 'wrapUpStatusTimeout', 'The values of WrapUpStatus or WrapUpTimeout are not valid.', 8),
   entry(39, 'attributeExistence', 'One or more required attributes was not specified and/or one or more required absent attributes was specifed.', 8),
@@ -67,9 +79,21 @@ export const VALIDATION_ERROR_TYPES: readonly EnumEntry[] = [
 /** License results: in licenseProblems of a 200 (warnings) and licenseErrors of a 400. */
 export const LICENSE_ERROR_TYPES: readonly EnumEntry[] = [
   entry(0, 'setOK', 'Setting the license succeeded. This value is never sent.'),
-  entry(1, 'setWarningExceedsThreshold', "Indicates that a dynamic license was found with an assignment count that exceeds it's assignable and or concurrent thresholds. As this is only a warning to indicate problems, the license in the request was set successfully."),
-  entry(2, 'setErrorExceedsThreshold', "Indicates that a dynamic license being set exceed it's assignable or concurrent thresholds and was not set as a result. This can be returned for any license assigned to a user or station as part of setting it's licenses because they are all checked for problems as part of the operation."),
-  entry(3, 'setWarningMissingQualifiers', 'Indicates that the ACD media level in the request did not have a corresponding set of ACD media types and the default value(s) for the level were set as a result.'),
+  entry(
+    1,
+    'setWarningExceedsThreshold',
+    "Indicates that a dynamic license was found with an assignment count that exceeds it's assignable and or concurrent thresholds. As this is only a warning to indicate problems, the license in the request was set successfully.",
+  ),
+  entry(
+    2,
+    'setErrorExceedsThreshold',
+    "Indicates that a dynamic license being set exceed it's assignable or concurrent thresholds and was not set as a result. This can be returned for any license assigned to a user or station as part of setting it's licenses because they are all checked for problems as part of the operation.",
+  ),
+  entry(
+    3,
+    'setWarningMissingQualifiers',
+    'Indicates that the ACD media level in the request did not have a corresponding set of ACD media types and the default value(s) for the level were set as a result.',
+  ),
 ];
 
 /** mailboxType of a MonitoredMailbox. */

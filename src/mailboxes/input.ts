@@ -39,7 +39,8 @@ export function readBulkUpdateFile(file: string): MonitoredMailboxesBulkUpdate {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a YAML or JSON file' : `cannot read it (${code ?? String(err)})`;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a YAML or JSON file' : `cannot read it (${code ?? String(err)})`;
     throw new MailboxInputError(file, [{ where: '(file)', problem: why }]);
   }
   return validateBulkUpdate(parseInput(text, file), file);
@@ -127,14 +128,17 @@ function mailbox(entry: unknown, where: string, list: 'add' | 'modify', report: 
   }
 
   if (entry.canReceiveEncryptedEmail !== undefined) {
-    if (entry.canReceiveEncryptedEmail === null || typeof entry.canReceiveEncryptedEmail === 'boolean') out.canReceiveEncryptedEmail = entry.canReceiveEncryptedEmail;
+    if (entry.canReceiveEncryptedEmail === null || typeof entry.canReceiveEncryptedEmail === 'boolean')
+      out.canReceiveEncryptedEmail = entry.canReceiveEncryptedEmail;
     else report(`${where}.canReceiveEncryptedEmail`, `got ${shown(entry.canReceiveEncryptedEmail)}; expected true, false or null (null = the default, false)`);
   }
 
   if (entry.emailAddress !== undefined) {
     const email = entry.emailAddress;
-    if (typeof email !== 'string' || email.trim() === '') report(`${where}.emailAddress`, `got ${shown(email)}; expected an email address such as support@example.com`);
-    else if (!/^[^@\s]+@[^@\s]+$/.test(email.trim())) report(`${where}.emailAddress`, `got ${shown(email)}; expected an email address such as support@example.com`);
+    if (typeof email !== 'string' || email.trim() === '')
+      report(`${where}.emailAddress`, `got ${shown(email)}; expected an email address such as support@example.com`);
+    else if (!/^[^@\s]+@[^@\s]+$/.test(email.trim()))
+      report(`${where}.emailAddress`, `got ${shown(email)}; expected an email address such as support@example.com`);
     else out.emailAddress = email.trim();
   } else if (list === 'add') {
     report(`${where}.emailAddress`, 'required on add; expected an email address such as support@example.com');
@@ -162,7 +166,10 @@ function mailbox(entry: unknown, where: string, list: 'add' | 'modify', report: 
   // modify the server keeps the type it has, which we cannot see.
   if (typeof out.inboundFolder === 'string' && out.mailboxType !== undefined && !INBOUND_MAILBOX_TYPES.has(out.mailboxType)) {
     const type = lookup(MAILBOX_TYPES, out.mailboxType);
-    report(`${where}.inboundFolder`, `only for inbound mailbox types (inbound, outboundAndInbound); this mailbox is ${type.name} (${type.value}): leave inboundFolder out or set it to null`);
+    report(
+      `${where}.inboundFolder`,
+      `only for inbound mailbox types (inbound, outboundAndInbound); this mailbox is ${type.name} (${type.value}): leave inboundFolder out or set it to null`,
+    );
   }
   return out;
 }
@@ -187,7 +194,10 @@ function configurationId(value: unknown, where: string, report: Report): Configu
   const out: ConfigurationId = { id: '' };
   if (typeof value.id === 'string' && value.id.trim() !== '') out.id = value.id;
   else {
-    report(`${where}.id`, value.id === undefined ? 'missing; expected the mailbox id (a non-empty string)' : `got ${shown(value.id)}; expected the mailbox id (a non-empty string)`);
+    report(
+      `${where}.id`,
+      value.id === undefined ? 'missing; expected the mailbox id (a non-empty string)' : `got ${shown(value.id)}; expected the mailbox id (a non-empty string)`,
+    );
     ok = false;
   }
   if (value.displayName !== undefined) {

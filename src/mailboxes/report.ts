@@ -24,7 +24,9 @@ export function formatInputProblems(err: MailboxInputError): string {
 /** `removed`: the ids the request removed (the answer lists only the added and modified ones). */
 export function formatUpdated(workgroupId: string, subObjects: SubObject[], removed: string[] = []): string {
   const n = subObjects.length;
-  const lines = [`Workgroup ${workgroupId}: ${n} monitored mailbox${n === 1 ? '' : 'es'} added or modified${removed.length ? `, ${removed.length} removed` : ''}.`];
+  const lines = [
+    `Workgroup ${workgroupId}: ${n} monitored mailbox${n === 1 ? '' : 'es'} added or modified${removed.length ? `, ${removed.length} removed` : ''}.`,
+  ];
   if (removed.length) lines.push(`Removed: ${removed.join(', ')}`);
   if (n === 0) return lines.join('\n') + '\n';
   const rows = subObjects.map((o) => [o.id, o.uri ?? '', licenseProblemsCell(o.licenseProblems)]);
@@ -41,7 +43,9 @@ export function formatUpdated(workgroupId: string, subObjects: SubObject[], remo
 }
 
 export function formatRejected(workgroupId: string, r: Rejected): string {
-  const lines = [`icwatch: the server refused the update of workgroup ${workgroupId}'s monitored mailboxes (400${r.errorId ? ` ${r.errorId}` : ''}): ${r.message}`];
+  const lines = [
+    `icwatch: the server refused the update of workgroup ${workgroupId}'s monitored mailboxes (400${r.errorId ? ` ${r.errorId}` : ''}): ${r.message}`,
+  ];
   lines.push('Nothing was changed.');
   if (r.validationErrors.length > 0) {
     lines.push(`Validation errors (${r.validationErrors.length}):`);

@@ -100,7 +100,11 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
     registers: [this.registry],
   });
-  readonly redisErrors = new client.Counter({ name: 'icwatch_redis_errors_total', help: 'Failed Redis operations (each retried).', registers: [this.registry] });
+  readonly redisErrors = new client.Counter({
+    name: 'icwatch_redis_errors_total',
+    help: 'Failed Redis operations (each retried).',
+    registers: [this.registry],
+  });
   readonly wsClients = new client.Gauge({ name: 'icwatch_ws_clients', help: 'Connected WebSocket clients.', registers: [this.registry] });
   readonly wsFramesSent = new client.Counter({ name: 'icwatch_ws_frames_sent_total', help: 'WebSocket frames sent to clients.', registers: [this.registry] });
   readonly wsDisconnects = new client.Counter({
@@ -110,8 +114,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly leader = new client.Gauge({ name: 'icwatch_leader', help: '1 while this replica leads (holds the lease, the ICWS session and writes the mirror), 0 while it stands by.', aggregator: 'max', registers: [this.registry] });
-  readonly leaderChanges = new client.Counter({ name: 'icwatch_leader_changes_total', help: 'Times this replica became the leader (took the lease over).', registers: [this.registry] });
+  readonly leader = new client.Gauge({
+    name: 'icwatch_leader',
+    help: '1 while this replica leads (holds the lease, the ICWS session and writes the mirror), 0 while it stands by.',
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+  readonly leaderChanges = new client.Counter({
+    name: 'icwatch_leader_changes_total',
+    help: 'Times this replica became the leader (took the lease over).',
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
@@ -125,10 +138,24 @@ export class Metrics {
 
 /** The names above, for tests that cross-check dashboards and alert rules. */
 export const METRIC_NAMES = [
-  'icwatch_lag_seconds', 'icwatch_source_lag_seconds', 'icwatch_messages_total', 'icwatch_changes_total', 'icwatch_users',
-  'icwatch_seq', 'icwatch_pending_messages', 'icwatch_full_syncs_total', 'icwatch_icws_requests_total',
-  'icwatch_icws_request_duration_seconds', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total',
-  'icwatch_last_message_timestamp_seconds', 'icwatch_redis_apply_duration_seconds', 'icwatch_redis_errors_total',
-  'icwatch_ws_clients', 'icwatch_ws_frames_sent_total', 'icwatch_ws_disconnects_total', 'icwatch_leader',
+  'icwatch_lag_seconds',
+  'icwatch_source_lag_seconds',
+  'icwatch_messages_total',
+  'icwatch_changes_total',
+  'icwatch_users',
+  'icwatch_seq',
+  'icwatch_pending_messages',
+  'icwatch_full_syncs_total',
+  'icwatch_icws_requests_total',
+  'icwatch_icws_request_duration_seconds',
+  'icwatch_icws_session_up',
+  'icwatch_icws_reconnects_total',
+  'icwatch_last_message_timestamp_seconds',
+  'icwatch_redis_apply_duration_seconds',
+  'icwatch_redis_errors_total',
+  'icwatch_ws_clients',
+  'icwatch_ws_frames_sent_total',
+  'icwatch_ws_disconnects_total',
+  'icwatch_leader',
   'icwatch_leader_changes_total',
 ] as const;

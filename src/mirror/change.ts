@@ -2,8 +2,7 @@
  * A change entry as it stands in the `{P}:changes` stream and as the fan-out republishes it.
  */
 export type ChangeEntry =
-  | { op: 'upsert'; seq: number; id: string; data: Record<string, unknown>; at: number }
-  | { op: 'remove'; seq: number; id: string; at: number };
+  { op: 'upsert'; seq: number; id: string; data: Record<string, unknown>; at: number } | { op: 'remove'; seq: number; id: string; at: number };
 
 /** Decode one XRANGE/XREAD entry ([id, [field, value, …]]). Throws on an entry that does not have the documented fields. */
 export function decodeChangeEntry(fields: string[]): ChangeEntry {

@@ -8,9 +8,7 @@ import type { ReceivedUsersMessage, UsersMessage } from '../icws/messages.js';
 import { encodeUser, type EncodedProps } from './encode.js';
 import { ChunkBuilder, type MirrorState } from './state.js';
 
-export type QueueItem =
-  | { kind: 'delta'; received: ReceivedUsersMessage }
-  | { kind: 'replace'; received: ReceivedUsersMessage; reason: string };
+export type QueueItem = { kind: 'delta'; received: ReceivedUsersMessage } | { kind: 'replace'; received: ReceivedUsersMessage; reason: string };
 
 export interface Chunk {
   builder: ChunkBuilder;

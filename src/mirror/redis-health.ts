@@ -40,7 +40,10 @@ export class RedisHealth {
 
   /** Waits the next backoff delay; false if `signal` aborted meanwhile. */
   pause(signal: AbortSignal): Promise<boolean> {
-    return sleep(this.backoff.next(), signal).then(() => true, () => false);
+    return sleep(this.backoff.next(), signal).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Runs `fn` until it succeeds, backing off between attempts; false if `signal` aborted or `stopped()` says so. */

@@ -78,10 +78,21 @@ export class MirrorStore {
     const k = this.keys;
     const fence = a.fence ?? this.fence;
     const reply = await this.script(APPLY)(
-      k.meta, k.ids, k.changes,
-      a.epoch, String(a.seq), k.userKeyPrefix, k.indexKeyPrefix, k.notify, String(a.maxlen), String(a.now),
+      k.meta,
+      k.ids,
+      k.changes,
+      a.epoch,
+      String(a.seq),
+      k.userKeyPrefix,
+      k.indexKeyPrefix,
+      k.notify,
+      String(a.maxlen),
+      String(a.now),
       fence === undefined ? '' : String(fence),
-      String(a.meta.length / 2), ...a.meta, ...a.indexArgs, ...a.entryArgs,
+      String(a.meta.length / 2),
+      ...a.meta,
+      ...a.indexArgs,
+      ...a.entryArgs,
     );
     if (reply[0] === 'OK') return { kind: 'ok', seq: Number(reply[1]), users: Number(reply[2]) };
     if (reply[0] === 'FENCED') return { kind: 'fenced', fence: reply[1]! };

@@ -286,7 +286,9 @@ export class MirrorWriter {
       return err;
     }
     if (failure.kind === 'stale') {
-      this.log.warn(`mirror meta moved under us (epoch ${failure.epoch}, seq ${failure.seq}; expected ${this.epoch}, ${this.seq}): another writer, or a retried write that had applied; reloading`);
+      this.log.warn(
+        `mirror meta moved under us (epoch ${failure.epoch}, seq ${failure.seq}; expected ${this.epoch}, ${this.seq}): another writer, or a retried write that had applied; reloading`,
+      );
       return new MirrorMovedError(`meta moved to epoch ${failure.epoch}, seq ${failure.seq}`);
     }
     this.log.warn('Redis lost the mirror (meta missing); starting a new epoch');
@@ -315,7 +317,15 @@ export class MirrorWriter {
     state.repairIndexes(repair);
     const index = repair.indexArgs();
     if (index.writes) {
-      const reply = await this.store.apply({ epoch: this.epoch, seq: this.seq, maxlen: this.options.changeStreamLength, now: Date.now(), meta: [], indexArgs: index.args, entryArgs: [] });
+      const reply = await this.store.apply({
+        epoch: this.epoch,
+        seq: this.seq,
+        maxlen: this.options.changeStreamLength,
+        now: Date.now(),
+        meta: [],
+        indexArgs: index.args,
+        entryArgs: [],
+      });
       if (reply.kind === 'fenced') throw new MirrorFencedError(this.options.fence, reply.fence);
       if (reply.kind !== 'ok') throw new Error(`index repair refused (${reply.kind}); retrying`);
       this.log.info(`repaired ${index.writes} index entries`);

@@ -21,7 +21,12 @@ export class OverflowGuard {
   /** Whether a message goes on to the writer, as what kind of write. */
   admit(m: ReceivedUsersMessage & { session?: SessionHandle }): WriteItem | undefined {
     this.session = m.session ?? this.session;
-    const received: ReceivedUsersMessage = { message: m.message, receivedAt: m.receivedAt, icServer: m.icServer, ...(m.syncReason ? { syncReason: m.syncReason } : {}) };
+    const received: ReceivedUsersMessage = {
+      message: m.message,
+      receivedAt: m.receivedAt,
+      icServer: m.icServer,
+      ...(m.syncReason ? { syncReason: m.syncReason } : {}),
+    };
     if (m.message.isDelta === false) {
       const reason = this.awaitingReplace ? 'overflow' : (m.syncReason ?? 'server');
       this.awaitingReplace = false;
@@ -36,7 +41,9 @@ export class OverflowGuard {
       this.log.warn('a full replace arrived with the queue full; the waiting messages it supersedes were dropped', { dropped: waiting.length });
       return [incoming];
     }
-    this.log.warn(`queue overflow: ${this.maxPending} messages waiting (redis.maxPendingMessages); dropped them and asked for a full replace`, { dropped: waiting.length });
+    this.log.warn(`queue overflow: ${this.maxPending} messages waiting (redis.maxPendingMessages); dropped them and asked for a full replace`, {
+      dropped: waiting.length,
+    });
     this.awaitingReplace = true;
     this.session?.resync('overflow');
     return incoming.kind === 'reload' ? [incoming] : [];

@@ -82,10 +82,7 @@ export function writeToMirror(
         (items) => {
           const batch = new WriteBatch(items);
           pending.started(batch);
-          return writer.write$(batch).pipe(
-            retry(redisRetry),
-            tap({ next: () => pending.report(), finalize: () => pending.finished(batch) }),
-          );
+          return writer.write$(batch).pipe(retry(redisRetry), tap({ next: () => pending.report(), finalize: () => pending.finished(batch) }));
         },
         { maxBatch: options.maxPendingMessages, maxWaiting: options.maxPendingMessages, onFull: overflow.onFull, onWaiting: pending.waiting },
       ),

@@ -109,7 +109,8 @@ export class Churn {
     if (kind === 'add' || this.directory.size === 0) {
       const user = generateUser(this.nextIndex++, rng, this.takenIds, nowMs, this.options);
       if (this.directory.has(user.configurationId.id)) return false; // a test added a user by that id
-      if (typeof user.extension === 'string' && (this.directory.extensionOwner(user.extension) || used.has(`ext:${user.extension}`))) user.extension = this.freeExtension(used);
+      if (typeof user.extension === 'string' && (this.directory.extensionOwner(user.extension) || used.has(`ext:${user.extension}`)))
+        user.extension = this.freeExtension(used);
       used.add(user.configurationId.id);
       delta.added.push(user);
       return true;
@@ -151,7 +152,10 @@ export class Churn {
         delta.changed.push({ ...ref(u), workgroups: rng.sample(WORKGROUPS, rng.int(0, 3)) });
         break;
       case 'skills':
-        delta.changed.push({ ...ref(u), skills: { effectiveValue: rng.sample(SKILLS, rng.int(0, 4)).map((s) => ({ id: s, proficiency: rng.int(1, 100), desireToUse: rng.int(1, 100) })) } });
+        delta.changed.push({
+          ...ref(u),
+          skills: { effectiveValue: rng.sample(SKILLS, rng.int(0, 4)).map((s) => ({ id: s, proficiency: rng.int(1, 100), desireToUse: rng.int(1, 100) })) },
+        });
         break;
       case 'title': {
         // Nested objects travel whole, as ICWS sends them.

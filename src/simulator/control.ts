@@ -80,7 +80,8 @@ export class Control implements SimulatorControl {
   }
 
   setProperties(id: string, props: Record<string, unknown>): void {
-    if (props === null || typeof props !== 'object' || Array.isArray(props)) throw new DirectoryError('properties must be a JSON object of property → value (null clears)', 'invalid');
+    if (props === null || typeof props !== 'object' || Array.isArray(props))
+      throw new DirectoryError('properties must be a JSON object of property → value (null clears)', 'invalid');
     const user = this.state.directory.peek(id);
     if (!user) throw new DirectoryError(`no user "${id}" to change`, 'unknown');
     const { configurationId: _ignored, ...rest } = props;
@@ -102,7 +103,8 @@ export class Control implements SimulatorControl {
   }
 
   setChurnRate(perSec: number): void {
-    if (typeof perSec !== 'number' || !Number.isFinite(perSec) || perSec < 0) throw new DirectoryError(`churn rate must be a number ≥ 0, got ${perSec}`, 'invalid');
+    if (typeof perSec !== 'number' || !Number.isFinite(perSec) || perSec < 0)
+      throw new DirectoryError(`churn rate must be a number ≥ 0, got ${perSec}`, 'invalid');
     if (this.churnTimer) clearInterval(this.churnTimer);
     this.churnTimer = undefined;
     if (perSec === 0) return;
@@ -124,7 +126,10 @@ export class Control implements SimulatorControl {
 
   private logChurn(): void {
     const total = Object.values(this.churnCounts).reduce((a, b) => a + b, 0);
-    this.state.log.info(`churn: ${total} changes in the last ${Math.round((Date.now() - this.lastChurnLog) / 1000)} s`, { ...this.churnCounts, users: this.state.directory.size });
+    this.state.log.info(`churn: ${total} changes in the last ${Math.round((Date.now() - this.lastChurnLog) / 1000)} s`, {
+      ...this.churnCounts,
+      users: this.state.directory.size,
+    });
     this.churnCounts = {};
     this.lastChurnLog = Date.now();
   }

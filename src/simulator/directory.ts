@@ -148,7 +148,8 @@ export class Directory {
 
     const applied: DirectoryDelta = {};
     if (added.length) applied.added = added;
-    if (changed.length) applied.changed = changed.map((u) => ({ ...u, configurationId: this.byId.get(u.configurationId.id)?.configurationId ?? u.configurationId }));
+    if (changed.length)
+      applied.changed = changed.map((u) => ({ ...u, configurationId: this.byId.get(u.configurationId.id)?.configurationId ?? u.configurationId }));
     if (removed.length) applied.removed = removed;
     for (const listener of this.listeners) listener(applied);
     return applied;

@@ -34,7 +34,8 @@ export interface Fault {
 export function faultProblem(f: unknown): string | undefined {
   if (f === null || typeof f !== 'object' || Array.isArray(f)) return 'a fault is a JSON object';
   const x = f as Record<string, unknown>;
-  if (x.status !== undefined && (!Number.isInteger(x.status) || (x.status as number) < 100 || (x.status as number) > 599)) return 'status must be an HTTP status (100-599)';
+  if (x.status !== undefined && (!Number.isInteger(x.status) || (x.status as number) < 100 || (x.status as number) > 599))
+    return 'status must be an HTTP status (100-599)';
   if (x.count !== undefined && x.count !== null && !(x.count === Infinity || (Number.isInteger(x.count) && (x.count as number) > 0))) {
     return 'count must be a positive whole number (or null for unlimited)';
   }

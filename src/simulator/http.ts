@@ -55,7 +55,13 @@ export function defaultErrorMessage(status: number): string {
 }
 
 /** An ICWS answer (`contentType` for the control API's plain JSON). */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}, contentType = ICWS_CONTENT_TYPE): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[]> = {},
+  contentType = ICWS_CONTENT_TYPE,
+): void {
   if (res.headersSent || res.destroyed) return;
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, {
@@ -75,7 +81,12 @@ export function sendError(res: ServerResponse, status: number, error: Partial<Er
   if (error !== false) {
     const sessionCode = status === 401 && error.errorId === undefined ? (error.errorCode ?? SESSION_INVALID) : error.errorCode;
     const errorId = error.errorId ?? (status === 401 && sessionCode !== SESSION_INVALID ? undefined : defaultErrorId(status));
-    body = { ...error, ...(errorId ? { errorId } : {}), ...(sessionCode !== undefined ? { errorCode: sessionCode } : {}), message: error.message ?? defaultErrorMessage(status) };
+    body = {
+      ...error,
+      ...(errorId ? { errorId } : {}),
+      ...(sessionCode !== undefined ? { errorCode: sessionCode } : {}),
+      message: error.message ?? defaultErrorMessage(status),
+    };
   }
   sendJson(res, status, body, status === 401 ? { 'WWW-Authenticate': WWW_AUTHENTICATE, ...headers } : headers);
 }

@@ -56,7 +56,10 @@ export function features(state: SimulatorState) {
 
 /** The login's Accept-Language as a language id for the session cookie (first tag, token characters only). */
 function languageIdOf(header: string | string[] | undefined): string {
-  const first = String(Array.isArray(header) ? header[0] : header).split(',')[0]!.split(';')[0]!.trim();
+  const first = String(Array.isArray(header) ? header[0] : header)
+    .split(',')[0]!
+    .split(';')[0]!
+    .trim();
   return first.replace(/[^A-Za-z0-9-]/g, '') || 'en-us';
 }
 
@@ -67,18 +70,28 @@ async function connect({ req, res, state, url }: RouteContext): Promise<void> {
     return sendError(res, 400, { errorId: 'error.request.missingHeader', message: 'The Accept-Language header is required on the connection request.' });
   }
   if (o.notAcceptingConnections) {
-    return sendError(res, 503, { errorId: 'error.server.notAcceptingConnections', message: 'This server is not accepting connections.', alternateHostList: o.alternateHostList });
+    return sendError(res, 503, {
+      errorId: 'error.server.notAcceptingConnections',
+      message: 'This server is not accepting connections.',
+      alternateHostList: o.alternateHostList,
+    });
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return sendError(res, 400, { errorId: 'error.request.invalidRepresentation.malformed', message: 'The connection request must be a JSON object.' });
   }
   const b = body as Record<string, unknown>;
   if (b.__type !== CONNECTION_REQUEST_TYPE) {
-    return sendError(res, 400, { errorId: 'error.request.invalidRepresentation.malformed', message: `The connection request's __type must be "${CONNECTION_REQUEST_TYPE}".` });
+    return sendError(res, 400, {
+      errorId: 'error.request.invalidRepresentation.malformed',
+      message: `The connection request's __type must be "${CONNECTION_REQUEST_TYPE}".`,
+    });
   }
   for (const field of ['applicationName', 'userID', 'password']) {
     if (typeof b[field] !== 'string' || b[field] === '') {
-      return sendError(res, 400, { errorId: 'error.request.invalidRepresentation.missingProperty', message: `The connection request needs "${field}" (a non-empty string).` });
+      return sendError(res, 400, {
+        errorId: 'error.request.invalidRepresentation.missingProperty',
+        message: `The connection request needs "${field}" (a non-empty string).`,
+      });
     }
   }
   const full = b.userID === o.user && b.password === o.password;
@@ -87,7 +100,11 @@ async function connect({ req, res, state, url }: RouteContext): Promise<void> {
     state.log.info('login refused: bad credentials', { userID: b.userID });
     // Real servers: 400 with this errorId and errorCode; the tidy variant (refusedLoginStatus 401) is what simulators do.
     const status = state.refusedLoginStatus;
-    return sendError(res, status, { errorId: 'error.request.connection.authenticationFailure', ...(status === 400 ? { errorCode: LOGIN_REFUSED } : {}), message: 'The authentication process failed.' });
+    return sendError(res, status, {
+      errorId: 'error.request.connection.authenticationFailure',
+      ...(status === 400 ? { errorCode: LOGIN_REFUSED } : {}),
+      message: 'The authentication process failed.',
+    });
   }
   const session = state.sessions.create(b.userID as string, readOnly, languageIdOf(req.headers['accept-language']));
   const include = (url.searchParams.get('include') ?? '').split(',');
@@ -100,7 +117,8 @@ async function connect({ req, res, state, url }: RouteContext): Promise<void> {
     icServer: o.icServer,
   };
   if (include.includes('features')) answer.features = features(state);
-  if (include.includes('version')) answer.version = { codebaseId: 'ic-sim', majorVersion: 2015, minorVersion: 1, su: 0, productPatchDisplayString: 'simulator' };
+  if (include.includes('version'))
+    answer.version = { codebaseId: 'ic-sim', majorVersion: 2015, minorVersion: 1, su: 0, productPatchDisplayString: 'simulator' };
   const secure = (req.socket as { encrypted?: boolean }).encrypted ? '; Secure' : '';
   state.log.info('session created', { sessionId: session.id, userID: session.userID, readOnly });
   sendJson(res, 201, answer, {
@@ -132,13 +150,19 @@ async function postMailboxes({ req, res, state, params, session }: RouteContext)
   const mailboxes = state.mailboxes.get(params.workgroupId!);
   if (!mailboxes) return sendError(res, 404, { errorId: 'error.request.notFound', message: `The workgroup "${params.workgroupId}" does not exist.` });
   if (session!.readOnly) {
-    return sendError(res, 403, { errorId: 'error.request.accessDenied', message: `User "${session!.userID}" is not authorized to modify the monitored mailboxes of workgroup "${params.workgroupId}".` });
+    return sendError(res, 403, {
+      errorId: 'error.request.accessDenied',
+      message: `User "${session!.userID}" is not authorized to modify the monitored mailboxes of workgroup "${params.workgroupId}".`,
+    });
   }
   let body: unknown;
   try {
     body = await readJson(req, state.options.maxBodyBytes);
   } catch (err) {
-    return sendError(res, 400, { errorId: 'error.request.invalidRepresentation.malformed', message: `The request representation object was malformed: ${(err as Error).message}.` });
+    return sendError(res, 400, {
+      errorId: 'error.request.invalidRepresentation.malformed',
+      message: `The request representation object was malformed: ${(err as Error).message}.`,
+    });
   }
   const result = bulkUpdate(params.workgroupId!, mailboxes, body);
   if (result.status === 200) state.log.info('monitored mailboxes updated', { workgroup: params.workgroupId, mailboxes: mailboxes.size });

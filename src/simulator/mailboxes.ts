@@ -9,13 +9,25 @@ import type { ErrorBody } from './http.js';
 import { WORKGROUP_IDS } from './users.js';
 
 /** validationErrorType values the simulator reports (names as on the vendor's reference page). */
-export const VALIDATION = { uniqueInstanceId: 1, existingInstanceId: 2, requiredValue: 4, validValues: 9, validFormat: 13, propertyNotApplicable: 31, invalidMailboxFolder: 32 } as const;
+export const VALIDATION = {
+  uniqueInstanceId: 1,
+  existingInstanceId: 2,
+  requiredValue: 4,
+  validValues: 9,
+  validFormat: 13,
+  propertyNotApplicable: 31,
+  invalidMailboxFolder: 32,
+} as const;
 /** A workgroup monitoring more than this many mailboxes gets a setWarningExceedsThreshold license problem. */
 export const MAILBOX_LICENSE_THRESHOLD = 5;
 /** Past this many, the license cannot be set: 400 with a setErrorExceedsThreshold license error, nothing applied. */
 export const MAILBOX_LICENSE_LIMIT = 8;
 /** The license the mailboxes use, as servers name licenses: a ConfigurationId. */
-export const MAILBOX_LICENSE: ConfigurationId = { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email', uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL' };
+export const MAILBOX_LICENSE: ConfigurationId = {
+  id: 'I3_ACCESS_ACD_EMAIL',
+  displayName: 'Interaction ACD Email',
+  uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL',
+};
 
 export interface MonitoredMailbox {
   configurationId: ConfigurationId;
@@ -52,7 +64,13 @@ const mailboxUri = (workgroupId: string, id: string) => `/configuration/workgrou
 
 function mailbox(wg: string, email: string, type: 0 | 1 | 2, folder?: string): MonitoredMailbox {
   const id = mailboxIdFor(email);
-  const m: MonitoredMailbox = { configurationId: { id, displayName: email, uri: mailboxUri(wg, id) }, emailAddress: email, mailboxMoniker: `ews:${email}`, mailboxType: type, canReceiveEncryptedEmail: false };
+  const m: MonitoredMailbox = {
+    configurationId: { id, displayName: email, uri: mailboxUri(wg, id) },
+    emailAddress: email,
+    mailboxMoniker: `ews:${email}`,
+    mailboxType: type,
+    canReceiveEncryptedEmail: false,
+  };
   if (folder) m.inboundFolder = folder;
   return m;
 }
@@ -75,7 +93,10 @@ export interface ValidationError {
 }
 export type BulkResult = { status: number; body: unknown };
 
-const malformed = (message: string): BulkResult => ({ status: 400, body: { errorId: 'error.request.invalidRepresentation.malformed', message } satisfies ErrorBody });
+const malformed = (message: string): BulkResult => ({
+  status: 400,
+  body: { errorId: 'error.request.invalidRepresentation.malformed', message } satisfies ErrorBody,
+});
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const shown = (v: unknown) => (v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -116,7 +137,12 @@ function checkMailbox(m: Record<string, unknown>, errors: ValidationError[]): vo
 /** The stored form of a checked mailbox: nulls mean defaults (canReceiveEncryptedEmail false, no inboundFolder). */
 function normalize(workgroupId: string, id: string, m: Record<string, unknown>): MonitoredMailbox {
   const out: MonitoredMailbox = {
-    configurationId: { id, displayName: (isObject(m.configurationId) && typeof m.configurationId.displayName === 'string' && m.configurationId.displayName) || (m.emailAddress as string), uri: mailboxUri(workgroupId, id) },
+    configurationId: {
+      id,
+      displayName:
+        (isObject(m.configurationId) && typeof m.configurationId.displayName === 'string' && m.configurationId.displayName) || (m.emailAddress as string),
+      uri: mailboxUri(workgroupId, id),
+    },
     emailAddress: m.emailAddress as string,
     mailboxMoniker: m.mailboxMoniker as string,
     mailboxType: m.mailboxType as 0 | 1 | 2,
@@ -129,10 +155,12 @@ function normalize(workgroupId: string, id: string, m: Record<string, unknown>):
 /** Applies a bulk update to one workgroup's mailboxes (already known to exist), or reports why not. */
 export function bulkUpdate(workgroupId: string, mailboxes: Map<string, MonitoredMailbox>, body: unknown): BulkResult {
   if (!isObject(body)) return malformed('The request representation object was malformed: expected a JSON object.');
-  if (body.__type !== undefined && body.__type !== BULK_UPDATE_TYPE) return malformed(`The request representation object was malformed: __type must be "${BULK_UPDATE_TYPE}".`);
+  if (body.__type !== undefined && body.__type !== BULK_UPDATE_TYPE)
+    return malformed(`The request representation object was malformed: __type must be "${BULK_UPDATE_TYPE}".`);
   for (const list of ['add', 'modify'] as const) {
     const v = body[list];
-    if (v !== undefined && v !== null && (!Array.isArray(v) || !v.every(isObject))) return malformed(`The request representation object was malformed: "${list}" must be a list of monitoredMailbox objects.`);
+    if (v !== undefined && v !== null && (!Array.isArray(v) || !v.every(isObject)))
+      return malformed(`The request representation object was malformed: "${list}" must be a list of monitoredMailbox objects.`);
   }
   const remove = body.remove;
   if (remove !== undefined && remove !== null && (!Array.isArray(remove) || !remove.every((r) => typeof r === 'string'))) {
@@ -140,7 +168,7 @@ export function bulkUpdate(workgroupId: string, mailboxes: Map<string, Monitored
   }
   const add = (body.add ?? []) as Record<string, unknown>[];
   const modify = (body.modify ?? []) as Record<string, unknown>[];
-  const removeIds = (remove ?? []);
+  const removeIds = remove ?? [];
 
   const errors: ValidationError[] = [];
   const next = new Map(mailboxes);
@@ -152,7 +180,11 @@ export function bulkUpdate(workgroupId: string, mailboxes: Map<string, Monitored
     const id = entryId(entry);
     const current = id === undefined ? undefined : mailboxes.get(id);
     if (!current || id === undefined) {
-      errors.push(id === undefined ? { validationErrorType: VALIDATION.requiredValue, propertyName: 'configurationId', propertyValue: '' } : { validationErrorType: VALIDATION.existingInstanceId, propertyName: 'configurationId', propertyValue: id });
+      errors.push(
+        id === undefined
+          ? { validationErrorType: VALIDATION.requiredValue, propertyName: 'configurationId', propertyValue: '' }
+          : { validationErrorType: VALIDATION.existingInstanceId, propertyName: 'configurationId', propertyValue: id },
+      );
       continue;
     }
     const merged: Record<string, unknown> = { ...current };

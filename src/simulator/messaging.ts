@@ -18,7 +18,12 @@ function sseEvent(text: string): string {
   // One line, as JSON.stringify writes it: no split of what may be a whole directory (hundreds of MB).
   if (!text.includes('\n') && !text.includes('\r')) return `data: ${text}\n\n`;
   // A message with line breaks (only injected raw text has them) spans several data: lines, which SSE joins with \n.
-  return text.split(/\r?\n/).map((line) => `data: ${line}\n`).join('') + '\n';
+  return (
+    text
+      .split(/\r?\n/)
+      .map((line) => `data: ${line}\n`)
+      .join('') + '\n'
+  );
 }
 
 export function wantsStream(req: IncomingMessage, opts: MessagingOptions): boolean {

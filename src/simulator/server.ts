@@ -95,7 +95,8 @@ export class SimulatorServer {
     }
 
     if (!('route' in found)) {
-      if (found.methodNotAllowed) return sendError(res, 405, { errorId: 'error.request.methodNotAllowed', message: `${method} is not allowed on ${url.pathname}.` });
+      if (found.methodNotAllowed)
+        return sendError(res, 405, { errorId: 'error.request.methodNotAllowed', message: `${method} is not allowed on ${url.pathname}.` });
       return sendError(res, 404, { errorId: 'error.request.notFound', message: `No resource at ${url.pathname}.` });
     }
     const { route, params } = found;
@@ -130,7 +131,10 @@ export class SimulatorServer {
 
   private fail(res: ServerResponse, err: unknown): void {
     if (err instanceof BodyError) {
-      return sendError(res, err.status, { errorId: 'error.request.invalidRepresentation.malformed', message: `The request representation object was malformed: ${err.message}.` });
+      return sendError(res, err.status, {
+        errorId: 'error.request.invalidRepresentation.malformed',
+        message: `The request representation object was malformed: ${err.message}.`,
+      });
     }
     this.state.log.error('simulator request failed', { error: err instanceof Error ? err.message : String(err) });
     if (!res.headersSent) sendError(res, 500, { message: 'The simulator failed while handling the request.' });

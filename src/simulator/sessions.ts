@@ -53,7 +53,8 @@ export class SessionStore {
   /** `languageId`: the login's Accept-Language, which real servers put in the cookie's value after the GUID. */
   create(userID: string, readOnly: boolean, languageId: string): Session {
     let id: string;
-    do id = String(randomInt(1_000_000_000, 9_999_999_999)); // ICWS session ids are long decimal numbers
+    do
+      id = String(randomInt(1_000_000_000, 9_999_999_999)); // ICWS session ids are long decimal numbers
     while (this.sessions.has(id));
     const session: Session = {
       id,

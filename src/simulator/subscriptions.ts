@@ -44,10 +44,16 @@ export function checkSubscription(id: string, body: unknown, directory: Director
   const properties = stringList(b, 'properties');
   if (!Array.isArray(properties)) return properties;
   if (b.rightsFilter === undefined || b.rightsFilter === null) {
-    return invalid('error.request.invalidRepresentation.missingProperty', 'The required property "rightsFilter" is missing: expected view, admin, loggedInUser or a right name.');
+    return invalid(
+      'error.request.invalidRepresentation.missingProperty',
+      'The required property "rightsFilter" is missing: expected view, admin, loggedInUser or a right name.',
+    );
   }
   if (!isRightsFilter(b.rightsFilter)) {
-    return invalid('error.request.invalidRepresentation.invalidProperty', `The property "rightsFilter" must be view, admin, loggedInUser or the name of a right, not ${JSON.stringify(b.rightsFilter)}.`);
+    return invalid(
+      'error.request.invalidRepresentation.invalidProperty',
+      `The property "rightsFilter" must be view, admin, loggedInUser or the name of a right, not ${JSON.stringify(b.rightsFilter)}.`,
+    );
   }
   const allIds = ids.includes('*');
   const allProperties = properties.includes('*');
@@ -59,7 +65,8 @@ export function checkSubscription(id: string, body: unknown, directory: Director
   }
   if (!allIds) {
     const missing = ids.find((u) => !directory.has(u));
-    if (missing !== undefined) return { ok: false, status: 404, error: { errorId: 'error.request.notFound', message: `A user does not exist for the ID "${missing}".` } };
+    if (missing !== undefined)
+      return { ok: false, status: 404, error: { errorId: 'error.request.notFound', message: `A user does not exist for the ID "${missing}".` } };
   }
   return {
     ok: true,

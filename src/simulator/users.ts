@@ -12,15 +12,89 @@ const cid = (kind: string, id: string, displayName = id): ConfigurationId => ({ 
 /** Workgroup ids users belong to; the same workgroups carry the simulator's monitored mailboxes. */
 export const WORKGROUP_IDS = ['Support', 'Sales', 'Billing', 'Marketing', 'Operations', 'Escalations', 'Returns', 'Partners'] as const;
 export const WORKGROUPS: readonly ConfigurationId[] = WORKGROUP_IDS.map((id) => cid('workgroups', id));
-export const SKILLS: readonly ConfigurationId[] = ['English', 'Spanish', 'French', 'German', 'Billing', 'Hardware', 'Software', 'Networking', 'Chat', 'Email'].map((id) =>
-  cid('skills', id),
+export const SKILLS: readonly ConfigurationId[] = [
+  'English',
+  'Spanish',
+  'French',
+  'German',
+  'Billing',
+  'Hardware',
+  'Software',
+  'Networking',
+  'Chat',
+  'Email',
+].map((id) => cid('skills', id));
+export const ROLES: readonly ConfigurationId[] = ['Agent', 'Supervisor', 'Administrator', 'Business User'].map((name) =>
+  cid('roles', name.replace(' ', ''), name),
 );
-export const ROLES: readonly ConfigurationId[] = ['Agent', 'Supervisor', 'Administrator', 'Business User'].map((name) => cid('roles', name.replace(' ', ''), name));
-export const STATUS_TEXTS = ['Available', 'Available, Follow-me', 'Available, Forward', 'Away from desk', 'At lunch', 'Do not disturb', 'In a meeting', 'On the phone', 'Gone home', 'On vacation', 'Training', 'Working at home'] as const;
+export const STATUS_TEXTS = [
+  'Available',
+  'Available, Follow-me',
+  'Available, Forward',
+  'Away from desk',
+  'At lunch',
+  'Do not disturb',
+  'In a meeting',
+  'On the phone',
+  'Gone home',
+  'On vacation',
+  'Training',
+  'Working at home',
+] as const;
 export const DEPARTMENTS = ['Customer Care', 'Sales', 'Finance', 'Marketing', 'IT', 'Operations', 'Human Resources', 'Logistics'] as const;
 export const TITLES = ['Agent', 'Senior Agent', 'Team Lead', 'Supervisor', 'Manager', 'Analyst', 'Engineer', 'Coordinator'] as const;
-const GIVEN = ['Jane', 'John', 'Maria', 'Ahmed', 'Li', 'Fatima', 'Carlos', 'Anna', 'Peter', 'Sofia', 'Yuki', 'Omar', 'Emma', 'Lucas', 'Chloe', 'Ivan', 'Priya', 'Noah', 'Olga', 'Mateo', 'Aisha', 'David', 'Elena', 'Tom'];
-const SURNAMES = ['Doe', 'Smith', 'Garcia', 'Khan', 'Wang', 'Nguyen', 'Müller', 'Rossi', 'Silva', 'Kowalski', 'Tanaka', 'Haddad', 'Brown', 'Martin', 'Dubois', 'Petrov', 'Patel', 'Johnson', 'Larsen', 'Lopez', 'Okafor', 'Cohen', 'Novak', 'Berg'];
+const GIVEN = [
+  'Jane',
+  'John',
+  'Maria',
+  'Ahmed',
+  'Li',
+  'Fatima',
+  'Carlos',
+  'Anna',
+  'Peter',
+  'Sofia',
+  'Yuki',
+  'Omar',
+  'Emma',
+  'Lucas',
+  'Chloe',
+  'Ivan',
+  'Priya',
+  'Noah',
+  'Olga',
+  'Mateo',
+  'Aisha',
+  'David',
+  'Elena',
+  'Tom',
+];
+const SURNAMES = [
+  'Doe',
+  'Smith',
+  'Garcia',
+  'Khan',
+  'Wang',
+  'Nguyen',
+  'Müller',
+  'Rossi',
+  'Silva',
+  'Kowalski',
+  'Tanaka',
+  'Haddad',
+  'Brown',
+  'Martin',
+  'Dubois',
+  'Petrov',
+  'Patel',
+  'Johnson',
+  'Larsen',
+  'Lopez',
+  'Okafor',
+  'Cohen',
+  'Novak',
+  'Berg',
+];
 const RIGHTS = ['canMonitorQueues', 'canCoachCalls', 'canListenInOnCalls', 'canRecordCalls', 'canSetStatus'] as const;
 const STATIONS: readonly ConfigurationId[] = Array.from({ length: 20 }, (_, i) => cid('stations', `station${String(i + 1).padStart(3, '0')}`));
 /*
@@ -47,7 +121,11 @@ const UTILIZATIONS = { effectiveValue: [1, 2, 3, 4].map((mediaType) => ({ mediaT
 const LYNC_OPTION = [4];
 const SHIFT_STARTS = [0];
 const license = (id: string, displayName: string): ConfigurationId => ({ id, displayName, uri: `/configuration/license-allocations/${id}` });
-const ADDITIONAL_LICENSES = [[], [license('I3_ACCESS_RECORDER_CLIENT', 'Interaction Recorder Client Access')], [license('I3_ACCESS_WORKGROUP_SUPERVISOR_PLUGIN', 'Interaction Supervisor Plug-In: Workgroup')]];
+const ADDITIONAL_LICENSES = [
+  [],
+  [license('I3_ACCESS_RECORDER_CLIENT', 'Interaction Recorder Client Access')],
+  [license('I3_ACCESS_WORKGROUP_SUPERVISOR_PLUGIN', 'Interaction Supervisor Plug-In: Workgroup')],
+];
 
 /** licenseProperties as one configuration version serves it: acdSocialMedia and acdWhatsApp live inside it from version 14. */
 function licenseShapes(configurationVersion: number): Record<string, unknown>[] {
@@ -82,7 +160,10 @@ const DAY_MS = 86_400_000;
 export const FIRST_EXTENSION = 1000;
 
 function asciiId(text: string): string {
-  return text.normalize('NFD').replace(/[^A-Za-z]/g, '').toLowerCase();
+  return text
+    .normalize('NFD')
+    .replace(/[^A-Za-z]/g, '')
+    .toLowerCase();
 }
 // Computed once: normalize() per user would dominate generating 50,000 users.
 const GIVEN_INITIAL = GIVEN.map((g) => asciiId(g)[0]!);
@@ -133,7 +214,11 @@ export function generateUser(index: number, rng: Random, takenIds: Set<string>, 
   let mask = 0;
   for (let bit = 0; bit < RIGHTS.length; bit++) if (rng.chance(0.3)) mask |= 1 << bit;
   user.securityRights = RIGHTS_BY_MASK[mask];
-  if (rng.chance(0.5)) user.customAttributes = [{ name: 'costCenter', value: `CC-${rng.int(100, 999)}` }, { name: 'building', value: rng.pick(['North', 'South', 'HQ']) }];
+  if (rng.chance(0.5))
+    user.customAttributes = [
+      { name: 'costCenter', value: `CC-${rng.int(100, 999)}` },
+      { name: 'building', value: rng.pick(['North', 'South', 'HQ']) },
+    ];
   user.roles = ROLE_VALUES[rng.chance(0.1) ? 1 : 0];
   if (rng.chance(0.7)) user.defaultWorkstation = rng.pick(STATIONS);
   // Plain booleans on real servers; agents in a workgroup answer ACD interactions automatically now and then.

@@ -56,7 +56,9 @@ export class Stack {
   }
 
   static async start(options: StackOptions = {}): Promise<Stack> {
-    const sim = options.sim ?? (await startSimulator({ users: options.users ?? 300, seed: options.seed ?? 7, password: SECRETS.password, ssePingMs: 1000, ...options.simulator }));
+    const sim =
+      options.sim ??
+      (await startSimulator({ users: options.users ?? 300, seed: options.seed ?? 7, password: SECRETS.password, ssePingMs: 1000, ...options.simulator }));
     const redis = await startPrivateRedis({ persist: true });
     const reader = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
     reader.on('error', () => {});
@@ -73,7 +75,11 @@ export class Stack {
       ...options.env,
     };
     const icwatch = await startIcwatch(env);
-    const follower = new IcwatchClient({ url: `ws://127.0.0.1:${icwatch.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
+    const follower = new IcwatchClient({
+      url: `ws://127.0.0.1:${icwatch.port}${DEFAULTS.websocket.path}`,
+      token: SECRETS.token,
+      backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 },
+    });
     follower.on('error', () => {});
     follower.start();
     const stack = new Stack(sim, redis, reader, prefix, env, icwatch, follower, !options.sim);
@@ -122,23 +128,32 @@ export class Stack {
   async converged(timeoutMs = 30000, sim: Simulator = this.sim): Promise<{ users: number; seq: number }> {
     let last = '';
     try {
-      return await waitFor('convergence', async () => {
-        let mirror: Map<string, Props>, seq: number, problem: string | undefined;
-        try {
-          [mirror, { seq, problem }] = [await this.mirror(), await this.seqProblems()];
-        } catch (err) {
-          return void (last = `reading Redis: ${(err as Error).message}`);
-        }
-        if (problem) return void (last = `change stream: ${problem}`);
-        const d1 = difference(this.truth(sim), mirror);
-        if (d1) return void (last = `mirror vs simulator: ${d1}`);
-        if (this.follower.seq !== seq) return void (last = `follower at seq ${this.follower.seq}, mirror at ${seq}`);
-        const d2 = difference(mirror, this.follower.users);
-        if (d2) return void (last = `follower vs mirror: ${d2}`);
-        return { users: mirror.size, seq };
-      }, timeoutMs, 200);
+      return await waitFor(
+        'convergence',
+        async () => {
+          let mirror: Map<string, Props>, seq: number, problem: string | undefined;
+          try {
+            [mirror, { seq, problem }] = [await this.mirror(), await this.seqProblems()];
+          } catch (err) {
+            return void (last = `reading Redis: ${(err as Error).message}`);
+          }
+          if (problem) return void (last = `change stream: ${problem}`);
+          const d1 = difference(this.truth(sim), mirror);
+          if (d1) return void (last = `mirror vs simulator: ${d1}`);
+          if (this.follower.seq !== seq) return void (last = `follower at seq ${this.follower.seq}, mirror at ${seq}`);
+          const d2 = difference(mirror, this.follower.users);
+          if (d2) return void (last = `follower vs mirror: ${d2}`);
+          return { users: mirror.size, seq };
+        },
+        timeoutMs,
+        200,
+      );
     } catch (err) {
-      const recent = this.output().split('\n').filter((l) => l && !l.includes('"level":"debug"')).slice(-15).map((l) => l.slice(0, 300));
+      const recent = this.output()
+        .split('\n')
+        .filter((l) => l && !l.includes('"level":"debug"'))
+        .slice(-15)
+        .map((l) => l.slice(0, 300));
       throw new Error(`${(err as Error).message.split(':')[0]}; last difference: ${last}\nicwatch's last lines:\n${recent.join('\n')}`, { cause: err });
     }
   }

@@ -35,7 +35,9 @@ describe('chaos: hostile input', function () {
 
   it('wrong types (removed as objects, extension as a number) are rejected, and the mirror never holds them', async () => {
     stack.sim.control.injectRaw(JSON.stringify({ __type: USERS_MESSAGE, isDelta: true, subscriptionId: 'icwatch', removed: [{ id: someone }] }));
-    stack.sim.control.injectRaw(JSON.stringify({ __type: USERS_MESSAGE, isDelta: true, subscriptionId: 'icwatch', changed: [{ configurationId: { id: someone }, extension: 99999 }] }));
+    stack.sim.control.injectRaw(
+      JSON.stringify({ __type: USERS_MESSAGE, isDelta: true, subscriptionId: 'icwatch', changed: [{ configurationId: { id: someone }, extension: 99999 }] }),
+    );
     stack.sim.control.churn(20);
     await stack.converged();
     stillRunning();
@@ -43,7 +45,12 @@ describe('chaos: hostile input', function () {
   });
 
   it('a gigantic message is rejected with a clear log, memory stays bounded, and a resync converges', async () => {
-    const huge = JSON.stringify({ __type: USERS_MESSAGE, isDelta: true, subscriptionId: 'icwatch', changed: [{ configurationId: { id: someone }, notes: 'x'.repeat(3 * MAX_MESSAGE_BYTES) }] });
+    const huge = JSON.stringify({
+      __type: USERS_MESSAGE,
+      isDelta: true,
+      subscriptionId: 'icwatch',
+      changed: [{ configurationId: { id: someone }, notes: 'x'.repeat(3 * MAX_MESSAGE_BYTES) }],
+    });
     stack.sim.control.injectRaw(huge);
     stack.sim.control.churn(20);
     await stack.converged();
@@ -51,7 +58,9 @@ describe('chaos: hostile input', function () {
     expect(stack.output()).to.match(/maxMessageBytes/);
     // The primary parses ICWS messages; each process's own metrics are labelled worker (README, "Process model").
     const rss = metricValue((await stack.icwatch.get('/metrics')).text, 'process_resident_memory_bytes{worker="primary"}');
-    expect(rss).to.be.greaterThan(0).and.lessThan(512 * 1024 * 1024);
+    expect(rss)
+      .to.be.greaterThan(0)
+      .and.lessThan(512 * 1024 * 1024);
   });
 
   it('an unknown __type is ignored and counted', async () => {
@@ -62,7 +71,14 @@ describe('chaos: hostile input', function () {
   });
 
   it('a usersMessage for another subscription is ignored', async () => {
-    stack.sim.control.injectRaw(JSON.stringify({ __type: USERS_MESSAGE, isDelta: true, subscriptionId: 'someone-else', added: [{ configurationId: { id: 'intruder' }, extension: '666' }] }));
+    stack.sim.control.injectRaw(
+      JSON.stringify({
+        __type: USERS_MESSAGE,
+        isDelta: true,
+        subscriptionId: 'someone-else',
+        added: [{ configurationId: { id: 'intruder' }, extension: '666' }],
+      }),
+    );
     stack.sim.control.churn(10);
     await stack.converged();
     expect(await stack.reader.sismember(stack.keys.ids, 'intruder')).to.equal(0);

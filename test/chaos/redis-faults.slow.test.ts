@@ -54,10 +54,15 @@ describe('chaos: Redis and process faults', function () {
 
     it('the restarted daemon converges, keeps the epoch, and seq stays gap-free', async () => {
       // The first full replace is under way: some users written, not all.
-      await waitFor('a full replace half applied', async () => {
-        const [syncing, users] = await Promise.all([stack.reader.hget(stack.keys.meta, 'syncing'), stack.reader.scard(stack.keys.ids)]);
-        return syncing === '1' && users > 0 && users < 20000;
-      }, 60000, 5);
+      await waitFor(
+        'a full replace half applied',
+        async () => {
+          const [syncing, users] = await Promise.all([stack.reader.hget(stack.keys.meta, 'syncing'), stack.reader.scard(stack.keys.ids)]);
+          return syncing === '1' && users > 0 && users < 20000;
+        },
+        60000,
+        5,
+      );
       const epoch = await stack.reader.hget(stack.keys.meta, 'epoch');
       await stack.restartIcwatch('SIGKILL');
       stack.sim.control.churn(50);

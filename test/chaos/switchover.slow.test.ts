@@ -50,7 +50,9 @@ describe('chaos: switchover and 410', function () {
       stack.sim.control.expireSessions();
       const code = await Promise.race([stack.icwatch.exited, new Promise((r) => setTimeout(() => r('still running'), 30000))]);
       expect(code).to.equal(78);
-      expect(stack.output()).to.match(/410/).and.to.match(/subscription/i);
+      expect(stack.output())
+        .to.match(/410/)
+        .and.to.match(/subscription/i);
       expect(leakedSecrets(stack.output(), stack.sim.control.issuedCredentials())).to.deep.equal([]);
     });
   });

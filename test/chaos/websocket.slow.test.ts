@@ -15,7 +15,11 @@ describe('chaos: WebSocket consumers', function () {
   let stack: Stack;
   const clients: IcwatchClient[] = [];
   const client = () => {
-    const c = new IcwatchClient({ url: `ws://127.0.0.1:${stack.icwatch.port}${DEFAULTS.websocket.path}`, token: SECRETS.token, backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 } });
+    const c = new IcwatchClient({
+      url: `ws://127.0.0.1:${stack.icwatch.port}${DEFAULTS.websocket.path}`,
+      token: SECRETS.token,
+      backoff: { initialMs: 50, maxMs: 500, multiplier: 2, jitter: 0.5 },
+    });
     c.on('error', () => {});
     clients.push(c);
     return c.start();
@@ -42,7 +46,11 @@ describe('chaos: WebSocket consumers', function () {
     slow.on('close', (code: number) => closes.push(code));
     (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
     for (let i = 0; i < 10; i++) stack.sim.control.churn(100);
-    await waitFor('the slow-consumer disconnect to be counted', async () => metricValue((await stack.icwatch.get('/metrics')).text, 'icwatch_ws_disconnects_total{reason="slow-consumer"}') > 0, 30000);
+    await waitFor(
+      'the slow-consumer disconnect to be counted',
+      async () => metricValue((await stack.icwatch.get('/metrics')).text, 'icwatch_ws_disconnects_total{reason="slow-consumer"}') > 0,
+      30000,
+    );
     (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
     await holdsMirror(slow);
     await holdsMirror(stack.follower);

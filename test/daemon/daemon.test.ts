@@ -58,7 +58,10 @@ describe('daemon (in-process, stand-in stages)', function () {
     const stopped = daemon.stop('test');
     const draining = await fetch(`${base}/readyz`);
     expect(draining.status).to.equal(503);
-    expect(await draining.json()).to.include({ status: 'not ready' }).and.have.property('reason').that.includes('shutting down');
+    expect(await draining.json())
+      .to.include({ status: 'not ready' })
+      .and.have.property('reason')
+      .that.includes('shutting down');
     release();
     expect(await stopped).to.equal(0);
     expect(daemon.state).to.deep.equal({ type: 'stopped', exitCode: 0 });

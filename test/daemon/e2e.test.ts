@@ -102,8 +102,14 @@ describe('icwatch end to end (child processes, real Redis)', function () {
     expect(await closed).to.equal(CLOSE.goingAway.code);
     const requests = await sim!.control<RequestRecord[]>('GET', 'requests');
     const deletes = requests.filter((r) => r.method === 'DELETE');
-    expect(deletes.some((r) => /\/messaging\/subscriptions\/configuration\/users\//.test(r.path) && (r.status === 204 || r.status === 200 || r.status === 404)), JSON.stringify(deletes)).to.equal(true);
-    expect(deletes.some((r) => /\/connection$/.test(r.path) && r.status < 300), JSON.stringify(deletes)).to.equal(true);
+    expect(
+      deletes.some((r) => /\/messaging\/subscriptions\/configuration\/users\//.test(r.path) && (r.status === 204 || r.status === 200 || r.status === 404)),
+      JSON.stringify(deletes),
+    ).to.equal(true);
+    expect(
+      deletes.some((r) => /\/connection$/.test(r.path) && r.status < 300),
+      JSON.stringify(deletes),
+    ).to.equal(true);
     expect(icwatch!.stdout()).to.match(/"message":"stopped"/);
   });
 
@@ -121,7 +127,12 @@ describe('icwatch end to end (child processes, real Redis)', function () {
     icwatch = await startIcwatch(env());
     const truth = await sim!.control<SimUser[]>('GET', 'users');
     let difference = '';
-    await waitFor('the mirror to equal the simulator', async () => (difference = await mirrorDifference(redis, mirrorKeys(prefix), truth)) === '', 20000, 100).catch((err: Error) => {
+    await waitFor(
+      'the mirror to equal the simulator',
+      async () => (difference = await mirrorDifference(redis, mirrorKeys(prefix), truth)) === '',
+      20000,
+      100,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}: ${difference}`);
     });
     expect(await redis.hget(mirrorKeys(prefix).index('extension'), '7777')).to.equal('newcomer');

@@ -24,7 +24,12 @@ describe('icwatch on conditions retrying cannot fix, and on a second signal', fu
     ...extra,
   });
   const errorLines = (p: IcwatchProcess) =>
-    p.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: string; message: string }).filter((l) => l.level === 'error');
+    p
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { level: string; message: string })
+      .filter((l) => l.level === 'error');
 
   before(async () => {
     redis = new Redis(SHARED_REDIS_URL);
@@ -48,13 +53,17 @@ describe('icwatch on conditions retrying cannot fix, and on a second signal', fu
     icwatch = await startIcwatch(env());
     expect(await icwatch.exited).to.equal(78);
     const errors = errorLines(icwatch);
-    expect(errors.map((e) => e.message).join('\n')).to.match(/410 Gone/).and.to.match(/subscription/i);
+    expect(errors.map((e) => e.message).join('\n'))
+      .to.match(/410 Gone/)
+      .and.to.match(/subscription/i);
   });
 
   it('exits 78 naming the key and the missing user when the subscription names an unknown user', async () => {
     icwatch = await startIcwatch(env({ ICWATCH_SUBSCRIPTION_CONFIGURATION_IDS: 'no-such-user-42' }));
     expect(await icwatch.exited).to.equal(78);
-    const messages = errorLines(icwatch).map((e) => e.message).join('\n');
+    const messages = errorLines(icwatch)
+      .map((e) => e.message)
+      .join('\n');
     expect(messages).to.include('subscription.configurationIds');
     expect(messages).to.include('no-such-user-42');
     expect(icwatch.stderr()).to.match(/^icwatch: exiting 78: subscription.configurationIds/m);

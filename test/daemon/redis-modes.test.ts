@@ -68,6 +68,10 @@ describe('daemon on other Redis topologies', function () {
     cleanups.push(() => reader.quit());
     // redis.url stays at its default (the shared server): the mirror showing up on the private master proves that
     // icwatch asked the Sentinel for it.
-    await mirrorsAndServes({ ICWATCH_REDIS_MODE: 'sentinel', ICWATCH_REDIS_NODES: sentinel.node, ICWATCH_REDIS_SENTINEL_NAME: 'icwatch-master' }, reader, cleanups);
+    await mirrorsAndServes(
+      { ICWATCH_REDIS_MODE: 'sentinel', ICWATCH_REDIS_NODES: sentinel.node, ICWATCH_REDIS_SENTINEL_NAME: 'icwatch-master' },
+      reader,
+      cleanups,
+    );
   });
 });

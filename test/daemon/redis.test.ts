@@ -31,7 +31,10 @@ describe('daemon Redis client', () => {
   it('fails a command issued while Redis is unreachable instead of queueing it forever', async () => {
     const client = createRedisClient(redisConfig(`redis://127.0.0.1:${await freePort()}`), silentLogger());
     try {
-      const err = await client.get('anything').then(() => undefined, (e: Error) => e);
+      const err = await client.get('anything').then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err, 'the command failed').to.be.instanceOf(Error);
       expect(await redisAnswers(client)).to.equal(false);
     } finally {

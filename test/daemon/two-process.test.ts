@@ -47,7 +47,9 @@ describe('icwatch all + icwatch fanout on one mirror', function () {
       const c = new IcwatchClient({ url: `ws://127.0.0.1:${p.port}/v1/users`, reconnect: false });
       clients.push(c);
       received.set(c, []);
-      c.on('change', (change: Change) => received.get(c)!.push({ op: change.op, seq: change.seq, id: change.id, ...(change.data ? { data: change.data } : {}) }));
+      c.on('change', (change: Change) =>
+        received.get(c)!.push({ op: change.op, seq: change.seq, id: change.id, ...(change.data ? { data: change.data } : {}) }),
+      );
       c.start();
       await new Promise((resolve) => c.once('synced', resolve));
     }
@@ -63,12 +65,17 @@ describe('icwatch all + icwatch fanout on one mirror', function () {
     await waitFor('the changes in the mirror', async () => Number(await redis.hget(mirrorKeys(prefix).meta, 'seq')) >= start + 9);
     // Quiet: the simulator has no background churn, so the last seq is final once the mirror stops moving.
     let last = -1;
-    await waitFor('the mirror to settle', async () => {
-      const seq = Number(await redis.hget(mirrorKeys(prefix).meta, 'seq'));
-      const settled = seq === last;
-      last = seq;
-      return settled;
-    }, 10000, 300);
+    await waitFor(
+      'the mirror to settle',
+      async () => {
+        const seq = Number(await redis.hget(mirrorKeys(prefix).meta, 'seq'));
+        const settled = seq === last;
+        last = seq;
+        return settled;
+      },
+      10000,
+      300,
+    );
     await waitFor('both clients at the last seq', () => clients.every((c) => c.seq === last));
 
     const [a, b] = clients.map((c) => received.get(c)!.filter((ch) => ch.seq > start));

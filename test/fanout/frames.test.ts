@@ -22,9 +22,11 @@ describe('fanout frames', () => {
       const text = 'é'.repeat(Math.floor(n / 2)) + 'a'.repeat(n % 2);
       expect(readFrames(textFrame(text))).to.deep.equal([text]);
     }
-    fc.assert(fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 300 }), { maxLength: 5 }), (texts) => {
-      expect(readFrames(Buffer.concat(texts.map(textFrame)))).to.deep.equal(texts);
-    }));
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'grapheme', maxLength: 300 }), { maxLength: 5 }), (texts) => {
+        expect(readFrames(Buffer.concat(texts.map(textFrame)))).to.deep.equal(texts);
+      }),
+    );
   });
 
   it('gives each client only its users and properties, sharing one buffer between unfiltered clients', () => {

@@ -75,7 +75,23 @@ export class LayoutWriter {
           else m.hset(k.user(o.id), p, JSON.stringify(v));
         }
         m.sadd(k.ids, o.id);
-        m.xadd(k.changes, 'MAXLEN', '~', String(this.options.streamLength ?? 100000), `${++this.seq}-0`, 'seq', this.seq, 'op', 'upsert', 'id', o.id, 'data', JSON.stringify(changed), 'at', at);
+        m.xadd(
+          k.changes,
+          'MAXLEN',
+          '~',
+          String(this.options.streamLength ?? 100000),
+          `${++this.seq}-0`,
+          'seq',
+          this.seq,
+          'op',
+          'upsert',
+          'id',
+          o.id,
+          'data',
+          JSON.stringify(changed),
+          'at',
+          at,
+        );
       }
       this.record();
     }

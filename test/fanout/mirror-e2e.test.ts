@@ -41,7 +41,12 @@ describe('fanout: fed by the real mirror', function () {
     for (let i = 0; i < 120; i++) {
       const id = `u${Math.floor(rand() * 70)}`;
       const r = rand();
-      const msg = r < 0.1 ? delta({ removed: [id] }) : r < 0.3 ? delta({ added: [user(id, { extension: String(3000 + i) })] }) : delta({ changed: [user(id, { statusText: `s${i % 7}` })] });
+      const msg =
+        r < 0.1
+          ? delta({ removed: [id] })
+          : r < 0.3
+            ? delta({ added: [user(id, { extension: String(3000 + i) })] })
+            : delta({ changed: [user(id, { statusText: `s${i % 7}` })] });
       m.source.next(msg);
       if (i % 40 === 0) {
         const c = h.client();

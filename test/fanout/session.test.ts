@@ -26,7 +26,9 @@ async function connectedPair(): Promise<{ ws: WebSocket; socket: Duplex; peer: W
   peer.on('error', () => {});
   const { ws, socket } = await accepted;
   return {
-    ws, socket, peer,
+    ws,
+    socket,
+    peer,
     close: async () => {
       peer.terminate();
       server.closeAllConnections();
@@ -104,15 +106,24 @@ describe('fanout: the change follower', () => {
     await writer.init();
     const pages: number[] = [];
     follower = new ChangeFollower({
-      redis, createSubscriber: () => new Redis(SHARED_REDIS_URL), keys: writer.keys, pageEntries: 100,
-      pollIntervalMs: 60000, logger: silentLogger(), onPage: (p) => void pages.push(p.toSeq), onReset: () => {},
+      redis,
+      createSubscriber: () => new Redis(SHARED_REDIS_URL),
+      keys: writer.keys,
+      pageEntries: 100,
+      pollIntervalMs: 60000,
+      logger: silentLogger(),
+      onPage: (p) => void pages.push(p.toSeq),
+      onReset: () => {},
     });
     await follower.start();
     const waiting = follower.advanced(new AbortController().signal);
     const abort = new AbortController();
     const abandoned = follower.advanced(abort.signal);
     abort.abort(new Error('the client left'));
-    const why = await abandoned.then(() => null, (err: Error) => err.message);
+    const why = await abandoned.then(
+      () => null,
+      (err: Error) => err.message,
+    );
     expect(why).to.equal('the client left');
     const seq = await writer.upsert('u1', { extension: '1' }); // published on notify: the follower reads it
     await waiting;

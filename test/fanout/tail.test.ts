@@ -34,10 +34,18 @@ describe('icwatch tail', function () {
   it('prints raw frames with --json, and exits 2 on a refused query', async () => {
     const out = capture();
     const stop = new AbortController();
-    const done = tailCommand({ url: f.h.url, token: 'tail-token', json: true, since: 2, ids: 'u0,u2' }, { stdout: out.stream, stderr: new PassThrough(), signal: stop.signal });
+    const done = tailCommand(
+      { url: f.h.url, token: 'tail-token', json: true, since: 2, ids: 'u0,u2' },
+      { stdout: out.stream, stderr: new PassThrough(), signal: stop.signal },
+    );
     await waitFor('hello and the missed change', () => out.lines().length === 2);
     expect(JSON.parse(out.lines()[0]!)).to.include({ type: 'hello', seq: 3 });
-    expect(JSON.parse(out.lines()[1]!)).to.deep.equal({ type: 'upsert', seq: 3, id: 'u2', data: { configurationId: { id: 'u2', displayName: 'u2' }, extension: '1002' } });
+    expect(JSON.parse(out.lines()[1]!)).to.deep.equal({
+      type: 'upsert',
+      seq: 3,
+      id: 'u2',
+      data: { configurationId: { id: 'u2', displayName: 'u2' }, extension: '1002' },
+    });
     stop.abort();
     expect(await done).to.equal(0);
 

@@ -99,7 +99,9 @@ export interface SimulatorProcess extends CliProcess {
 }
 
 /** `icwatch simulate` as a child process on `port` (a free one by default), ready when its control API answers. */
-export async function startSimulatorProcess(options: { port?: number; users?: number; seed?: number; password?: string; readyTimeoutMs?: number } = {}): Promise<SimulatorProcess> {
+export async function startSimulatorProcess(
+  options: { port?: number; users?: number; seed?: number; password?: string; readyTimeoutMs?: number } = {},
+): Promise<SimulatorProcess> {
   const port = options.port ?? (await freePort());
   const args = [
     '--port',

@@ -7,7 +7,15 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 
 const connectionFor = (url: string, password = 'icwatch') =>
-  new IcwsConnection({ url, user: 'icwatch', password, applicationName: 'icwatch-test', acceptLanguage: 'en-us', requestTimeoutMs: 2000, maxBodyBytes: 1 << 20 });
+  new IcwsConnection({
+    url,
+    user: 'icwatch',
+    password,
+    applicationName: 'icwatch-test',
+    acceptLanguage: 'en-us',
+    requestTimeoutMs: 2000,
+    maxBodyBytes: 1 << 20,
+  });
 
 describe('ICWS connection against the simulator', () => {
   let sim: Simulator;
@@ -45,9 +53,16 @@ describe('ICWS connection against the simulator', () => {
   });
 
   it('refused credentials are an IcwsAuthenticationError naming the keys to check', async () => {
-    const err = await connectionFor(sim.url, 'wrong').connect().then(() => undefined, (e: unknown) => e);
+    const err = await connectionFor(sim.url, 'wrong')
+      .connect()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).to.be.instanceOf(IcwsAuthenticationError);
-    expect((err as Error).message).to.include('icws.password').and.not.include('wrong');
+    expect((err as Error).message)
+      .to.include('icws.password')
+      .and.not.include('wrong');
   });
 
   it('the simulator answers 400 to a subscription with both wildcards sent anyway (raw request)', async () => {
@@ -77,7 +92,10 @@ describe('ICWS connection against the simulator', () => {
     const conn = connectionFor(sim.url);
     await conn.connect();
     const sub = new UsersSubscription({ ...DEFAULTS.subscription, configurationIds: ['no-such-user'] });
-    const err = await sub.put(conn).then(() => undefined, (e: unknown) => e as Error);
+    const err = await sub.put(conn).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err?.name).to.equal('IcwsConfigError');
     expect(err?.message).to.include('no-such-user').and.include('subscription.configurationIds');
     await conn.disconnect();
@@ -87,7 +105,16 @@ describe('ICWS connection against the simulator', () => {
 describe('ICWS connection configuration', () => {
   it('an unreadable CA file is a configuration error naming icws.tls.caFile', () => {
     const make = () =>
-      new IcwsConnection({ url: 'https://127.0.0.1:1/icws', user: 'u', password: 'p', applicationName: 'a', acceptLanguage: 'en-us', requestTimeoutMs: 100, maxBodyBytes: 100, tls: { caFile: '/nonexistent/ca.pem', rejectUnauthorized: true } });
+      new IcwsConnection({
+        url: 'https://127.0.0.1:1/icws',
+        user: 'u',
+        password: 'p',
+        applicationName: 'a',
+        acceptLanguage: 'en-us',
+        requestTimeoutMs: 100,
+        maxBodyBytes: 100,
+        tls: { caFile: '/nonexistent/ca.pem', rejectUnauthorized: true },
+      });
     expect(make).to.throw(/icws\.tls\.caFile: .*\/nonexistent\/ca\.pem \(ENOENT\)/);
   });
 });

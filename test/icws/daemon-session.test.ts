@@ -65,27 +65,42 @@ describe('icwatch run against a simulator answering as real servers do', functio
     await waitFor('a second login', () => connects().length >= 2, 5000, 20);
     expect(connects()[1]!.at - expiredAt).to.be.lessThan(2000);
     let difference = '';
-    await waitFor('the mirror to equal the simulator', async () => (difference = await mirrorDifference(redis, mirrorKeys(prefix), sim!.control.users())) === '', 10000, 50).catch((err: Error) => {
+    await waitFor(
+      'the mirror to equal the simulator',
+      async () => (difference = await mirrorDifference(redis, mirrorKeys(prefix), sim!.control.users())) === '',
+      10000,
+      50,
+    ).catch((err: Error) => {
       throw new Error(`${err.message}: ${difference}`);
     });
     await waitFor('/readyz 200 again', async () => (await icwatch!.get('/readyz')).status === 200, 5000, 50);
     await watching;
 
     expect(readyz.filter((t) => CREDENTIALS.test(t))).to.deep.equal([]);
-    const lines = icwatch.stdout().split('\n').filter((l) => CREDENTIALS.test(l));
+    const lines = icwatch
+      .stdout()
+      .split('\n')
+      .filter((l) => CREDENTIALS.test(l));
     expect(lines).to.deep.equal([]);
     expect(icwatch.stdout()).to.include('logging in again now');
   });
 
   it('tries a wrong password at most once per icws.backoff.maxMs and answers /readyz 503 authentication failed', async () => {
     const maxMs = 1500;
-    icwatch = await startIcwatch(env({ ICWATCH_ICWS_PASSWORD: 'not-the-password', ICWATCH_ICWS_BACKOFF_INITIAL_MS: '10', ICWATCH_ICWS_BACKOFF_MAX_MS: String(maxMs) }));
+    icwatch = await startIcwatch(
+      env({ ICWATCH_ICWS_PASSWORD: 'not-the-password', ICWATCH_ICWS_BACKOFF_INITIAL_MS: '10', ICWATCH_ICWS_BACKOFF_MAX_MS: String(maxMs) }),
+    );
     let body: { reason?: string } = {};
-    await waitFor('/readyz to say why', async () => {
-      const r = await icwatch!.get('/readyz');
-      body = JSON.parse(r.text) as { reason?: string };
-      return r.status === 503 && (body.reason ?? '').includes('authentication failed');
-    }, 10000, 50);
+    await waitFor(
+      '/readyz to say why',
+      async () => {
+        const r = await icwatch!.get('/readyz');
+        body = JSON.parse(r.text) as { reason?: string };
+        return r.status === 503 && (body.reason ?? '').includes('authentication failed');
+      },
+      10000,
+      50,
+    );
     await waitFor('three attempts', () => connects().length >= 3, 10000, 50);
     const times = connects().map((r) => r.at);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, `gap before attempt ${i + 1}`).to.be.at.least(maxMs - 20);

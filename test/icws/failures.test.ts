@@ -8,7 +8,11 @@ const answer = (status: number, body: unknown, request: 'connect' | 'session', r
 
 describe('ICWS failure classification: by request and status first, body second', () => {
   it('only the connect request can mean bad credentials: 400 with the errorId or the old errorCode, and any 401', () => {
-    for (const body of [{ errorId: AUTH, errorCode: -2147221503, message: 'The authentication process failed.' }, { errorCode: -2147221503, message: 'Failed.' }, { errorId: AUTH, message: 'x' }]) {
+    for (const body of [
+      { errorId: AUTH, errorCode: -2147221503, message: 'The authentication process failed.' },
+      { errorCode: -2147221503, message: 'Failed.' },
+      { errorId: AUTH, message: 'x' },
+    ]) {
       expect(answer(400, body, 'connect')).to.be.instanceOf(IcwsAuthenticationError);
     }
     expect(answer(401, { errorId: AUTH, message: 'x' }, 'connect')).to.be.instanceOf(IcwsAuthenticationError);
@@ -17,16 +21,26 @@ describe('ICWS failure classification: by request and status first, body second'
     const other = answer(400, { errorId: 'error.request.missingHeader', message: 'Accept-Language is required.' }, 'connect');
     expect(other).not.to.be.instanceOf(IcwsAuthenticationError);
     expect(classify(answer(400, { errorId: AUTH, message: 'x' }, 'connect'))).to.include({ reason: 'auth-failure', description: 'authentication failed' });
-    expect(answer(400, { errorId: AUTH, message: 'x' }, 'connect').message).to.include('icws.user').and.include('icws.password');
+    expect(answer(400, { errorId: AUTH, message: 'x' }, 'connect').message)
+      .to.include('icws.user')
+      .and.include('icws.password');
   });
 
   it('any 401 on a session request is session gone, whatever the body, and never speaks of credentials', () => {
-    const variants: unknown[] = [{ errorId: AUTH, errorCode: -2147221499, message: 'The session identifier is invalid.' }, { errorCode: 1, message: 'm' }, { errorCode: 2, message: 'm' }, undefined, { message: 'odd' }];
+    const variants: unknown[] = [
+      { errorId: AUTH, errorCode: -2147221499, message: 'The session identifier is invalid.' },
+      { errorCode: 1, message: 'm' },
+      { errorCode: 2, message: 'm' },
+      undefined,
+      { message: 'odd' },
+    ];
     for (const body of variants) {
       const err = answer(401, body, 'session');
       expect(err, JSON.stringify(body)).to.be.instanceOf(IcwsUnauthorizedError);
       expect(classify(err)).to.include({ reason: 'unauthorized', description: 'session expired' });
-      expect(err.message).to.include('the session is gone').and.not.match(/credential|password|icws\.user|authentication/i);
+      expect(err.message)
+        .to.include('the session is gone')
+        .and.not.match(/credential|password|icws\.user|authentication/i);
     }
     expect(answer(401, { errorCode: 2, message: 'm' }, 'session').message).to.include('errorCode 2: the server knows no such session');
   });

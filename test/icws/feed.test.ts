@@ -155,7 +155,10 @@ describe('ICWS users feed against the simulator', () => {
     probe = new FeedProbe(testConfig(sim.url)).start();
     await waitFor('fatal error', () => probe!.error);
     expect(probe.error).to.be.instanceOf(IcwsGoneError);
-    expect((probe.error as Error).message).to.include('messaging/subscriptions/configuration/users/').and.include('PUT subscription').and.include('410');
+    expect((probe.error as Error).message)
+      .to.include('messaging/subscriptions/configuration/users/')
+      .and.include('PUT subscription')
+      .and.include('410');
     expect(probe.feed.state).to.deep.include({ type: 'failed', fatal: true });
   });
 
@@ -164,7 +167,9 @@ describe('ICWS users feed against the simulator', () => {
     probe = new FeedProbe(testConfig(sim.url, { subscription: { properties: ['*'] } })).start();
     await waitFor('fatal error', () => probe!.error);
     expect(probe.error).to.be.instanceOf(IcwsConfigError);
-    expect((probe.error as Error).message).to.include('subscription.properties').and.include('configurationIds');
+    expect((probe.error as Error).message)
+      .to.include('subscription.properties')
+      .and.include('configurationIds');
     expect(requests('subscription', 'PUT')).to.have.length(0);
   });
 
@@ -212,7 +217,10 @@ describe('ICWS users feed against the simulator', () => {
     const { csrfToken, cookie } = probe.feed.connection.session!;
     await probe.close();
     const logs = probe.logLines.join('');
-    expect(logs).to.include('logged out').and.not.include(csrfToken).and.not.include(cookie.slice(cookie.indexOf('=') + 1));
+    expect(logs)
+      .to.include('logged out')
+      .and.not.include(csrfToken)
+      .and.not.include(cookie.slice(cookie.indexOf('=') + 1));
     const deletes = sim.control.requests.filter((r) => r.method === 'DELETE');
     expect(deletes.map((r) => `${r.name} ${r.status}`)).to.deep.equal(['subscription 204', 'connection 204']);
     expect(probe.completed).to.equal(true);
@@ -221,7 +229,12 @@ describe('ICWS users feed against the simulator', () => {
     probe = undefined;
   });
 
-  const huge = () => JSON.stringify({ __type: 'urn:inin.com:configuration.people:usersMessage', isDelta: true, changed: [{ configurationId: { id: 'x' }, notes: 'n'.repeat(64 * 1024) }] });
+  const huge = () =>
+    JSON.stringify({
+      __type: 'urn:inin.com:configuration.people:usersMessage',
+      isDelta: true,
+      changed: [{ configurationId: { id: 'x' }, notes: 'n'.repeat(64 * 1024) }],
+    });
 
   for (const transport of ['poll', 'sse'] as const) {
     it(`${transport}: a message over icws.maxMessageBytes is rejected, then a resync converges`, async () => {
@@ -282,11 +295,16 @@ describe('ICWS users feed against the simulator', () => {
 
   it('warns at start about each requested property newer than the server, nested fields too', async () => {
     sim = await startSimulator({ users: USERS, configurationVersion: 13 });
-    probe = new FeedProbe(testConfig(sim.url, { subscription: { properties: ['extension', 'licenseProperties', 'emergencyResponderLocationID', 'acdWhatsApp'] } })).start();
+    probe = new FeedProbe(
+      testConfig(sim.url, { subscription: { properties: ['extension', 'licenseProperties', 'emergencyResponderLocationID', 'acdWhatsApp'] } }),
+    ).start();
     const first = await probe.fullReplace(1);
     const warnings = probe.logLines.filter((l) => l.includes('"warn"') && l.includes('configuration feature version'));
     expect(warnings).to.have.length(3);
-    expect(warnings.join('')).to.include('emergencyResponderLocationID').and.include('licenseProperties.acdSocialMedia').and.include('licenseProperties.acdWhatsApp');
+    expect(warnings.join(''))
+      .to.include('emergencyResponderLocationID')
+      .and.include('licenseProperties.acdSocialMedia')
+      .and.include('licenseProperties.acdWhatsApp');
     // A nested field asked as a property of its own is named as such.
     expect(probe.logLines.join('')).to.include('acdWhatsApp\\" is a field inside licenseProperties, not a user property of its own');
     // And the server, consistent with its version, serves neither.

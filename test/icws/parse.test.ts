@@ -55,14 +55,24 @@ describe('ICWS message parsing', () => {
 
 describe('parseMessage: property types', () => {
   it('rejects a usersMessage whose extension is a number, naming the user, the property and the expected type', () => {
-    const outcome = parseMessage(JSON.stringify({ __type: 'urn:inin.com:configuration.people:usersMessage', isDelta: true, changed: [{ configurationId: { id: 'jdoe' }, extension: 2222 }] }));
+    const outcome = parseMessage(
+      JSON.stringify({
+        __type: 'urn:inin.com:configuration.people:usersMessage',
+        isDelta: true,
+        changed: [{ configurationId: { id: 'jdoe' }, extension: 2222 }],
+      }),
+    );
     expect(outcome.kind).to.equal('malformed');
     expect(outcome.kind === 'malformed' && outcome.reason).to.match(/changed\[0\] \(jdoe\): extension is a number .*expected a string/);
     expect(outcome.kind === 'malformed' && outcome.mayCarryChanges).to.equal(true);
   });
 
   it('accepts null for any property (a cleared one) and leaves unlisted properties as they come', () => {
-    const outcome = parseMessage({ __type: 'urn:inin.com:configuration.people:usersMessage', isDelta: true, changed: [{ configurationId: { id: 'jdoe' }, extension: null, someFutureProperty: 42 }] });
+    const outcome = parseMessage({
+      __type: 'urn:inin.com:configuration.people:usersMessage',
+      isDelta: true,
+      changed: [{ configurationId: { id: 'jdoe' }, extension: null, someFutureProperty: 42 }],
+    });
     expect(outcome.kind).to.equal('message');
   });
 });

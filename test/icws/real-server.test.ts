@@ -33,7 +33,12 @@ describe('ICWS users feed against a simulator answering as real servers do', () 
       expect(connects()).to.have.length(2);
       expect(connects()[1]!.at - expiredAt).to.be.lessThan(2000);
       expect(again.syncReason).to.equal('resubscribe');
-      expect(again.message.added!.map((u) => u.configurationId.id).sort()).to.deep.equal(t.sim.control.users().map((u) => u.configurationId.id).sort());
+      expect(again.message.added!.map((u) => u.configurationId.id).sort()).to.deep.equal(
+        t.sim.control
+          .users()
+          .map((u) => u.configurationId.id)
+          .sort(),
+      );
       await waitFor('up again', () => t.probe.feed.state.type === 'up');
       expect(await t.probe.counter('icwsReconnects', { reason: 'unauthorized' })).to.equal(1);
       expect(await t.probe.counter('icwsReconnects', { reason: 'auth-failure' })).to.equal(0);
@@ -46,7 +51,10 @@ describe('ICWS users feed against a simulator answering as real servers do', () 
   for (const [what, fault] of [
     ['errorCode 1 (session id of the wrong form)', { errorCode: 1, message: 'The session identifier is not in the expected format.' }],
     ['errorCode 2 (session not found)', { errorCode: 2, message: 'The session was not found.' }],
-    ['authenticationFailure with errorCode -2147221499 (session invalid)', { errorId: 'error.request.connection.authenticationFailure', errorCode: -2147221499 }],
+    [
+      'authenticationFailure with errorCode -2147221499 (session invalid)',
+      { errorId: 'error.request.connection.authenticationFailure', errorCode: -2147221499 },
+    ],
     ['no body at all', { emptyBody: true }],
   ] as const) {
     it(`a 401 with ${what} on a message poll counts as session gone: a new login at once`, async () => {

@@ -64,7 +64,11 @@ describe('icwatch mailboxes', function () {
     const added = sim.control.mailboxes('Support')!.find((m) => m.configurationId.id === 'orders@example.com')!;
     expect(added).to.include({ mailboxType: 0, inboundFolder: 'Inbox/New' });
     expect(sim.control.mailboxes('Support')!.find((m) => m.configurationId.id === 'support-out@example.com')!.canReceiveEncryptedEmail).to.equal(true);
-    expect(sim.control.requests.map((q) => `${q.method} ${q.name} ${q.status}`)).to.deep.equal(['POST connect 201', 'POST mailboxes 200', 'DELETE connection 204']);
+    expect(sim.control.requests.map((q) => `${q.method} ${q.name} ${q.status}`)).to.deep.equal([
+      'POST connect 201',
+      'POST mailboxes 200',
+      'DELETE connection 204',
+    ]);
     expect(posts().map((p) => p.path.replace(/^\/icws\/[^/]+/, ''))).to.deep.equal([MAILBOXES_PATH]);
   });
 
@@ -118,7 +122,14 @@ describe('icwatch mailboxes', function () {
   });
 
   it('--dry-run prints the exact request body and sends nothing, not even a login', async () => {
-    const r = await run({ add: [{ emailAddress: 'orders@example.com', mailboxMoniker: 'ews:orders@example.com', mailboxType: 'outboundAndInbound', inboundFolder: 'Inbox' }], modify: [{ configurationId: { id: 'support@example.com' }, mailboxType: 'inbound' }], remove: ['support-out@example.com'] }, ['--dry-run']);
+    const r = await run(
+      {
+        add: [{ emailAddress: 'orders@example.com', mailboxMoniker: 'ews:orders@example.com', mailboxType: 'outboundAndInbound', inboundFolder: 'Inbox' }],
+        modify: [{ configurationId: { id: 'support@example.com' }, mailboxType: 'inbound' }],
+        remove: ['support-out@example.com'],
+      },
+      ['--dry-run'],
+    );
     expect(r.code, r.stderr).to.equal(0);
     // As the reference page has it (docs/icws.md "Monitored mailboxes"): no __type, no empty list.
     expect(JSON.parse(r.stdout)).to.deep.equal({
@@ -153,7 +164,9 @@ describe('icwatch mailboxes', function () {
     const file = { remove: ['support-out@example.com'] };
     const forbidden = await run(file, [], { ICWATCH_ICWS_USER: 'viewer', ICWATCH_ICWS_PASSWORD: VIEWER_PASSWORD });
     expect(forbidden.code).to.equal(1);
-    expect(forbidden.stderr).to.include('(403 error.request.accessDenied): User "viewer" is not authorized to modify the monitored mailboxes of workgroup "Support".');
+    expect(forbidden.stderr).to.include(
+      '(403 error.request.accessDenied): User "viewer" is not authorized to modify the monitored mailboxes of workgroup "Support".',
+    );
     expect(forbidden.stderr).not.to.include(VIEWER_PASSWORD);
 
     const missing = await run(file, [], {}, 'Nowhere');
@@ -209,7 +222,11 @@ describe('icwatch mailboxes', function () {
 
   it('prints a license error by the license name and exits 1, nothing applied', async () => {
     const before = ids();
-    const add = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => ({ emailAddress: `${n}@example.com`, mailboxMoniker: 'ews:info@example.com', mailboxType: 'outbound' }));
+    const add = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => ({
+      emailAddress: `${n}@example.com`,
+      mailboxMoniker: 'ews:info@example.com',
+      mailboxType: 'outbound',
+    }));
     const r = await run({ add });
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include('License errors (1):');
@@ -223,7 +240,9 @@ describe('icwatch mailboxes', function () {
       sim.control.setRefusedLoginStatus(status);
       const r = await run({ remove: ['support-out@example.com'] }, [], { ICWATCH_ICWS_PASSWORD: 'not-the-password' });
       expect(r.code, r.stderr).to.equal(78);
-      expect(r.stderr).to.match(/^icwatch: ICWS refused the login for the configured user \(.*error\.request\.connection\.authenticationFailure.*Check icws\.user and icws\.password/m);
+      expect(r.stderr).to.match(
+        /^icwatch: ICWS refused the login for the configured user \(.*error\.request\.connection\.authenticationFailure.*Check icws\.user and icws\.password/m,
+      );
       expect(r.stderr).not.to.include('not-the-password');
       expect(sim.control.requests.map((q) => `${q.method} ${q.name} ${q.status}`)).to.deep.equal([`POST connect ${status}`]);
     });

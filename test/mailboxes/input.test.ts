@@ -29,8 +29,17 @@ describe('mailboxes: enum tables', () => {
   });
 
   it('lists the license results and mailbox types', () => {
-    expect(LICENSE_ERROR_TYPES.map((e) => e.name)).to.deep.equal(['setOK', 'setWarningExceedsThreshold', 'setErrorExceedsThreshold', 'setWarningMissingQualifiers']);
-    expect(MAILBOX_TYPES.map((e) => [e.name, e.value])).to.deep.equal([['inbound', 0], ['outbound', 1], ['outboundAndInbound', 2]]);
+    expect(LICENSE_ERROR_TYPES.map((e) => e.name)).to.deep.equal([
+      'setOK',
+      'setWarningExceedsThreshold',
+      'setErrorExceedsThreshold',
+      'setWarningMissingQualifiers',
+    ]);
+    expect(MAILBOX_TYPES.map((e) => [e.name, e.value])).to.deep.equal([
+      ['inbound', 0],
+      ['outbound', 1],
+      ['outboundAndInbound', 2],
+    ]);
   });
 });
 
@@ -38,7 +47,10 @@ describe('mailboxes: input validation', () => {
   it('builds the request body: type names become numbers, string ids become configurationId objects', () => {
     const body = validateBulkUpdate({
       add: [{ ...mailbox, mailboxType: 'outboundAndInbound', inboundFolder: 'Inbox' }],
-      modify: [{ configurationId: 'mbx-1', mailboxType: 1, canReceiveEncryptedEmail: true }, { configurationId: { id: 'mbx-2', displayName: 'Two' }, inboundFolder: null }],
+      modify: [
+        { configurationId: 'mbx-1', mailboxType: 1, canReceiveEncryptedEmail: true },
+        { configurationId: { id: 'mbx-2', displayName: 'Two' }, inboundFolder: null },
+      ],
       remove: ['mbx-3'],
     });
     expect(body).to.deep.equal({
@@ -66,14 +78,29 @@ describe('mailboxes: input validation', () => {
   });
 
   it('rejects an unknown mailboxType, by name or number', () => {
-    expect(problems({ add: [{ ...mailbox, mailboxType: 'sideways' }, { ...mailbox, mailboxType: 3 }] })).to.deep.equal([
+    expect(
+      problems({
+        add: [
+          { ...mailbox, mailboxType: 'sideways' },
+          { ...mailbox, mailboxType: 3 },
+        ],
+      }),
+    ).to.deep.equal([
       'add[0].mailboxType: got "sideways"; expected one of inbound (0), outbound (1), outboundAndInbound (2)',
       'add[1].mailboxType: got 3; expected one of inbound (0), outbound (1), outboundAndInbound (2)',
     ]);
   });
 
   it('allows inboundFolder only on inbound types', () => {
-    expect(problems({ add: [{ ...mailbox, mailboxType: 'inbound', inboundFolder: 'Inbox' }, { ...mailbox, mailboxType: 2, inboundFolder: 'Inbox' }, { ...mailbox, mailboxType: 1, inboundFolder: null }] })).to.deep.equal([]);
+    expect(
+      problems({
+        add: [
+          { ...mailbox, mailboxType: 'inbound', inboundFolder: 'Inbox' },
+          { ...mailbox, mailboxType: 2, inboundFolder: 'Inbox' },
+          { ...mailbox, mailboxType: 1, inboundFolder: null },
+        ],
+      }),
+    ).to.deep.equal([]);
     const [line] = problems({ modify: [{ configurationId: 'mbx-1', mailboxType: 'outbound', inboundFolder: 'Inbox' }] });
     expect(line).to.match(/^modify\[0\]\.inboundFolder: only for inbound mailbox types .*outbound \(1\)/);
   });

@@ -10,7 +10,10 @@ describe('mailboxes: printed results', () => {
       message: 'The request has one or more license or validation errors in it.',
       validationErrors: [{ validationErrorType: 99, propertyName: 'mailboxMoniker', propertyValue: 'x' }],
       licenseErrors: [
-        { licenseErrorType: 2, license: { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email', uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL' } },
+        {
+          licenseErrorType: 2,
+          license: { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email', uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL' },
+        },
         { licenseErrorType: 2, license: { id: 'I3_ACCESS_ACD_CHAT' } },
         { licenseErrorType: 2, license: 'I3_ACCESS_ACD_SMS' },
       ],
@@ -26,7 +29,10 @@ describe('mailboxes: printed results', () => {
 
   it('lists each license problem meaning once below the table', () => {
     const problem = { license: { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email' }, licenseErrorType: 1 };
-    const text = formatUpdated('Sales', [{ id: 'a', uri: '/a', licenseProblems: [problem] }, { id: 'b', uri: '/b', licenseProblems: [problem] }]);
+    const text = formatUpdated('Sales', [
+      { id: 'a', uri: '/a', licenseProblems: [problem] },
+      { id: 'b', uri: '/b', licenseProblems: [problem] },
+    ]);
     expect(text.match(/setWarningExceedsThreshold \(1\): Indicates/g)).to.have.length(1);
     expect(text).to.match(/^a\s+\/a\s+Interaction ACD Email setWarningExceedsThreshold \(1\)$/m);
   });

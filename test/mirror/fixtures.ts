@@ -21,7 +21,12 @@ export function user(id: string, props: Record<string, unknown> = {}): User {
 }
 
 export function replace(users: User[], extra: Partial<ReceivedUsersMessage> = {}): ReceivedUsersMessage {
-  return { message: { __type: USERS_MESSAGE, isDelta: false, subscriptionId: 'icwatch', added: users }, receivedAt: performance.now(), icServer: 'ic1', ...extra };
+  return {
+    message: { __type: USERS_MESSAGE, isDelta: false, subscriptionId: 'icwatch', added: users },
+    receivedAt: performance.now(),
+    icServer: 'ic1',
+    ...extra,
+  };
 }
 
 export function delta(d: { added?: User[]; changed?: unknown[]; removed?: unknown[] }, extra: Partial<ReceivedUsersMessage> = {}): ReceivedUsersMessage {
@@ -109,7 +114,12 @@ export async function startMirror(redis: Redis, prefix: string, over: Partial<Ha
     for (const m of messages) push(m);
     await waitIdle(options.metrics);
   };
-  return { mirror, source: { next: push, error: (e: unknown) => source.error(e), complete: () => source.complete() } as unknown as Subject<ReceivedUsersMessage>, metrics: options.metrics, apply };
+  return {
+    mirror,
+    source: { next: push, error: (e: unknown) => source.error(e), complete: () => source.complete() } as unknown as Subject<ReceivedUsersMessage>,
+    metrics: options.metrics,
+    apply,
+  };
 }
 
 /** Until icwatch_pending_messages is 0 (every message received has been applied). */

@@ -5,7 +5,19 @@ import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import type { CommittedBatch } from '../../src/mirror/types.js';
-import { delta, expectGapFree, metricValue, readMirrorView, replace, replay, startMirror, user, waitIdle, type Harness, type RunningMirror } from './fixtures.js';
+import {
+  delta,
+  expectGapFree,
+  metricValue,
+  readMirrorView,
+  replace,
+  replay,
+  startMirror,
+  user,
+  waitIdle,
+  type Harness,
+  type RunningMirror,
+} from './fixtures.js';
 
 describe('mirror: Redis layout and semantics', function () {
   let redis: Redis;
@@ -34,7 +46,12 @@ describe('mirror: Redis layout and semantics', function () {
     const published: string[] = [];
     await sub.subscribe(mirrorKeys(prefix).notify);
     sub.on('message', (_c, m) => published.push(m));
-    await h.apply(replace([user('jdoe', { extension: '2222', statusText: 'Available', skills: { effectiveValue: [{ proficiency: 5 }] }, cost: 3 }), user('asmith', { extension: '3333' })]));
+    await h.apply(
+      replace([
+        user('jdoe', { extension: '2222', statusText: 'Available', skills: { effectiveValue: [{ proficiency: 5 }] }, cost: 3 }),
+        user('asmith', { extension: '3333' }),
+      ]),
+    );
     const v = await readMirrorView(redis, prefix);
     expect(v.ids).to.deep.equal(['asmith', 'jdoe']);
     expect(v.raw.jdoe!.extension).to.equal('"2222"');
@@ -56,7 +73,7 @@ describe('mirror: Redis layout and semantics', function () {
 
   it('writes change data that parses back exactly, whatever the property names and values', async () => {
     const h = await start();
-    const odd = { 'we"ird\\name': 'a/b', 'ünï': { deep: ['x', 1.5, true, null] }, notes: 'line\nbreak "quoted" </script>' };
+    const odd = { 'we"ird\\name': 'a/b', ünï: { deep: ['x', 1.5, true, null] }, notes: 'line\nbreak "quoted" </script>' };
     // 'sep' is a plain-named new user whose values hold U+001F, the separator of packed new users.
     const sep = { notes: 'a\u001fb', statusText: '\u001f' };
     await h.apply(replace([user('plain', { extension: '1' }), user('odd', odd), user('sep', sep)]));
@@ -268,7 +285,10 @@ describe('mirror: Redis layout and semantics', function () {
     const recent = new Date(Date.now() - 2000);
     const compact = recent.toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
     await h.apply(replace([user('a', { extension: '1' }), user('b')], { syncReason: 'subscribe' }));
-    await h.apply(delta({ changed: [user('a', { lastModifiedDate: compact })] }), delta({ changed: [user('b', { lastModifiedDate: recent.toISOString() })], removed: ['a'] }));
+    await h.apply(
+      delta({ changed: [user('a', { lastModifiedDate: compact })] }),
+      delta({ changed: [user('b', { lastModifiedDate: recent.toISOString() })], removed: ['a'] }),
+    );
     const m = h.metrics;
     expect(await metricValue(m, 'changes', { op: 'upsert' })).to.equal(4);
     expect(await metricValue(m, 'changes', { op: 'remove' })).to.equal(1);

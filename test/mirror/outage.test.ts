@@ -3,7 +3,19 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/net.js';
-import { delta, expectGapFree, metricValue, readMirrorView, replace, replay, startMirror, user, waitIdle, type Harness, type RunningMirror } from './fixtures.js';
+import {
+  delta,
+  expectGapFree,
+  metricValue,
+  readMirrorView,
+  replace,
+  replay,
+  startMirror,
+  user,
+  waitIdle,
+  type Harness,
+  type RunningMirror,
+} from './fixtures.js';
 
 const PREFIX = 'icwatch:users';
 const USERS = 20;
@@ -51,13 +63,17 @@ describe('mirror: Redis unavailable', function () {
     await h.apply(replace(Array.from({ length: USERS }, (_, i) => user(`u${i}`, { extension: String(i) }))));
     const { epoch } = h.mirror.status();
     let sawDown = false;
-    const expected = await stream((m) => h.source.next(m), 300, async () => {
-      await server!.stop();
-      await waitFor('the mirror to see Redis down', () => !h.mirror.status().redisUp);
-      sawDown = true;
-      await new Promise((r) => setTimeout(r, 300));
-      await server!.start();
-    });
+    const expected = await stream(
+      (m) => h.source.next(m),
+      300,
+      async () => {
+        await server!.stop();
+        await waitFor('the mirror to see Redis down', () => !h.mirror.status().redisUp);
+        sawDown = true;
+        await new Promise((r) => setTimeout(r, 300));
+        await server!.start();
+      },
+    );
     await waitIdle(h.metrics, 30000);
     const v = await readMirrorView(redis, PREFIX);
     expect(sawDown).to.equal(true);
@@ -78,19 +94,28 @@ describe('mirror: Redis unavailable', function () {
     const h: Harness = await startMirror(redis, PREFIX, {
       onMirrorLost: () => {
         asked++;
-        h.source.next(replace([...truth].map(([id, props]) => user(id, props)), { syncReason: 'redis' }));
+        h.source.next(
+          replace(
+            [...truth].map(([id, props]) => user(id, props)),
+            { syncReason: 'redis' },
+          ),
+        );
       },
     });
     mirror = h.mirror;
     await h.apply(replace([...truth].map(([id, props]) => user(id, props))));
     const { epoch } = h.mirror.status();
-    const expected = await stream((m) => {
-      for (const u of m.message.changed ?? []) Object.assign(truth.get(u.configurationId.id)!, { statusText: u.statusText });
-      h.source.next(m);
-    }, 100, async () => {
-      await server!.stop();
-      await server!.start();
-    });
+    const expected = await stream(
+      (m) => {
+        for (const u of m.message.changed ?? []) Object.assign(truth.get(u.configurationId.id)!, { statusText: u.statusText });
+        h.source.next(m);
+      },
+      100,
+      async () => {
+        await server!.stop();
+        await server!.start();
+      },
+    );
     await waitFor('the full replace', async () => (await metricValue(h.metrics, 'fullSyncs', { reason: 'redis' })) === 1);
     await waitIdle(h.metrics, 30000);
     const v = await readMirrorView(redis, PREFIX);

@@ -20,19 +20,20 @@ const cid = (id: string) => ({ id, displayName: id.toUpperCase(), uri: `/configu
 const propValue: Record<string, fc.Arbitrary<unknown>> = {
   extension: fc.constantFrom('100', '101', '102', '103'),
   statusText: fc.constantFrom('Available', 'Away', 'At lunch / back soon', 'Déjà vu "quoted"'),
-  skills: fc.record({ effectiveValue: fc.array(fc.record({ id: fc.constantFrom(cid('English'), cid('Chat')), proficiency: fc.integer({ min: 0, max: 2 }) }), { maxLength: 2 }) }),
+  skills: fc.record({
+    effectiveValue: fc.array(fc.record({ id: fc.constantFrom(cid('English'), cid('Chat')), proficiency: fc.integer({ min: 0, max: 2 }) }), { maxLength: 2 }),
+  }),
   cost: fc.constantFrom(0, 1.5, 100000000000000000000, -3),
   workgroups: fc.array(fc.constantFrom(cid('Support'), cid('Sales')), { maxLength: 2 }),
   mwiEnabled: fc.boolean(),
 };
 const PROPS = Object.keys(propValue);
 
-const fullUser = (id: string) =>
-  fc.record(propValue, { requiredKeys: [] }).map((p): User => ({ configurationId: cid(id), ...p }));
+const fullUser = (id: string) => fc.record(propValue, { requiredKeys: [] }).map((p): User => ({ configurationId: cid(id), ...p }));
 const patchUser = (id: string) =>
-  fc.record(Object.fromEntries(PROPS.map((p) => [p, fc.option(propValue[p]!, { nil: null, freq: 3 })])), { requiredKeys: [] }).map(
-    (p): User => ({ configurationId: cid(id), ...p }),
-  );
+  fc
+    .record(Object.fromEntries(PROPS.map((p) => [p, fc.option(propValue[p]!, { nil: null, freq: 3 })])), { requiredKeys: [] })
+    .map((p): User => ({ configurationId: cid(id), ...p }));
 const someIds = fc.uniqueArray(fc.constantFrom(...IDS), { maxLength: 4 });
 
 const fullReplace = someIds.chain((ids) => fc.tuple(...ids.map(fullUser))).map((users) => replace(users));
@@ -102,7 +103,12 @@ describe('mirror: random message sequences against a reference model', function 
     await fc.assert(
       fc.asyncProperty(
         fc.array(step, { minLength: 1, maxLength: 14 }),
-        fc.record({ replaceBatchSize: fc.constantFrom(1, 2, 500), maxInFlightChunks: fc.constantFrom(1, 3), maxBatchMessages: fc.constantFrom(1, 4, 256), oneByOne: fc.boolean() }),
+        fc.record({
+          replaceBatchSize: fc.constantFrom(1, 2, 500),
+          maxInFlightChunks: fc.constantFrom(1, 3),
+          maxBatchMessages: fc.constantFrom(1, 4, 256),
+          oneByOne: fc.boolean(),
+        }),
         async (steps, knobs) => {
           const prefix = uniquePrefix('prop');
           const model = new Map<string, Props>();

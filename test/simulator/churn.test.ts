@@ -53,7 +53,10 @@ describe('simulator: generated users and churn', () => {
   it('mixes single- and multi-user messages with changes, null-clears, extension moves, adds and removes', async () => {
     const sim = await start({ users: 200, seed: 5 });
     const s = await connect(sim.url);
-    await subscribe(s, 'all', { configurationIds: ['*'], properties: ['extension', 'statusText', 'workgroups', 'skills', 'alias', 'notes', 'lastModifiedDate'] });
+    await subscribe(s, 'all', {
+      configurationIds: ['*'],
+      properties: ['extension', 'statusText', 'workgroups', 'skills', 'alias', 'notes', 'lastModifiedDate'],
+    });
     await poll(s);
     const before = Date.now();
     sim.control.churn(400);
@@ -74,7 +77,10 @@ describe('simulator: generated users and churn', () => {
     const iso = `${stamp.slice(0, 4)}-${stamp.slice(4, 6)}-${stamp.slice(6, 8)}T${stamp.slice(9, 11)}:${stamp.slice(11, 13)}:${stamp.slice(13, 15)}Z`;
     expect(Date.parse(iso)).to.be.within(before - 1000, Date.now() + 1000);
     // Extensions stay unique through every move.
-    const extensions = sim.control.users().map((u) => u.extension).filter((e) => e !== undefined);
+    const extensions = sim.control
+      .users()
+      .map((u) => u.extension)
+      .filter((e) => e !== undefined);
     expect(new Set(extensions).size).to.equal(extensions.length);
   });
 

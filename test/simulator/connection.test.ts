@@ -21,7 +21,9 @@ describe('simulator: connection', () => {
     expect(res.headers.get('ININ-ICWS-CSRF-Token')).to.equal(body.csrfToken);
     expect(res.headers.get('Location')).to.equal(`/icws/${sid}/connection`);
     // As real servers set it: a GUID, then the session's language, in one value.
-    expect(res.headers.get('Set-Cookie')).to.match(new RegExp(`^icws_${sid}=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\|languageId=en-us; Path=/icws/${sid}; HttpOnly$`));
+    expect(res.headers.get('Set-Cookie')).to.match(
+      new RegExp(`^icws_${sid}=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\|languageId=en-us; Path=/icws/${sid}; HttpOnly$`),
+    );
     expect(res.headers.get('Content-Type')).to.equal('application/vnd.inin.icws+JSON; charset=utf-8');
     expect(body).to.include({ userID: 'icwatch', icServer: 'ic-sim-1' });
     expect(body.alternateHostList).to.deep.equal(['backup.example.com']);
@@ -47,13 +49,21 @@ describe('simulator: connection', () => {
   it('answers the tidy 401 instead when told so, by option or over the control API', async () => {
     const tidy = await startSimulator({ users: 1, refusedLoginStatus: 401 });
     try {
-      const res = await fetch(`${tidy.url}/connection`, { method: 'POST', headers: { 'Accept-Language': 'en-us' }, body: JSON.stringify({ ...CONNECT_BODY, password: 'wrong' }) });
+      const res = await fetch(`${tidy.url}/connection`, {
+        method: 'POST',
+        headers: { 'Accept-Language': 'en-us' },
+        body: JSON.stringify({ ...CONNECT_BODY, password: 'wrong' }),
+      });
       expect(res.status).to.equal(401);
       expect(res.headers.get('WWW-Authenticate')).to.match(/^ICWS /);
       expect(((await res.json()) as { errorId: string }).errorId).to.equal('error.request.connection.authenticationFailure');
       const set = await fetch(tidy.url.replace(/\/icws$/, '/_sim/refused-login'), { method: 'POST', body: JSON.stringify({ status: 400 }) });
       expect(set.status).to.equal(200);
-      const real = await fetch(`${tidy.url}/connection`, { method: 'POST', headers: { 'Accept-Language': 'en-us' }, body: JSON.stringify({ ...CONNECT_BODY, password: 'wrong' }) });
+      const real = await fetch(`${tidy.url}/connection`, {
+        method: 'POST',
+        headers: { 'Accept-Language': 'en-us' },
+        body: JSON.stringify({ ...CONNECT_BODY, password: 'wrong' }),
+      });
       expect(real.status).to.equal(400);
       const bad = await fetch(tidy.url.replace(/\/icws$/, '/_sim/refused-login'), { method: 'POST', body: JSON.stringify({ status: 403 }) });
       expect(bad.status).to.equal(400);

@@ -16,7 +16,7 @@ describe('simulator: control API over HTTP', () => {
 
   const send = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${control}${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) };
+    return { status: res.status, body: await res.json() };
   };
 
   it('reads, changes, adds and removes users, and clients see the deltas', async () => {
@@ -39,7 +39,10 @@ describe('simulator: control API over HTTP', () => {
     expect((await send('POST', '/users/nobody', { statusText: 'x' })).status).to.equal(404);
     const messages = await poll(s);
     expect(messages[0].changed[0]).to.include({ statusText: 'Via HTTP', extension: null });
-    expect(messages[1].added[0]).to.deep.include({ configurationId: { id: 'added.one', displayName: 'added.one', uri: '/configuration/users/added.one' }, extension: '5555' });
+    expect(messages[1].added[0]).to.deep.include({
+      configurationId: { id: 'added.one', displayName: 'added.one', uri: '/configuration/users/added.one' },
+      extension: '5555',
+    });
     expect(messages[2].removed).to.deep.equal(['added.one']);
   });
 
@@ -80,7 +83,9 @@ describe('simulator: control API over HTTP', () => {
 describe('icwatch simulate', () => {
   it('prints the ICWS and control URLs, serves them, and exits 0 on SIGTERM', async function () {
     this.timeout(30000);
-    const child = spawn(process.execPath, ['bin/icwatch.js', 'simulate', '--port', '0', '--users', '7', '--churn', '0', '--seed', '9'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['bin/icwatch.js', 'simulate', '--port', '0', '--users', '7', '--churn', '0', '--seed', '9'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     try {

@@ -13,8 +13,13 @@ describe('simulator: monitored-mailboxes bulk update', () => {
   });
   afterEach(() => sim.close());
 
-  const update = (body: unknown, workgroup = 'Support', session = s) => call(session, 'POST', `/configuration/workgroups/${workgroup}/monitored-mailboxes`, body);
-  const ids = () => sim.control.mailboxes('Support')!.map((m) => m.configurationId.id).sort();
+  const update = (body: unknown, workgroup = 'Support', session = s) =>
+    call(session, 'POST', `/configuration/workgroups/${workgroup}/monitored-mailboxes`, body);
+  const ids = () =>
+    sim.control
+      .mailboxes('Support')!
+      .map((m) => m.configurationId.id)
+      .sort();
 
   it('starts with known mailboxes whose monikers and folders are exported', () => {
     const support = sim.control.mailboxes('Support')!;
@@ -61,7 +66,12 @@ describe('simulator: monitored-mailboxes bulk update', () => {
     expect(res.status).to.equal(400);
     const body = (await res.json()) as { validationErrors: unknown[]; licenseErrors: unknown[] };
     expect(body.validationErrors).to.deep.equal([]);
-    expect(body.licenseErrors).to.deep.equal([{ licenseErrorType: 2, license: { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email', uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL' } }]);
+    expect(body.licenseErrors).to.deep.equal([
+      {
+        licenseErrorType: 2,
+        license: { id: 'I3_ACCESS_ACD_EMAIL', displayName: 'Interaction ACD Email', uri: '/configuration/license-allocations/I3_ACCESS_ACD_EMAIL' },
+      },
+    ]);
     expect(sim.control.mailboxes('Support')).to.deep.equal(before);
   });
 
@@ -98,14 +108,20 @@ describe('simulator: monitored-mailboxes bulk update', () => {
   it('checks the folder against the new moniker when a modify changes it', async () => {
     const res = await update({ modify: [{ configurationId: { id: 'support@example.com' }, mailboxMoniker: 'imap:helpdesk@example.com' }] });
     expect(res.status).to.equal(400);
-    expect(((await res.json()) as { validationErrors: unknown[] }).validationErrors).to.deep.equal([{ validationErrorType: 32, propertyName: 'inboundFolder', propertyValue: 'Inbox' }]);
+    expect(((await res.json()) as { validationErrors: unknown[] }).validationErrors).to.deep.equal([
+      { validationErrorType: 32, propertyName: 'inboundFolder', propertyValue: 'Inbox' },
+    ]);
   });
 
   it('answers 400 malformed for a wrong __type or a body that is not JSON', async () => {
     const wrongType = await update({ __type: 'urn:inin.com:other', add: [] });
     expect(wrongType.status).to.equal(400);
     expect(await wrongType.json()).to.deep.include({ errorId: 'error.request.invalidRepresentation.malformed' });
-    const notJson = await fetch(`${s.base}/${s.sessionId}/configuration/workgroups/Support/monitored-mailboxes`, { method: 'POST', headers: s.headers, body: '{"add": [' });
+    const notJson = await fetch(`${s.base}/${s.sessionId}/configuration/workgroups/Support/monitored-mailboxes`, {
+      method: 'POST',
+      headers: s.headers,
+      body: '{"add": [',
+    });
     expect(notJson.status).to.equal(400);
     expect(await notJson.json()).to.deep.include({ errorId: 'error.request.invalidRepresentation.malformed' });
   });

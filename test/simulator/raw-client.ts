@@ -25,7 +25,13 @@ export async function connect(base: string, body: Record<string, unknown> = {}):
   if (res.status !== 201) throw new Error(`connect answered ${res.status}: ${await res.text()}`);
   const json = (await res.json()) as { sessionId: string; csrfToken: string };
   const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
-  return { base, sessionId: json.sessionId, csrfToken: json.csrfToken, cookie, headers: { cookie, 'ININ-ICWS-CSRF-Token': json.csrfToken, 'Content-Type': 'application/json' } };
+  return {
+    base,
+    sessionId: json.sessionId,
+    csrfToken: json.csrfToken,
+    cookie,
+    headers: { cookie, 'ININ-ICWS-CSRF-Token': json.csrfToken, 'Content-Type': 'application/json' },
+  };
 }
 
 export function call(s: RawSession, method: string, path: string, body?: unknown): Promise<Response> {

@@ -12,8 +12,9 @@ function fold(messages: Json[], cache = new Map<string, Record<string, unknown>>
     for (const u of m.added ?? []) cache.set(u.configurationId.id, { ...u });
     for (const u of m.changed ?? []) {
       const held = cache.get(u.configurationId.id)!;
-      for (const [k, v] of Object.entries(u)) if (v === null) delete held[k];
-      else held[k] = v;
+      for (const [k, v] of Object.entries(u))
+        if (v === null) delete held[k];
+        else held[k] = v;
     }
     for (const id of m.removed ?? []) cache.delete(id);
   }

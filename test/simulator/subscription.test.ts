@@ -94,7 +94,11 @@ describe('simulator: users subscription and polling', () => {
     expect(changed.lastModifiedDate).to.match(/^\d{8}T\d{6}Z$/);
     expect(changed).not.to.have.property('cost');
     const [added] = messages[1].added;
-    expect(added).to.deep.include({ configurationId: { id: 'newbie', displayName: 'New Bie', uri: '/configuration/users/newbie' }, extension: '7777', statusText: 'Available' });
+    expect(added).to.deep.include({
+      configurationId: { id: 'newbie', displayName: 'New Bie', uri: '/configuration/users/newbie' },
+      extension: '7777',
+      statusText: 'Available',
+    });
     expect(Object.keys(added).sort()).to.deep.equal(['configurationId', 'extension', 'lastModifiedDate', 'statusText']);
     expect(messages[2].removed).to.deep.equal([b!.configurationId.id]);
     expect(sim.control.user(aid)).not.to.have.property('extension');

@@ -70,7 +70,10 @@ describe('simulator: users in the shapes real servers send', () => {
     const sim = await startSimulator({ users: 30 });
     try {
       const s = await connect(sim.url);
-      await subscribe(s, 'shapes', { configurationIds: ['*'], properties: ['roles', 'autoAnswerAcdInteractions', 'preferredLanguage', 'licenseProperties', 'utilizations'] });
+      await subscribe(s, 'shapes', {
+        configurationIds: ['*'],
+        properties: ['roles', 'autoAnswerAcdInteractions', 'preferredLanguage', 'licenseProperties', 'utilizations'],
+      });
       const [full] = await poll(s);
       for (const u of full.added as Record<string, unknown>[]) expect(departure(u, CAPTURED, String((u.configurationId as { id: string }).id))).to.equal('');
       expect(parseMessage(full).kind).to.equal('message');

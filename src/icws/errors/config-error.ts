@@ -8,7 +8,14 @@ import { IcwsError } from './icws-error.js';
 export class IcwsConfigError extends IcwsError {
   override name = 'IcwsConfigError';
   readonly exitCode = EXIT.config;
-  constructor(status: number, route: string, errorId: string | undefined, serverMessage: string, readonly configKey: string, body?: unknown) {
+  constructor(
+    status: number,
+    route: string,
+    errorId: string | undefined,
+    serverMessage: string,
+    readonly configKey: string,
+    body?: unknown,
+  ) {
     super(status, route, errorId, serverMessage, body);
     this.message = `${configKey}: ${status ? `ICWS ${route} answered ${status}${errorId ? ` ${errorId}` : ''}: ` : ''}${serverMessage}`;
   }

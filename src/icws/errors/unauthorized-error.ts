@@ -15,7 +15,10 @@ export class IcwsUnauthorizedError extends IcwsError {
   override name = 'IcwsUnauthorizedError';
   constructor(status: number, route: string, errorId: string | undefined, serverMessage: string, body?: unknown) {
     super(status, route, errorId, serverMessage, body);
-    const why = this.errorCode !== undefined ? `errorCode ${this.errorCode}${SESSION_ERROR_CODES[this.errorCode] ? `: ${SESSION_ERROR_CODES[this.errorCode]}` : ''}` : 'no reason given';
+    const why =
+      this.errorCode !== undefined
+        ? `errorCode ${this.errorCode}${SESSION_ERROR_CODES[this.errorCode] ? `: ${SESSION_ERROR_CODES[this.errorCode]}` : ''}`
+        : 'no reason given';
     this.message = `ICWS ${route}: the session is gone (${status}, ${why})${serverMessage ? `: ${serverMessage}` : ''}`;
   }
 }

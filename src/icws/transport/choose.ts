@@ -22,7 +22,9 @@ export function chooseTransport(
     deps.logger.warn(`icws.transport is sse but ${info.icServer} has messaging feature version ${messaging} (server-sent events need 2): polling instead`);
     sse = false;
   }
-  deps.logger.info(`receiving messages by ${sse ? 'server-sent events' : 'short polling'} (icws.transport ${icws.transport}, messaging feature ${messaging ?? 'absent'})`);
+  deps.logger.info(
+    `receiving messages by ${sse ? 'server-sent events' : 'short polling'} (icws.transport ${icws.transport}, messaging feature ${messaging ?? 'absent'})`,
+  );
   const common = {
     ...deps,
     maxMessageBytes: icws.maxMessageBytes,

@@ -25,11 +25,7 @@ export interface SseOptions extends TransportOptions {
 }
 
 /** How one opened stream ended. */
-type StreamEnd =
-  | { type: 'ended' }
-  | { type: 'idle' }
-  | { type: 'too-large'; what: string }
-  | { type: 'error'; error: unknown };
+type StreamEnd = { type: 'ended' } | { type: 'idle' } | { type: 'too-large'; what: string } | { type: 'error'; error: unknown };
 
 export function streamMessages(options: SseOptions): Observable<TransportItem> {
   return transportObservable(async (subscriber, signal) => {
@@ -51,7 +47,13 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
           stream.destroy();
           // Retrying cannot help: the server answers this URL, but not with events.
           return subscriber.error(
-            new IcwsConfigError(200, SSE_ROUTE, undefined, `the server answered the event-stream request with "${contentType}", not text/event-stream: it does not offer server-sent events; set it to auto or poll`, 'icws.transport'),
+            new IcwsConfigError(
+              200,
+              SSE_ROUTE,
+              undefined,
+              `the server answered the event-stream request with "${contentType}", not text/event-stream: it does not offer server-sent events; set it to auto or poll`,
+              'icws.transport',
+            ),
           );
         }
         failures = 0;
@@ -91,7 +93,12 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
         why = 'an event was too large';
       } else {
         mayHaveLost = true;
-        why = end.type === 'idle' ? `the event stream was silent for ${options.sseIdleTimeoutMs} ms (icws.sseIdleTimeoutMs)` : end.type === 'ended' ? 'the server ended the event stream' : describe(end.error);
+        why =
+          end.type === 'idle'
+            ? `the event stream was silent for ${options.sseIdleTimeoutMs} ms (icws.sseIdleTimeoutMs)`
+            : end.type === 'ended'
+              ? 'the server ended the event stream'
+              : describe(end.error);
       }
       // A stream that opened and then ended is not a failure of the server; one that could not open is.
       if (end.type === 'error' && ++failures >= options.failuresBeforeRelogin) return subscriber.error(end.error);
