@@ -79,7 +79,7 @@ export function parseMessage(raw: unknown, checked?: CheckedLists): ParseOutcome
         message: {
           __type: SUBSCRIPTION_STATE_MESSAGE,
           state: value.state,
-          ...(isObject(value.error) ? { error: value.error as { errorId?: string; message?: string } } : {}),
+          ...(isObject(value.error) ? { error: value.error } : {}),
         },
       };
     default:

@@ -134,7 +134,8 @@ export async function waitIdle(metrics: Metrics, timeoutMs = 15000): Promise<voi
 }
 
 export async function metricValue(metrics: Metrics, name: keyof Metrics, labels: Record<string, string> = {}): Promise<number> {
-  const metric = metrics[name] as unknown as { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string>; metricName?: string }> }> };
+  type Readable = { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string>; metricName?: string }> }> };
+  const metric = (metrics as unknown as Record<string, Readable>)[name]!;
   const values = (await metric.get()).values.filter((v) => !v.metricName || !/_(bucket|sum)$/.test(v.metricName));
   const match = values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x));
   return match?.value ?? 0;
