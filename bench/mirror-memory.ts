@@ -6,7 +6,8 @@
  */
 import { DEFAULTS } from '../src/config/defaults.js';
 import { encodeUser } from '../src/mirror/encode.js';
-import { ChunkBuilder, MirrorState } from '../src/mirror/state.js';
+import { ChunkBuilder } from '../src/mirror/chunk-builder.js';
+import { MirrorState } from '../src/mirror/state.js';
 import { generateUsers } from '../src/simulator/users.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,9 +1,7 @@
 /**
  * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config; while this replica
  * leads (src/ha), runs the message pipeline (its commits wake the fan-out); shuts down in order on a signal or a
- * fatal error.
- *
- * starting → running → draining → stopped (exit 0), or → failed (exit code) from any state.
+ * fatal error. DaemonState: starting → running → draining → stopped (exit 0), or → failed (exit code) from any state.
  */
 import type { Config } from '../config/defaults.js';
 import { HttpServer } from '../http/server.js';
@@ -15,9 +13,10 @@ import { EXIT, exitCodeOf } from '../errors/exit-codes.js';
 import { replicaReadiness } from './readiness.js';
 import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from './redis.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
-import type { FanoutStage, StageFactory, Stages, WriterFactory } from './stages.js';
+import type { FanoutStage, Stages, WriterFactory } from './stages.js';
 import { statusView } from './status.js';
 import { combineLag, combineReadiness, combineStatus, type PrimaryState } from './combined-state.js';
+import type { DaemonOptions, DaemonState } from './daemon-options.js';
 import { lagHistograms } from '../http/status-json.js';
 import { packageVersion } from './version.js';
 import { Backoff, sleep } from '../util/backoff.js';
@@ -25,30 +24,7 @@ import type { Leadership } from '../ha/leadership.js';
 import { createLeadership } from '../ha/setup.js';
 import { WriterTerm } from '../ha/writer-term.js';
 
-export type DaemonState =
-  | { type: 'starting' }
-  | { type: 'running'; since: number }
-  | { type: 'draining'; reason: string }
-  | { type: 'stopped'; exitCode: 0 }
-  | { type: 'failed'; exitCode: number; reason: string };
-
-export interface DaemonOptions {
-  logger: Logger;
-  /** Builds the feed, mirror and fan-out (build-stages.ts for the real ones). */
-  buildStages: StageFactory;
-  metrics?: Metrics;
-  /** false: no HTTP server (the primary of `icwatch run`: its workers serve the port; docs/architecture.md, "Processes"). */
-  serve?: boolean;
-  /** Called once the HTTP server listens, with its port. */
-  onListening?: (port: number) => void;
-  /** A worker's link to the primary: /readyz and the status page combine the primary's state with the worker's. */
-  primary?: PrimaryLink;
-}
-
-/** How a worker reads the primary's state (bounded by a timeout: it rejects rather than hang /readyz). */
-export interface PrimaryLink {
-  state(): Promise<PrimaryState>;
-}
+export type { DaemonOptions, DaemonState, PrimaryLink } from './daemon-options.js';
 
 export class Daemon {
   readonly metrics: Metrics;
@@ -251,9 +227,7 @@ export class Daemon {
       { name: 'closing the HTTP server', run: async () => this.http?.close() },
       {
         name: 'closing Redis connections',
-        run: async () => {
-          await Promise.all([this.redis, ...this.subscribers].map(async (c) => c && quitRedis(c)));
-        },
+        run: () => Promise.all([this.redis, ...this.subscribers].map(async (c) => c && quitRedis(c))).then(() => undefined),
       },
     ];
     this.shutdown = runShutdown(steps, timeoutMs, this.log).then((outcome) => {

@@ -11,9 +11,9 @@ import type { Config } from '../config/defaults.js';
 import type { Logger } from '../log/logger.js';
 import { registerSecret, SecretScope } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { readBoundedBody } from '../util/read-bounded.js';
-import { IcwsConfigError, IcwsError, IcwsNetworkError, IcwsUnauthorizedError } from './errors.js';
+import { IcwsConfigError, IcwsError, IcwsUnauthorizedError } from './errors.js';
 import { errorFor } from './failures.js';
+import { header, networkError, parseJson, readBody, sessionCookie } from './http-answer.js';
 
 export interface ConnectionOptions {
   /** Base URL ending in /icws (config icws.url). */
@@ -265,46 +265,4 @@ function readCaFile(path: string): Buffer {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new IcwsConfigError(0, 'TLS setup', undefined, `cannot read the CA file ${path} (${code}): expected a readable PEM file`, 'icws.tls.caFile');
   }
-}
-
-function networkError(route: string, err: NodeJS.ErrnoException, timeoutMs: number): IcwsNetworkError {
-  const code = err.code ?? err.name ?? 'ERROR';
-  if (code === 'ETIMEDOUT' || err.name === 'TimeoutError') {
-    return new IcwsNetworkError(route, 'ETIMEDOUT', `no answer within ${timeoutMs} ms (icws.requestTimeoutMs)`);
-  }
-  if (err.name === 'AbortError' || code === 'ERR_ABORTED') return new IcwsNetworkError(route, 'ABORTED', 'request aborted');
-  return new IcwsNetworkError(route, code, err.message.split('\n')[0] ?? code);
-}
-
-/** A response body as text, failing with IcwsNetworkError past `limit` bytes (the request is destroyed). */
-async function readBody(stream: GotRequest, limit: number, route: string): Promise<string> {
-  const body = await readBoundedBody(stream, {
-    limit,
-    tooLarge: () => new IcwsNetworkError(route, 'ETOOLARGE', `response body over ${limit} bytes (icws.maxMessageBytes)`),
-    closedEarly: () => new IcwsNetworkError(route, 'ECONNRESET', 'the connection closed before the end of the answer'),
-  });
-  return body.toString('utf8');
-}
-
-function parseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function header(headers: IcwsResponse['headers'], name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** "icws_<sessionId>=<value>" from the Set-Cookie headers of the login answer. */
-function sessionCookie(setCookie: string | string[] | undefined, sessionId: string): string | undefined {
-  const all = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
-  const pair =
-    all.map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith(`icws_${sessionId}=`)) ??
-    all.map((c) => c.split(';')[0]!.trim()).find((c) => c.startsWith('icws_'));
-  return pair;
 }

@@ -6,7 +6,8 @@
 import type { Logger } from '../log/logger.js';
 import type { ReceivedUsersMessage, UsersMessage } from '../icws/messages.js';
 import { encodeUser, type EncodedProps } from './encode.js';
-import { ChunkBuilder, type MirrorState } from './state.js';
+import { ChunkBuilder } from './chunk-builder.js';
+import type { MirrorState } from './state.js';
 
 export type QueueItem = { kind: 'delta'; received: ReceivedUsersMessage } | { kind: 'replace'; received: ReceivedUsersMessage; reason: string };
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { MirrorKeys } from './keys.js';
+import type { Chunk } from './planner.js';
 import type { StoredProps } from './state.js';
 
 const APPLY_LUA = readFileSync(new URL('./lua/apply.lua', import.meta.url), 'utf8');
@@ -18,6 +19,9 @@ const INIT = 'icwatchMirrorInit';
 export const LOAD_CHUNK_USERS = 1000;
 
 type ScriptFn = (...args: string[]) => Promise<string[]>;
+
+/** `users` of an ok reply for a chunk that needed no round trip (nothing to write): the count is unknown. */
+export const NO_WRITE = -1;
 
 export type ApplyReply =
   | { kind: 'ok'; seq: number; users: number }
@@ -72,6 +76,21 @@ export class MirrorStore {
     const k = this.keys;
     const [epoch, seq, created] = await this.script(INIT)(k.meta, k.ids, k.changes, newEpoch());
     return { epoch: epoch!, seq: Number(seq), created: created === '1' };
+  }
+
+  /** One planned chunk as one apply call; a chunk with nothing to write costs no round trip. */
+  async applyChunk(chunk: Chunk, maxlen: number): Promise<ApplyReply> {
+    const b = chunk.builder;
+    if (!b.entries && !chunk.indexWrites && !chunk.meta.length) return { kind: 'ok', seq: chunk.baseSeq, users: NO_WRITE };
+    return this.apply({
+      epoch: chunk.epoch,
+      seq: chunk.baseSeq,
+      maxlen,
+      now: Date.now(),
+      meta: chunk.meta,
+      indexArgs: chunk.indexArgs,
+      entryArgs: b.entryArgs,
+    });
   }
 
   async apply(a: ApplyArgs): Promise<ApplyReply> {

@@ -17,30 +17,14 @@ import { mirrorKeys } from './keys.js';
 import { observeCommit } from './observe.js';
 import { planDeltas, ReplacePlanner, type Chunk, type PlannerOptions, type QueueItem } from './planner.js';
 import { RedisHealth } from './redis-health.js';
-import { ChunkBuilder, MirrorState } from './state.js';
-import { MirrorStore, type ApplyReply } from './store.js';
+import { ChunkBuilder } from './chunk-builder.js';
+import { MirrorState } from './state.js';
+import { MirrorStore, NO_WRITE, type ApplyReply } from './store.js';
 import type { CommittedBatch, MirrorOptions, MirrorPhase, MirrorStatus } from './types.js';
+import type { WriteBatch } from './write-batch.js';
 import { MirrorFencedError, MirrorMovedError, RedisUnavailableError } from './write-errors.js';
 
-/** What the pipeline hands the writer. */
-export type WriteItem =
-  | { kind: 'delta'; received: ReceivedUsersMessage }
-  | { kind: 'replace'; received: ReceivedUsersMessage; reason: string }
-  /** Redis reconnected: it may have restarted without its data; reload before anything else. */
-  | { kind: 'reload' };
-
-/** A batch and how far it got: a retry of write$ goes on after the items already committed. */
-export class WriteBatch {
-  /** Items at the head of `items` whose effect is committed. */
-  done = 0;
-  constructor(readonly items: readonly WriteItem[]) {}
-  get remaining(): number {
-    return this.items.length - this.done;
-  }
-}
-
 type Reply = ApplyReply | Error;
-const NO_WRITE = -1;
 /**
  * Planning is synchronous work; chunks that need no round trip (unchanged users of a full replace) follow each
  * other without one. After this long the writer lets other work run (HTTP answers, the fan-out) before going on.
@@ -84,17 +68,9 @@ export class MirrorWriter {
 
   status(): MirrorStatus {
     const connection = (this.options.redis as { status?: string }).status;
-    return {
-      phase: this.phase,
-      epoch: this.epoch,
-      seq: this.seq,
-      users: this.users,
-      synced: this.synced,
-      syncing: this.phase.type === 'replacing',
-      redisUp: this.health.up && (connection === undefined || connection === 'ready'),
-      lastChangeAt: this.lastChangeAt,
-      lastError: this.health.lastError,
-    };
+    const { phase, epoch, seq, users, synced, lastChangeAt } = this;
+    const redisUp = this.health.up && (connection === undefined || connection === 'ready');
+    return { phase, epoch, seq, users, synced, syncing: phase.type === 'replacing', redisUp, lastChangeAt, lastError: this.health.lastError };
   }
 
   /** Read meta (a new epoch if the mirror starts from nothing) and the users; errors with RedisUnavailableError. */
@@ -227,20 +203,10 @@ export class MirrorWriter {
   }
 
   private async send(chunk: Chunk): Promise<Reply> {
-    const b = chunk.builder;
-    if (!b.entries && !chunk.indexWrites && !chunk.meta.length) return { kind: 'ok', seq: chunk.baseSeq, users: NO_WRITE };
     const end = this.options.metrics.redisApplyDuration.startTimer();
     try {
-      const reply = await this.store.apply({
-        epoch: chunk.epoch,
-        seq: chunk.baseSeq,
-        maxlen: this.options.changeStreamLength,
-        now: Date.now(),
-        meta: chunk.meta,
-        indexArgs: chunk.indexArgs,
-        entryArgs: b.entryArgs,
-      });
-      end();
+      const reply = await this.store.applyChunk(chunk, this.options.changeStreamLength);
+      if (reply.kind !== 'ok' || reply.users !== NO_WRITE) end();
       return reply;
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
@@ -317,15 +283,8 @@ export class MirrorWriter {
     state.repairIndexes(repair);
     const index = repair.indexArgs();
     if (index.writes) {
-      const reply = await this.store.apply({
-        epoch: this.epoch,
-        seq: this.seq,
-        maxlen: this.options.changeStreamLength,
-        now: Date.now(),
-        meta: [],
-        indexArgs: index.args,
-        entryArgs: [],
-      });
+      const at = { epoch: this.epoch, seq: this.seq, maxlen: this.options.changeStreamLength, now: Date.now() };
+      const reply = await this.store.apply({ ...at, meta: [], indexArgs: index.args, entryArgs: [] });
       if (reply.kind === 'fenced') throw new MirrorFencedError(this.options.fence, reply.fence);
       if (reply.kind !== 'ok') throw new Error(`index repair refused (${reply.kind}); retrying`);
       this.log.info(`repaired ${index.writes} index entries`);

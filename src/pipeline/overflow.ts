@@ -7,7 +7,7 @@
 import type { SessionHandle } from '../icws/feed.js';
 import type { ReceivedUsersMessage } from '../icws/messages.js';
 import type { Logger } from '../log/logger.js';
-import type { WriteItem } from '../mirror/writer.js';
+import type { WriteItem } from '../mirror/write-batch.js';
 
 export class OverflowGuard {
   private awaitingReplace = false;

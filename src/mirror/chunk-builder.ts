@@ -1,0 +1,104 @@
+/** The Redis writes of one round trip of the mirror, built while MirrorState plans them (src/mirror/state.ts). */
+import type { PropertyIndex } from './state.js';
+
+/** An upsert entry being written into a ChunkBuilder. */
+export interface OpenUpsert {
+  at: number;
+  sets: number;
+  dels: string[];
+  data: string;
+  /**
+   * A new user whose property names need no JSON escaping: its data is exactly its fields, so the script composes
+   * it from them instead of receiving every value twice (half the bytes of a first load).
+   */
+  composed: boolean;
+}
+
+/** Separates the names and values of a packed new user ('P' entries of lua/apply.lua). */
+export const FIELD_SEPARATOR = '\u001f';
+
+/**
+ * The writes of one Redis round trip, as the apply script's ARGV tail (see lua/apply.lua): change entries in order,
+ * then the net index writes.
+ */
+export class ChunkBuilder {
+  readonly entryArgs: string[] = [];
+  upserts = 0;
+  removes = 0;
+  /** lastModifiedDate JSON of the users whose lastModifiedDate changed (for icwatch_source_lag_seconds). */
+  readonly modifiedDates: string[] = [];
+  private readonly touched = new Map<PropertyIndex, Map<string, string | undefined>>();
+
+  get entries(): number {
+    return this.upserts + this.removes;
+  }
+
+  /** Start an upsert entry: its field/value pairs are pushed straight after, the counts patched by endUpsert. */
+  beginUpsert(id: string, created: boolean): OpenUpsert {
+    const at = this.entryArgs.length;
+    // 'n': a user new to the mirror (the script adds it to the ids set); 'u': a user it holds.
+    this.entryArgs.push(created ? 'n' : 'u', id, '', '');
+    return { at, sets: 0, dels: [], data: '{', composed: created };
+  }
+
+  endUpsert(e: OpenUpsert): void {
+    if (e.composed) {
+      // A new user (no deletions). One argument instead of 2·S: Redis clients pay per argument, and a first load is mostly new users. JSON
+      // never holds a raw U+001F, and the names on this path need no escaping, so the separator cannot collide.
+      const packed = this.entryArgs.splice(e.at + 4).join(FIELD_SEPARATOR);
+      this.entryArgs[e.at] = 'P';
+      this.entryArgs[e.at + 2] = String(e.sets);
+      this.entryArgs[e.at + 3] = packed;
+      this.upserts++;
+      return;
+    }
+    this.entryArgs[e.at + 2] = String(e.sets);
+    this.entryArgs[e.at + 3] = String(e.dels.length);
+    for (const prop of e.dels) this.entryArgs.push(prop);
+    this.entryArgs.push(e.data + '}');
+    this.upserts++;
+  }
+
+  /** Drop an upsert that turned out to change nothing. */
+  abandon(e: OpenUpsert): false {
+    this.entryArgs.length = e.at;
+    return false;
+  }
+
+  remove(id: string): void {
+    this.entryArgs.push('r', id);
+    this.removes++;
+  }
+
+  touchIndex(index: PropertyIndex, value: string, before: string | undefined): void {
+    let values = this.touched.get(index);
+    if (!values) this.touched.set(index, (values = new Map<string, string | undefined>()));
+    if (!values.has(value)) values.set(value, before);
+  }
+
+  /**
+   * Net index writes of the chunk, grouped by property (the apply script's index segment): the number of groups,
+   * then per group: property, S, D, S value/user-id pairs to set, D values to delete. `writes` counts them.
+   */
+  indexArgs(): { args: string[]; writes: number } {
+    const args = [''];
+    let groups = 0;
+    let writes = 0;
+    for (const [index, values] of this.touched) {
+      const sets: string[] = [];
+      const dels: string[] = [];
+      for (const [value, before] of values) {
+        const now = index.entries.get(value);
+        if (now === before) continue;
+        if (now === undefined) dels.push(value);
+        else sets.push(value, now);
+      }
+      if (!sets.length && !dels.length) continue;
+      args.push(index.property, String(sets.length / 2), String(dels.length), ...sets, ...dels);
+      groups++;
+      writes += sets.length / 2 + dels.length;
+    }
+    args[0] = String(groups);
+    return { args, writes };
+  }
+}

@@ -1,0 +1,19 @@
+/** What the pipeline hands the mirror's writer: the writes of a batch, and how far the batch got. */
+import type { ReceivedUsersMessage } from '../icws/messages.js';
+
+/** What the pipeline hands the writer. */
+export type WriteItem =
+  | { kind: 'delta'; received: ReceivedUsersMessage }
+  | { kind: 'replace'; received: ReceivedUsersMessage; reason: string }
+  /** Redis reconnected: it may have restarted without its data; reload before anything else. */
+  | { kind: 'reload' };
+
+/** A batch and how far it got: a retry of write$ goes on after the items already committed. */
+export class WriteBatch {
+  /** Items at the head of `items` whose effect is committed. */
+  done = 0;
+  constructor(readonly items: readonly WriteItem[]) {}
+  get remaining(): number {
+    return this.items.length - this.done;
+  }
+}
