@@ -32,12 +32,27 @@ async function mirrorsAndServes(env: Record<string, string>, reader: Redis | Clu
 
   const truth = () => subscribedUsers(sim.control.users());
   const mirror = () => readMirror(reader, keys);
-  await waitFor('the mirror to equal the simulator', async () => !difference(truth(), await mirror()), 30000, 200);
-  const seq = Number(await reader.hget(keys.meta, 'seq'));
+  // Settled: the mirror equals the simulator at a seq that did not move while it was read, and the follower holds
+  // exactly that. Read again on each try, so a change still on its way moves the target instead of failing.
+  const seq = await waitFor(
+    'the mirror to equal the simulator and the follower the mirror',
+    async () => {
+      const before = Number(await reader.hget(keys.meta, 'seq'));
+      const held = await mirror();
+      const after = Number(await reader.hget(keys.meta, 'seq'));
+      const problem =
+        before !== after
+          ? `the mirror moved from seq ${before} to ${after} while read`
+          : (difference(truth(), held) ??
+            (follower.seq !== after ? `the follower at seq ${follower.seq}, the mirror at ${after}` : difference(held, follower.users)));
+      if (problem) throw new Error(problem);
+      return after;
+    },
+    30000,
+    200,
+  );
   const seqs = (await reader.xrange(keys.changes, '-', '+')).map(([id]) => Number(id.split('-')[0]));
   expect(seqs).to.deep.equal(Array.from({ length: seq }, (_, i) => i + 1));
-  await waitFor('the follower at the mirror seq', () => follower.seq === seq, 20000);
-  expect(difference(await mirror(), follower.users)).to.equal(undefined);
   const withExtension = sim.control.users().find((u) => typeof u.extension === 'string')!;
   expect(await reader.hget(keys.index('extension'), withExtension.extension as string)).to.equal(withExtension.configurationId.id);
 }

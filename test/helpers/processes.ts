@@ -149,7 +149,8 @@ export interface IcwatchProcess extends CliProcess {
 /** `icwatch run` as a child process on a free HTTP port; resolves once its HTTP server listens. */
 export async function startIcwatch(env: Record<string, string>, args: string[] = ['run']): Promise<IcwatchProcess> {
   const p = startCli(args, { ICWATCH_HTTP_PORT: '0', ICWATCH_HTTP_HOST: '127.0.0.1', ...env });
-  const line = await p.waitForOutput(/HTTP on http:\/\/127\.0\.0\.1:\d+/);
+  // Generous: a loaded machine stretches the start (two processes loading their sources through tsx) many times over.
+  const line = await p.waitForOutput(/HTTP on http:\/\/127\.0\.0\.1:\d+/, 60000);
   const port = Number(/:(\d+)$/.exec(line)![1]);
   const base = `http://127.0.0.1:${port}`;
   const get = async (path: string) => {
