@@ -164,7 +164,7 @@ export class Daemon {
     const backoff = new Backoff(this.config.redis.backoff);
     let said = false;
     while (!this.shutdown) {
-      if (this.redis && (await redisAnswers(this.redis))) {
+      if (this.redis && (await redisAnswers(this.redis, undefined, !said))) {
         if (said) this.log.info('Redis answers; starting');
         this.waiting = undefined;
         return true;

@@ -94,8 +94,12 @@ export function createRedisClient(redis: Config['redis'], logger: Logger, option
   return client;
 }
 
-/** True when the client is connected and answers PING within `timeoutMs`. */
-export async function redisAnswers(client: RedisClient, timeoutMs = 1000): Promise<boolean> {
+/**
+ * True when the client is connected and answers PING within `timeoutMs`. `firstTry`: a new client's first connection
+ * attempt is waited for first (firstAttempt).
+ */
+export async function redisAnswers(client: RedisClient, timeoutMs = 1000, firstTry = false): Promise<boolean> {
+  if (firstTry) await firstAttempt(client);
   if (client.status !== 'ready') return false;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -108,6 +112,23 @@ export async function redisAnswers(client: RedisClient, timeoutMs = 1000): Promi
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Resolves once a new client's first connection attempt has an outcome (ready, or an error or close), at most after
+ * `timeoutMs`: asking before then would find it still connecting and report a healthy Redis as missing.
+ */
+export function firstAttempt(client: RedisClient, timeoutMs: number = REDIS_CLIENT_DEFAULTS.connectTimeoutMs): Promise<void> {
+  if (client.status !== 'connecting' && client.status !== 'connect') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      for (const event of ['ready', 'error', 'close'] as const) client.off(event, done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    for (const event of ['ready', 'error', 'close'] as const) client.once(event, done);
+  });
 }
 
 /** QUIT politely; a client that does not answer within `timeoutMs` is disconnected. */
