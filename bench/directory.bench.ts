@@ -132,7 +132,10 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
       }
       await sleep(10);
     }
-    if (Number.isNaN(resync)) throw new Error('no new full replace applied after the session expiry');
+    if (Number.isNaN(resync)) {
+      if (process.env.ICWATCH_BENCH_LOG) writeFileSync(process.env.ICWATCH_BENCH_LOG, icwatch.stdout() + icwatch.stderr());
+      throw new Error('no new full replace applied after the session expiry');
+    }
     const seqAfter = await reader.hget(keys.meta, 'seq');
     if (seqAfter !== seqBefore) throw new Error(`the re-sync of an unchanged directory wrote changes (seq ${seqBefore} → ${seqAfter})`);
     log(`directory: re-sync ${resync.toFixed(2)} s`);

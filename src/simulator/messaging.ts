@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ICWS_CONTENT_TYPE } from './http.js';
+import { wholeText, type MessageText } from './message-text.js';
 import type { Session, SessionStore } from './sessions.js';
 
 export interface MessagingOptions {
@@ -14,11 +15,21 @@ export interface MessagingOptions {
   sseRetryMs: number;
 }
 
-function sseEvent(text: string): string {
-  // One line, as JSON.stringify writes it: no split of what may be a whole directory (hundreds of MB).
-  if (!text.includes('\n') && !text.includes('\r')) return `data: ${text}\n\n`;
+/** A message as SSE data lines, in pieces (a full replace is made as it is sent: message-text.ts). */
+function* sseEvent(text: string | MessageText): Generator<string> {
+  if (typeof text !== 'string') {
+    // JSON.stringify writes no line breaks: the whole message is one data: line, however big.
+    yield 'data: ';
+    yield* text.pieces();
+    yield '\n\n';
+    return;
+  }
+  if (!text.includes('\n') && !text.includes('\r')) {
+    yield `data: ${text}\n\n`;
+    return;
+  }
   // A message with line breaks (only injected raw text has them) spans several data: lines, which SSE joins with \n.
-  return (
+  yield (
     text
       .split(/\r?\n/)
       .map((line) => `data: ${line}\n`)
@@ -34,7 +45,7 @@ export function answerPoll(res: ServerResponse, session: Session, store: Session
   // A session that went down gets its last messages (the connectionStateChangeMessage), then it is gone.
   const taken = session.down ? session.queue.splice(0) : store.take(session);
   if (session.down) store.forget(session.id);
-  const text = `[${taken.map((m) => m.text).join(',')}]`;
+  const text = `[${taken.map((m) => wholeText(m.text)).join(',')}]`;
   res.writeHead(200, { 'Content-Type': ICWS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache' });
   res.end(text);
   return taken.length;
@@ -48,11 +59,22 @@ export function openStream(res: ServerResponse, session: Session, store: Session
   let closed = false;
   let waitingForDrain = false;
 
+  // The message being written, piece by piece; a full socket pauses it until 'drain'.
+  let writing: Iterator<string> | undefined;
   const flush = () => {
     if (closed || waitingForDrain) return;
-    while (session.queue.length) {
-      const m = session.queue.shift()!;
-      if (!res.write(sseEvent(m.text))) {
+    for (;;) {
+      if (!writing) {
+        const m = session.queue.shift();
+        if (!m) break;
+        writing = sseEvent(m.text);
+      }
+      const piece = writing.next();
+      if (piece.done) {
+        writing = undefined;
+        continue;
+      }
+      if (!res.write(piece.value)) {
         waitingForDrain = true;
         res.once('drain', () => {
           waitingForDrain = false;
@@ -77,7 +99,8 @@ export function openStream(res: ServerResponse, session: Session, store: Session
     },
   };
   const ping = setInterval(() => {
-    if (!closed) res.write(': ping\n\n');
+    // Never inside a message still being written (a big full replace spans many writes).
+    if (!closed && !writing) res.write(': ping\n\n');
   }, opts.ssePingMs);
   ping.unref();
   res.on('close', stop);

@@ -1,15 +1,17 @@
 /**
  * ICWS sessions: credentials of each (session id, CSRF token, cookie), its subscriptions and its message queue.
- * Messages are queued as JSON text so that `injectRaw` can queue malformed text exactly as given.
+ * Messages are queued as JSON text so that `injectRaw` can queue malformed text exactly as given (a full replace as
+ * text made piece by piece: message-text.ts).
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import { parseCookies, SESSION_ID_NOT_FOUND, SESSION_ID_WRONG_FORM, SESSION_INVALID } from './http.js';
+import type { MessageText } from './message-text.js';
 import type { Subscription } from './subscriptions.js';
 
 export interface QueuedMessage {
-  text: string;
+  text: string | MessageText;
   /** Injected as-is (maybe not JSON): a poll answer carries it alone, so it cannot spoil its neighbours. */
   raw: boolean;
 }
@@ -103,7 +105,7 @@ export class SessionStore {
    * Queue one message. Past maxQueuedMessages (a client that stopped reading) the session is dropped: its next
    * request gets 401 and the client starts over with a full replace, rather than silently missing messages.
    */
-  enqueue(session: Session, text: string, raw = false): void {
+  enqueue(session: Session, text: string | MessageText, raw = false): void {
     if (!this.sessions.has(session.id)) return;
     session.queue.push({ text, raw });
     if (session.queue.length > this.maxQueuedMessages) {

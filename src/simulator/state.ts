@@ -134,7 +134,7 @@ export class SimulatorState {
   /** Queue the subscription's full replace (its first message, or a forced one). */
   queueFullReplace(session: Session, subscriptionId: string): void {
     const s = session.subscriptions.get(subscriptionId);
-    if (s) this.sessions.enqueue(session, JSON.stringify(fullReplace(s, this.directory)));
+    if (s) this.sessions.enqueue(session, fullReplace(s, this.directory));
   }
 
   record(r: RequestRecord): void {

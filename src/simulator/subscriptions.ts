@@ -4,6 +4,7 @@
  * left out) and the deltas that follow (only the subscribed properties that changed; null = cleared).
  */
 import { USERS_MESSAGE, type User, type UsersMessage } from '../icws/messages.js';
+import { ListMessageText } from './message-text.js';
 import { isRightsFilter } from '../icws/subscription.js';
 import type { Directory, DirectoryDelta } from './directory.js';
 import type { ErrorBody } from './http.js';
@@ -93,8 +94,8 @@ function project(s: Subscription, user: User, keepNulls: boolean): User {
   return out;
 }
 
-/** The first message after a PUT, and every forced full replace. */
-export function fullReplace(s: Subscription, directory: Directory): UsersMessage {
+/** The first message after a PUT, and every forced full replace: its text, made piece by piece as it is sent. */
+export function fullReplace(s: Subscription, directory: Directory): ListMessageText {
   const added: User[] = [];
   if (s.configurationIds) {
     for (const id of s.configurationIds) {
@@ -104,7 +105,7 @@ export function fullReplace(s: Subscription, directory: Directory): UsersMessage
   } else {
     for (const u of directory.values()) added.push(project(s, u, false));
   }
-  return { __type: USERS_MESSAGE, isDelta: false, subscriptionId: s.id, added };
+  return new ListMessageText({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: s.id }, 'added', added);
 }
 
 /** The delta this subscription sees of a directory mutation, or undefined when nothing it watches changed. */
