@@ -3,7 +3,8 @@
  * wakes on `{P}:notify`, on a local commit, or on a timer (a missed notification or a restarted Redis is noticed
  * anyway), reads the new entries in bounded pages and hands each page on in order. A new epoch, a seq that went
  * backwards or a gap (entries trimmed before they were read) is reported as a reset. Clients catching up wait on
- * `advanced()` for it to move, rather than polling.
+ * `advanced()` for it to move, rather than polling. While no client is live it reads only the head and moves its
+ * position: a full replace of a big directory is then not read back and decoded for nobody.
  */
 import type { Logger } from '../log/logger.js';
 import type { MirrorKeys } from '../mirror/keys.js';
@@ -23,6 +24,10 @@ export interface FollowerOptions {
   /** A returned promise holds the next read back until it settles (the dispatcher has too much waiting). */
   onPage: (page: ChangePage) => void | Promise<void>;
   onReset: (reason: 'epoch' | 'trimmed', head: MirrorHead) => void;
+  /** Whether any client receives pages now (default: always). */
+  hasReceivers?: () => boolean;
+  /** Entries fromSeq..toSeq went by while no client was live: they were not read. */
+  onSkipped?: (fromSeq: number, toSeq: number) => void;
 }
 
 export class ChangeFollower {
@@ -113,18 +118,9 @@ export class ChangeFollower {
   }
 
   private async pullPage(): Promise<void> {
+    if (this.o.hasReceivers && !this.o.hasReceivers()) return this.skipPage();
     const { head, raw } = await readHeadAndChanges(this.o.redis, this.o.keys, this.headSeq, this.o.pageEntries);
-    if (this.closed) return;
-    if (head.epoch !== this.epoch || head.seq < this.headSeq) {
-      // A fan-out started before the mirror existed sees its first epoch here: that is no restart.
-      const what = this.epoch === null ? 'following the mirror' : 'the mirror restarted: clients get a new snapshot';
-      this.o.logger.info(what, { epoch: head.epoch, seq: head.seq });
-      this.epoch = head.epoch;
-      this.headSeq = head.seq;
-      this.o.onReset('epoch', head);
-      this.moved();
-      return;
-    }
+    if (this.closed || this.restarted(head)) return;
     if (!raw.length) {
       // Entries up to head.seq exist but the stream no longer holds the next one: trimmed before it was read.
       if (head.seq > this.headSeq) this.skipTo('trimmed', head);
@@ -140,6 +136,35 @@ export class ChangeFollower {
     this.moved();
     if (raw.length === this.o.pageEntries) this.again = true;
     if (entries.length) await this.o.onPage(new ChangePage(entries));
+  }
+
+  /** No client is live: move to the head without reading entries (unless a client went live meanwhile). */
+  private async skipPage(): Promise<void> {
+    const head = await readHead(this.o.redis, this.o.keys);
+    if (this.closed) return;
+    // A client that went live while the head was read stands at headSeq and needs the pages after it.
+    if (this.o.hasReceivers!()) {
+      this.again = true;
+      return;
+    }
+    if (this.restarted(head) || head.seq === this.headSeq) return;
+    const from = this.headSeq + 1;
+    this.headSeq = head.seq;
+    this.o.onSkipped?.(from, head.seq);
+    this.moved();
+  }
+
+  /** A new epoch, or a seq gone backwards: reported as a reset. */
+  private restarted(head: MirrorHead): boolean {
+    if (head.epoch === this.epoch && head.seq >= this.headSeq) return false;
+    // A fan-out started before the mirror existed sees its first epoch here: that is no restart.
+    const what = this.epoch === null ? 'following the mirror' : 'the mirror restarted: clients get a new snapshot';
+    this.o.logger.info(what, { epoch: head.epoch, seq: head.seq });
+    this.epoch = head.epoch;
+    this.headSeq = head.seq;
+    this.o.onReset('epoch', head);
+    this.moved();
+    return true;
   }
 
   private skipTo(reason: 'trimmed', head: MirrorHead): void {

@@ -31,17 +31,29 @@ export class WebsocketLag {
 
   /** The changes of `page` have been handed to every client that receives them. */
   handedOff(page: ChangePage): void {
+    const covered = this.batchesHandedOff(page.fromSeq, page.toSeq);
     const lag = this.metrics.lag.labels({ stage: 'websocket' });
-    let covered = page.fromSeq - 1;
-    while (this.committed.length && this.committed[0]!.fromSeq <= page.toSeq) {
-      const b = this.committed[0]!;
-      if (b.toSeq > page.toSeq) break;
-      this.committed.shift();
-      // A batch that ended before this page was never handed on here (a reset skipped it): no hand-off to time.
-      if (b.toSeq >= page.fromSeq) lag.observe((performance.now() - b.receivedAt) / 1000);
-      covered = Math.max(covered, b.toSeq);
-    }
     const now = Date.now();
     for (const e of page.entries) if (e.seq > covered && Number.isFinite(e.at)) lag.observe(Math.max(0, now - e.at) / 1000);
+  }
+
+  /** The changes fromSeq..toSeq went by with no client live: done with as of now. */
+  skipped(fromSeq: number, toSeq: number): void {
+    this.batchesHandedOff(fromSeq, toSeq);
+  }
+
+  /** Observes the committed batches that end by toSeq; returns the last seq they cover. */
+  private batchesHandedOff(fromSeq: number, toSeq: number): number {
+    const lag = this.metrics.lag.labels({ stage: 'websocket' });
+    let covered = fromSeq - 1;
+    while (this.committed.length && this.committed[0]!.fromSeq <= toSeq) {
+      const b = this.committed[0]!;
+      if (b.toSeq > toSeq) break;
+      this.committed.shift();
+      // A batch that ended before this range was never handed on here (a reset skipped it): no hand-off to time.
+      if (b.toSeq >= fromSeq) lag.observe((performance.now() - b.receivedAt) / 1000);
+      covered = Math.max(covered, b.toSeq);
+    }
+    return covered;
   }
 }

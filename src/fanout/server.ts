@@ -92,6 +92,8 @@ export class FanoutServer {
       logger: log,
       onPage: (page) => this.dispatcher.offer(page),
       onReset: (reason, head) => this.resetAll(reason, head),
+      hasReceivers: () => this.dispatcher.liveCount > 0,
+      onSkipped: (from, to) => this.lag.skipped(from, to),
     });
     this.sync = new ClientSync({
       redis: options.redis,
