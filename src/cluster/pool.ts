@@ -95,6 +95,8 @@ export class WorkerPool implements FanoutStage {
   attach(_server: Server): void {}
 
   /** Forks every worker; resolves once all of them listen, rejects when one fails to start. */
+  readonly followsOnItsOwn = true;
+
   start(): Promise<void> {
     cluster.setupPrimary({ exec: workerEntry.file, execArgv: workerEntry.execArgv(), silent: false });
     const started = new Promise<void>((resolve, reject) => (this.firstStart = { resolve, reject }));

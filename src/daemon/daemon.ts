@@ -98,9 +98,12 @@ export class Daemon {
       if (this.http) fanout.attach(this.http.server);
       // A daemon outlives a Redis that is not up yet: wait (readyz says so) rather than exit into a restart loop.
       if (!(await this.waitForRedis())) return;
+      // Worker processes follow the mirror from Redis themselves: the writer need not wait for them to listen.
+      const writerFirst = fanout.followsOnItsOwn === true;
+      if (writer && writerFirst) this.startLeadership(writer, fanout);
       await fanout.start();
       this.fanoutStarted = true;
-      if (writer && !this.shutdown) this.startLeadership(writer, fanout);
+      if (writer && !writerFirst && !this.shutdown) this.startLeadership(writer, fanout);
       if (this.shutdown) return;
       this.current = { type: 'running', since: Date.now() };
       this.log.info('running');
@@ -198,13 +201,8 @@ export class Daemon {
     const code = exitCodeOf(err);
     const message = (err as Error)?.message ?? String(err);
     this.lastError = message;
-    if (!this.shutdown) {
-      this.log.error(`${context}: ${message}`, {
-        error: (err as Error)?.name,
-        exitCode: code,
-        ...((err as { route?: string }).route ? { route: (err as { route?: string }).route } : {}),
-      });
-    }
+    const route = (err as { route?: string } | undefined)?.route;
+    if (!this.shutdown) this.log.error(`${context}: ${message}`, { error: (err as Error)?.name, exitCode: code, ...(route ? { route } : {}) });
     return this.beginShutdown(code, message);
   }
 

@@ -21,6 +21,8 @@ export interface MirrorStage {
 export interface FanoutStage {
   attach(server: Server): void;
   start(): Promise<void> | void;
+  /** It follows the mirror from Redis on its own (worker processes): the writer may start before it has. */
+  readonly followsOnItsOwn?: boolean;
   notifyCommitted(batch: CommittedBatch): void;
   readonly clientCount: number;
   close(): Promise<void>;
