@@ -7,6 +7,7 @@
  * directories"). Everything else about the message is parsed by parse.ts as usual.
  */
 import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOutcome } from './parse.js';
+import { rememberTextDigest } from './text-digest.js';
 
 /** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
 export const MAX_LIST_ELEMENTS = 5_000_000;
@@ -219,6 +220,7 @@ export class StreamedMessage {
       element = null;
     }
     this.problem ??= listElementProblem(this.list!, list.length, element);
+    if (this.list === 'added') rememberTextDigest(element, text);
     list.push(element);
   }
 }

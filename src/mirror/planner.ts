@@ -6,6 +6,7 @@
 import type { Logger } from '../log/logger.js';
 import type { ReceivedUsersMessage, UsersMessage } from '../icws/messages.js';
 import { encodeUser, type EncodedProps } from './encode.js';
+import { textDigestOf } from '../icws/text-digest.js';
 import { ChunkBuilder } from './chunk-builder.js';
 import type { MirrorState } from './state.js';
 
@@ -118,10 +119,6 @@ export class ReplacePlanner {
     this.reason = item.reason;
   }
 
-  private userAt(i: number): { id: string; props: EncodedProps } | undefined {
-    return encodeOrWarn(this.users[i], false, 'full replace', this.options.logger);
-  }
-
   /** The next chunk; `done` on the last one (which completes the queue item and clears `syncing`). */
   plan(): Planned & { done: boolean } {
     const b = new ChunkBuilder();
@@ -130,10 +127,18 @@ export class ReplacePlanner {
     // planning all of it at once would hold the event loop (the writer yields between chunks).
     const last = Math.min(this.users.length, this.next + budget);
     while (this.next < last && b.entries < budget) {
-      const u = this.userAt(this.next++);
+      const user = this.users[this.next++];
+      // The same text as at the previous full replace, and no change since: nothing to encode or compare.
+      const textDigest = textDigestOf(user);
+      const id = textDigest === undefined ? undefined : (user as { configurationId?: { id?: unknown } }).configurationId?.id;
+      if (typeof id === 'string' && this.state.unchangedSince(id, textDigest!)) {
+        this.seen.add(id);
+        continue;
+      }
+      const u = encodeOrWarn(user, false, 'full replace', this.options.logger);
       if (!u) continue;
       this.seen.add(u.id);
-      this.state.setExact(b, u.id, u.props);
+      this.state.setExact(b, u.id, u.props, textDigest);
     }
     if (this.next >= this.users.length) {
       this.absent ??= [...this.state.users.keys()].filter((id) => !this.seen.has(id));

@@ -88,6 +88,8 @@ export class PropertyIndex {
 
 export class MirrorState {
   readonly users = new Map<string, UserDigests>();
+  /** id → digest of the text its last full replace carried it as, while nothing changed it since (icws/text-digest.ts). */
+  private readonly textDigests = new Map<string, number>();
   private readonly indexes = new Map<string, PropertyIndex>();
 
   constructor(readonly indexedProperties: readonly string[]) {
@@ -128,8 +130,23 @@ export class MirrorState {
     return this.indexes.get(property)?.entries.get(value);
   }
 
-  /** Set the user to exactly `desired` (an add, or a user of a full replace). Returns whether an entry was written. */
-  setExact(b: ChunkBuilder, id: string, desired: EncodedProps): boolean {
+  /** Whether the user holds exactly what a full replace carrying it as text of digest `textDigest` sets. */
+  unchangedSince(id: string, textDigest: number): boolean {
+    return this.textDigests.get(id) === textDigest;
+  }
+
+  /**
+   * Set the user to exactly `desired` (an add, or a user of a full replace; `textDigest`: the digest of the text it
+   * arrived as). Returns whether an entry was written.
+   */
+  setExact(b: ChunkBuilder, id: string, desired: EncodedProps, textDigest?: number): boolean {
+    const wrote = this.setTo(b, id, desired);
+    if (textDigest !== undefined && this.users.has(id)) this.textDigests.set(id, textDigest);
+    else this.textDigests.delete(id);
+    return wrote;
+  }
+
+  private setTo(b: ChunkBuilder, id: string, desired: EncodedProps): boolean {
     const current = this.users.get(id);
     if (!current) return this.create(b, id, desired);
     const e = b.beginUpsert(id, false);
@@ -144,6 +161,7 @@ export class MirrorState {
 
   /** Merge `patch` into the user (a delta's `changed`; null = clear). Returns whether an entry was written. */
   merge(b: ChunkBuilder, id: string, patch: EncodedProps): boolean {
+    this.textDigests.delete(id);
     const current = this.users.get(id);
     if (!current) return this.create(b, id, patch);
     const e = b.beginUpsert(id, false);
@@ -159,6 +177,7 @@ export class MirrorState {
   }
 
   remove(b: ChunkBuilder, id: string): boolean {
+    this.textDigests.delete(id);
     const current = this.users.get(id);
     if (!current) return false;
     for (const prop of current.keys()) this.indexes.get(prop)?.release(b, id);

@@ -14,6 +14,7 @@ import { Metrics } from '../../src/metrics/metrics.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { USERS_MESSAGE, type ReceivedUsersMessage, type User } from '../../src/icws/messages.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
+import { StreamedMessage } from '../../src/icws/message-stream.js';
 import { parseUserHash, readUserHashes } from '../helpers/mirror.js';
 
 export function user(id: string, props: Record<string, unknown> = {}): User {
@@ -27,6 +28,19 @@ export function replace(users: User[], extra: Partial<ReceivedUsersMessage> = {}
     icServer: 'ic1',
     ...extra,
   };
+}
+
+/**
+ * A full replace as the SSE path delivers it: its text read by StreamedMessage (in pieces), so each user carries the
+ * digest of the text it arrived as (src/icws/text-digest.ts).
+ */
+export function streamedReplace(users: User[]): ReceivedUsersMessage {
+  const text = JSON.stringify({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 'icwatch', added: users });
+  const streamed = new StreamedMessage(DEFAULTS.icws.maxMessageBytes);
+  for (let i = 0; i < text.length; i += 1000) streamed.write(text.slice(i, i + 1000));
+  const outcome = streamed.end();
+  if (outcome.kind !== 'message') throw new Error(`the streamed full replace did not parse: ${JSON.stringify(outcome)}`);
+  return { message: outcome.message as ReceivedUsersMessage['message'], receivedAt: performance.now(), icServer: 'ic1' };
 }
 
 export function delta(d: { added?: User[]; changed?: unknown[]; removed?: unknown[] }, extra: Partial<ReceivedUsersMessage> = {}): ReceivedUsersMessage {

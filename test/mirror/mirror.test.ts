@@ -11,6 +11,7 @@ import {
   metricValue,
   readMirrorView,
   replace,
+  streamedReplace,
   replay,
   startMirror,
   user,
@@ -193,6 +194,27 @@ describe('mirror: Redis layout and semantics', function () {
     const after = await readMirrorView(redis, prefix);
     expect(after.changes).to.deep.equal(before.changes);
     expect(after.meta.seq).to.equal(before.meta.seq);
+  });
+
+  it('skips users a streamed full replace carries as the same text, but never one changed since', async () => {
+    const h = await start();
+    const users = Array.from({ length: 50 }, (_, i) => user(`u${i}`, { extension: String(i), statusText: 'Available' }));
+    await h.apply(streamedReplace(users));
+    const before = await readMirrorView(redis, prefix);
+    // The same text again: nothing written. Then a delta changes u3 and u7 goes; the same full replace puts both back.
+    await h.apply(streamedReplace(users));
+    expect((await readMirrorView(redis, prefix)).meta.seq).to.equal(before.meta.seq);
+    await h.apply(delta({ changed: [{ configurationId: { id: 'u3' }, statusText: 'Away', extension: null }], removed: ['u7'] }));
+    await h.apply(streamedReplace(users));
+    const after = await readMirrorView(redis, prefix);
+    expect(after.changes.slice(-2).map((c) => `${c.op}:${c.id}`)).to.deep.equal(['upsert:u3', 'upsert:u7']);
+    expect(after.users).to.deep.equal(before.users);
+    // A user whose text differs is compared property by property, as always.
+    const moved = users.map((u) => (u.configurationId.id === 'u9' ? { ...u, statusText: 'Gone home' } : u));
+    await h.apply(streamedReplace(moved));
+    const last = (await readMirrorView(redis, prefix)).changes.at(-1)!;
+    expect(last).to.include({ op: 'upsert', id: 'u9' });
+    expect((last as { data: Record<string, unknown> }).data).to.deep.equal({ statusText: 'Gone home' });
   });
 
   it('continues seq and keeps the epoch across a daemon restart; a new epoch only when meta is missing', async () => {

@@ -53,17 +53,26 @@ export async function poll(s: RawSession): Promise<Json[]> {
 }
 
 /** An SSE stream read with node:http: raw lines as they arrive, and the response to close it. */
-export function openStream(s: RawSession): Promise<{ status: number; lines: string[]; text: () => string; close: () => void; ended: Promise<void> }> {
+/** `pauseMs`: the stream is not read for that long at first (a slow reader: the server's socket fills up). */
+export function openStream(
+  s: RawSession,
+  pauseMs = 0,
+): Promise<{ status: number; lines: string[]; text: () => string; close: () => void; ended: Promise<void> }> {
   const url = new URL(`${s.base}/${s.sessionId}/messaging/messages`);
   return new Promise((resolve, reject) => {
     const req = request(url, { headers: { ...s.headers, Accept: 'text/event-stream' } }, (res) => {
-      let buffer = '';
+      if (pauseMs) {
+        res.pause();
+        setTimeout(() => res.resume(), pauseMs);
+      }
+      // The unfinished line in pieces, joined once it ends (a big full replace is one line of many MB).
+      let pending: string[] = [];
       const lines: string[] = [];
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        buffer += chunk;
-        const parts = buffer.split('\n');
-        buffer = parts.pop()!;
+        if (!chunk.includes('\n')) return void pending.push(chunk);
+        const parts = (pending.join('') + chunk).split('\n');
+        pending = [parts.pop()!];
         lines.push(...parts);
       });
       const ended = new Promise<void>((r) => res.on('close', () => r()));

@@ -33,6 +33,28 @@ describe('simulator: server-sent events', () => {
     }
   });
 
+  it('sends a full replace of 20,000 users as one data line to a slow reader, pings only between messages', async () => {
+    // Encoded piece by piece as the socket takes it; a ping every millisecond must not land inside the message.
+    sim = await startSimulator({ users: 20000, ssePingMs: 1 });
+    const s = await connect(sim.url);
+    const properties = ['extension', 'statusText', 'personalInformationProperties', 'workgroups', 'skills'];
+    const stream = await openStream(s, 300);
+    await subscribe(s, 'dir', { configurationIds: ['*'], properties });
+    try {
+      await waitFor('the full replace', () => stream.lines.some((l) => l.startsWith('data: ')), 10000);
+      const [full] = streamMessages(stream.lines);
+      expect(full).to.include({ isDelta: false, subscriptionId: 'dir' });
+      const project = (u: Record<string, unknown>) => Object.fromEntries(Object.entries(u).filter(([k]) => k === 'configurationId' || properties.includes(k)));
+      const expected = sim.control.users().map(project);
+      expect(full.added).to.have.length(expected.length);
+      const differs = expected.findIndex((u, i) => JSON.stringify(u) !== JSON.stringify(full.added[i]));
+      expect(differs, `added[${differs}]`).to.equal(-1);
+      expect(stream.lines.filter((l) => l !== '' && !l.startsWith(':')).map((l) => l.split(':')[0])).to.deep.equal(['retry', 'data']);
+    } finally {
+      stream.close();
+    }
+  });
+
   it('delivers a connectionStateChangeMessage and ends the stream when the connection goes down', async () => {
     sim = await startSimulator({ users: 3 });
     const s = await connect(sim.url);
