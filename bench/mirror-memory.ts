@@ -1,11 +1,11 @@
 /**
  * `node --expose-gc --import tsx bench/mirror-memory.ts N`: prints the heap bytes per user that the writer's
  * in-memory mirror (src/mirror/state.ts) holds for N generated users with the default properties, fed as they
- * arrive (JSON text → parse → encode → setExact). Run by bench/directory.bench.ts in a child of its own, because an
+ * arrive over SSE (JSON text → parse → encode → setExact, with the digest of each user's text). Run by bench/directory.bench.ts in a child of its own, because an
  * exact figure needs full collections (--expose-gc) in a process that holds nothing else.
  */
 import { DEFAULTS } from '../src/config/defaults.js';
-import { encodeUser } from '../src/mirror/encode.js';
+import { digestOf, encodeUser } from '../src/mirror/encode.js';
 import { ChunkBuilder } from '../src/mirror/chunk-builder.js';
 import { MirrorState } from '../src/mirror/state.js';
 import { generateUsers } from '../src/simulator/users.js';
@@ -24,7 +24,7 @@ function mirrorOf(texts: string[]): MirrorState {
   for (const text of texts) {
     const e = encodeUser(JSON.parse(text), false);
     if (!e.ok) throw new Error(e.problem);
-    state.setExact(new ChunkBuilder(), e.id, e.props);
+    state.setExact(new ChunkBuilder(), e.id, e.props, digestOf(text));
   }
   return state;
 }
