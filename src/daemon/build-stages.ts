@@ -42,7 +42,8 @@ export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
 export function writerFactory(ctx: StageContext): (w: WriterContext) => WriterStages {
   const { config, redis, metrics, logger } = ctx;
   return ({ fence }: WriterContext): WriterStages => {
-    const feed = new IcwsUsersFeed(config, { metrics, logger });
+    // The feed asks the writer which users' texts it holds unchanged, so that a re-sync leaves them unparsed.
+    const feed = new IcwsUsersFeed(config, { metrics, logger, knownText: (digest) => mirror.knownText(digest) });
     const mirror = new MirrorWriter({
       redis,
       keyPrefix: config.redis.keyPrefix,

@@ -7,7 +7,7 @@
  * directories"). Everything else about the message is parsed by parse.ts as usual.
  */
 import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOutcome } from './parse.js';
-import { rememberTextDigest } from './text-digest.js';
+import { digestOf, KnownUserText, rememberTextDigest, type KnownTextLookup } from './text-digest.js';
 
 /** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
 export const MAX_LIST_ELEMENTS = 5_000_000;
@@ -57,7 +57,11 @@ export class StreamedMessage {
   /** The list whose elements are being read (depth 2 = inside it), or undefined. */
   private list: string | undefined;
 
-  constructor(private readonly maxBytes: number) {}
+  /** `knownText`: users of `added` whose text the mirror holds unchanged are kept as KnownUserText, unparsed. */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly knownText?: KnownTextLookup,
+  ) {}
 
   /** Whether anything was written (an SSE event without data carries no message). */
   get empty(): boolean {
@@ -176,10 +180,18 @@ export class StreamedMessage {
     } catch (err) {
       return { kind: 'malformed', reason: `not JSON (${(err as Error).message})`, sample: sampleOf(this.head), mayCarryChanges: true };
     }
+    // Only a full replace may carry users unparsed (the writer skips or parses them); anything else gets them parsed.
+    if ((value as { isDelta?: unknown } | null)?.isDelta !== false) this.parseKnownUsers();
     const outcome = parseMessage(value, { lists: this.lists, problem: this.problem });
     if (outcome.kind === 'message') return outcome;
     // Not a usersMessage after all (or a bad one): say so with the message's own beginning.
     return { ...outcome, sample: sampleOf(this.head) };
+  }
+
+  private parseKnownUsers(): void {
+    for (const list of this.lists.values()) {
+      for (let i = 0; i < list.length; i++) if (list[i] instanceof KnownUserText) list[i] = (list[i] as KnownUserText).parse();
+    }
   }
 
   private toSkeleton(text: string): void {
@@ -212,6 +224,9 @@ export class StreamedMessage {
     const text = parts.length === 1 ? parts[0]! : parts.join('');
     if (list.length === 0 && text.trim() === '') return; // an empty list: `[]`
     if (list.length >= MAX_LIST_ELEMENTS) throw new MessageTooLargeError(`a usersMessage with more than ${MAX_LIST_ELEMENTS} elements in ${this.list}`);
+    const digest = this.list === 'added' ? digestOf(text) : undefined;
+    const known = digest === undefined ? undefined : this.knownText?.(digest);
+    if (known !== undefined) return void list.push(new KnownUserText(known, digest!, text));
     let element: unknown;
     try {
       element = JSON.parse(text);
@@ -220,7 +235,7 @@ export class StreamedMessage {
       element = null;
     }
     this.problem ??= listElementProblem(this.list!, list.length, element);
-    if (this.list === 'added') rememberTextDigest(element, text);
+    if (digest !== undefined) rememberTextDigest(element, digest);
     list.push(element);
   }
 }

@@ -1,18 +1,41 @@
 /**
- * The digest of the text each user of a streamed `added` list arrived as (message-stream.ts), kept on the parsed
- * user as a hidden property (not enumerable: invisible to JSON.stringify, Object.keys and comparisons). The mirror
- * skips a user of a full replace whose text is exactly what it was at the previous full replace and that nothing
- * changed since: most of a re-sync, without encoding or comparing a single property (docs/architecture.md).
+ * The digest of the text each user of a streamed `added` list arrived as (message-stream.ts). The mirror skips a
+ * user of a full replace whose text is exactly what its previous full replace carried and that nothing changed
+ * since: most of a re-sync, without encoding or comparing a single property (docs/architecture.md). A parsed user
+ * keeps its digest as a hidden property (not enumerable: invisible to JSON.stringify, Object.keys and comparisons);
+ * a user whose text the mirror already knows is not even parsed, and arrives as a KnownUserText.
  */
 import { digestOf } from '../util/digest.js';
 
 const TEXT_DIGEST = Symbol('icwatch.textDigest');
 
-export function rememberTextDigest(user: unknown, text: string): void {
-  if (user !== null && typeof user === 'object') Object.defineProperty(user, TEXT_DIGEST, { value: digestOf(text) });
+/** The id of the user whose last full replace carried it as text of this digest, if the mirror holds it so still. */
+export type KnownTextLookup = (digest: number) => string | undefined;
+
+export { digestOf };
+
+export function rememberTextDigest(user: unknown, digest: number): void {
+  if (user !== null && typeof user === 'object') Object.defineProperty(user, TEXT_DIGEST, { value: digest });
 }
 
 /** The digest of the text `user` arrived as, when it came through a streamed list. */
 export function textDigestOf(user: unknown): number | undefined {
+  if (user instanceof KnownUserText) return user.digest;
   return user !== null && typeof user === 'object' ? ((user as { [TEXT_DIGEST]?: number })[TEXT_DIGEST] ?? undefined) : undefined;
+}
+
+/** A user of a full replace left unparsed because the mirror knew its text: parsed only if it is needed after all. */
+export class KnownUserText {
+  constructor(
+    readonly id: string,
+    readonly digest: number,
+    readonly text: string,
+  ) {}
+
+  /** The user itself (it was valid when this text was first read). */
+  parse(): unknown {
+    const user: unknown = JSON.parse(this.text);
+    rememberTextDigest(user, this.digest);
+    return user;
+  }
 }

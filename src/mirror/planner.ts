@@ -6,7 +6,7 @@
 import type { Logger } from '../log/logger.js';
 import type { ReceivedUsersMessage, UsersMessage } from '../icws/messages.js';
 import { encodeUser, type EncodedProps } from './encode.js';
-import { textDigestOf } from '../icws/text-digest.js';
+import { KnownUserText, textDigestOf } from '../icws/text-digest.js';
 import { ChunkBuilder } from './chunk-builder.js';
 import type { MirrorState } from './state.js';
 
@@ -127,14 +127,16 @@ export class ReplacePlanner {
     // planning all of it at once would hold the event loop (the writer yields between chunks).
     const last = Math.min(this.users.length, this.next + budget);
     while (this.next < last && b.entries < budget) {
-      const user = this.users[this.next++];
+      let user = this.users[this.next++];
       // The same text as at the previous full replace, and no change since: nothing to encode or compare.
       const textDigest = textDigestOf(user);
-      const id = textDigest === undefined ? undefined : (user as { configurationId?: { id?: unknown } }).configurationId?.id;
-      if (typeof id === 'string' && this.state.unchangedSince(id, textDigest!)) {
+      const id = user instanceof KnownUserText ? user.id : (user as { configurationId?: { id?: unknown } } | null)?.configurationId?.id;
+      if (textDigest !== undefined && typeof id === 'string' && this.state.unchangedSince(id, textDigest)) {
         this.seen.add(id);
         continue;
       }
+      // Left unparsed as known, but changed since it was read (a user seen twice in one replace): parse it now.
+      if (user instanceof KnownUserText) user = user.parse();
       const u = encodeOrWarn(user, false, 'full replace', this.options.logger);
       if (!u) continue;
       this.seen.add(u.id);

@@ -90,6 +90,8 @@ export class MirrorState {
   readonly users = new Map<string, UserDigests>();
   /** id → digest of the text its last full replace carried it as, while nothing changed it since (icws/text-digest.ts). */
   private readonly textDigests = new Map<string, number>();
+  /** The same, digest → id. */
+  private readonly textOwners = new Map<number, string>();
   private readonly indexes = new Map<string, PropertyIndex>();
 
   constructor(readonly indexedProperties: readonly string[]) {
@@ -135,14 +137,28 @@ export class MirrorState {
     return this.textDigests.get(id) === textDigest;
   }
 
+  idOfText(textDigest: number): string | undefined {
+    return this.textOwners.get(textDigest);
+  }
+
+  private forgetText(id: string): void {
+    const digest = this.textDigests.get(id);
+    if (digest === undefined) return;
+    this.textDigests.delete(id);
+    if (this.textOwners.get(digest) === id) this.textOwners.delete(digest);
+  }
+
   /**
    * Set the user to exactly `desired` (an add, or a user of a full replace; `textDigest`: the digest of the text it
    * arrived as). Returns whether an entry was written.
    */
   setExact(b: ChunkBuilder, id: string, desired: EncodedProps, textDigest?: number): boolean {
     const wrote = this.setTo(b, id, desired);
-    if (textDigest !== undefined && this.users.has(id)) this.textDigests.set(id, textDigest);
-    else this.textDigests.delete(id);
+    this.forgetText(id);
+    if (textDigest !== undefined && this.users.has(id)) {
+      this.textDigests.set(id, textDigest);
+      this.textOwners.set(textDigest, id);
+    }
     return wrote;
   }
 
@@ -161,7 +177,7 @@ export class MirrorState {
 
   /** Merge `patch` into the user (a delta's `changed`; null = clear). Returns whether an entry was written. */
   merge(b: ChunkBuilder, id: string, patch: EncodedProps): boolean {
-    this.textDigests.delete(id);
+    this.forgetText(id);
     const current = this.users.get(id);
     if (!current) return this.create(b, id, patch);
     const e = b.beginUpsert(id, false);
@@ -177,7 +193,7 @@ export class MirrorState {
   }
 
   remove(b: ChunkBuilder, id: string): boolean {
-    this.textDigests.delete(id);
+    this.forgetText(id);
     const current = this.users.get(id);
     if (!current) return false;
     for (const prop of current.keys()) this.indexes.get(prop)?.release(b, id);

@@ -4,6 +4,7 @@ import { MessageTooLargeError, StreamedMessage } from '../../src/icws/message-st
 import { SseReader } from '../../src/icws/transport/sse-reader.js';
 import { parseMessage, type ParseOutcome } from '../../src/icws/parse.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
+import { digestOf, KnownUserText } from '../../src/icws/text-digest.js';
 
 const user = (id: string, extra: Record<string, unknown> = {}) => ({
   configurationId: { id, displayName: `N "${id}" \\ ü`, uri: `/configuration/users/${id}` },
@@ -21,6 +22,38 @@ function streamed(text: string, pieces: number[], max = 1 << 20): ParseOutcome {
   m.write(text.slice(at));
   return m.end();
 }
+
+describe('StreamedMessage: users whose text the mirror knows', () => {
+  const known = (m: Record<string, unknown>, lookup: (digest: number) => string | undefined) => {
+    const s = new StreamedMessage(1 << 20, lookup);
+    s.write(JSON.stringify(m));
+    const outcome = s.end();
+    if (outcome.kind !== 'message') throw new Error(outcome.kind);
+    return outcome.message as { added: unknown[] };
+  };
+
+  it('leaves them unparsed in a full replace, with the id the mirror gave and the exact text', () => {
+    const users = [user('a'), user('b')];
+    const digestOfB = digestOf(JSON.stringify(users[1]));
+    const m = known({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's', added: users }, (d) => (d === digestOfB ? 'b' : undefined));
+    expect(m.added[0]).to.deep.equal(users[0]);
+    expect(m.added[1]).to.be.instanceOf(KnownUserText);
+    expect(m.added[1]).to.include({ id: 'b', digest: digestOfB, text: JSON.stringify(users[1]) });
+    expect((m.added[1] as KnownUserText).parse()).to.deep.equal(users[1]);
+  });
+
+  it('parses them after all in anything but a full replace, wherever isDelta stands', () => {
+    const users = [user('a'), user('b')];
+    for (const m of [
+      { __type: USERS_MESSAGE, isDelta: true, subscriptionId: 's', added: users },
+      { __type: USERS_MESSAGE, added: users, subscriptionId: 's', isDelta: true },
+    ]) {
+      const parsed = known(m, () => 'someone');
+      expect(parsed.added).to.deep.equal(users);
+      expect(parsed.added.some((u) => u instanceof KnownUserText)).to.equal(false);
+    }
+  });
+});
 
 describe('StreamedMessage: a message parsed as it arrives', () => {
   const message = {

@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { USERS_MESSAGE, type ReceivedUsersMessage, type User } from '../../src/icws/messages.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { StreamedMessage } from '../../src/icws/message-stream.js';
+import type { KnownTextLookup } from '../../src/icws/text-digest.js';
 import { parseUserHash, readUserHashes } from '../helpers/mirror.js';
 
 export function user(id: string, props: Record<string, unknown> = {}): User {
@@ -32,11 +33,12 @@ export function replace(users: User[], extra: Partial<ReceivedUsersMessage> = {}
 
 /**
  * A full replace as the SSE path delivers it: its text read by StreamedMessage (in pieces), so each user carries the
- * digest of the text it arrived as (src/icws/text-digest.ts).
+ * digest of the text it arrived as (src/icws/text-digest.ts); with `knownText` (the writer's), users whose text the
+ * mirror holds unchanged arrive unparsed, as in the daemon.
  */
-export function streamedReplace(users: User[]): ReceivedUsersMessage {
+export function streamedReplace(users: User[], knownText?: KnownTextLookup): ReceivedUsersMessage {
   const text = JSON.stringify({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 'icwatch', added: users });
-  const streamed = new StreamedMessage(DEFAULTS.icws.maxMessageBytes);
+  const streamed = new StreamedMessage(DEFAULTS.icws.maxMessageBytes, knownText);
   for (let i = 0; i < text.length; i += 1000) streamed.write(text.slice(i, i + 1000));
   const outcome = streamed.end();
   if (outcome.kind !== 'message') throw new Error(`the streamed full replace did not parse: ${JSON.stringify(outcome)}`);

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
+import { KnownUserText } from '../../src/icws/text-digest.js';
 import type { CommittedBatch } from '../../src/mirror/types.js';
 import {
   delta,
@@ -198,20 +199,24 @@ describe('mirror: Redis layout and semantics', function () {
 
   it('skips users a streamed full replace carries as the same text, but never one changed since', async () => {
     const h = await start();
+    const known = (digest: number) => h.mirror.writer.knownText(digest);
     const users = Array.from({ length: 50 }, (_, i) => user(`u${i}`, { extension: String(i), statusText: 'Available' }));
-    await h.apply(streamedReplace(users));
+    await h.apply(streamedReplace(users, known));
     const before = await readMirrorView(redis, prefix);
-    // The same text again: nothing written. Then a delta changes u3 and u7 goes; the same full replace puts both back.
-    await h.apply(streamedReplace(users));
+    // The same text again: nothing written, and no user even parsed.
+    const again = streamedReplace(users, known);
+    expect(again.message.added!.every((u) => u instanceof KnownUserText)).to.equal(true);
+    await h.apply(again);
     expect((await readMirrorView(redis, prefix)).meta.seq).to.equal(before.meta.seq);
+    // A delta changes u3 and u7 goes: the same full replace puts both back.
     await h.apply(delta({ changed: [{ configurationId: { id: 'u3' }, statusText: 'Away', extension: null }], removed: ['u7'] }));
-    await h.apply(streamedReplace(users));
+    await h.apply(streamedReplace(users, known));
     const after = await readMirrorView(redis, prefix);
     expect(after.changes.slice(-2).map((c) => `${c.op}:${c.id}`)).to.deep.equal(['upsert:u3', 'upsert:u7']);
     expect(after.users).to.deep.equal(before.users);
     // A user whose text differs is compared property by property, as always.
     const moved = users.map((u) => (u.configurationId.id === 'u9' ? { ...u, statusText: 'Gone home' } : u));
-    await h.apply(streamedReplace(moved));
+    await h.apply(streamedReplace(moved, known));
     const last = (await readMirrorView(redis, prefix)).changes.at(-1)!;
     expect(last).to.include({ op: 'upsert', id: 'u9' });
     expect((last as { data: Record<string, unknown> }).data).to.deep.equal({ statusText: 'Gone home' });

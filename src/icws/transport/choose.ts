@@ -5,16 +5,15 @@
  */
 import type { Observable } from 'rxjs';
 import type { Config } from '../../config/defaults.js';
-import type { Logger } from '../../log/logger.js';
-import type { IcwsConnection, SessionInfo } from '../connection.js';
+import type { SessionInfo } from '../connection.js';
 import { pollMessages } from './poll.js';
 import { streamMessages } from './sse.js';
-import type { TransportHooks, TransportItem } from './types.js';
+import type { TransportItem, TransportOptions } from './types.js';
 
 export function chooseTransport(
   icws: Config['icws'],
   info: SessionInfo,
-  deps: { connection: IcwsConnection; logger: Logger; hooks: TransportHooks; failuresBeforeRelogin: number },
+  deps: Pick<TransportOptions, 'connection' | 'logger' | 'hooks' | 'failuresBeforeRelogin' | 'knownText'>,
 ): Observable<TransportItem> {
   const messaging = info.features.get('messaging');
   let sse = icws.transport === 'sse' || (icws.transport === 'auto' && (messaging ?? 0) >= 2);

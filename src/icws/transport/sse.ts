@@ -152,13 +152,17 @@ function consume(
       idle = setTimeout(() => finish({ type: 'idle' }), options.sseIdleTimeoutMs);
     };
     // An event's data goes to the message reader as it arrives: memory and work per user, not per event.
-    const reader = new SseReader(options.maxMessageBytes, {
-      onMessage: (outcome) => {
-        callbacks.onEvent();
-        subscriber.next({ kind: 'parsed', outcome });
+    const reader = new SseReader(
+      options.maxMessageBytes,
+      {
+        onMessage: (outcome) => {
+          callbacks.onEvent();
+          subscriber.next({ kind: 'parsed', outcome });
+        },
+        onRetry: (ms) => callbacks.onRetry(ms),
       },
-      onRetry: (ms) => callbacks.onRetry(ms),
-    });
+      options.knownText,
+    );
     let ranSince = performance.now();
     const onData = (chunk: Buffer) => {
       if (done) return;
