@@ -19,18 +19,19 @@ export function wholeText(text: MessageText | string): string {
 }
 
 /** `{...fields, [listKey]: items}` as JSON.stringify writes it, `items` encoded lazily, USERS_PER_PIECE at a time. */
-export class ListMessageText implements MessageText {
+export class ListMessageText<T = unknown> implements MessageText {
   constructor(
     private readonly fields: Record<string, unknown>,
     private readonly listKey: string,
-    private readonly items: readonly unknown[],
+    private readonly items: readonly T[],
+    private readonly encode: (item: T) => string = (item) => JSON.stringify(item),
   ) {}
 
   *pieces(): Generator<string> {
     const head = JSON.stringify(this.fields);
     yield `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}${JSON.stringify(this.listKey)}:[`;
     for (let i = 0; i < this.items.length; i += USERS_PER_PIECE) {
-      const piece = this.items.slice(i, i + USERS_PER_PIECE).map((item) => JSON.stringify(item));
+      const piece = this.items.slice(i, i + USERS_PER_PIECE).map(this.encode);
       yield (i ? ',' : '') + piece.join(',');
     }
     yield ']}';

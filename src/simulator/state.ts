@@ -2,6 +2,7 @@
  * Everything one simulator holds, shared by its ICWS routes, its control API and its churn timer; and the one
  * place where a directory mutation becomes a usersMessage on every subscription that watches it.
  */
+import { UserTexts } from './user-texts.js';
 import type { User } from '../icws/messages.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { Churn } from './churn.js';
@@ -105,6 +106,8 @@ export class SimulatorState {
   readonly options: ResolvedOptions;
   readonly log: Logger;
   readonly directory: Directory;
+  /** Users' JSON per subscribed view, for full replaces. */
+  private readonly texts: UserTexts;
   readonly sessions: SessionStore;
   readonly faults = new FaultTable();
   readonly mailboxes: Map<string, Map<string, MonitoredMailbox>> = initialMailboxes();
@@ -118,6 +121,7 @@ export class SimulatorState {
     this.refusedLoginStatus = this.options.refusedLoginStatus;
     this.log = options.logger ?? silentLogger();
     this.directory = new Directory(generateUsers(this.options.users, this.options.seed, { configurationVersion: this.options.configurationVersion }));
+    this.texts = new UserTexts(this.directory);
     this.sessions = new SessionStore(this.options.maxQueuedMessages, this.log);
     this.churn = new Churn(this.directory, this.options.seed, { configurationVersion: this.options.configurationVersion });
     this.directory.onDelta((delta) => {
@@ -134,7 +138,7 @@ export class SimulatorState {
   /** Queue the subscription's full replace (its first message, or a forced one). */
   queueFullReplace(session: Session, subscriptionId: string): void {
     const s = session.subscriptions.get(subscriptionId);
-    if (s) this.sessions.enqueue(session, fullReplace(s, this.directory));
+    if (s) this.sessions.enqueue(session, fullReplace(s, this.directory, this.texts));
   }
 
   record(r: RequestRecord): void {

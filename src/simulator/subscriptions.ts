@@ -5,6 +5,7 @@
  */
 import { USERS_MESSAGE, type User, type UsersMessage } from '../icws/messages.js';
 import { ListMessageText } from './message-text.js';
+import type { ReplaceItem, UserTexts } from './user-texts.js';
 import { isRightsFilter } from '../icws/subscription.js';
 import type { Directory, DirectoryDelta } from './directory.js';
 import type { ErrorBody } from './http.js';
@@ -94,18 +95,23 @@ function project(s: Subscription, user: User, keepNulls: boolean): User {
   return out;
 }
 
-/** The first message after a PUT, and every forced full replace: its text, made piece by piece as it is sent. */
-export function fullReplace(s: Subscription, directory: Directory): ListMessageText {
-  const added: User[] = [];
+/**
+ * The first message after a PUT, and every forced full replace: its text, made piece by piece as it is sent, of
+ * each user's cached text where there is one (user-texts.ts).
+ */
+export function fullReplace(s: Subscription, directory: Directory, texts: UserTexts): ListMessageText<ReplaceItem> {
+  const view = s.properties ? [...s.properties].sort().join(',') : '*';
+  const added: ReplaceItem[] = [];
+  const add = (u: User) => added.push(texts.item(view, u.configurationId.id, () => project(s, u, false)));
   if (s.configurationIds) {
     for (const id of s.configurationIds) {
       const u = directory.peek(id);
-      if (u) added.push(project(s, u, false));
+      if (u) add(u);
     }
   } else {
-    for (const u of directory.values()) added.push(project(s, u, false));
+    for (const u of directory.values()) add(u);
   }
-  return new ListMessageText({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: s.id }, 'added', added);
+  return new ListMessageText({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: s.id }, 'added', added, (item) => texts.encode(view, item));
 }
 
 /** The delta this subscription sees of a directory mutation, or undefined when nothing it watches changed. */

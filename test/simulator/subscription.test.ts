@@ -134,6 +134,26 @@ describe('simulator: users subscription and polling', () => {
     ]);
   });
 
+  it('a full replace always carries the users as they are: none as it was when an earlier replace was written', async () => {
+    await subscribe(s, 'dir', { configurationIds: ['*'], properties: ['statusText'] });
+    const id = sim.control.users()[0]!.configurationId.id;
+    const statusOf = (m: { added: { configurationId: { id: string }; statusText?: string }[] }) => m.added.find((u) => u.configurationId.id === id)?.statusText;
+    await poll(s); // the first full replace, written (and its users' texts kept)
+    sim.control.setProperties(id, { statusText: 'Changed after the first' });
+    await poll(s); // the delta
+    sim.control.forceFullReplace();
+    // Changed again while this replace is queued: it carries the user as queued, and must not keep that text.
+    sim.control.setProperties(id, { statusText: 'Changed while queued' });
+    const [queued] = await poll(s);
+    expect(statusOf(queued)).to.equal('Changed after the first');
+    sim.control.forceFullReplace();
+    const [latest] = (await poll(s)).filter((m) => m.isDelta === false);
+    expect(statusOf(latest)).to.equal('Changed while queued');
+    expect(latest.added).to.deep.equal(
+      sim.control.users().map((u) => ({ configurationId: u.configurationId, ...(u.statusText === undefined ? {} : { statusText: u.statusText }) })),
+    );
+  });
+
   it('expires sessions: the next request gets 401', async () => {
     sim.control.expireSessions();
     expect((await call(s, 'GET', '/messaging/messages')).status).to.equal(401);
