@@ -5,7 +5,8 @@
  * exact figure needs full collections (--expose-gc) in a process that holds nothing else.
  */
 import { DEFAULTS } from '../src/config/defaults.js';
-import { digestOf, encodeUser } from '../src/mirror/encode.js';
+import { encodeUser } from '../src/mirror/encode.js';
+import { textDigest } from '../src/icws/text-digest.js';
 import { ChunkBuilder } from '../src/mirror/chunk-builder.js';
 import { MirrorState } from '../src/mirror/state.js';
 import { generateUsers } from '../src/simulator/users.js';
@@ -24,7 +25,7 @@ function mirrorOf(texts: string[]): MirrorState {
   for (const text of texts) {
     const e = encodeUser(JSON.parse(text), false);
     if (!e.ok) throw new Error(e.problem);
-    state.setExact(new ChunkBuilder(), e.id, e.props, digestOf(text));
+    state.setExact(new ChunkBuilder(), e.id, e.props, textDigest(text));
   }
   return state;
 }

@@ -7,7 +7,7 @@
  * directories"). Everything else about the message is parsed by parse.ts as usual.
  */
 import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOutcome } from './parse.js';
-import { digestOf, KnownUserText, rememberTextDigest, type KnownTextLookup } from './text-digest.js';
+import { KnownUserText, rememberTextDigest, textDigest, type KnownTextLookup } from './text-digest.js';
 
 /** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
 export const MAX_LIST_ELEMENTS = 5_000_000;
@@ -224,9 +224,10 @@ export class StreamedMessage {
     const text = parts.length === 1 ? parts[0]! : parts.join('');
     if (list.length === 0 && text.trim() === '') return; // an empty list: `[]`
     if (list.length >= MAX_LIST_ELEMENTS) throw new MessageTooLargeError(`a usersMessage with more than ${MAX_LIST_ELEMENTS} elements in ${this.list}`);
-    const digest = this.list === 'added' ? digestOf(text) : undefined;
+    const digest = this.list === 'added' ? textDigest(text) : undefined;
     const known = digest === undefined ? undefined : this.knownText?.(digest);
-    if (known !== undefined) return void list.push(new KnownUserText(known, digest!, text));
+    // The text must name the user the digest points at: two users' texts sharing a digest cannot be taken for each other.
+    if (known !== undefined && text.includes(known)) return void list.push(new KnownUserText(known, digest!, text));
     let element: unknown;
     try {
       element = JSON.parse(text);

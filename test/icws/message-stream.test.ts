@@ -4,7 +4,7 @@ import { MessageTooLargeError, StreamedMessage } from '../../src/icws/message-st
 import { SseReader } from '../../src/icws/transport/sse-reader.js';
 import { parseMessage, type ParseOutcome } from '../../src/icws/parse.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
-import { digestOf, KnownUserText } from '../../src/icws/text-digest.js';
+import { KnownUserText, textDigest } from '../../src/icws/text-digest.js';
 
 const user = (id: string, extra: Record<string, unknown> = {}) => ({
   configurationId: { id, displayName: `N "${id}" \\ ü`, uri: `/configuration/users/${id}` },
@@ -34,12 +34,17 @@ describe('StreamedMessage: users whose text the mirror knows', () => {
 
   it('leaves them unparsed in a full replace, with the id the mirror gave and the exact text', () => {
     const users = [user('a'), user('b')];
-    const digestOfB = digestOf(JSON.stringify(users[1]));
+    const digestOfB = textDigest(JSON.stringify(users[1]));
     const m = known({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's', added: users }, (d) => (d === digestOfB ? 'b' : undefined));
     expect(m.added[0]).to.deep.equal(users[0]);
     expect(m.added[1]).to.be.instanceOf(KnownUserText);
     expect(m.added[1]).to.include({ id: 'b', digest: digestOfB, text: JSON.stringify(users[1]) });
     expect((m.added[1] as KnownUserText).parse()).to.deep.equal(users[1]);
+  });
+
+  it('parses a user whose text does not name the user its digest points at', () => {
+    const m = known({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's', added: [user('a')] }, () => 'zz-someone-else');
+    expect(m.added).to.deep.equal([user('a')]);
   });
 
   it('parses them after all in anything but a full replace, wherever isDelta stands', () => {
@@ -48,7 +53,7 @@ describe('StreamedMessage: users whose text the mirror knows', () => {
       { __type: USERS_MESSAGE, isDelta: true, subscriptionId: 's', added: users },
       { __type: USERS_MESSAGE, added: users, subscriptionId: 's', isDelta: true },
     ]) {
-      const parsed = known(m, () => 'someone');
+      const parsed = known(m, () => 'a');
       expect(parsed.added).to.deep.equal(users);
       expect(parsed.added.some((u) => u instanceof KnownUserText)).to.equal(false);
     }
