@@ -4,10 +4,11 @@
  * N = 100,000 unless `--users N` (or ICWATCH_BENCH_USERS) says otherwise.
  *
  * Figures: dirFirstSyncSeconds (spawn → /readyz 200), dirResyncSeconds (expire the sessions → the new full replace
- * applied: meta syncedAt moves; nothing changed), dirRssMiB (icwatch's RSS after the first sync, settled),
- * dirPeakRssMiB (its VmHWM at the end), dirRedisUsedMiB (used_memory), dirMaxStallMs (the longest answer time of
+ * applied: meta syncedAt moves; nothing changed), dirRssMiB (the RSS of every icwatch process after the first sync,
+ * settled: the primary and its WebSocket worker; dirWriterRssMiB the primary's alone), dirPeakRssMiB (their VmHWM at
+ * the end, summed), dirRedisUsedMiB (used_memory), dirMaxStallMs (the longest answer time of
  * /healthz, asked every 50 ms from the moment icwatch listens to the end of the re-sync), dirIcwatchCpuSeconds
- * (CPU icwatch used for both, to read the times against a shared machine's load) and dirMirrorBytesPerUser (heap
+ * (CPU the icwatch processes used for both, to read the times against a shared machine's load) and dirMirrorBytesPerUser (heap
  * per user of the writer's in-memory mirror, measured by bench/mirror-memory.ts on the same generated users).
  * ICWATCH_BENCH_LOG=FILE keeps icwatch's log in FILE and the slow /healthz answers in FILE.slow.
  */
@@ -113,11 +114,15 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     if (mirrored !== users) throw new Error(`the mirror holds ${mirrored} users, expected ${users}`);
     log(`directory: first sync ${firstSync.toFixed(2)} s`);
     await sleep(1000);
-    const rss = procStatusMiB(icwatch.child.pid!, 'VmRSS');
+    // Every icwatch process: the primary (the writer) and its WebSocket workers (websocket.workers, default 1).
+    const pids = () => [icwatch.child.pid!, ...[...icwatch.stdout().matchAll(/worker \d+ \(pid (\d+)\) serves port/g)].map((m) => Number(m[1]))];
+    const sum = (f: (pid: number) => number) => pids().reduce((total, pid) => total + f(pid), 0);
+    const writerRss = procStatusMiB(icwatch.child.pid!, 'VmRSS');
+    const rss = sum((pid) => procStatusMiB(pid, 'VmRSS'));
     const heap = (await icwatch.get('/metrics')).text;
     const mib = (name: string) => Math.round(metricValue(heap, name) / 1048576);
     log(
-      `directory: after sync rss ${Math.round(rss)} MiB, heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`,
+      `directory: after sync rss ${Math.round(rss)} MiB (the writer's ${Math.round(writerRss)}), heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`,
     );
 
     const [seqBefore, syncedBefore] = await reader.hmget(keys.meta, 'seq', 'syncedAt');
@@ -141,8 +146,8 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     log(`directory: re-sync ${resync.toFixed(2)} s`);
     await sleep(500);
     const maxStall = await probe.stop();
-    const peak = procStatusMiB(icwatch.child.pid!, 'VmHWM');
-    const cpu = cpuSeconds(icwatch.child.pid!);
+    const peak = sum((pid) => procStatusMiB(pid, 'VmHWM'));
+    const cpu = sum(cpuSeconds);
     const usedMemory = Number(/used_memory:(\d+)/.exec(await reader.info('memory'))![1]) / 1048576;
     const text = (await icwatch.get('/metrics')).text;
     if (metricValue(text, 'icwatch_users') !== users) throw new Error('icwatch_users disagrees');
@@ -154,6 +159,7 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
       dirFirstSyncSeconds: Math.round(firstSync * 100) / 100,
       dirResyncSeconds: Math.round(resync * 100) / 100,
       dirRssMiB: Math.round(rss),
+      dirWriterRssMiB: Math.round(writerRss),
       dirPeakRssMiB: Math.round(peak),
       dirRedisUsedMiB: Math.round(usedMemory),
       dirMaxStallMs: Math.round(maxStall),
