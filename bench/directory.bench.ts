@@ -120,9 +120,9 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     const writerRss = procStatusMiB(icwatch.child.pid!, 'VmRSS');
     const rss = sum((pid) => procStatusMiB(pid, 'VmRSS'));
     const heap = (await icwatch.get('/metrics')).text;
-    const mib = (name: string) => Math.round(metricValue(heap, name) / 1048576);
+    const mib = (name: string) => Math.round(metricValue(heap, `${name}{worker="primary"}`) / 1048576);
     log(
-      `directory: after sync rss ${Math.round(rss)} MiB (the writer's ${Math.round(writerRss)}), heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`,
+      `directory: after sync rss ${Math.round(rss)} MiB (the writer's ${Math.round(writerRss)}), writer heap used ${mib('nodejs_heap_size_used_bytes')} of ${mib('nodejs_heap_size_total_bytes')} MiB, external ${mib('nodejs_external_memory_bytes')} MiB`,
     );
 
     const [seqBefore, syncedBefore] = await reader.hmget(keys.meta, 'seq', 'syncedAt');
