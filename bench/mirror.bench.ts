@@ -3,7 +3,9 @@
  * - rawHsetUsersPerSec: the generated users written as plain pipelined HSETs of their JSON-encoded properties,
  *   the baseline measured in the same run;
  * - fullReplaceUsersPerSec: the same users as a full replace into an empty mirror (hashes, ids, index, one stream
- *   entry per user, meta), and resyncUsersPerSec: the same replace again, unchanged;
+ *   entry per user, meta), and resyncUsersPerSec: the same replace again, unchanged (parsed users, as polling gives
+ *   them); resyncStreamedUsersPerSec: again, as its text read by the SSE path (src/icws/text-digest.ts), reading
+ *   included;
  * - deltaChangesPerSec: property changes per second committed under an offered load of DELTA_OFFERED_PER_SEC
  *   (two properties per message, as a status change does), with the per-message lag from arrival to commit;
  *   deltaMaxChangesPerSec: the same with every message queued at once (saturation).
@@ -15,6 +17,7 @@ import { startMirror } from '../test/mirror/fixtures.js';
 import { mirrorKeys } from '../src/mirror/keys.js';
 import type { Metrics } from '../src/metrics/metrics.js';
 import { DEFAULTS } from '../src/config/defaults.js';
+import { StreamedMessage } from '../src/icws/message-stream.js';
 import { USERS_MESSAGE, type ReceivedUsersMessage, type User } from '../src/icws/messages.js';
 import type { Figures } from './run.js';
 
@@ -72,6 +75,24 @@ export default async function mirrorBench({ quick, log }: { quick: boolean; log:
     const resyncUsersPerSec = count / ((performance.now() - t0) / 1000);
     log(`  resync: ${Math.round(resyncUsersPerSec)} users/s`);
 
+    // The re-sync as server-sent events deliver it: the text read piece by piece with the writer's known texts (the
+    // first such replace records them), timed from the first piece read to the replace applied.
+    const text = JSON.stringify(fullReplace(users).message);
+    const streamed = () => {
+      const reader = new StreamedMessage(DEFAULTS.icws.maxMessageBytes, (digest) => mirror.writer.knownText(digest));
+      for (let i = 0; i < text.length; i += 65536) reader.write(text.slice(i, i + 65536));
+      const outcome = reader.end();
+      if (outcome.kind !== 'message') throw new Error(`the full replace did not parse: ${outcome.kind}`);
+      return received(outcome.message as ReceivedUsersMessage['message']);
+    };
+    source.next(streamed());
+    await until(async () => (await pending(metrics)) === 0);
+    t0 = performance.now();
+    source.next(streamed());
+    await until(async () => (await pending(metrics)) === 0);
+    const resyncStreamedUsersPerSec = count / ((performance.now() - t0) / 1000);
+    log(`  resync as SSE delivers it (text read included): ${Math.round(resyncStreamedUsersPerSec)} users/s`);
+
     // Deltas at the offered rate: one entry per message, so seq maps back to the message and its arrival time.
     const arrivals: number[] = [];
     const lags: number[] = [];
@@ -122,6 +143,8 @@ export default async function mirrorBench({ quick, log }: { quick: boolean; log:
       fullReplaceVsRaw: fullReplaceUsersPerSec / rawHsetUsersPerSec,
       resyncUsersPerSec: Math.round(resyncUsersPerSec),
       resyncVsRaw: resyncUsersPerSec / rawHsetUsersPerSec,
+      resyncStreamedUsersPerSec: Math.round(resyncStreamedUsersPerSec),
+      resyncStreamedVsRaw: resyncStreamedUsersPerSec / rawHsetUsersPerSec,
       deltaOfferedChangesPerSec: DELTA_OFFERED_PER_SEC,
       deltaChangesPerSec: Math.round(deltaChangesPerSec),
       deltaLagP50Ms,

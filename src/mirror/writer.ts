@@ -62,9 +62,7 @@ export class MirrorWriter {
   }
 
   /** The user whose last full replace carried it as text of this digest, unchanged since (src/icws/text-digest.ts). */
-  knownText(digest: number): string | undefined {
-    return this.state.idOfText(digest);
-  }
+  readonly knownText = (digest: number): string | undefined => this.state.idOfText(digest);
 
   /** `listener` is called when Redis lost the mirror: a full replace must come (the pipeline asks the session). */
   onMirrorLost(listener: () => void): void {
