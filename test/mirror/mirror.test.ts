@@ -222,6 +222,18 @@ describe('mirror: Redis layout and semantics', function () {
     expect((last as { data: Record<string, unknown> }).data).to.deep.equal({ statusText: 'Gone home' });
   });
 
+  it('a full replace of parsed users (polling) skips the unchanged ones the same way, but never one changed since', async () => {
+    const h = await start();
+    const users = Array.from({ length: 20 }, (_, i) => user(`p${i}`, { extension: String(100 + i), statusText: 'Available' }));
+    await h.apply(replace(users));
+    const before = await readMirrorView(redis, prefix);
+    await h.apply(delta({ changed: [{ configurationId: { id: 'p4' }, statusText: 'Away' }] }));
+    await h.apply(replace(users.map((u) => structuredClone(u))));
+    const after = await readMirrorView(redis, prefix);
+    expect(after.changes.slice(before.changes.length).map((c) => `${c.op}:${c.id}`)).to.deep.equal(['upsert:p4', 'upsert:p4']);
+    expect(after.users).to.deep.equal(before.users);
+  });
+
   it('continues seq and keeps the epoch across a daemon restart; a new epoch only when meta is missing', async () => {
     const h1 = await start();
     await h1.apply(replace([user('a', { extension: '1' }), user('b')]));
