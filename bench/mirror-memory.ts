@@ -6,7 +6,7 @@
  */
 import { DEFAULTS } from '../src/config/defaults.js';
 import { encodeUser } from '../src/mirror/encode.js';
-import { textDigest } from '../src/icws/text-digest.js';
+import { textDigest } from '../src/util/digest.js';
 import { ChunkBuilder } from '../src/mirror/chunk-builder.js';
 import { MirrorState } from '../src/mirror/state.js';
 import { generateUsers } from '../src/simulator/users.js';

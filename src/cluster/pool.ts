@@ -94,9 +94,10 @@ export class WorkerPool implements FanoutStage {
   /** The primary serves no sockets: the workers listen on http.port themselves (cluster shares the socket). */
   attach(_server: Server): void {}
 
-  /** Forks every worker; resolves once all of them listen, rejects when one fails to start. */
+  /** Workers follow the mirror from Redis themselves: the writer need not wait for them to listen. */
   readonly followsOnItsOwn = true;
 
+  /** Forks every worker; resolves once all of them listen, rejects when one fails to start. */
   start(): Promise<void> {
     cluster.setupPrimary({ exec: workerEntry.file, execArgv: workerEntry.execArgv(), silent: false });
     const started = new Promise<void>((resolve, reject) => (this.firstStart = { resolve, reject }));

@@ -7,7 +7,8 @@
  * directories"). Everything else about the message is parsed by parse.ts as usual.
  */
 import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOutcome } from './parse.js';
-import { KnownUserText, rememberTextDigest, textDigest, type KnownTextLookup } from './text-digest.js';
+import { textDigest } from '../util/digest.js';
+import { KnownUserText, rememberTextDigest, type KnownTextLookup } from './text-digest.js';
 
 /** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
 export const MAX_LIST_ELEMENTS = 5_000_000;

@@ -5,21 +5,10 @@
  * keeps its digest as a hidden property (not enumerable: invisible to JSON.stringify, Object.keys and comparisons);
  * a user whose text the mirror already knows is not even parsed, and arrives as a KnownUserText.
  */
-import { hash } from 'node:crypto';
-
 const TEXT_DIGEST = Symbol('icwatch.textDigest');
 
 /** The id of the user whose last full replace carried it as text of this digest, if the mirror holds it so still. */
 export type KnownTextLookup = (digest: number) => string | undefined;
-
-/**
- * 52 bits of the MD5 of a user's text (no security use: equality only). Native, about twice as fast as the JS
- * digest of the mirror's properties on texts of this size, and a re-sync digests the whole directory.
- */
-export function textDigest(text: string): number {
-  const h = hash('md5', text, 'buffer');
-  return h.readUInt32LE(0) + (h.readUInt32LE(4) & 0xfffff) * 4294967296;
-}
 
 export function rememberTextDigest(user: unknown, digest: number): void {
   if (user !== null && typeof user === 'object') Object.defineProperty(user, TEXT_DIGEST, { value: digest });

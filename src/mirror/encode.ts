@@ -4,8 +4,6 @@
  * the exact text readers parse. Malformed users are reported, not thrown, so one bad user never stops a message.
  */
 
-export { digestOf } from '../util/digest.js';
-
 /** property → JSON encoding; `null` (in a merge) = the property was cleared. */
 export type EncodedProps = Map<string, string | null>;
 

@@ -4,12 +4,13 @@
  * Redis writes and change entries it takes. If Redis then refuses or loses the chunk, the caller reloads memory
  * from Redis, which stays the source of truth.
  *
- * Memory holds what the diff needs, not copies of the users: a digest per property (encode.ts digestOf), and the
+ * Memory holds what the diff needs, not copies of the users: a digest per property (util/digest.ts), and the
  * value itself only of indexed properties (to move index entries). So the users cost a few hundred bytes each
  * whatever their size (README "Big directories").
  */
 import { ChunkBuilder, type OpenUpsert } from './chunk-builder.js';
-import { digestOf, indexValue, type EncodedProps } from './encode.js';
+import { digestOf } from '../util/digest.js';
+import { indexValue, type EncodedProps } from './encode.js';
 
 /** property → JSON encoding, as in the user's Redis hash (what a load reads). */
 export type StoredProps = Map<string, string>;

@@ -24,7 +24,7 @@ export class ListMessageText<T = unknown> implements MessageText {
     private readonly fields: Record<string, unknown>,
     private readonly listKey: string,
     private readonly items: readonly T[],
-    private readonly encode: (item: T) => string = (item) => JSON.stringify(item),
+    private readonly encode: (item: T) => string,
   ) {}
 
   *pieces(): Generator<string> {

@@ -4,7 +4,8 @@ import { MessageTooLargeError, StreamedMessage } from '../../src/icws/message-st
 import { SseReader } from '../../src/icws/transport/sse-reader.js';
 import { parseMessage, type ParseOutcome } from '../../src/icws/parse.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
-import { KnownUserText, textDigest } from '../../src/icws/text-digest.js';
+import { KnownUserText } from '../../src/icws/text-digest.js';
+import { textDigest } from '../../src/util/digest.js';
 
 const user = (id: string, extra: Record<string, unknown> = {}) => ({
   configurationId: { id, displayName: `N "${id}" \\ ü`, uri: `/configuration/users/${id}` },
