@@ -4,7 +4,9 @@ import { parseIcwsDate } from './encode.js';
 import type { Chunk } from './planner.js';
 
 export function observeCommit(m: Metrics, chunk: Chunk, committedAt: { mono: number; wall: number }): void {
-  for (const t of chunk.receivedAts) m.lag.observe({ stage: 'redis' }, (committedAt.mono - t) / 1000);
+  // The labelled child once per chunk: observing with labels hashes them for every message.
+  const lag = m.lag.labels({ stage: 'redis' });
+  for (const t of chunk.receivedAts) lag.observe((committedAt.mono - t) / 1000);
   const b = chunk.builder;
   if (!b.entries) return;
   if (b.upserts) m.changes.inc({ op: 'upsert' }, b.upserts);

@@ -8,7 +8,7 @@
  * value itself only of indexed properties (to move index entries). So the users cost a few hundred bytes each
  * whatever their size (README "Big directories").
  */
-import { ChunkBuilder, type OpenUpsert } from './chunk-builder.js';
+import { ChunkBuilder, keyJson, type OpenUpsert } from './chunk-builder.js';
 import { digestOf } from '../util/digest.js';
 import { indexValue, type EncodedProps } from './encode.js';
 
@@ -87,11 +87,17 @@ export class PropertyIndex {
   }
 }
 
+/** A text digest no text has (digests are non-negative): the user changed since its text was recorded. */
+const NO_TEXT = -1;
+
 export class MirrorState {
   readonly users = new Map<string, UserDigests>();
-  /** id → digest of the text its last full replace carried it as, while nothing changed it since (icws/text-digest.ts). */
+  /**
+   * id → digest of the text its last full replace carried it as, while nothing changed it since
+   * (icws/text-digest.ts); NO_TEXT once something did (overwritten, not deleted: a delta costs no rehash).
+   */
   private readonly textDigests = new Map<string, number>();
-  /** The same, digest → id. */
+  /** digest → id, checked against textDigests when read (a stale entry is ignored; pruned as they pile up). */
   private readonly textOwners = new Map<number, string>();
   private readonly indexes = new Map<string, PropertyIndex>();
 
@@ -139,14 +145,23 @@ export class MirrorState {
   }
 
   idOfText(textDigest: number): string | undefined {
-    return this.textOwners.get(textDigest);
+    const id = this.textOwners.get(textDigest);
+    return id !== undefined && this.textDigests.get(id) === textDigest ? id : undefined;
   }
 
-  private forgetText(id: string): void {
-    const digest = this.textDigests.get(id);
-    if (digest === undefined) return;
-    this.textDigests.delete(id);
-    if (this.textOwners.get(digest) === id) this.textOwners.delete(digest);
+  /** The user changed (or left): its text is no longer what the mirror holds. */
+  private forgetText(id: string, removed = false): void {
+    if (removed) this.textDigests.delete(id);
+    else if (this.textDigests.has(id)) this.textDigests.set(id, NO_TEXT);
+  }
+
+  private rememberText(id: string, textDigest: number): void {
+    this.textDigests.set(id, textDigest);
+    this.textOwners.set(textDigest, id);
+    // Stale owners (texts since changed) pile up over re-syncs: keep only the current ones once they outnumber them.
+    if (this.textOwners.size > 2 * this.textDigests.size + 1024) {
+      for (const [digest, owner] of this.textOwners) if (this.textDigests.get(owner) !== digest) this.textOwners.delete(digest);
+    }
   }
 
   /**
@@ -155,11 +170,8 @@ export class MirrorState {
    */
   setExact(b: ChunkBuilder, id: string, desired: EncodedProps, textDigest?: number): boolean {
     const wrote = this.setTo(b, id, desired);
-    this.forgetText(id);
-    if (textDigest !== undefined && this.users.has(id)) {
-      this.textDigests.set(id, textDigest);
-      this.textOwners.set(textDigest, id);
-    }
+    if (textDigest !== undefined && this.users.has(id)) this.rememberText(id, textDigest);
+    else this.forgetText(id, !this.users.has(id));
     return wrote;
   }
 
@@ -194,7 +206,7 @@ export class MirrorState {
   }
 
   remove(b: ChunkBuilder, id: string): boolean {
-    this.forgetText(id);
+    this.forgetText(id, true);
     const current = this.users.get(id);
     if (!current) return false;
     for (const prop of current.keys()) this.indexes.get(prop)?.release(b, id);
@@ -222,11 +234,8 @@ export class MirrorState {
     if (prop === 'lastModifiedDate') b.modifiedDates.push(json);
     stored.set(prop, digest);
     const key = keyJson(prop);
-    if (e.composed && key.length !== prop.length + 2) {
-      // A name that needs escaping: build the data in Node after all, from the pairs pushed so far.
-      e.composed = false;
-      for (let i = e.at + 4; i < b.entryArgs.length; i += 2) e.data += (e.data.length > 1 ? ',' : '') + keyJson(b.entryArgs[i]!) + ':' + b.entryArgs[i + 1];
-    }
+    // A name that needs escaping: the data is built in Node after all.
+    if (e.composed && key.length !== prop.length + 2) b.decompose(e);
     if (!e.composed) e.data += (e.data.length > 1 ? ',' : '') + key + ':' + json;
     b.entryArgs.push(prop, json);
     e.sets++;
@@ -234,6 +243,8 @@ export class MirrorState {
 
   private finish(b: ChunkBuilder, e: OpenUpsert, id: string, stored: UserDigests): boolean {
     if (!e.sets && !e.dels.length) return b.abandon(e);
+    // Deletions are written into the data as nulls: not composable by the script.
+    if (e.dels.length) b.decompose(e);
     for (const prop of e.dels) {
       this.indexes.get(prop)?.release(b, id);
       stored.delete(prop);
@@ -242,15 +253,4 @@ export class MirrorState {
     b.endUpsert(e);
     return true;
   }
-}
-
-const keyJsonCache = new Map<string, string>();
-/** JSON of a property name (a handful of distinct names: cached). */
-function keyJson(prop: string): string {
-  let json = keyJsonCache.get(prop);
-  if (json === undefined) {
-    json = JSON.stringify(prop);
-    if (keyJsonCache.size < 1000) keyJsonCache.set(prop, json);
-  }
-  return json;
 }

@@ -86,6 +86,20 @@ describe('mirror: Redis layout and semantics', function () {
     expect(v.raw.odd!.notes).to.equal(JSON.stringify(odd.notes));
     expect(v.changes.find((c) => c.id === 'odd')).to.deep.include({ data: { configurationId: v.users.odd!.configurationId, ...odd } });
     expect(replay(v.changes)).to.deep.equal(v.users);
+
+    // Changes to users it holds go the same two ways (packed for plain names, pair by pair otherwise).
+    const sepChange = { configurationId: { id: 'sep' }, notes: '\u001f\u001f', statusText: 'x' };
+    const oddChange = { configurationId: { id: 'odd' }, 'we"ird\\name': 'c/d' };
+    await h.apply(delta({ changed: [sepChange, oddChange] }));
+    const w = await readMirrorView(redis, prefix);
+    expect(w.users.sep).to.deep.equal({ ...sepChange });
+    expect(w.users.odd).to.deep.equal({ ...odd, ...oddChange });
+    expect(w.changes.slice(-2)).to.deep.equal([
+      { ...w.changes.at(-2), op: 'upsert', id: 'sep', data: sepChange },
+      { ...w.changes.at(-1), op: 'upsert', id: 'odd', data: oddChange },
+    ]);
+    expect(w.meta).to.include({ users: '3', seq: '5' });
+    expect(replay(w.changes)).to.deep.equal(w.users);
   });
 
   it('a delta add sets the user to exactly the given properties; changed merges and null clears', async () => {

@@ -28,10 +28,11 @@ then     X, then X index groups, each: property, S, D, S value/user-id pairs to 
 then     the change entries, in order, to the end of ARGV; each is one of
            'n'|'u', id, S, D, S field/value pairs, D fields, data   upsert (HSET/HDEL the user hash, XADD);
                                                                     'n' = a user new to the mirror (SADD ids)
-           'P', id, S, packed                                       a new user whose field names need no JSON
-                                                                    escaping, its S field/value pairs joined by
-                                                                    U+001F in one argument (JSON never holds a raw
-                                                                    U+001F); data is composed from the pairs
+           'P'|'U', id, S, packed                                   an upsert with no deletion whose field names
+                                                                    need no JSON escaping, its S field/value pairs
+                                                                    joined by U+001F in one argument (JSON never
+                                                                    holds a raw U+001F); data is composed from the
+                                                                    pairs; 'P' = a user new to the mirror
            'r', id                                                  remove: DEL the user hash, SREM ids, XADD
 Returns  {'OK', seq, users} | {'FENCED', current fence or ''} | {'STALE', epoch, seq}
          | {'EMPTY'} (meta missing: Redis lost the mirror)
@@ -103,7 +104,7 @@ while i <= last do
     i = i + 2
   else
     local data
-    if op == 'P' then
+    if op == 'P' or op == 'U' then
       -- Split the packed pairs, HSET them, and compose data: the values are JSON already, only the names are
       -- quoted (they need no escaping).
       local packed, fields, parts = ARGV[i + 3], {}, {}
@@ -131,7 +132,7 @@ while i <= last do
       data = ARGV[i]
       i = i + 1
     end
-    if op ~= 'u' then
+    if op == 'n' or op == 'P' then
       added[#added + 1] = id
       pending[id] = true
     end
