@@ -1,6 +1,6 @@
 /** Marble tests of coalesceWhileBusy: order kept, batches formed while busy, the waiting bound, end after the work. */
 import { expect } from 'chai';
-import { of, throwError } from 'rxjs';
+import { of, Subject, throwError } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { coalesceWhileBusy, type CoalesceOptions } from '../../src/pipeline/coalesce.js';
 
@@ -53,12 +53,21 @@ describe('coalesceWhileBusy', () => {
     });
   });
 
-  it('runs a synchronous project for every value, in order', () => {
+  it('makes one batch of the values given together, and runs a synchronous project for each batch, in order', async () => {
     const out: string[] = [];
-    of('a', 'b', 'c')
-      .pipe(coalesceWhileBusy((batch) => of(batch.join('')), keepAll))
-      .subscribe((v) => out.push(v));
-    expect(out).to.deep.equal(['a', 'b', 'c']);
+    const source = new Subject<string>();
+    source.pipe(coalesceWhileBusy((batch) => of(batch.join('')), keepAll)).subscribe((v) => out.push(v));
+    source.next('a');
+    source.next('b');
+    expect(out, 'nothing before the code that gave the values has run').to.deep.equal([]);
+    await Promise.resolve();
+    source.next('c');
+    await Promise.resolve();
+    source.next('d');
+    source.next('e');
+    source.complete();
+    await new Promise((r) => setImmediate(r));
+    expect(out).to.deep.equal(['ab', 'c', 'de']);
   });
 
   it('delivers a source error only after the values before it were worked on', () => {
