@@ -130,10 +130,12 @@ describe('ha: leadership', function () {
     const a = replica('a');
     a.leadership.start();
     await waitFor('a leads', () => a.leadership.isLeader);
-    // An operator (or a split) hands the lease to someone else: a loses it at its next renew.
-    await redis.del(mirrorKeys(prefix).leader);
-    await new LeaseStore(redis, mirrorKeys(prefix), 'intruder', 1000).acquire();
-    await waitFor('a steps down', () => a.events.length === 2);
+    // An operator (or a split) hands the lease to someone else: a loses it at its next renew. In one step, as
+    // lease-acquire.lua does it (a DEL first would let a renew in between find no holder at all).
+    const keys = mirrorKeys(prefix);
+    await redis.multi().set(keys.leader, 'intruder', 'PX', 1000).hincrby(keys.meta, 'fence', 1).exec();
+    // The writer's stop records who holds the lease after an await of its own: wait for that too.
+    await waitFor('a steps down', () => a.events.length === 2 && a.holders.length === 1);
     expect(a.events[1]).to.equal('stop deposed');
     expect(a.holders[0]).to.equal('intruder');
     expect(a.states).to.include.members(['leader', 'stepping-down', 'standby']);
