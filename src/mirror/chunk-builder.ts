@@ -13,11 +13,9 @@ export interface OpenUpsert {
    * arguments per delta instead of 3 + 3·S: Redis clients pay per argument).
    */
   composed: boolean;
-  /** A user new to the mirror (the script adds it to the ids set). */
-  created: boolean;
 }
 
-/** Separates the names and values of a packed new user ('P' entries of lua/apply.lua). */
+/** Separates the names and values of a packed upsert ('P' and 'U' entries of lua/apply.lua). */
 export const FIELD_SEPARATOR = '\u001f';
 
 /**
@@ -41,15 +39,19 @@ export class ChunkBuilder {
     const at = this.entryArgs.length;
     // 'n': a user new to the mirror (the script adds it to the ids set); 'u': a user it holds.
     this.entryArgs.push(created ? 'n' : 'u', id, '', '');
-    return { at, sets: 0, dels: [], data: '{', composed: true, created };
+    return { at, sets: 0, dels: [], data: '{', composed: true };
+  }
+
+  /** Appends one field to the data Node builds (an upsert no longer composed by the script). */
+  appendData(e: OpenUpsert, key: string, json: string): void {
+    e.data += (e.data.length > 1 ? ',' : '') + key + ':' + json;
   }
 
   /** The upsert's data built in Node after all, from the pairs pushed so far (a name that needs escaping, a deletion). */
   decompose(e: OpenUpsert): void {
     if (!e.composed) return;
     e.composed = false;
-    for (let i = e.at + 4; i < this.entryArgs.length; i += 2)
-      e.data += (e.data.length > 1 ? ',' : '') + keyJson(this.entryArgs[i]!) + ':' + this.entryArgs[i + 1];
+    for (let i = e.at + 4; i < this.entryArgs.length; i += 2) this.appendData(e, keyJson(this.entryArgs[i]!), this.entryArgs[i + 1]!);
   }
 
   endUpsert(e: OpenUpsert): void {
@@ -57,7 +59,7 @@ export class ChunkBuilder {
       // One argument instead of 2·S. JSON never holds a raw U+001F, and the names on this path need no escaping, so
       // the separator cannot collide.
       const packed = this.entryArgs.splice(e.at + 4).join(FIELD_SEPARATOR);
-      this.entryArgs[e.at] = e.created ? 'P' : 'U';
+      this.entryArgs[e.at] = this.entryArgs[e.at] === 'n' ? 'P' : 'U';
       this.entryArgs[e.at + 2] = String(e.sets);
       this.entryArgs[e.at + 3] = packed;
       this.upserts++;

@@ -236,7 +236,7 @@ export class MirrorState {
     const key = keyJson(prop);
     // A name that needs escaping: the data is built in Node after all.
     if (e.composed && key.length !== prop.length + 2) b.decompose(e);
-    if (!e.composed) e.data += (e.data.length > 1 ? ',' : '') + key + ':' + json;
+    if (!e.composed) b.appendData(e, key, json);
     b.entryArgs.push(prop, json);
     e.sets++;
   }
@@ -248,7 +248,7 @@ export class MirrorState {
     for (const prop of e.dels) {
       this.indexes.get(prop)?.release(b, id);
       stored.delete(prop);
-      e.data += (e.data.length > 1 ? ',' : '') + keyJson(prop) + ':null';
+      b.appendData(e, keyJson(prop), 'null');
     }
     b.endUpsert(e);
     return true;
