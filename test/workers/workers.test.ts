@@ -111,6 +111,14 @@ describe('icwatch run with two workers', function () {
       ICWATCH_WEBSOCKET_WORKERS: '2',
     });
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
+    // Ready means the first worker serves (the port answers); the second may start a moment later, and until it
+    // listens node:cluster deals every connection to the first.
+    await waitFor(
+      'both workers serving',
+      () => ['1', '2'].every((id) => new RegExp(`worker ${id} \\(pid \\d+\\) serves port`).test(icwatch.stdout())),
+      30000,
+      100,
+    );
   });
   after(async () => {
     await Promise.all(watched.map((w) => w.client.stop()));
