@@ -35,6 +35,8 @@ describe('icwatch run with two workers', function () {
   let users: SimUser[];
 
   const seq = async () => Number(await redis.hget(mirrorKeys(prefix).meta, 'seq'));
+  /** Every start of a worker the pool logged, in order: `worker N (pid P) serves port …`. */
+  const workerStarts = () => [...icwatch.stdout().matchAll(/worker (\d+) \(pid (\d+)\) serves port/g)].map((m) => ({ id: m[1]!, pid: Number(m[2]) }));
   const watch = (): Watched => {
     const w: Watched = {
       client: new FanoutClient({
@@ -113,12 +115,7 @@ describe('icwatch run with two workers', function () {
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
     // Ready means the first worker serves (the port answers); the second may start a moment later, and until it
     // listens node:cluster deals every connection to the first.
-    await waitFor(
-      'both workers serving',
-      () => ['1', '2'].every((id) => new RegExp(`worker ${id} \\(pid \\d+\\) serves port`).test(icwatch.stdout())),
-      30000,
-      100,
-    );
+    await waitFor('both workers serving', () => ['1', '2'].every((id) => workerStarts().some((w) => w.id === id)), 30000, 100);
   });
   after(async () => {
     await Promise.all(watched.map((w) => w.client.stop()));
@@ -160,12 +157,12 @@ describe('icwatch run with two workers', function () {
   });
 
   it('replaces a killed worker, and its clients resume where they were', async () => {
-    const line = /worker 2 \(pid (\d+)\) serves port/.exec(icwatch.stdout());
-    expect(line, 'the pool logs each worker pid').to.not.equal(null);
+    const worker2 = workerStarts().find((w) => w.id === '2');
+    expect(worker2, 'the pool logs each worker pid').to.not.equal(undefined);
     const victims = watched.filter((w) => w.worker === '2');
-    process.kill(Number(line![1]), 'SIGKILL');
+    process.kill(worker2!.pid, 'SIGKILL');
     await icwatch.waitForOutput(/worker 2 exited \(SIGKILL\); starting it again/);
-    await waitFor('a new worker 2', () => (icwatch.stdout().match(/worker 2 \(pid \d+\) serves port/g) ?? []).length >= 2, 30000, 100);
+    await waitFor('a new worker 2', () => workerStarts().filter((w) => w.id === '2').length >= 2, 30000, 100);
 
     const [start] = await churn('second');
     const last = await everyClientAtMirrorSeq();
@@ -195,7 +192,7 @@ describe('icwatch run with two workers', function () {
     for (const w of watched) expect(w.closes[0]).to.equal(CLOSE.goingAway.code);
     expect(icwatch.stdout()).to.match(/"message":"stopped"/);
     // The workers are gone with the primary (a zombie waiting for its reaper counts as gone).
-    const pids = [...icwatch.stdout().matchAll(/worker \d \(pid (\d+)\) serves port/g)].map((m) => Number(m[1]));
+    const pids = workerStarts().map((w) => w.pid);
     expect(pids.length).to.be.greaterThanOrEqual(3);
     const alive = (pid: number) => {
       try {
