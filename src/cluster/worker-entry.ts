@@ -1,11 +1,18 @@
-/** The script a worker runs, and how node must be started to run TypeScript sources (tsx, as bin/icwatch.js does). */
+/**
+ * The script a worker runs, and how node must be started to run it: the bundled worker beside a bundled primary
+ * (src/build/cli-bundle.ts), or the TypeScript source through tsx, as bin/icwatch.js does.
+ */
 import { fileURLToPath } from 'node:url';
+import { runningFrom } from '../daemon/version.js';
+
+const bundled = runningFrom() === 'bundle';
 
 export const workerEntry = {
-  file: fileURLToPath(new URL('./worker-main.ts', import.meta.url)),
-  /** The primary's node options, plus the tsx loader unless they already load it (a test runner's --import=tsx). */
+  // In the bundle, import.meta.url is still this source's location: dist/ sits beside src/.
+  file: fileURLToPath(new URL(bundled ? '../../dist/bin/worker-main.mjs' : './worker-main.ts', import.meta.url)),
+  /** The primary's node options, plus the tsx loader for the sources unless they already load it (--import=tsx). */
   execArgv(): string[] {
     const own = process.execArgv;
-    return own.some((a) => a.includes('tsx')) ? own : [...own, '--import', import.meta.resolve('tsx')];
+    return bundled || own.some((a) => a.includes('tsx')) ? own : [...own, '--import', import.meta.resolve('tsx')];
   },
 };

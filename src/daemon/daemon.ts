@@ -18,7 +18,7 @@ import { statusView } from './status.js';
 import { combineLag, combineReadiness, combineStatus, type PrimaryState } from './combined-state.js';
 import type { DaemonOptions, DaemonState } from './daemon-options.js';
 import { lagHistograms } from '../http/status-json.js';
-import { packageVersion } from './version.js';
+import { packageVersion, runningFrom } from './version.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import type { Leadership } from '../ha/leadership.js';
 import { createLeadership } from '../ha/setup.js';
@@ -77,6 +77,7 @@ export class Daemon {
       for (const token of config.websocket.tokens) registerSecret(token);
       this.log.info(`icwatch ${this.version} starting`, {
         role: config.role,
+        runs: runningFrom(),
         redis: describeRedis(config.redis),
         icws: config.role === 'all' ? config.icws.url : undefined,
       });

@@ -13,3 +13,11 @@ export function packageVersion(): string {
   }
   return cached;
 }
+
+/** Defined (as true) only in the bundle that src/build/cli-bundle.ts builds. */
+declare const __ICWATCH_BUNDLE__: boolean | undefined;
+
+/** Which form of icwatch is running: the dist/bin bundle, or the TypeScript sources through tsx. */
+export function runningFrom(): 'bundle' | 'sources' {
+  return typeof __ICWATCH_BUNDLE__ !== 'undefined' && __ICWATCH_BUNDLE__ ? 'bundle' : 'sources';
+}

@@ -2,6 +2,7 @@
  * Builds what icwatch serves and ships (`npm run build`; `prepare` runs it at install and before `npm pack`):
  *   dist/page/page.js   the live page (src/page) bundled with icwatch/client: one file, no CDN, no build at run time
  *   dist/client/…       icwatch/client as JavaScript and .d.ts, what package.json `exports` names
+ *   dist/bin/…          the CLI and the worker as JavaScript, which bin/icwatch.js runs while it matches the sources
  * With --if-possible a missing tool or source (a production install, a Docker layer without src/) is a message,
  * not a failure: icwatch then bundles the page in memory on its first request (src/http/page-assets.ts).
  */
@@ -10,6 +11,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BUNDLE_DIR, bundleCli } from '../build/cli-bundle.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PAGE_ENTRY = join(ROOT, 'src/page/main.ts');
@@ -53,6 +55,12 @@ async function main(ifPossible: boolean): Promise<void> {
   } catch (err) {
     if (!ifPossible) throw err;
     say(`icwatch/client not built (${(err as Error).message.split('\n')[0]}); only \`npm pack\` needs it`);
+  }
+  try {
+    say(`wrote ${BUNDLE_DIR} (the CLI from ${await bundleCli(ROOT)} sources)`);
+  } catch (err) {
+    if (!ifPossible) throw err;
+    say(`the CLI bundle not built (${(err as Error).message.split('\n')[0]}); bin/icwatch.js runs the sources`);
   }
 }
 
