@@ -8,7 +8,8 @@
  */
 import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOutcome } from './parse.js';
 import { textDigest } from '../util/digest.js';
-import { KnownUserText, rememberTextDigest, type KnownTextLookup } from './text-digest.js';
+import type { User } from './messages.js';
+import { UserText, type KnownTextLookup } from './text-digest.js';
 
 /** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
 export const MAX_LIST_ELEMENTS = 5_000_000;
@@ -58,7 +59,7 @@ export class StreamedMessage {
   /** The list whose elements are being read (depth 2 = inside it), or undefined. */
   private list: string | undefined;
 
-  /** `knownText`: users of `added` whose text the mirror holds unchanged are kept as KnownUserText, unparsed. */
+  /** `knownText`: users of `added` whose text the mirror holds unchanged are not even parsed to be checked. */
   constructor(
     private readonly maxBytes: number,
     private readonly knownText?: KnownTextLookup,
@@ -181,17 +182,17 @@ export class StreamedMessage {
     } catch (err) {
       return { kind: 'malformed', reason: `not JSON (${(err as Error).message})`, sample: sampleOf(this.head), mayCarryChanges: true };
     }
-    // Only a full replace may carry users unparsed (the writer skips or parses them); anything else gets them parsed.
-    if ((value as { isDelta?: unknown } | null)?.isDelta !== false) this.parseKnownUsers();
+    // Only a full replace carries users as text (the writer skips or parses them); anything else gets them parsed.
+    if ((value as { isDelta?: unknown } | null)?.isDelta !== false) this.parseUserTexts();
     const outcome = parseMessage(value, { lists: this.lists, problem: this.problem });
     if (outcome.kind === 'message') return outcome;
     // Not a usersMessage after all (or a bad one): say so with the message's own beginning.
     return { ...outcome, sample: sampleOf(this.head) };
   }
 
-  private parseKnownUsers(): void {
+  private parseUserTexts(): void {
     for (const list of this.lists.values()) {
-      for (let i = 0; i < list.length; i++) if (list[i] instanceof KnownUserText) list[i] = (list[i] as KnownUserText).parse();
+      for (let i = 0; i < list.length; i++) if (list[i] instanceof UserText) list[i] = (list[i] as UserText).parse();
     }
   }
 
@@ -228,7 +229,7 @@ export class StreamedMessage {
     const digest = this.list === 'added' ? textDigest(text) : undefined;
     const known = digest === undefined ? undefined : this.knownText?.(digest);
     // The text must name the user the digest points at: two users' texts sharing a digest cannot be taken for each other.
-    if (known !== undefined && text.includes(known)) return void list.push(new KnownUserText(known, digest!, text));
+    if (known !== undefined && text.includes(known)) return void list.push(new UserText(known, digest!, text));
     let element: unknown;
     try {
       element = JSON.parse(text);
@@ -236,8 +237,10 @@ export class StreamedMessage {
       this.problem ??= `${this.list}[${list.length}] is not JSON (${(err as Error).message})`;
       element = null;
     }
-    this.problem ??= listElementProblem(this.list!, list.length, element);
-    if (digest !== undefined) rememberTextDigest(element, digest);
+    const problem = listElementProblem(this.list!, list.length, element);
+    this.problem ??= problem;
+    // A checked user of `added` is kept as its text, parsed again when it is written; the object dies young.
+    if (digest !== undefined && !problem) return void list.push(new UserText((element as User).configurationId.id, digest, text));
     list.push(element);
   }
 }

@@ -6,7 +6,7 @@
 import type { Logger } from '../log/logger.js';
 import type { ReceivedUsersMessage, UsersMessage } from '../icws/messages.js';
 import { encodeUser, type EncodedProps } from './encode.js';
-import { KnownUserText, textDigestOf } from '../icws/text-digest.js';
+import { textDigestOf, UserText } from '../icws/text-digest.js';
 import { ChunkBuilder } from './chunk-builder.js';
 import type { MirrorState } from './state.js';
 
@@ -130,13 +130,13 @@ export class ReplacePlanner {
       let user = this.users[this.next++];
       // The same text as at the previous full replace, and no change since: nothing to encode or compare.
       const textDigest = textDigestOf(user);
-      const id = user instanceof KnownUserText ? user.id : (user as { configurationId?: { id?: unknown } } | null)?.configurationId?.id;
+      const id = user instanceof UserText ? user.id : (user as { configurationId?: { id?: unknown } } | null)?.configurationId?.id;
       if (textDigest !== undefined && typeof id === 'string' && this.state.unchangedSince(id, textDigest)) {
         this.seen.add(id);
         continue;
       }
-      // Left unparsed as known, but changed since it was read (a user seen twice in one replace): parse it now.
-      if (user instanceof KnownUserText) user = user.parse();
+      // Its text is new, or changed since (a user seen twice in one replace): parse it now, to die young.
+      if (user instanceof UserText) user = user.parse();
       const u = encodeOrWarn(user, false, 'full replace', this.options.logger);
       if (!u) continue;
       this.seen.add(u.id);

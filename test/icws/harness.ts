@@ -3,6 +3,7 @@ import type { Subscription } from 'rxjs';
 import { DEFAULTS, type Config } from '../../src/config/defaults.js';
 import type { SessionState } from '../../src/icws/feed.js';
 import type { ReceivedUsersMessage } from '../../src/icws/messages.js';
+import { UserText } from '../../src/icws/text-digest.js';
 import { IcwsUsersFeed } from '../../src/icws/users-feed.js';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log/logger.js';
@@ -28,6 +29,13 @@ export function testConfig(url: string, over: DeepPartial<Config> = {}): Config 
   } as Config['icws'];
   c.subscription = { ...c.subscription, ...over.subscription };
   return c;
+}
+
+/** The message with the users a full replace carries as text (UserText) parsed, as the writer parses them. */
+export function withParsedUsers<M>(message: M): M {
+  const added = (message as { added?: unknown }).added;
+  if (!Array.isArray(added) || !added.some((u) => u instanceof UserText)) return message;
+  return { ...message, added: added.map((u: unknown) => (u instanceof UserText ? u.parse() : u)) };
 }
 
 export class FeedProbe {
@@ -59,7 +67,7 @@ export class FeedProbe {
     const steps = { metrics: this.metrics, logger: this.logger };
     this.subs.push(
       this.feed.items$.pipe(parseItems(steps), actOnSessionMessages(steps), keepOurSubscription(steps)).subscribe({
-        next: (m) => this.messages.push(m),
+        next: (m) => this.messages.push({ ...m, message: withParsedUsers(m.message) }),
         error: (e: unknown) => (this.error = e),
         complete: () => (this.completed = true),
       }),

@@ -4,8 +4,9 @@ import { MessageTooLargeError, StreamedMessage } from '../../src/icws/message-st
 import { SseReader } from '../../src/icws/transport/sse-reader.js';
 import { parseMessage, type ParseOutcome } from '../../src/icws/parse.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
-import { KnownUserText } from '../../src/icws/text-digest.js';
+import { UserText } from '../../src/icws/text-digest.js';
 import { textDigest } from '../../src/util/digest.js';
+import { withParsedUsers } from './harness.js';
 
 const user = (id: string, extra: Record<string, unknown> = {}) => ({
   configurationId: { id, displayName: `N "${id}" \\ ü`, uri: `/configuration/users/${id}` },
@@ -21,7 +22,9 @@ function streamed(text: string, pieces: number[], max = 1 << 20): ParseOutcome {
     at += p;
   }
   m.write(text.slice(at));
-  return m.end();
+  const outcome = m.end();
+  // A full replace's users come as text: compared here as the writer will parse them.
+  return outcome.kind === 'message' ? { ...outcome, message: withParsedUsers(outcome.message) } : outcome;
 }
 
 describe('StreamedMessage: users whose text the mirror knows', () => {
@@ -33,19 +36,23 @@ describe('StreamedMessage: users whose text the mirror knows', () => {
     return outcome.message as { added: unknown[] };
   };
 
-  it('leaves them unparsed in a full replace, with the id the mirror gave and the exact text', () => {
+  it('keeps every user of a full replace as its exact text, with its id and digest', () => {
     const users = [user('a'), user('b')];
     const digestOfB = textDigest(JSON.stringify(users[1]));
     const m = known({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's', added: users }, (d) => (d === digestOfB ? 'b' : undefined));
-    expect(m.added[0]).to.deep.equal(users[0]);
-    expect(m.added[1]).to.be.instanceOf(KnownUserText);
+    // Checked (a new text is parsed to check it) but not held parsed, known or not.
+    expect(m.added[0]).to.be.instanceOf(UserText);
+    expect(m.added[0]).to.include({ id: 'a', text: JSON.stringify(users[0]) });
+    expect((m.added[0] as UserText).parse()).to.deep.equal(users[0]);
+    expect(m.added[1]).to.be.instanceOf(UserText);
     expect(m.added[1]).to.include({ id: 'b', digest: digestOfB, text: JSON.stringify(users[1]) });
-    expect((m.added[1] as KnownUserText).parse()).to.deep.equal(users[1]);
+    expect((m.added[1] as UserText).parse()).to.deep.equal(users[1]);
   });
 
-  it('parses a user whose text does not name the user its digest points at', () => {
+  it('takes the id from the text itself when it does not name the user its digest points at', () => {
     const m = known({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's', added: [user('a')] }, () => 'zz-someone-else');
-    expect(m.added).to.deep.equal([user('a')]);
+    expect(m.added[0]).to.include({ id: 'a' });
+    expect((m.added[0] as UserText).parse()).to.deep.equal(user('a'));
   });
 
   it('parses them after all in anything but a full replace, wherever isDelta stands', () => {
@@ -56,7 +63,7 @@ describe('StreamedMessage: users whose text the mirror knows', () => {
     ]) {
       const parsed = known(m, () => 'a');
       expect(parsed.added).to.deep.equal(users);
-      expect(parsed.added.some((u) => u instanceof KnownUserText)).to.equal(false);
+      expect(parsed.added.some((u) => u instanceof UserText)).to.equal(false);
     }
   });
 });

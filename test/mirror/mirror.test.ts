@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
-import { KnownUserText } from '../../src/icws/text-digest.js';
+import { UserText } from '../../src/icws/text-digest.js';
 import type { CommittedBatch } from '../../src/mirror/types.js';
 import {
   delta,
@@ -219,7 +219,7 @@ describe('mirror: Redis layout and semantics', function () {
     const before = await readMirrorView(redis, prefix);
     // The same text again: nothing written, and no user even parsed.
     const again = streamedReplace(users, known);
-    expect(again.message.added!.every((u) => u instanceof KnownUserText)).to.equal(true);
+    expect(again.message.added!.every((u) => u instanceof UserText)).to.equal(true);
     await h.apply(again);
     expect((await readMirrorView(redis, prefix)).meta.seq).to.equal(before.meta.seq);
     // A delta changes u3 and u7 goes: the same full replace puts both back.
