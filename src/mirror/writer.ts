@@ -21,14 +21,12 @@ import { ChunkBuilder } from './chunk-builder.js';
 import { MirrorState } from './state.js';
 import { MirrorStore, NO_WRITE, type ApplyReply } from './store.js';
 import type { CommittedBatch, MirrorOptions, MirrorPhase, MirrorStatus } from './types.js';
+import { collectAfterReplace } from '../util/collect-garbage.js';
 import type { WriteBatch } from './write-batch.js';
 import { MirrorFencedError, MirrorMovedError, RedisUnavailableError } from './write-errors.js';
 
 type Reply = ApplyReply | Error;
-/**
- * Planning is synchronous work; chunks that need no round trip (unchanged users of a full replace) follow each
- * other without one. After this long the writer lets other work run (HTTP answers, the fan-out) before going on.
- */
+/** Planning is synchronous (unchanged users need no round trip): after this long, other work runs (HTTP, fan-out). */
 export const YIELD_AFTER_MS = 10;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -233,6 +231,7 @@ export class MirrorWriter {
       this.synced = true;
       this.phase = { type: 'ready' };
       this.log.info(`full replace applied (reason ${chunk.fullSync})`, { users: this.users, seq: this.seq });
+      collectAfterReplace(this.users, (collected) => this.log.debug("collected the full replace's garbage", collected));
     }
     if (chunk.builder.entries) {
       this.lastChangeAt = wall;
