@@ -21,7 +21,7 @@ import { ChunkBuilder } from './chunk-builder.js';
 import { MirrorState } from './state.js';
 import { MirrorStore, NO_WRITE, type ApplyReply } from './store.js';
 import type { CommittedBatch, MirrorOptions, MirrorPhase, MirrorStatus } from './types.js';
-import { collectAfterReplace } from '../util/collect-garbage.js';
+import { Activity, collectAfterReplace } from '../util/collect-garbage.js';
 import type { WriteBatch } from './write-batch.js';
 import { MirrorFencedError, MirrorMovedError, RedisUnavailableError } from './write-errors.js';
 
@@ -45,6 +45,8 @@ export class MirrorWriter {
   private seq = 0;
   private users = 0;
   private lastChangeAt: number | undefined;
+  /** When batches are written: the collections after a big replace wait for the writer to rest. */
+  private readonly activity = new Activity();
   /** Known meta subscriptionId / icServer, so that they are written only when they change. */
   private metaKnown: Record<string, string | undefined> = {};
   /** Told when Redis lost the mirror (it came back empty): memory holds digests, not users, so ICWS must resend them. */
@@ -95,7 +97,7 @@ export class MirrorWriter {
   write$(batch: WriteBatch): Observable<CommittedBatch> {
     return new Observable<CommittedBatch>((subscriber) => {
       const abort = new AbortController();
-      this.write(batch, (c) => subscriber.next(c), abort.signal).then(
+      this.activity.during(this.write(batch, (c) => subscriber.next(c), abort.signal)).then(
         () => subscriber.complete(),
         (err: unknown) => subscriber.error(err),
       );
@@ -108,8 +110,7 @@ export class MirrorWriter {
     if (this.stale) await this.load();
     const queue: QueueItem[] = [];
     for (const item of batch.items.slice(batch.done)) if (item.kind !== 'reload') queue.push(item);
-    // The queue stays as it is (chunks are planned by index). Reload items carry no change: done as soon as the
-    // reload above succeeded.
+    // Chunks are planned by index into the queue; reload items carry no change: done once the reload above succeeded.
     const skipReloads = () => {
       while (batch.items[batch.done]?.kind === 'reload') batch.done++;
     };
@@ -231,7 +232,7 @@ export class MirrorWriter {
       this.synced = true;
       this.phase = { type: 'ready' };
       this.log.info(`full replace applied (reason ${chunk.fullSync})`, { users: this.users, seq: this.seq });
-      collectAfterReplace(this.users, (collected) => this.log.debug("collected the full replace's garbage", collected));
+      collectAfterReplace(this.users, this.activity, (collected) => this.log.debug("collected the full replace's garbage", collected));
     }
     if (chunk.builder.entries) {
       this.lastChangeAt = wall;

@@ -2,9 +2,9 @@
  * Full garbage collections, asked for once a big full replace is applied. The replace's text and the users parsed
  * from it are garbage by then, but V8 collects its old generation when the heap grows, and a daemon at rest after a
  * sync does not grow: the pages stay resident (a 100k-user sync left some 250 MiB of heap for 85 MiB of live data;
- * docs/architecture.md, "Big directories"). Two collections, apart: the second compacts what the first left
- * scattered and the pages go back to the system. Each holds the writer's event loop for tens of milliseconds, once
- * per such replace; HTTP and the fan-out are answered by the worker processes meanwhile.
+ * docs/architecture.md, "Big directories"). Two collections, each once the writer rests: the second compacts what
+ * the first left scattered and the pages go back to the system. Each holds the writer's event loop for tens of
+ * milliseconds, once per such replace; HTTP and the fan-out are answered by the worker processes meanwhile.
  *
  * `gc` is not exposed without node's --expose-gc, which bin/icwatch.js cannot pass to the process it runs in; V8
  * exposes it to contexts created after the flag is set, as Jest does for --logHeapUsage.
@@ -14,12 +14,14 @@ import { runInNewContext } from 'node:vm';
 
 /** A full replace of this many users or more is followed by the collections. */
 export const COLLECT_AFTER_REPLACE_OF = 20_000;
-/** Time for the replace's replies and logging to finish (and their garbage to be made) before each collection. */
-const COLLECT_DELAY_MS = 200;
+/** How long the writer must have been at rest before each collection (and how often that is looked at). */
+export const COLLECT_DELAY_MS = 200;
+/** While the writer stays busy this long after the replace, the collections are skipped. */
+const GIVE_UP_AFTER_MS = 60_000;
 const COLLECTIONS = 2;
 
 export interface Collected {
-  /** Time the event loop was held, all collections together. */
+  /** Time the event loop was held, the collections together. */
   ms: number;
   beforeMiB: number;
   afterMiB: number;
@@ -44,24 +46,65 @@ function exposedGc(): (() => void) | null {
 
 const mib = (b: number) => Math.round(b / 2 ** 20);
 
-/** Runs `count` full collections, `delayMs` apart; resolves with what they did, or undefined if gc is unavailable. */
-export async function collectGarbage(count = 1, delayMs = 0): Promise<Collected | undefined> {
+/** Runs one full collection; resolves with what it did, or undefined if gc is unavailable. */
+export function collectGarbage(): Collected | undefined {
   const collect = exposedGc();
   if (!collect) return undefined;
   const before = process.memoryUsage().heapUsed;
-  let ms = 0;
-  for (let i = 0; i < count; i++) {
-    await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
-    const t0 = performance.now();
-    collect();
-    ms += performance.now() - t0;
-  }
+  const t0 = performance.now();
+  collect();
+  const ms = performance.now() - t0;
   const after = process.memoryUsage();
   return { ms: Math.round(ms), beforeMiB: mib(before), afterMiB: mib(after.heapUsed), heapMiB: mib(after.heapTotal) };
 }
 
-/** After a full replace of `users` users, if it is big enough to be worth it: the collections, then `report`. */
-export function collectAfterReplace(users: number, report: (collected: Collected | undefined) => void): void {
-  if (users < COLLECT_AFTER_REPLACE_OF) return;
-  void collectGarbage(COLLECTIONS, COLLECT_DELAY_MS).then(report);
+/** How long a writer has been at rest: 0 while some work it was given runs. */
+export class Activity {
+  private running = 0;
+  private endedAt = 0;
+
+  during<T>(work: Promise<T>): Promise<T> {
+    this.running++;
+    return work.finally(() => {
+      this.running--;
+      this.endedAt = performance.now();
+    });
+  }
+
+  quietForMs(): number {
+    return this.running ? 0 : performance.now() - this.endedAt;
+  }
+}
+
+let collecting = false;
+
+/**
+ * After a full replace of `users` users, if it is big enough: the collections, each once the writer has been at rest
+ * for COLLECT_DELAY_MS (`writer`), then `report`. Deltas that follow a replace are never held
+ * for a collection; while the writer stays busy its heap grows and V8 collects by itself, so after
+ * GIVE_UP_AFTER_MS the collections are skipped.
+ */
+export function collectAfterReplace(users: number, writer: Activity, report: (collected: Collected | undefined) => void): void {
+  if (users < COLLECT_AFTER_REPLACE_OF || collecting) return;
+  collecting = true;
+  void collectWhenQuiet(writer)
+    .then(report)
+    .finally(() => (collecting = false));
+}
+
+async function collectWhenQuiet(writer: Activity): Promise<Collected | undefined> {
+  const giveUpAt = performance.now() + GIVE_UP_AFTER_MS;
+  let done: Collected | undefined;
+  for (let n = 0; n < COLLECTIONS;) {
+    await new Promise((resolve) => setTimeout(resolve, COLLECT_DELAY_MS).unref());
+    if (writer.quietForMs() < COLLECT_DELAY_MS) {
+      if (performance.now() > giveUpAt) return undefined;
+      continue;
+    }
+    const collected = collectGarbage();
+    if (!collected) return undefined;
+    done = done ? { ...collected, ms: done.ms + collected.ms, beforeMiB: done.beforeMiB } : collected;
+    n++;
+  }
+  return done;
 }
