@@ -11,10 +11,18 @@
  *   with the clients connected;
  * - c10kHttpStartSeconds: CLIENTS fresh clients that GET /v1/users (gzip) and then open the WebSocket with
  *   since/epoch of that answer, until the last one is resumed (hello at its seq, no reset).
- * The client processes run at nice +10 (CLIENT_NICENESS): they stand in for consumers on other machines. A client
+ * - c10kRawRoundMs: the floor of a round on this machine (bench/raw-round.ts): one process writing a change-sized
+ *   buffer to CLIENTS plain loopback sockets, measured first in the same run;
+ * - c10kHandOffP99Ms: p99 of icwatch_lag_seconds{stage="websocket"} in that phase: arrival from ICWS → the round
+ *   that carried the change written to every client's socket, the server's share of c10kP99Ms;
+ * The client processes run at nice +10 (CLIENT_NICENESS): they stand in for consumers on other machines. So do the
+ * clients that are not sampled: they read their sockets every UNSAMPLED_READ_EVERY_MS, not as each frame arrives
+ * (a few reads instead of one per frame), so that 10,000 clients' reads do not take from this machine's two cores
+ * what consumers elsewhere would not; icwatch writes to them as to any client. A client
  * that fails (closed before its snapshot) is counted in c10kConnectFailed / c10kHttpStartFailed; more than 1 % fails
  * the phase (c10kError).
  * `consumersClients` says how many clients the c10k figures are for (ICWATCH_CONSUMERS_BENCH_CLIENTS, default 10000; --quick 1000).
+ * ICWATCH_CONSUMERS_BENCH_WORKERS (default `1,2`) says which websocket.workers settings are measured.
  * With `--only consumers` the fan-out bench (bench/fanout.bench.ts) runs first in the same run and its figures are
  * included; without --only, run.ts runs it on its own anyway.
  */
@@ -27,6 +35,7 @@ import WebSocket from 'ws';
 import { startPrivateRedis } from '../test/helpers/redis.js';
 import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess } from '../test/helpers/processes.js';
 import { decodeChangeEntry } from '../src/mirror/change.js';
+import { rawRound } from './raw-round.js';
 import type { Figures } from './run.js';
 
 const USERS = 10_000;
@@ -34,6 +43,10 @@ const CLIENT_PROCESSES = 4;
 const PACED_PER_SEC = 20;
 const PACED_SECONDS = 10;
 const SAMPLE_EVERY = 10;
+/** websocket.workers settings measured (ICWATCH_CONSUMERS_BENCH_WORKERS=1 for W1 alone). */
+const WORKERS = (process.env.ICWATCH_CONSUMERS_BENCH_WORKERS ?? '1,2').split(',').map(Number);
+/** How often a client that is not sampled reads what its socket received (see above). */
+const UNSAMPLED_READ_EVERY_MS = 250;
 /** Connections being opened at once per client process (the listen backlog is finite, snapshots are large). */
 const CONNECT_CONCURRENCY = 25;
 /** A phase that has not finished after this long has failed (rather than hanging the bench). */
@@ -68,6 +81,16 @@ function childMain(): void {
   let samples: [number, number][] = [];
   let opened = 0;
   const agent = new http.Agent({ keepAlive: false, maxSockets: CONNECT_CONCURRENCY });
+  // Unsampled clients, paused between reads: resumed in a timer, their sockets are read in the event loop's poll
+  // phase that follows, and paused again in its check phase.
+  let readLater: WebSocket[] = [];
+  setInterval(() => {
+    readLater = readLater.filter((ws) => ws.readyState === WebSocket.OPEN);
+    for (const ws of readLater) ws.resume();
+    setImmediate(() => {
+      for (const ws of readLater) ws.pause();
+    });
+  }, UNSAMPLED_READ_EVERY_MS).unref();
 
   /** Resolves true once the socket is synced (`until` says when), false on a failure. */
   const open = (url: string, until: (text: string) => 'synced' | 'reset' | null, onFail: (err: string) => void) =>
@@ -78,7 +101,14 @@ function childMain(): void {
       ws.on('message', (data: Buffer) => {
         if (!synced) {
           const state = until(data.toString('latin1', 0, Math.min(data.length, 200)) + (data.length > 200 ? data.toString('latin1', data.length - 40) : ''));
-          if (state) ((synced = true), resolve(state));
+          if (state) {
+            synced = true;
+            if (!sampled) {
+              ws.pause();
+              readLater.push(ws);
+            }
+            resolve(state);
+          }
           return;
         }
         if (sampling && sampled) {
@@ -258,6 +288,18 @@ function rssMiB(text: string): number {
   return round(sum / 1024 / 1024);
 }
 
+/** Each process's RSS and heap (used of total) from /metrics, MiB: `primary 95 (40/60), 1 170 (80/120)`. */
+function memoryByProcess(text: string): string {
+  const of = (metric: string, worker: string) => Number(new RegExp(`^${metric}\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  const workers = [...text.matchAll(/^process_resident_memory_bytes\{worker="([^"]+)"\}/gm)].map((m) => m[1]!);
+  return workers
+    .map(
+      (w) =>
+        `${w} ${round(of('process_resident_memory_bytes', w), 0)} (${round(of('nodejs_heap_size_used_bytes', w), 0)}/${round(of('nodejs_heap_size_total_bytes', w), 0)})`,
+    )
+    .join(', ');
+}
+
 async function phase<T>(what: string, log: (l: string) => void, run: () => Promise<T>): Promise<[T, number]> {
   const t0 = now();
   const result = await run();
@@ -298,6 +340,8 @@ async function measure(
       ICWATCH_ICWS_PASSWORD: 'icwatch',
       ICWATCH_WEBSOCKET_WORKERS: String(workers),
       ICWATCH_WEBSOCKET_MAX_CLIENTS: String(clients + 100),
+      // For a look inside: ICWATCH_CONSUMERS_BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles every icwatch process.
+      ...(process.env.ICWATCH_CONSUMERS_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.ICWATCH_CONSUMERS_BENCH_NODE_OPTIONS } : {}),
     });
     const deadline = Date.now() + 120_000;
     while ((await icwatch.get('/readyz')).status !== 200) {
@@ -343,10 +387,11 @@ async function measure(
     figures[`c10kP50Ms${suffix}`] = round(percentile(lat, 50));
     figures[`c10kP99Ms${suffix}`] = round(percentile(lat, 99));
     figures[`c10kRedisLagP99Ms${suffix}`] = round(quantileBetween(lagBuckets(before, 'redis'), lagBuckets(after, 'redis'), 0.99), 2);
+    figures[`c10kHandOffP99Ms${suffix}`] = round(quantileBetween(lagBuckets(before, 'websocket'), lagBuckets(after, 'websocket'), 0.99), 2);
     figures[`c10kRssMiB${suffix}`] = rssMiB(after);
     figures[`c10kWsClients${suffix}`] = metricValue(after, 'icwatch_ws_clients');
     log(
-      `  ${suffix} at ${PACED_PER_SEC}/s: p50 ${figures[`c10kP50Ms${suffix}`]} ms, p99 ${figures[`c10kP99Ms${suffix}`]} ms (${lat.length} samples of ${at.size} changes), redis lag p99 ${figures[`c10kRedisLagP99Ms${suffix}`]} ms, rss ${figures[`c10kRssMiB${suffix}`]} MiB, ${figures[`c10kWsClients${suffix}`]} clients in /metrics`,
+      `  ${suffix} at ${PACED_PER_SEC}/s: p50 ${figures[`c10kP50Ms${suffix}`]} ms, p99 ${figures[`c10kP99Ms${suffix}`]} ms (${lat.length} samples of ${at.size} changes), redis lag p99 ${figures[`c10kRedisLagP99Ms${suffix}`]} ms, hand-off p99 ${figures[`c10kHandOffP99Ms${suffix}`]} ms, rss ${figures[`c10kRssMiB${suffix}`]} MiB (${memoryByProcess(after)}), ${figures[`c10kWsClients${suffix}`]} clients in /metrics`,
     );
     await Promise.all(procs.map((p) => p.request({ cmd: 'disconnect' }, 'disconnected', 60_000)));
     await sleep(2000);
@@ -386,7 +431,10 @@ export default async function consumersBench({ quick, log }: { quick: boolean; l
   try {
     const users = await sim.control<{ configurationId: { id: string } }[]>('GET', 'users');
     const ids = users.slice(0, 500).map((u) => u.configurationId.id);
-    for (const workers of [1, 2]) Object.assign(figures, await measure(workers, clients, { redisUrl: redisServer.url, simUrl: sim.url, sim, ids, log }));
+    const raw = await rawRound(clients, CLIENT_PROCESSES, CLIENT_NICENESS);
+    figures.c10kRawRoundMs = round(raw.roundMs);
+    log(`  raw round: ${clients} loopback socket writes by one process in ${round(raw.roundMs)} ms (${round(raw.usPerWrite)} µs each)`);
+    for (const workers of WORKERS) Object.assign(figures, await measure(workers, clients, { redisUrl: redisServer.url, simUrl: sim.url, sim, ids, log }));
     return figures;
   } finally {
     await sim.stop();
