@@ -2,8 +2,9 @@
  * Live changes to live clients, in rounds (docs/fanout.md, "Rounds"). A round takes every page the follower read
  * since the last one began, frames each change once per props filter, and hands each client that has something to
  * receive one buffer. While a round is being written (a large one yields to other work every `sliceClients`
- * clients), newer pages wait and become the next round, and a client whose socket has not drained gets them merged
- * into its next write (Outbox): a client is at most one round behind, never a queue of rounds.
+ * clients), newer pages join it for the clients it has not reached yet and become the next round for the others,
+ * and a client whose socket has not drained gets them merged into its next write (Outbox): a change waits for at
+ * most the rest of one round, and a client is at most one round behind, never a queue of rounds.
  *
  * A round's cost follows the clients that receive something: unfiltered clients are grouped by their props filter
  * (a group none of whose properties changed is skipped whole), and clients with an ids filter are found from the
@@ -31,10 +32,10 @@ export interface DispatcherOptions {
   onHandedOff: (page: ChangePage) => void;
 }
 
-/** A live client: it has been sent everything through `skipThrough` by its sync; rounds skip those entries. */
+/** A live client: it has been sent everything through `skipThrough` (by its sync, then by rounds); rounds skip those entries. */
 interface Member {
   readonly session: ClientSession;
-  readonly skipThrough: number;
+  skipThrough: number;
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -143,20 +144,34 @@ export class Dispatcher {
     this.waiting = [];
     this.waitingEntries = 0;
     this.releaseRoom();
-    const page = pages.length === 1 ? pages[0]! : new ChangePage(pages.flatMap((p) => p.entries));
+    const roundPage = pages.length === 1 ? pages[0]! : new ChangePage(pages.flatMap((p) => p.entries));
+    let page = roundPage;
+    // Pages read while this round is written: they also wait for the next round, as below.
+    const arriving = this.waiting;
+    let joined = 0;
     try {
       this.o.counters.rounds++;
       const recipients = this.recipientsOf(page);
       for (let i = 0; i < recipients.length; i++) {
-        if (i > 0 && i % this.o.sliceClients === 0) await nextTurn();
+        if (i > 0 && i % this.o.sliceClients === 0) {
+          await nextTurn();
+          // The clients this round has not reached yet get the pages read meanwhile in the same write: a change
+          // waits for the rest of one round, not for it and then the whole next one. The next round skips what a
+          // client already has (skipThrough).
+          if (arriving === this.waiting && arriving.length > joined) {
+            page = new ChangePage([...page.entries, ...arriving.slice(joined).flatMap((p) => p.entries)]);
+            joined = arriving.length;
+          }
+        }
         const m = recipients[i]!;
-        // Left (or closing: nothing may follow its close frame), or already sent all of this by its sync.
+        // Left (or closing: nothing may follow its close frame), or already sent all of this.
         if (this.members.get(m.session) !== m || m.session.phase.name !== 'live' || page.toSeq <= m.skipThrough) continue;
         this.o.counters.clientsVisited++;
         const { buffer, count } = page.bytesFor(m.session.request.props, m.session.request.ids, m.skipThrough);
+        m.skipThrough = page.toSeq;
         if (count && !m.session.outbox.push(buffer, count)) this.o.onSlowConsumer(m.session);
       }
-      if (!this.closed) this.o.onHandedOff(page);
+      if (!this.closed) this.o.onHandedOff(roundPage);
     } finally {
       this.writing = false;
       if (this.waiting.length) this.schedule();

@@ -85,22 +85,19 @@ export class ChangePage {
    */
   bytesFor(props: PropsFilter, ids: ReadonlySet<string> | null, afterSeq: number): { buffer: Buffer; count: number } {
     const frames = this.framesFor(props);
-    if (!ids && afterSeq < this.fromSeq) {
-      const key = propsKey(props);
-      let whole = this.joined.get(key);
-      if (!whole) {
-        const present = frames.filter((f): f is Buffer => f !== null);
-        whole = { buffer: present.length === 1 ? present[0]! : Buffer.concat(present), count: present.length };
-        this.joined.set(key, whole);
-      }
-      return whole;
-    }
+    // Without an ids filter, clients share the buffer of their props filter and starting point: the whole page, or
+    // (after a round that some of them received in part: src/fanout/dispatch.ts) the rest of it.
+    const key = ids ? undefined : `${propsKey(props)}@${Math.max(afterSeq, this.fromSeq - 1)}`;
+    const shared = key === undefined ? undefined : this.joined.get(key);
+    if (shared) return shared;
     const picked: Buffer[] = [];
     for (let i = 0; i < this.entries.length; i++) {
       const e = this.entries[i]!;
       const f = frames[i];
       if (f && e.seq > afterSeq && (!ids || ids.has(e.id))) picked.push(f);
     }
-    return { buffer: picked.length === 1 ? picked[0]! : Buffer.concat(picked), count: picked.length };
+    const bytes = { buffer: picked.length === 1 ? picked[0]! : Buffer.concat(picked), count: picked.length };
+    if (key !== undefined) this.joined.set(key, bytes);
+    return bytes;
   }
 }
