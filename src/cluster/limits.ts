@@ -12,6 +12,12 @@ export interface ClusterLimits {
   startTimeoutMs: number;
   /** How much nicer (lower priority, setpriority(2)) than the primary a worker runs; 0 = the same. */
   workerNiceness: number;
+  /**
+   * V8's young generation per worker (--max-semi-space-size, MiB) unless node's options set one. A worker's
+   * allocations (frames, reads of the stream) die young and are few at a time; V8's default (16) keeps up to
+   * 32 MiB of new space resident in every worker for nothing.
+   */
+  workerSemiSpaceMiB: number;
 }
 
 export const CLUSTER_LIMITS: ClusterLimits = {
@@ -20,4 +26,5 @@ export const CLUSTER_LIMITS: ClusterLimits = {
   stableAfterMs: 30_000,
   startTimeoutMs: 60_000,
   workerNiceness: 5,
+  workerSemiSpaceMiB: 2,
 };

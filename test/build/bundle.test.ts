@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { freshBundle } from '../../bin/fresh-bundle.js';
 import { bundleCli, sourceHash } from '../../src/build/cli-bundle.js';
+import { CLUSTER_LIMITS } from '../../src/cluster/limits.js';
 import { waitFor } from '../helpers/net.js';
 import { killAll, ROOT, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -90,15 +91,18 @@ describe('the CLI bundle', function () {
       expect(runs).to.equal('bundle');
       expect(worker.some((a) => a.endsWith('dist/bin/worker-main.mjs'))).to.equal(true);
       expect(worker.join(' ')).not.to.match(/tsx/);
+      expect(worker, 'the young generation of the workers').to.include(`--max-semi-space-size=${CLUSTER_LIMITS.workerSemiSpaceMiB}`);
       // The Lua scripts (read beside their source) applied the directory, and the page's assets are found.
       expect((await icwatch!.get('/v1/users')).text).to.match(/"configurationId"/);
       expect((await icwatch!.get('/')).status).to.equal(200);
     });
 
     it('runs the sources through tsx when asked (ICWATCH_FROM_SOURCES=1)', async () => {
-      const { runs, worker } = await run({ ICWATCH_FROM_SOURCES: '1' });
+      // node's own options size the young generation: the workers keep them.
+      const { runs, worker } = await run({ ICWATCH_FROM_SOURCES: '1', NODE_OPTIONS: '--max-semi-space-size=8' });
       expect(runs).to.equal('sources');
       expect(worker.some((a) => a.endsWith('src/cluster/worker-main.ts'))).to.equal(true);
+      expect(worker.join(' ')).not.to.include('--max-semi-space-size');
     });
   });
 });
