@@ -46,7 +46,7 @@ function exposedGc(): (() => void) | null {
 
 const mib = (b: number) => Math.round(b / 2 ** 20);
 
-/** Runs one full collection; resolves with what it did, or undefined if gc is unavailable. */
+/** Runs one full collection (synchronously); what it did, or undefined if gc is unavailable. */
 export function collectGarbage(): Collected | undefined {
   const collect = exposedGc();
   if (!collect) return undefined;
@@ -80,16 +80,18 @@ let collecting = false;
 
 /**
  * After a full replace of `users` users, if it is big enough: the collections, each once the writer has been at rest
- * for COLLECT_DELAY_MS (`writer`), then `report`. Deltas that follow a replace are never held
- * for a collection; while the writer stays busy its heap grows and V8 collects by itself, so after
+ * for COLLECT_DELAY_MS (`writer`), then `report` (undefined: none ran). So the deltas that follow a replace closely
+ * do not wait for a collection; while the writer stays busy its heap grows and V8 collects by itself, so after
  * GIVE_UP_AFTER_MS the collections are skipped.
  */
 export function collectAfterReplace(users: number, writer: Activity, report: (collected: Collected | undefined) => void): void {
   if (users < COLLECT_AFTER_REPLACE_OF || collecting) return;
   collecting = true;
-  void collectWhenQuiet(writer)
-    .then(report)
-    .finally(() => (collecting = false));
+  const ended = (collected: Collected | undefined) => {
+    collecting = false;
+    report(collected);
+  };
+  void collectWhenQuiet(writer).then(ended, () => ended(undefined));
 }
 
 async function collectWhenQuiet(writer: Activity): Promise<Collected | undefined> {
