@@ -5,7 +5,7 @@
  * exact figure needs full collections (--expose-gc) in a process that holds nothing else.
  */
 import { DEFAULTS } from '../src/config/defaults.js';
-import { encodeUser } from '../src/mirror/encode.js';
+import { encodeUser } from '../src/icws/encode-user.js';
 import { textDigest } from '../src/util/digest.js';
 import { ChunkBuilder } from '../src/mirror/chunk-builder.js';
 import { MirrorState } from '../src/mirror/state.js';

@@ -8,7 +8,7 @@
  */
 import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOutcome } from './parse.js';
 import { textDigest } from '../util/digest.js';
-import type { User } from './messages.js';
+import { encodeUser } from './encode-user.js';
 import { UserText, type KnownTextLookup } from './text-digest.js';
 
 /** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
@@ -229,7 +229,7 @@ export class StreamedMessage {
     const digest = this.list === 'added' ? textDigest(text) : undefined;
     const known = digest === undefined ? undefined : this.knownText?.(digest);
     // The text must name the user the digest points at: two users' texts sharing a digest cannot be taken for each other.
-    if (known !== undefined && text.includes(known)) return void list.push(new UserText(known, digest!, text));
+    if (known !== undefined && text.includes(known)) return void list.push(UserText.unchecked(known, digest!, text));
     let element: unknown;
     try {
       element = JSON.parse(text);
@@ -239,8 +239,11 @@ export class StreamedMessage {
     }
     const problem = listElementProblem(this.list!, list.length, element);
     this.problem ??= problem;
-    // A checked user of `added` is kept as its text, parsed again when it is written; the object dies young.
-    if (digest !== undefined && !problem) return void list.push(new UserText((element as User).configurationId.id, digest, text));
+    // A checked user of `added` is kept as its properties' JSON, ready to be written; the object dies young.
+    if (digest !== undefined && !problem) {
+      const encoded = encodeUser(element, false);
+      if (encoded.ok) return void list.push(UserText.checked(encoded.id, digest, encoded.props));
+    }
     list.push(element);
   }
 }

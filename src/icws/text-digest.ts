@@ -21,22 +21,71 @@ export function textDigestOf(user: unknown): number | undefined {
 }
 
 /**
- * A user of a full replace as the text it arrived as. The parsed object is not held while the rest of the directory
- * arrives: a directory's worth of parsed users would outlive the young generation and leave the old one full of
- * garbage when the replace ends (docs/architecture.md, "Big directories"). The writer parses it when it plans it,
- * or not at all when the mirror holds the same text unchanged.
+ * A user of a streamed `added` list, held until the writer plans it. Not the parsed object: a directory's worth of
+ * parsed users would outlive the young generation and leave the old one full of garbage when the replace ends
+ * (docs/architecture.md, "Big directories"). Either:
+ * - checked: its properties' JSON as the mirror stores them (encode-user.ts), joined in one string, so that
+ *   planning it needs neither a second parse nor a second encoding; or
+ * - unchecked: a user whose text the mirror holds unchanged, kept as that text, and parsed only if it must be
+ *   planned after all (it changed since, or appears twice).
  */
 export class UserText {
-  constructor(
+  private constructor(
     readonly id: string,
     readonly digest: number,
-    readonly text: string,
+    private readonly text: string | undefined,
+    private readonly keys: readonly string[] = [],
+    /** The end of each property's JSON in `text`, for a checked user. */
+    private readonly ends: readonly number[] | undefined = undefined,
   ) {}
 
-  /** The user itself (it was checked when this text was read). */
+  static unchecked(id: string, digest: number, text: string): UserText {
+    return new UserText(id, digest, text);
+  }
+
+  /** `props` as encodeUser gives them for an added user (no nulls). */
+  static checked(id: string, digest: number, props: ReadonlyMap<string, string | null>): UserText {
+    const keys = [...props.keys()];
+    const values: string[] = [];
+    const ends: number[] = [];
+    let end = 0;
+    for (const json of props.values()) {
+      values.push(json ?? 'null');
+      ends.push((end += (json ?? 'null').length));
+    }
+    return new UserText(id, digest, values.join(''), sharedKeys(keys), ends);
+  }
+
+  /** The properties as the mirror stores them, for a checked user (undefined: parse it). */
+  props(): Map<string, string> | undefined {
+    if (!this.ends) return undefined;
+    const props = new Map<string, string>();
+    let from = 0;
+    for (let i = 0; i < this.ends.length; i++) {
+      props.set(this.keys[i]!, this.text!.slice(from, this.ends[i]));
+      from = this.ends[i]!;
+    }
+    return props;
+  }
+
+  /** The user itself (checked when it was read, or held unchanged by the mirror). */
   parse(): unknown {
-    const user: unknown = JSON.parse(this.text);
+    let user: unknown;
+    if (this.ends) {
+      const record: Record<string, unknown> = {};
+      for (const [key, json] of this.props()!) record[key] = JSON.parse(json);
+      user = record;
+    } else {
+      user = JSON.parse(this.text!);
+    }
     rememberTextDigest(user, this.digest);
     return user;
   }
+}
+
+/** Users of one directory mostly have the same properties: the same list of names is held once. */
+let lastKeys: readonly string[] = [];
+function sharedKeys(keys: string[]): readonly string[] {
+  if (keys.length === lastKeys.length && keys.every((k, i) => k === lastKeys[i])) return lastKeys;
+  return (lastKeys = keys);
 }

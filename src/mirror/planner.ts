@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { ReceivedUsersMessage, UsersMessage } from '../icws/messages.js';
-import { encodeUser, type EncodedProps } from './encode.js';
+import { encodeUser, type EncodedProps } from '../icws/encode-user.js';
 import { textDigestOf, UserText } from '../icws/text-digest.js';
 import { ChunkBuilder } from './chunk-builder.js';
 import type { MirrorState } from './state.js';
@@ -135,8 +135,17 @@ export class ReplacePlanner {
         this.seen.add(id);
         continue;
       }
-      // Its text is new, or changed since (a user seen twice in one replace): parse it now, to die young.
-      if (user instanceof UserText) user = user.parse();
+      if (user instanceof UserText) {
+        // Checked and encoded when it was read: nothing to parse or encode.
+        const props = user.props();
+        if (props) {
+          this.seen.add(user.id);
+          this.state.setExact(b, user.id, props, textDigest);
+          continue;
+        }
+        // Held unchanged, but changed since (a user seen twice in one replace): parse it now, to die young.
+        user = user.parse();
+      }
       const u = encodeOrWarn(user, false, 'full replace', this.options.logger);
       if (!u) continue;
       this.seen.add(u.id);

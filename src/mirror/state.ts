@@ -10,7 +10,8 @@
  */
 import { ChunkBuilder, keyJson, type OpenUpsert } from './chunk-builder.js';
 import { digestOf } from '../util/digest.js';
-import { indexValue, type EncodedProps } from './encode.js';
+import type { EncodedProps } from '../icws/encode-user.js';
+import { indexValue } from './encode.js';
 
 /** property → JSON encoding, as in the user's Redis hash (what a load reads). */
 export type StoredProps = Map<string, string>;

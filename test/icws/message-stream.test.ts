@@ -36,17 +36,22 @@ describe('StreamedMessage: users whose text the mirror knows', () => {
     return outcome.message as { added: unknown[] };
   };
 
-  it('keeps every user of a full replace as its exact text, with its id and digest', () => {
-    const users = [user('a'), user('b')];
+  it('holds a new user of a full replace as its encoded properties, a known one as its text, each with its id and digest', () => {
+    const users = [user('a', { extension: '2001', workgroups: [{ id: 'w' }] }), user('b')];
     const digestOfB = textDigest(JSON.stringify(users[1]));
     const m = known({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's', added: users }, (d) => (d === digestOfB ? 'b' : undefined));
-    // Checked (a new text is parsed to check it) but not held parsed, known or not.
-    expect(m.added[0]).to.be.instanceOf(UserText);
-    expect(m.added[0]).to.include({ id: 'a', text: JSON.stringify(users[0]) });
-    expect((m.added[0] as UserText).parse()).to.deep.equal(users[0]);
-    expect(m.added[1]).to.be.instanceOf(UserText);
-    expect(m.added[1]).to.include({ id: 'b', digest: digestOfB, text: JSON.stringify(users[1]) });
-    expect((m.added[1] as UserText).parse()).to.deep.equal(users[1]);
+    // Checked (a new text is parsed to check it) and encoded as the mirror stores it, but not held parsed.
+    const a = m.added[0] as UserText;
+    expect(a).to.be.instanceOf(UserText);
+    expect(a).to.include({ id: 'a', digest: textDigest(JSON.stringify(users[0])) });
+    expect([...a.props()!]).to.deep.equal(Object.entries(users[0]!).map(([k, v]) => [k, JSON.stringify(v)]));
+    expect(a.parse()).to.deep.equal(users[0]);
+    // Known unchanged: neither parsed nor encoded; parsed only if the writer must plan it after all.
+    const b = m.added[1] as UserText;
+    expect(b).to.be.instanceOf(UserText);
+    expect(b).to.include({ id: 'b', digest: digestOfB });
+    expect(b.props()).to.equal(undefined);
+    expect(b.parse()).to.deep.equal(users[1]);
   });
 
   it('takes the id from the text itself when it does not name the user its digest points at', () => {
