@@ -3,7 +3,7 @@
  * user of a full replace whose text is exactly what its previous full replace carried and that nothing changed
  * since: most of a re-sync, without encoding or comparing a single property (docs/architecture.md). A parsed user
  * keeps its digest as a hidden property (not enumerable: invisible to JSON.stringify, Object.keys and comparisons).
- * A full replace carries its users as UserText: checked when read, but kept as text until the writer plans them.
+ * A full replace carries its users as UserText: checked and encoded when read, or kept as the text the mirror knows.
  */
 const TEXT_DIGEST = Symbol('icwatch.textDigest');
 
@@ -50,8 +50,9 @@ export class UserText {
     const ends: number[] = [];
     let end = 0;
     for (const json of props.values()) {
-      values.push(json ?? 'null');
-      ends.push((end += (json ?? 'null').length));
+      const value = json ?? 'null'; // not for an added user: encodeUser drops its nulls
+      values.push(value);
+      ends.push((end += value.length));
     }
     return new UserText(id, digest, values.join(''), sharedKeys(keys), ends);
   }
