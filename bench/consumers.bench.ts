@@ -4,7 +4,7 @@
  * suffixed W1 / W2). For each:
  * - c10kConnectSeconds: CLIENTS fresh clients, each getting the WebSocket snapshot, until the last one has it;
  * - c10kP50Ms / c10kP99Ms: commit in Redis (the change entry's `at`) → receipt by a client, at PACED_PER_SEC changes
- *   per second made on the simulator, sampled on every SAMPLE_EVERY-th client;
+ *   per second made on the simulator, sampled on every SAMPLE_EVERY-th client (bench/consumers-clients.ts);
  * - c10kRedisLagP99Ms: p99 of icwatch_lag_seconds{stage="redis"} during that phase (the buckets' difference, from
  *   /metrics): whether the writer kept its latency while the workers fanned out;
  * - c10kRssMiB: process_resident_memory_bytes of every icwatch process (the primary and each worker, from /metrics)
@@ -15,10 +15,9 @@
  *   buffer to CLIENTS plain loopback sockets, measured first in the same run;
  * - c10kHandOffP99Ms: p99 of icwatch_lag_seconds{stage="websocket"} in that phase: arrival from ICWS → the round
  *   that carried the change written to every client's socket, the server's share of c10kP99Ms;
- * The client processes run at nice +10 (CLIENT_NICENESS): they stand in for consumers on other machines. So do the
- * clients that are not sampled: they read their sockets every UNSAMPLED_READ_EVERY_MS, not as each frame arrives
- * (a few reads instead of one per frame), so that 10,000 clients' reads do not take from this machine's two cores
- * what consumers elsewhere would not; icwatch writes to them as to any client. A client
+ * The client processes (bench/consumers-clients.ts) run at nice +10 and read the sockets of the clients that are not
+ * sampled every 250 ms: they stand in for consumers on other machines, which would not take this machine's two
+ * cores; icwatch writes to them as to any client. A client
  * that fails (closed before its snapshot) is counted in c10kConnectFailed / c10kHttpStartFailed; more than 1 % fails
  * the phase (c10kError).
  * `consumersClients` says how many clients the c10k figures are for (ICWATCH_CONSUMERS_BENCH_CLIENTS, default 10000; --quick 1000).
@@ -26,15 +25,11 @@
  * With `--only consumers` the fan-out bench (bench/fanout.bench.ts) runs first in the same run and its figures are
  * included; without --only, run.ts runs it on its own anyway.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
-import { getPriority, setPriority } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import WebSocket from 'ws';
 import { startPrivateRedis } from '../test/helpers/redis.js';
 import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess } from '../test/helpers/processes.js';
 import { decodeChangeEntry } from '../src/mirror/change.js';
+import { CLIENT_NICENESS, ClientProcess, now, PATH, type FromChild } from './consumers-clients.js';
 import { rawRound } from './raw-round.js';
 import type { Figures } from './run.js';
 
@@ -42,204 +37,13 @@ const USERS = 10_000;
 const CLIENT_PROCESSES = 4;
 const PACED_PER_SEC = 20;
 const PACED_SECONDS = 10;
-const SAMPLE_EVERY = 10;
 /** websocket.workers settings measured (ICWATCH_CONSUMERS_BENCH_WORKERS=1 for W1 alone). */
 const WORKERS = (process.env.ICWATCH_CONSUMERS_BENCH_WORKERS ?? '1,2').split(',').map(Number);
-/** How often a client that is not sampled reads what its socket received (see above). */
-const UNSAMPLED_READ_EVERY_MS = 250;
-/** Connections being opened at once per client process (the listen backlog is finite, snapshots are large). */
-const CONNECT_CONCURRENCY = 25;
 /** A phase that has not finished after this long has failed (rather than hanging the bench). */
 const PHASE_TIMEOUT_MS = 420_000;
 const PREFIX = 'icwatch:consumers';
 /** Clients of a phase that may fail (counted in c10k*FailedW*) before the phase itself has failed. */
 const MAX_FAILED_SHARE = 0.01;
-/**
- * The client processes run this much nicer than icwatch: on the 2 shared cores they stand in for consumers on
- * other machines, which would not take CPU from icwatch.
- */
-const CLIENT_NICENESS = 10;
-const PATH = '/v1/users';
-
-const now = () => performance.timeOrigin + performance.now();
-
-// ---------------------------------------------------------------- client side (child process)
-
-type ToChild =
-  | { cmd: 'ws'; url: string; n: number }
-  | { cmd: 'http'; base: string; url: string; n: number }
-  | { cmd: 'sample'; on: boolean }
-  | { cmd: 'samples' }
-  | { cmd: 'disconnect' };
-type FromChild =
-  { ev: 'opened'; ok: number; failed: number; resets: number; firstError?: string } | { ev: 'samples'; samples: [number, number][] } | { ev: 'disconnected' };
-
-function childMain(): void {
-  const send = (m: FromChild) => process.send!(m);
-  let sockets: WebSocket[] = [];
-  let sampling = false;
-  let samples: [number, number][] = [];
-  let opened = 0;
-  const agent = new http.Agent({ keepAlive: false, maxSockets: CONNECT_CONCURRENCY });
-  // Unsampled clients, paused between reads: resumed in a timer, their sockets are read in the event loop's poll
-  // phase that follows, and paused again in its check phase.
-  let readLater: WebSocket[] = [];
-  setInterval(() => {
-    readLater = readLater.filter((ws) => ws.readyState === WebSocket.OPEN);
-    for (const ws of readLater) ws.resume();
-    setImmediate(() => {
-      for (const ws of readLater) ws.pause();
-    });
-  }, UNSAMPLED_READ_EVERY_MS).unref();
-
-  /** Resolves true once the socket is synced (`until` says when), false on a failure. */
-  const open = (url: string, until: (text: string) => 'synced' | 'reset' | null, onFail: (err: string) => void) =>
-    new Promise<'synced' | 'reset' | 'failed'>((resolve) => {
-      const sampled = opened++ % SAMPLE_EVERY === 0;
-      const ws = new WebSocket(url, { perMessageDeflate: false });
-      let synced = false;
-      ws.on('message', (data: Buffer) => {
-        if (!synced) {
-          const state = until(data.toString('latin1', 0, Math.min(data.length, 200)) + (data.length > 200 ? data.toString('latin1', data.length - 40) : ''));
-          if (state) {
-            synced = true;
-            if (!sampled) {
-              ws.pause();
-              readLater.push(ws);
-            }
-            resolve(state);
-          }
-          return;
-        }
-        if (sampling && sampled) {
-          const m = /"seq":(\d+)/.exec(data.toString('latin1', 0, 60));
-          if (m) samples.push([Number(m[1]), now()]);
-        }
-      });
-      ws.once('error', (err) => {
-        onFail(err.message);
-        if (!synced) resolve('failed');
-      });
-      ws.once('close', (code: number, reason: Buffer) => {
-        if (synced) return;
-        onFail(`closed ${code} ${reason.toString()}`);
-        resolve('failed');
-      });
-      sockets.push(ws);
-    });
-
-  async function pool(n: number, one: () => Promise<'synced' | 'reset' | 'failed'>): Promise<FromChild> {
-    let next = 0;
-    const r = { ev: 'opened' as const, ok: 0, failed: 0, resets: 0, firstError: undefined as string | undefined };
-    await Promise.all(
-      Array.from({ length: CONNECT_CONCURRENCY }, async () => {
-        while (next++ < n) {
-          const state = await one();
-          if (state === 'synced') r.ok++;
-          else if (state === 'reset') r.resets++;
-          else r.failed++;
-        }
-      }),
-    );
-    return r;
-  }
-
-  const getUsers = (base: string) =>
-    new Promise<{ seq: string; epoch: string }>((resolve, reject) => {
-      const req = http.get(`${base}${PATH}`, { agent, headers: { 'accept-encoding': 'gzip' } }, (res) => {
-        if (res.statusCode !== 200) reject(new Error(`GET ${PATH} answered ${res.statusCode}`));
-        // The body is read in full (not decompressed: the client's cost is not what is measured).
-        res.on('data', () => {});
-        res.on('end', () => resolve({ seq: String(res.headers['x-icwatch-seq']), epoch: String(res.headers['x-icwatch-epoch']) }));
-        res.on('error', reject);
-      });
-      req.on('error', reject);
-    });
-
-  process.on('message', (msg: ToChild) => {
-    void (async () => {
-      if (msg.cmd === 'ws') {
-        let firstError: string | undefined;
-        const r = await pool(msg.n, () =>
-          open(
-            msg.url,
-            (t) => (t.includes('"last":true') ? 'synced' : null),
-            (e) => (firstError ??= e),
-          ),
-        );
-        send({ ...r, firstError } as FromChild);
-      } else if (msg.cmd === 'http') {
-        let firstError: string | undefined;
-        const r = await pool(msg.n, async () => {
-          let head: { seq: string; epoch: string };
-          try {
-            head = await getUsers(msg.base);
-          } catch (err) {
-            firstError ??= (err as Error).message;
-            return 'failed';
-          }
-          const url = `${msg.url}?since=${head.seq}&epoch=${encodeURIComponent(head.epoch)}`;
-          // Resumed: the hello stands at our epoch and seq (nothing changed meanwhile), or changes follow it; a reset
-          // means the resume was refused (a snapshot follows).
-          return open(
-            url,
-            (t) => {
-              if (t.includes('"type":"reset"')) return 'reset';
-              if (t.includes('"type":"hello"')) {
-                const hello = JSON.parse(t) as { epoch: string; seq: number };
-                return hello.epoch === head.epoch && String(hello.seq) === head.seq ? 'synced' : null;
-              }
-              return t.includes('"type":"upsert"') || t.includes('"type":"remove"') ? 'synced' : null;
-            },
-            (e) => (firstError ??= e),
-          );
-        });
-        send({ ...r, firstError } as FromChild);
-      } else if (msg.cmd === 'sample') {
-        sampling = msg.on;
-        if (msg.on) samples = [];
-      } else if (msg.cmd === 'samples') {
-        send({ ev: 'samples', samples });
-      } else if (msg.cmd === 'disconnect') {
-        for (const ws of sockets) ws.terminate();
-        sockets = [];
-        send({ ev: 'disconnected' });
-      }
-    })();
-  });
-}
-
-if (process.env.ICWATCH_CONSUMERS_BENCH_CHILD === '1') childMain();
-
-class ClientProcess {
-  private readonly child: ChildProcess;
-  constructor() {
-    this.child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ICWATCH_CONSUMERS_BENCH_CHILD: '1' }, execArgv: ['--import', 'tsx'] });
-    if (this.child.pid !== undefined) setPriority(this.child.pid, Math.min(getPriority() + CLIENT_NICENESS, 19));
-  }
-  request<E extends FromChild['ev']>(msg: ToChild, ev: E, timeoutMs = PHASE_TIMEOUT_MS): Promise<Extract<FromChild, { ev: E }>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.child.off('message', on);
-        reject(new Error(`the client process did not answer ${msg.cmd} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const on = (m: FromChild) => {
-        if (m.ev !== ev) return;
-        clearTimeout(timer);
-        this.child.off('message', on);
-        resolve(m as Extract<FromChild, { ev: E }>);
-      };
-      this.child.on('message', on);
-      this.child.send(msg);
-    });
-  }
-  tell(msg: ToChild): void {
-    this.child.send(msg);
-  }
-  kill(): void {
-    this.child.kill();
-  }
-}
 
 // ---------------------------------------------------------------- measuring side
 
@@ -353,7 +157,7 @@ async function measure(
     log(`  ${suffix}: icwatch ready with ${USERS} users, ${workers} worker(s); connecting ${clients} clients`);
 
     const [connected, connectSeconds] = await phase(`${suffix} ${clients} clients connected with a snapshot`, log, () =>
-      Promise.all(procs.map((p, i) => p.request({ cmd: 'ws', url: wsUrl, n: share(i) }, 'opened'))),
+      Promise.all(procs.map((p, i) => p.request({ cmd: 'ws', url: wsUrl, n: share(i) }, 'opened', PHASE_TIMEOUT_MS))),
     );
     figures[`c10kConnectFailed${suffix}`] = expectAll('WebSocket snapshot', connected, clients, log);
     figures[`c10kConnectSeconds${suffix}`] = connectSeconds;
@@ -398,7 +202,7 @@ async function measure(
 
     // ---- fresh clients starting from HTTP
     const [started, httpSeconds] = await phase(`${suffix} ${clients} clients started from GET ${PATH}`, log, () =>
-      Promise.all(procs.map((p, i) => p.request({ cmd: 'http', base, url: wsUrl, n: share(i) }, 'opened'))),
+      Promise.all(procs.map((p, i) => p.request({ cmd: 'http', base, url: wsUrl, n: share(i) }, 'opened', PHASE_TIMEOUT_MS))),
     );
     figures[`c10kHttpStartFailed${suffix}`] = expectAll('HTTP start', started, clients, log);
     figures[`c10kHttpStartSeconds${suffix}`] = httpSeconds;
