@@ -42,7 +42,11 @@ export interface FanoutLimits extends RequestLimits {
   snapshotAttempts: number;
   /** A full snapshot still held by a client is reused for new clients while at most this many entries behind. */
   snapshotReuseMaxEntries: number;
-  /** Clients written to in one event-loop turn of a round; the rest of the round follows after other work ran. */
+  /**
+   * Clients written to in one event-loop turn of a round; the rest of the round follows after other work ran. Small
+   * enough that a change read while a round is written joins it within a few ms (reading it takes two turns: the
+   * notification, then Redis's answer), large enough that yielding costs nothing next to the writes.
+   */
   roundSliceClients: number;
   /** Change entries waiting for the next round before the follower stops reading the stream until it starts. */
   maxRoundEntries: number;
@@ -59,6 +63,6 @@ export const FANOUT_LIMITS: FanoutLimits = {
   maxTrackedBatches: 1024,
   snapshotAttempts: 5,
   snapshotReuseMaxEntries: 10000,
-  roundSliceClients: 2000,
+  roundSliceClients: 250,
   maxRoundEntries: 10000,
 };

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import type { ChangeEntry } from '../../src/mirror/change.js';
-import { Dispatcher } from '../../src/fanout/dispatch.js';
+import { Dispatcher, type DispatchCounters } from '../../src/fanout/dispatch.js';
 import { ChangePage } from '../../src/fanout/frames.js';
 import type { ClientSession } from '../../src/fanout/session.js';
 
@@ -28,17 +28,23 @@ function client(): { session: ClientSession; writes: number[][] } {
   return { session: session as unknown as ClientSession, writes };
 }
 
+/** A dispatcher whose rounds yield every 2 clients. */
+function twoAtATime(onHandedOff: (page: ChangePage) => void): { dispatcher: Dispatcher; counters: DispatchCounters } {
+  const counters = { rounds: 0, clientsVisited: 0, writes: 0, heldBack: 0 };
+  const dispatcher = new Dispatcher({
+    sliceClients: 2,
+    maxRoundEntries: 1000,
+    counters,
+    onSlowConsumer: () => expect.fail('no client is slow'),
+    onHandedOff,
+  });
+  return { dispatcher, counters };
+}
+
 describe('fanout: dispatch', () => {
   it('hands a page read mid-round to the clients not reached yet in the same write, and to the others next round', async () => {
     const handedOff: number[][] = [];
-    const counters = { rounds: 0, clientsVisited: 0, writes: 0, heldBack: 0 };
-    const dispatcher = new Dispatcher({
-      sliceClients: 2,
-      maxRoundEntries: 1000,
-      counters,
-      onSlowConsumer: () => expect.fail('no client is slow'),
-      onHandedOff: (page) => handedOff.push(page.entries.map((e) => e.seq)),
-    });
+    const { dispatcher, counters } = twoAtATime((page) => handedOff.push(page.entries.map((e) => e.seq)));
     const clients = Array.from({ length: 6 }, client);
     for (const c of clients) dispatcher.join(c.session, 10);
 
@@ -55,5 +61,21 @@ describe('fanout: dispatch', () => {
     expect(counters.rounds).to.equal(2);
     // A page is handed off once every client has it: 11 after the first round, 12 and 13 after the second.
     expect(handedOff).to.deep.equal([[11], [12, 13]]);
+  });
+
+  it('skips, in the round under way, a client that left and one that joined again (it is then sent from its new seq)', async () => {
+    const { dispatcher } = twoAtATime(() => {});
+    const clients = Array.from({ length: 6 }, client);
+    for (const c of clients) dispatcher.join(c.session, 10);
+
+    void dispatcher.offer(new ChangePage([upsert(11)]));
+    await turn(); // the first slice has 11
+    dispatcher.leave(clients[3]!.session);
+    dispatcher.join(clients[4]!.session, 11); // as after a resync through seq 11
+    for (let i = 0; i < 10; i++) await turn();
+    void dispatcher.offer(new ChangePage([upsert(12)]));
+    for (let i = 0; i < 10; i++) await turn();
+
+    expect(clients.map((c) => c.writes)).to.deep.equal([[[11], [12]], [[11], [12]], [[11], [12]], [], [[12]], [[11], [12]]]);
   });
 });
