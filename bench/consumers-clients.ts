@@ -1,28 +1,38 @@
 /**
- * The client side of the consumers bench (bench/consumers.bench.ts): one child process holding a share of the
+ * The client side of the consumers bench (bench/consumers.bench.ts): a child process holding a share of the
  * clients, driven over IPC. It opens WebSocket clients (snapshot) or HTTP-then-WebSocket clients (GET /v1/users,
- * then since/epoch), samples the receipt time of live changes on every SAMPLE_EVERY-th client, and reads the
- * others' sockets every UNSAMPLED_READ_EVERY_MS: they stand in for consumers on other machines, which would not take
- * this machine's cores (icwatch writes to them as to any client). The process runs CLIENT_NICENESS nicer than
- * icwatch for the same reason.
+ * then since/epoch). A process has one of two roles:
+ * - `stopwatch`: one client in SAMPLE_EVERY. Each reads every frame as it arrives and, while sampling, notes the
+ *   receipt time of each live change. While sampling, the process runs at the bench's own priority, so that a
+ *   receipt is noted when the bytes arrive rather than when a deprioritised process gets the core;
+ * - `load`: the other clients, read every READ_EVERY_MS (bench/batched-reads.ts). They stand in for consumers on
+ *   other machines, which would not take this machine's cores; icwatch writes to them as to any client. Their
+ *   processes run CLIENT_NICENESS nicer than icwatch for the same reason.
+ * Every client counts the bytes of the live changes it received while sampling: all of them receive the same
+ * stream, so a client whose count differs from the stopwatch clients' missed something.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { BatchedReads, connectReadingLittle } from './batched-reads.js';
 
 export const SAMPLE_EVERY = 10;
-/** How often a client that is not sampled reads what its socket received. */
-const UNSAMPLED_READ_EVERY_MS = 250;
-/** Connections being opened at once per client process (the listen backlog is finite, snapshots are large). */
-const CONNECT_CONCURRENCY = 25;
+/**
+ * Connections being opened at once per 1,000 clients of a process (the listen backlog is finite, snapshots are
+ * large). In proportion to its share, every process finishes connecting at about the same time, so the stopwatch
+ * clients are spread through icwatch's clients, as in its rounds.
+ */
+const CONNECT_CONCURRENCY_PER_1000 = 10;
+export const connectConcurrency = (clients: number) => Math.max(1, Math.round((clients * CONNECT_CONCURRENCY_PER_1000) / 1000));
 /** How much nicer than icwatch the client processes run. */
 export const CLIENT_NICENESS = 10;
 export const PATH = '/v1/users';
 
 export const now = () => performance.timeOrigin + performance.now();
 
+export type Role = 'stopwatch' | 'load';
 export type ToChild =
   | { cmd: 'ws'; url: string; n: number }
   | { cmd: 'http'; base: string; url: string; n: number }
@@ -30,46 +40,39 @@ export type ToChild =
   | { cmd: 'samples' }
   | { cmd: 'disconnect' };
 export type FromChild =
-  { ev: 'opened'; ok: number; failed: number; resets: number; firstError?: string } | { ev: 'samples'; samples: [number, number][] } | { ev: 'disconnected' };
+  | { ev: 'opened'; ok: number; failed: number; resets: number; firstError?: string }
+  /** samples: [seq, receipt time] (stopwatch); bytes: [live-change bytes received while sampling, clients]. */
+  | { ev: 'samples'; samples: [number, number][]; bytes: [number, number][] }
+  | { ev: 'disconnected' };
 
-function childMain(): void {
+function childMain(role: Role): void {
   const send = (m: FromChild) => process.send!(m);
-  let sockets: WebSocket[] = [];
+  let sockets: { ws: WebSocket; bytes: number }[] = [];
   let sampling = false;
   let samples: [number, number][] = [];
-  let opened = 0;
-  const agent = new http.Agent({ keepAlive: false, maxSockets: CONNECT_CONCURRENCY });
-  // Unsampled clients, paused between reads: resumed in a timer, their sockets are read in the event loop's poll
-  // phase that follows, and paused again in its check phase.
-  let readLater: WebSocket[] = [];
-  setInterval(() => {
-    readLater = readLater.filter((ws) => ws.readyState === WebSocket.OPEN);
-    for (const ws of readLater) ws.resume();
-    setImmediate(() => {
-      for (const ws of readLater) ws.pause();
-    });
-  }, UNSAMPLED_READ_EVERY_MS).unref();
+  let agent: http.Agent | undefined;
+  const readLater = new BatchedReads<WebSocket>((ws) => ws.readyState === WebSocket.OPEN);
 
   /** Resolves true once the socket is synced (`until` says when), false on a failure. */
   const open = (url: string, until: (text: string) => 'synced' | 'reset' | null, onFail: (err: string) => void) =>
     new Promise<'synced' | 'reset' | 'failed'>((resolve) => {
-      const sampled = opened++ % SAMPLE_EVERY === 0;
-      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const sampled = role === 'stopwatch';
+      const ws = new WebSocket(url, { perMessageDeflate: false, createConnection: sampled ? undefined : connectReadingLittle });
+      const client = { ws, bytes: 0 };
       let synced = false;
       ws.on('message', (data: Buffer) => {
         if (!synced) {
           const state = until(data.toString('latin1', 0, Math.min(data.length, 200)) + (data.length > 200 ? data.toString('latin1', data.length - 40) : ''));
           if (state) {
             synced = true;
-            if (!sampled) {
-              ws.pause();
-              readLater.push(ws);
-            }
+            if (!sampled) readLater.add(ws);
             resolve(state);
           }
           return;
         }
-        if (sampling && sampled) {
+        if (!sampling) return;
+        client.bytes += data.length;
+        if (sampled) {
           const m = /"seq":(\d+)/.exec(data.toString('latin1', 0, 60));
           if (m) samples.push([Number(m[1]), now()]);
         }
@@ -83,14 +86,16 @@ function childMain(): void {
         onFail(`closed ${code} ${reason.toString()}`);
         resolve('failed');
       });
-      sockets.push(ws);
+      sockets.push(client);
     });
 
   async function pool(n: number, one: () => Promise<'synced' | 'reset' | 'failed'>): Promise<FromChild> {
     let next = 0;
     const r = { ev: 'opened' as const, ok: 0, failed: 0, resets: 0, firstError: undefined as string | undefined };
+    const concurrency = connectConcurrency(n);
+    agent = new http.Agent({ keepAlive: false, maxSockets: concurrency });
     await Promise.all(
-      Array.from({ length: CONNECT_CONCURRENCY }, async () => {
+      Array.from({ length: concurrency }, async () => {
         while (next++ < n) {
           const state = await one();
           if (state === 'synced') r.ok++;
@@ -155,11 +160,16 @@ function childMain(): void {
         send({ ...r, firstError } as FromChild);
       } else if (msg.cmd === 'sample') {
         sampling = msg.on;
-        if (msg.on) samples = [];
+        if (msg.on) {
+          samples = [];
+          for (const c of sockets) c.bytes = 0;
+        }
       } else if (msg.cmd === 'samples') {
-        send({ ev: 'samples', samples });
+        const bytes = new Map<number, number>();
+        for (const c of sockets) bytes.set(c.bytes, (bytes.get(c.bytes) ?? 0) + 1);
+        send({ ev: 'samples', samples, bytes: [...bytes] });
       } else if (msg.cmd === 'disconnect') {
-        for (const ws of sockets) ws.terminate();
+        for (const c of sockets) c.ws.terminate();
         sockets = [];
         send({ ev: 'disconnected' });
       }
@@ -167,14 +177,25 @@ function childMain(): void {
   });
 }
 
-if (process.env.ICWATCH_CONSUMERS_BENCH_CHILD === '1') childMain();
+const childRole = process.env.ICWATCH_CONSUMERS_BENCH_CHILD;
+if (childRole === 'stopwatch' || childRole === 'load') childMain(childRole);
 
 /** One client process, as the measuring side drives it. */
 export class ClientProcess {
   private readonly child: ChildProcess;
-  constructor() {
-    this.child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ICWATCH_CONSUMERS_BENCH_CHILD: '1' }, execArgv: ['--import', 'tsx'] });
-    if (this.child.pid !== undefined) setPriority(this.child.pid, Math.min(getPriority() + CLIENT_NICENESS, 19));
+  constructor(readonly role: Role) {
+    this.child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ICWATCH_CONSUMERS_BENCH_CHILD: role }, execArgv: ['--import', 'tsx'] });
+    this.deprioritise(true);
+  }
+  /** CLIENT_NICENESS nicer than the bench, or (false) as nice as the bench; false when the system refused. */
+  deprioritise(on: boolean): boolean {
+    if (this.child.pid === undefined) return false;
+    try {
+      setPriority(this.child.pid, Math.min(getPriority() + (on ? CLIENT_NICENESS : 0), 19));
+      return true;
+    } catch {
+      return false; // lowering the niceness again needs CAP_SYS_NICE: the stopwatch then stays deprioritised
+    }
   }
   request<E extends FromChild['ev']>(msg: ToChild, ev: E, timeoutMs: number): Promise<Extract<FromChild, { ev: E }>> {
     return new Promise((resolve, reject) => {

@@ -1,10 +1,13 @@
 /**
  * Many consumers of one `icwatch run` (docs/architecture.md, "Processes"): USERS users in the directory (the
- * simulator), CLIENTS clients in CLIENT_PROCESSES child processes, with websocket.workers at 1 and at 2 (figures
- * suffixed W1 / W2). For each:
+ * simulator), CLIENTS clients in child processes (bench/consumers-clients.ts: one stopwatch process with one client
+ * in SAMPLE_EVERY, LOAD_PROCESSES with the others), with websocket.workers at 1 and at 2 (figures suffixed W1 / W2).
+ * For each:
  * - c10kConnectSeconds: CLIENTS fresh clients, each getting the WebSocket snapshot, until the last one has it;
  * - c10kP50Ms / c10kP99Ms: commit in Redis (the change entry's `at`) → receipt by a client, at PACED_PER_SEC changes
- *   per second made on the simulator, sampled on every SAMPLE_EVERY-th client (bench/consumers-clients.ts);
+ *   per second made on the simulator, sampled on the stopwatch clients;
+ * - c10kClientsShort: clients that received fewer (or other) bytes of live changes in that phase than the stopwatch
+ *   clients did (0: every client got every change);
  * - c10kRedisLagP99Ms: p99 of icwatch_lag_seconds{stage="redis"} during that phase (the buckets' difference, from
  *   /metrics): whether the writer kept its latency while the workers fanned out;
  * - c10kRssMiB: process_resident_memory_bytes of every icwatch process (the primary and each worker, from /metrics)
@@ -15,9 +18,9 @@
  *   buffer to CLIENTS plain loopback sockets, measured first in the same run;
  * - c10kHandOffP99Ms: p99 of icwatch_lag_seconds{stage="websocket"} in that phase: arrival from ICWS → the round
  *   that carried the change written to every client's socket, the server's share of c10kP99Ms;
- * The client processes (bench/consumers-clients.ts) run at nice +10 and read the sockets of the clients that are not
- * sampled every 250 ms: they stand in for consumers on other machines, which would not take this machine's two
- * cores; icwatch writes to them as to any client. A client
+ * The load processes run at nice +10 and read their sockets once a second (bench/batched-reads.ts): they stand in
+ * for consumers on other machines, which would not take this machine's two cores; icwatch writes to them as to any
+ * client. The stopwatch process runs at the bench's own priority while it samples. A client
  * that fails (closed before its snapshot) is counted in c10kConnectFailed / c10kHttpStartFailed; more than 1 % fails
  * the phase (c10kError).
  * `consumersClients` says how many clients the c10k figures are for (ICWATCH_CONSUMERS_BENCH_CLIENTS, default 10000; --quick 1000).
@@ -29,12 +32,13 @@ import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../test/helpers/redis.js';
 import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess } from '../test/helpers/processes.js';
 import { decodeChangeEntry } from '../src/mirror/change.js';
-import { CLIENT_NICENESS, ClientProcess, now, PATH, type FromChild } from './consumers-clients.js';
+import { ClientProcess, now, PATH, SAMPLE_EVERY, type FromChild } from './consumers-clients.js';
 import { rawRound } from './raw-round.js';
 import type { Figures } from './run.js';
 
 const USERS = 10_000;
-const CLIENT_PROCESSES = 4;
+/** Processes holding the clients that are not sampled. */
+const LOAD_PROCESSES = 4;
 const PACED_PER_SEC = 20;
 const PACED_SECONDS = 10;
 /** websocket.workers settings measured (ICWATCH_CONSUMERS_BENCH_WORKERS=1 for W1 alone). */
@@ -132,8 +136,11 @@ async function measure(
   const prefix = `${PREFIX}:w${workers}:${Date.now()}`;
   const redis = new Redis(ctx.redisUrl);
   let icwatch: IcwatchProcess | undefined;
-  const procs = Array.from({ length: CLIENT_PROCESSES }, () => new ClientProcess());
-  const share = (i: number) => Math.floor(clients / CLIENT_PROCESSES) + (i < clients % CLIENT_PROCESSES ? 1 : 0);
+  const stopwatch = new ClientProcess('stopwatch');
+  const procs = [stopwatch, ...Array.from({ length: LOAD_PROCESSES }, () => new ClientProcess('load'))];
+  const sampled = Math.ceil(clients / SAMPLE_EVERY);
+  const load = (i: number) => Math.floor((clients - sampled) / LOAD_PROCESSES) + (i < (clients - sampled) % LOAD_PROCESSES ? 1 : 0);
+  const share = (i: number) => (i === 0 ? sampled : load(i - 1));
   const figures: Figures = {};
   const suffix = `W${workers}`;
   try {
@@ -164,6 +171,7 @@ async function measure(
 
     // ---- paced changes with every client connected
     const before = (await icwatch.get('/metrics')).text;
+    if (!stopwatch.deprioritise(false)) log(`  ${suffix}: the stopwatch process could not be given the bench's priority back`);
     for (const p of procs) p.tell({ cmd: 'sample', on: true });
     await sleep(100);
     const firstSeq = Number(await redis.hget(`{${prefix}}:meta`, 'seq')) + 1;
@@ -176,8 +184,13 @@ async function measure(
     }
     await sleep(3000);
     for (const p of procs) p.tell({ cmd: 'sample', on: false });
+    stopwatch.deprioritise(true);
     const after = (await icwatch.get('/metrics')).text;
-    const samples = (await Promise.all(procs.map((p) => p.request({ cmd: 'samples' }, 'samples', 60_000)))).flatMap((r) => r.samples);
+    const reports = await Promise.all(procs.map((p) => p.request({ cmd: 'samples' }, 'samples', 60_000)));
+    const samples = reports.flatMap((r) => r.samples);
+    // What the stopwatch clients (which read every frame) received, most of them: every client should have the same.
+    const expected = [...reports[0]!.bytes].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 0;
+    figures[`c10kClientsShort${suffix}`] = reports.flatMap((r) => r.bytes).reduce((n, [bytes, count]) => n + (bytes === expected ? 0 : count), 0);
     const entries = (await redis.xrange(`{${prefix}}:changes`, '-', '+')) as [string, string[]][];
     const at = new Map<number, number>();
     for (const [, fields] of entries) {
@@ -195,7 +208,7 @@ async function measure(
     figures[`c10kRssMiB${suffix}`] = rssMiB(after);
     figures[`c10kWsClients${suffix}`] = metricValue(after, 'icwatch_ws_clients');
     log(
-      `  ${suffix} at ${PACED_PER_SEC}/s: p50 ${figures[`c10kP50Ms${suffix}`]} ms, p99 ${figures[`c10kP99Ms${suffix}`]} ms (${lat.length} samples of ${at.size} changes), redis lag p99 ${figures[`c10kRedisLagP99Ms${suffix}`]} ms, hand-off p99 ${figures[`c10kHandOffP99Ms${suffix}`]} ms, rss ${figures[`c10kRssMiB${suffix}`]} MiB (${memoryByProcess(after)}), ${figures[`c10kWsClients${suffix}`]} clients in /metrics`,
+      `  ${suffix} at ${PACED_PER_SEC}/s: p50 ${figures[`c10kP50Ms${suffix}`]} ms, p99 ${figures[`c10kP99Ms${suffix}`]} ms (${lat.length} samples of ${at.size} changes), redis lag p99 ${figures[`c10kRedisLagP99Ms${suffix}`]} ms, hand-off p99 ${figures[`c10kHandOffP99Ms${suffix}`]} ms, ${figures[`c10kClientsShort${suffix}`]} clients short of ${expected} bytes, rss ${figures[`c10kRssMiB${suffix}`]} MiB (${memoryByProcess(after)}), ${figures[`c10kWsClients${suffix}`]} clients in /metrics`,
     );
     await Promise.all(procs.map((p) => p.request({ cmd: 'disconnect' }, 'disconnected', 60_000)));
     await sleep(2000);
@@ -235,7 +248,7 @@ export default async function consumersBench({ quick, log }: { quick: boolean; l
   try {
     const users = await sim.control<{ configurationId: { id: string } }[]>('GET', 'users');
     const ids = users.slice(0, 500).map((u) => u.configurationId.id);
-    const raw = await rawRound(clients, CLIENT_PROCESSES, CLIENT_NICENESS);
+    const raw = await rawRound(clients, LOAD_PROCESSES);
     figures.c10kRawRoundMs = round(raw.roundMs);
     log(`  raw round: ${clients} loopback socket writes by one process in ${round(raw.roundMs)} ms (${round(raw.usPerWrite)} µs each)`);
     for (const workers of WORKERS) Object.assign(figures, await measure(workers, clients, { redisUrl: redisServer.url, simUrl: sim.url, sim, ids, log }));

@@ -1,52 +1,60 @@
 /**
  * The floor of one fan-out round on this machine, measured in the same run as the consumers bench: one process
- * writes one change-sized buffer to each of N loopback TCP sockets, which other processes (at the clients'
- * niceness) read. Each write is one syscall, and on loopback its cost includes the receiving side's kernel work: no
- * fan-out server, whatever its design, writes a round to N clients in less time than this on one core.
+ * writes one change-sized buffer to each of N loopback TCP sockets, read as the bench's clients read theirs (one in
+ * SAMPLE_EVERY by a process reading each write as it arrives, the others by load processes at the clients' niceness
+ * every READ_EVERY_MS). Each write is one syscall, and on loopback its cost includes the receiving side's kernel
+ * work: no fan-out server, whatever its design, writes a round to N clients in less time than this on one core.
  */
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { BatchedReads, connectReadingLittle } from './batched-reads.js';
+import { CLIENT_NICENESS, SAMPLE_EVERY } from './consumers-clients.js';
 
 /** About one live change frame of the consumers bench (one user's statusText changed). */
 const FRAME_BYTES = 300;
 const ROUNDS = 7;
 const PAUSE_MS = 300;
 
-function childMain(port: number, n: number): void {
+function childMain(port: number, n: number, batched: boolean): void {
   let connected = 0;
+  const reads = batched ? new BatchedReads<net.Socket>((s) => !s.destroyed) : undefined;
   for (let i = 0; i < n; i++) {
-    const socket = net.connect(port, '127.0.0.1', () => {
+    const connect = batched ? connectReadingLittle : net.connect;
+    const socket = connect({ port, host: '127.0.0.1' }, () => {
       if (++connected === n) process.send!('connected');
     });
     socket.on('data', () => {});
     socket.on('error', () => {});
+    reads?.add(socket);
   }
 }
 
 const child = process.env.ICWATCH_RAW_ROUND_CHILD;
 if (child) {
-  const [port, n] = child.split(',').map(Number);
-  childMain(port!, n!);
+  const [port, n, batched] = child.split(',').map(Number);
+  childMain(port!, n!, batched === 1);
 }
 
-/** Median milliseconds of a round of `clients` writes (and µs per write), the sockets spread over `processes` readers. */
-export async function rawRound(clients: number, processes: number, niceness: number): Promise<{ roundMs: number; usPerWrite: number }> {
+/** Median milliseconds of a round of `clients` writes (and µs per write), read by one stopwatch and `loadProcesses` readers. */
+export async function rawRound(clients: number, loadProcesses: number): Promise<{ roundMs: number; usPerWrite: number }> {
   const sockets: net.Socket[] = [];
   const server = net.createServer((s) => {
     s.setNoDelay(true); // as ws does
+    s.on('error', () => {}); // a reader that closes with unread bytes resets its connection
     sockets.push(s);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', 1024, resolve));
   const port = (server.address() as net.AddressInfo).port;
-  const share = (i: number) => Math.floor(clients / processes) + (i < clients % processes ? 1 : 0);
-  const readers = Array.from({ length: processes }, (_, i) => {
+  const sampled = Math.ceil(clients / SAMPLE_EVERY);
+  const load = (i: number) => Math.floor((clients - sampled) / loadProcesses) + (i < (clients - sampled) % loadProcesses ? 1 : 0);
+  const readers = Array.from({ length: loadProcesses + 1 }, (_, i) => {
     const c = fork(fileURLToPath(import.meta.url), [], {
-      env: { ...process.env, ICWATCH_RAW_ROUND_CHILD: `${port},${share(i)}` },
+      env: { ...process.env, ICWATCH_RAW_ROUND_CHILD: i === 0 ? `${port},${sampled},0` : `${port},${load(i - 1)},1` },
       execArgv: ['--import', 'tsx'],
     });
-    if (c.pid !== undefined) setPriority(c.pid, Math.min(getPriority() + niceness, 19));
+    if (i > 0 && c.pid !== undefined) setPriority(c.pid, Math.min(getPriority() + CLIENT_NICENESS, 19));
     return c;
   });
   try {
@@ -64,8 +72,8 @@ export async function rawRound(clients: number, processes: number, niceness: num
     const roundMs = rounds[Math.floor(ROUNDS / 2)]!;
     return { roundMs, usPerWrite: (roundMs * 1000) / clients };
   } finally {
-    for (const c of readers) c.kill();
     for (const s of sockets) s.destroy();
+    for (const c of readers) c.kill();
     server.close();
   }
 }
