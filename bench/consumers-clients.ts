@@ -11,9 +11,9 @@
  * Every client counts the bytes of the live changes it received while sampling: all of them receive the same
  * stream, so a client whose count differs from the stopwatch clients' missed something.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { getPriority, setPriority } from 'node:os';
+import { availableParallelism, getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { BatchedReads, connectReadingLittle } from './batched-reads.js';
@@ -28,6 +28,17 @@ const CONNECT_CONCURRENCY_PER_1000 = 10;
 export const connectConcurrency = (clients: number) => Math.max(1, Math.round((clients * CONNECT_CONCURRENCY_PER_1000) / 1000));
 /** How much nicer than icwatch the client processes run. */
 export const CLIENT_NICENESS = 10;
+/** The one core the client processes may run on (the last one); icwatch may run on all of them. */
+const CLIENT_CPU = String(availableParallelism() - 1);
+
+/**
+ * Keeps a client process on CLIENT_CPU (taskset(1)): the consumers it stands in for would run on other machines, so
+ * they are kept off the cores icwatch's fan-out would otherwise have to itself. False when that could not be done.
+ */
+export function confineToClientCore(pid: number | undefined): boolean {
+  if (pid === undefined || CLIENT_CPU === '0') return false;
+  return spawnSync('taskset', ['-a', '-pc', CLIENT_CPU, String(pid)], { stdio: 'ignore' }).status === 0;
+}
 export const PATH = '/v1/users';
 
 export const now = () => performance.timeOrigin + performance.now();
@@ -183,9 +194,12 @@ if (childRole === 'stopwatch' || childRole === 'load') childMain(childRole);
 /** One client process, as the measuring side drives it. */
 export class ClientProcess {
   private readonly child: ChildProcess;
+  /** Whether the process was kept to the clients' core. */
+  readonly confined: boolean;
   constructor(readonly role: Role) {
     this.child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ICWATCH_CONSUMERS_BENCH_CHILD: role }, execArgv: ['--import', 'tsx'] });
     this.deprioritise(true);
+    this.confined = confineToClientCore(this.child.pid);
   }
   /** CLIENT_NICENESS nicer than the bench, or (false) as nice as the bench; false when the system refused. */
   deprioritise(on: boolean): boolean {
