@@ -28,16 +28,17 @@ const CONNECT_CONCURRENCY_PER_1000 = 10;
 export const connectConcurrency = (clients: number) => Math.max(1, Math.round((clients * CONNECT_CONCURRENCY_PER_1000) / 1000));
 /** How much nicer than icwatch the client processes run. */
 export const CLIENT_NICENESS = 10;
-/** The one core the client processes may run on (the last one); icwatch may run on all of them. */
-const CLIENT_CPU = String(availableParallelism() - 1);
-
 /**
- * Keeps a client process on CLIENT_CPU (taskset(1)): the consumers it stands in for would run on other machines, so
- * they are kept off the cores icwatch's fan-out would otherwise have to itself. False when that could not be done.
+ * Keeps a client process off the first `workers` cores (taskset(1)), when the machine has a core more: the
+ * consumers it stands in for would run on other machines, so they are kept off the cores icwatch's fan-out workers
+ * would have to themselves (icwatch may still use every core). With as many workers as cores there is no core to
+ * spare, and the clients run anywhere. True when the process was confined.
  */
-export function confineToClientCore(pid: number | undefined): boolean {
-  if (pid === undefined || CLIENT_CPU === '0') return false;
-  return spawnSync('taskset', ['-a', '-pc', CLIENT_CPU, String(pid)], { stdio: 'ignore' }).status === 0;
+export function confineClients(pid: number | undefined, workers: number): boolean {
+  const cores = availableParallelism();
+  if (pid === undefined || workers >= cores) return false;
+  const list = workers === cores - 1 ? String(workers) : `${workers}-${cores - 1}`;
+  return spawnSync('taskset', ['-a', '-pc', list, String(pid)], { stdio: 'ignore' }).status === 0;
 }
 export const PATH = '/v1/users';
 
@@ -194,12 +195,15 @@ if (childRole === 'stopwatch' || childRole === 'load') childMain(childRole);
 /** One client process, as the measuring side drives it. */
 export class ClientProcess {
   private readonly child: ChildProcess;
-  /** Whether the process was kept to the clients' core. */
+  /** Whether the process was kept off the workers' cores (confineClients). */
   readonly confined: boolean;
-  constructor(readonly role: Role) {
+  constructor(
+    readonly role: Role,
+    workers: number,
+  ) {
     this.child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, ICWATCH_CONSUMERS_BENCH_CHILD: role }, execArgv: ['--import', 'tsx'] });
     this.deprioritise(true);
-    this.confined = confineToClientCore(this.child.pid);
+    this.confined = confineClients(this.child.pid, workers);
   }
   /** CLIENT_NICENESS nicer than the bench, or (false) as nice as the bench; false when the system refused. */
   deprioritise(on: boolean): boolean {

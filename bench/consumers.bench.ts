@@ -20,8 +20,9 @@
  *   that carried the change written to every client's socket, the server's share of c10kP99Ms;
  * The load processes run at nice +10 and read their sockets once a second (bench/batched-reads.ts): they stand in
  * for consumers on other machines, which would not take this machine's two cores; icwatch writes to them as to any
- * client. For the same reason every client process is kept to the machine's last core (icwatch may use all of
- * them). The stopwatch process runs at the bench's own priority while it samples. A client
+ * client. For the same reason the client processes are kept off the first `websocket.workers` cores when the
+ * machine has more (confineClients: with W1 here, on the second core; with W2 on two cores, anywhere). The stopwatch
+ * process runs at the bench's own priority while it samples. A client
  * that fails (closed before its snapshot) is counted in c10kConnectFailed / c10kHttpStartFailed; more than 1 % fails
  * the phase (c10kError).
  * `consumersClients` says how many clients the c10k figures are for (ICWATCH_CONSUMERS_BENCH_CLIENTS, default 10000; --quick 1000).
@@ -137,12 +138,12 @@ async function measure(
   const prefix = `${PREFIX}:w${workers}:${Date.now()}`;
   const redis = new Redis(ctx.redisUrl);
   let icwatch: IcwatchProcess | undefined;
-  const stopwatch = new ClientProcess('stopwatch');
-  const procs = [stopwatch, ...Array.from({ length: LOAD_PROCESSES }, () => new ClientProcess('load'))];
+  const stopwatch = new ClientProcess('stopwatch', workers);
+  const procs = [stopwatch, ...Array.from({ length: LOAD_PROCESSES }, () => new ClientProcess('load', workers))];
   const sampled = Math.ceil(clients / SAMPLE_EVERY);
   const load = (i: number) => Math.floor((clients - sampled) / LOAD_PROCESSES) + (i < (clients - sampled) % LOAD_PROCESSES ? 1 : 0);
   const share = (i: number) => (i === 0 ? sampled : load(i - 1));
-  if (!procs.every((p) => p.confined)) log(`  W${workers}: the client processes could not be kept to one core (taskset)`);
+  log(`  W${workers}: client processes ${procs.every((p) => p.confined) ? `kept off the workers' ${workers} core(s)` : 'on every core'}`);
   const figures: Figures = {};
   const suffix = `W${workers}`;
   try {

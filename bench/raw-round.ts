@@ -10,7 +10,7 @@ import net from 'node:net';
 import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BatchedReads, connectReadingLittle } from './batched-reads.js';
-import { CLIENT_NICENESS, confineToClientCore, SAMPLE_EVERY } from './consumers-clients.js';
+import { CLIENT_NICENESS, confineClients, SAMPLE_EVERY } from './consumers-clients.js';
 
 /** About one live change frame of the consumers bench (one user's statusText changed). */
 const FRAME_BYTES = 300;
@@ -55,7 +55,7 @@ export async function rawRound(clients: number, loadProcesses: number): Promise<
       execArgv: ['--import', 'tsx'],
     });
     if (i > 0 && c.pid !== undefined) setPriority(c.pid, Math.min(getPriority() + CLIENT_NICENESS, 19));
-    confineToClientCore(c.pid);
+    confineClients(c.pid, 1); // the round is one process's, as one worker's
     return c;
   });
   try {
