@@ -25,6 +25,12 @@ export const SAMPLE_EVERY = 10;
  * clients are spread through icwatch's clients, as in its rounds.
  */
 const CONNECT_CONCURRENCY_PER_1000 = 10;
+/** How many clients each process holds: the stopwatch's (one in SAMPLE_EVERY) first, then each load process's. */
+export function clientShares(clients: number, loadProcesses: number): number[] {
+  const sampled = Math.ceil(clients / SAMPLE_EVERY);
+  const rest = clients - sampled;
+  return [sampled, ...Array.from({ length: loadProcesses }, (_, i) => Math.floor(rest / loadProcesses) + (i < rest % loadProcesses ? 1 : 0))];
+}
 export const connectConcurrency = (clients: number) => Math.max(1, Math.round((clients * CONNECT_CONCURRENCY_PER_1000) / 1000));
 /** How much nicer than icwatch the client processes run. */
 export const CLIENT_NICENESS = 10;

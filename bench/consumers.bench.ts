@@ -34,7 +34,7 @@ import { Redis } from 'ioredis';
 import { startPrivateRedis } from '../test/helpers/redis.js';
 import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess } from '../test/helpers/processes.js';
 import { decodeChangeEntry } from '../src/mirror/change.js';
-import { ClientProcess, now, PATH, SAMPLE_EVERY, type FromChild } from './consumers-clients.js';
+import { ClientProcess, clientShares, now, PATH, type FromChild } from './consumers-clients.js';
 import { rawRound } from './raw-round.js';
 import type { Figures } from './run.js';
 
@@ -140,9 +140,7 @@ async function measure(
   let icwatch: IcwatchProcess | undefined;
   const stopwatch = new ClientProcess('stopwatch', workers);
   const procs = [stopwatch, ...Array.from({ length: LOAD_PROCESSES }, () => new ClientProcess('load', workers))];
-  const sampled = Math.ceil(clients / SAMPLE_EVERY);
-  const load = (i: number) => Math.floor((clients - sampled) / LOAD_PROCESSES) + (i < (clients - sampled) % LOAD_PROCESSES ? 1 : 0);
-  const share = (i: number) => (i === 0 ? sampled : load(i - 1));
+  const shares = clientShares(clients, LOAD_PROCESSES);
   log(`  W${workers}: client processes ${procs.every((p) => p.confined) ? `kept off the workers' ${workers} core(s)` : 'on every core'}`);
   const figures: Figures = {};
   const suffix = `W${workers}`;
@@ -167,7 +165,7 @@ async function measure(
     log(`  ${suffix}: icwatch ready with ${USERS} users, ${workers} worker(s); connecting ${clients} clients`);
 
     const [connected, connectSeconds] = await phase(`${suffix} ${clients} clients connected with a snapshot`, log, () =>
-      Promise.all(procs.map((p, i) => p.request({ cmd: 'ws', url: wsUrl, n: share(i) }, 'opened', PHASE_TIMEOUT_MS))),
+      Promise.all(procs.map((p, i) => p.request({ cmd: 'ws', url: wsUrl, n: shares[i]! }, 'opened', PHASE_TIMEOUT_MS))),
     );
     figures[`c10kConnectFailed${suffix}`] = expectAll('WebSocket snapshot', connected, clients, log);
     figures[`c10kConnectSeconds${suffix}`] = connectSeconds;
@@ -218,7 +216,7 @@ async function measure(
 
     // ---- fresh clients starting from HTTP
     const [started, httpSeconds] = await phase(`${suffix} ${clients} clients started from GET ${PATH}`, log, () =>
-      Promise.all(procs.map((p, i) => p.request({ cmd: 'http', base, url: wsUrl, n: share(i) }, 'opened', PHASE_TIMEOUT_MS))),
+      Promise.all(procs.map((p, i) => p.request({ cmd: 'http', base, url: wsUrl, n: shares[i]! }, 'opened', PHASE_TIMEOUT_MS))),
     );
     figures[`c10kHttpStartFailed${suffix}`] = expectAll('HTTP start', started, clients, log);
     figures[`c10kHttpStartSeconds${suffix}`] = httpSeconds;

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { BatchedReads, connectReadingLittle } from './batched-reads.js';
-import { CLIENT_NICENESS, confineClients, SAMPLE_EVERY } from './consumers-clients.js';
+import { CLIENT_NICENESS, clientShares, confineClients } from './consumers-clients.js';
 
 /** About one live change frame of the consumers bench (one user's statusText changed). */
 const FRAME_BYTES = 300;
@@ -47,11 +47,9 @@ export async function rawRound(clients: number, loadProcesses: number): Promise<
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', 1024, resolve));
   const port = (server.address() as net.AddressInfo).port;
-  const sampled = Math.ceil(clients / SAMPLE_EVERY);
-  const load = (i: number) => Math.floor((clients - sampled) / loadProcesses) + (i < (clients - sampled) % loadProcesses ? 1 : 0);
-  const readers = Array.from({ length: loadProcesses + 1 }, (_, i) => {
+  const readers = clientShares(clients, loadProcesses).map((n, i) => {
     const c = fork(fileURLToPath(import.meta.url), [], {
-      env: { ...process.env, ICWATCH_RAW_ROUND_CHILD: i === 0 ? `${port},${sampled},0` : `${port},${load(i - 1)},1` },
+      env: { ...process.env, ICWATCH_RAW_ROUND_CHILD: `${port},${n},${i === 0 ? 0 : 1}` },
       execArgv: ['--import', 'tsx'],
     });
     if (i > 0 && c.pid !== undefined) setPriority(c.pid, Math.min(getPriority() + CLIENT_NICENESS, 19));

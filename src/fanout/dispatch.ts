@@ -155,8 +155,6 @@ export class Dispatcher {
     try {
       this.o.counters.rounds++;
       const recipients = this.recipientsOf(page);
-      let toSeq = page.toSeq;
-      let shared = { page, props: undefined as PropsFilter | undefined, afterSeq: NaN, bytes: { buffer: Buffer.alloc(0) as Buffer, count: 0 } };
       for (let i = 0; i < recipients.length; i++) {
         if (i > 0 && i % this.o.sliceClients === 0) {
           await nextTurn();
@@ -165,21 +163,15 @@ export class Dispatcher {
           // client already has (skipThrough).
           if (arriving === this.waiting && arriving.length > joined) {
             page = new ChangePage([...page.entries, ...arriving.slice(joined).flatMap((p) => p.entries)]);
-            toSeq = page.toSeq;
             joined = arriving.length;
           }
         }
         const m = recipients[i]!;
         // Left (or closing: nothing may follow its close frame), or already sent all of this.
-        if (m.gone || m.session.phase.name !== 'live' || toSeq <= m.skipThrough) continue;
+        if (m.gone || m.session.phase.name !== 'live' || page.toSeq <= m.skipThrough) continue;
         this.o.counters.clientsVisited++;
-        const { props, ids } = m.session.request;
-        // Clients of one props filter mostly stand at the same seq: they share the last buffer looked up.
-        if (ids || props !== shared.props || m.skipThrough !== shared.afterSeq || page !== shared.page) {
-          shared = { page, props, afterSeq: m.skipThrough, bytes: page.bytesFor(props, ids, m.skipThrough) };
-        }
-        const { buffer, count } = shared.bytes;
-        m.skipThrough = toSeq;
+        const { buffer, count } = page.bytesFor(m.session.request.props, m.session.request.ids, m.skipThrough);
+        m.skipThrough = page.toSeq;
         if (count && !m.session.outbox.push(buffer, count)) this.o.onSlowConsumer(m.session);
       }
       if (!this.closed) this.o.onHandedOff(roundPage);

@@ -59,6 +59,8 @@ export function changeFrame(entry: ChangeEntry, props: PropsFilter): Buffer | nu
 export class ChangePage {
   private readonly frames = new Map<string, (Buffer | null)[]>();
   private readonly joined = new Map<string, { buffer: Buffer; count: number }>();
+  /** The last shared lookup: a round asks for the same (props filter, starting seq) client after client. */
+  private last: { props: PropsFilter; afterSeq: number; bytes: { buffer: Buffer; count: number } } | undefined;
 
   constructor(readonly entries: readonly ChangeEntry[]) {}
 
@@ -84,20 +86,24 @@ export class ChangePage {
    * frames it holds (0 = nothing to send).
    */
   bytesFor(props: PropsFilter, ids: ReadonlySet<string> | null, afterSeq: number): { buffer: Buffer; count: number } {
+    const last = this.last;
+    if (!ids && last && last.props === props && last.afterSeq === afterSeq) return last.bytes;
     const frames = this.framesFor(props);
     // Without an ids filter, clients share the buffer of their props filter and starting point: the whole page, or
     // (after a round that some of them received in part: src/fanout/dispatch.ts) the rest of it.
     const key = ids ? undefined : `${propsKey(props)}@${Math.max(afterSeq, this.fromSeq - 1)}`;
-    const shared = key === undefined ? undefined : this.joined.get(key);
-    if (shared) return shared;
-    const picked: Buffer[] = [];
-    for (let i = 0; i < this.entries.length; i++) {
-      const e = this.entries[i]!;
-      const f = frames[i];
-      if (f && e.seq > afterSeq && (!ids || ids.has(e.id))) picked.push(f);
+    let bytes = key === undefined ? undefined : this.joined.get(key);
+    if (!bytes) {
+      const picked: Buffer[] = [];
+      for (let i = 0; i < this.entries.length; i++) {
+        const e = this.entries[i]!;
+        const f = frames[i];
+        if (f && e.seq > afterSeq && (!ids || ids.has(e.id))) picked.push(f);
+      }
+      bytes = { buffer: picked.length === 1 ? picked[0]! : Buffer.concat(picked), count: picked.length };
+      if (key !== undefined) this.joined.set(key, bytes);
     }
-    const bytes = { buffer: picked.length === 1 ? picked[0]! : Buffer.concat(picked), count: picked.length };
-    if (key !== undefined) this.joined.set(key, bytes);
+    if (key !== undefined) this.last = { props, afterSeq, bytes };
     return bytes;
   }
 }
