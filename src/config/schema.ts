@@ -102,6 +102,11 @@ export const configSchema = z.strictObject({
         .default(() => ['configurationId', 'extension', 'statusText', 'personalInformationProperties', 'workgroups', 'skills', 'lastModifiedDate']),
       /** Whose rights decide what is visible: view, admin, loggedInUser, or a named right. */
       rightsFilter: nonEmpty.default('view'),
+      /**
+       * The leader asks ICWS for a full replace this often and counts what it had to change (icwatch_verify_differences_total;
+       * README "Integrity"); 0 = never. 6 h.
+       */
+      verifyIntervalMs: int(0, 30 * 24 * 3_600_000).default(21_600_000),
     })
     .prefault({}),
   redis: z
@@ -126,6 +131,13 @@ export const configSchema = z.strictObject({
       maxPendingMessages: int(1, 10_000_000).default(10000),
       /** Messages coalesced into one Redis round trip at most. */
       maxBatchMessages: int(1, 100_000).default(256),
+      /**
+       * Replicas each write waits for (WAIT after the apply script, in the same round trip); 0 = none. Writes not
+       * acknowledged within waitTimeoutMs are counted (icwatch_redis_unreplicated_writes_total) and the writer goes on.
+       */
+      waitReplicas: int(0, 100).default(0),
+      /** How long a write waits for redis.waitReplicas replicas at most (WAIT's timeout; never 0, which waits forever). */
+      waitTimeoutMs: int(1, 60_000).default(1000),
       /** Retries while Redis is unavailable. */
       backoff: backoff({ initialMs: 200, maxMs: 10000, multiplier: 2, jitter: 0.5 }),
     })

@@ -41,6 +41,8 @@ export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
 /** Builds a fresh feed, mirror writer and pipeline for each leadership term (src/ha/writer-term.ts). */
 export function writerFactory(ctx: StageContext): (w: WriterContext) => WriterStages {
   const { config, redis, metrics, logger } = ctx;
+  // The writer of the term before: where it left the mirror is what the next one checks Redis against (lost writes).
+  let previous: MirrorWriter | undefined;
   return ({ fence }: WriterContext): WriterStages => {
     // The feed asks the writer which users' texts it holds unchanged, so that a re-sync leaves them unparsed.
     const feed = new IcwsUsersFeed(config, { metrics, logger, knownText: (digest) => mirror.knownText(digest) });
@@ -55,13 +57,17 @@ export function writerFactory(ctx: StageContext): (w: WriterContext) => WriterSt
       metrics,
       logger,
       fence,
+      replicaWait: { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs },
+      committed: previous?.position(),
     });
+    previous = mirror;
     const committed$ = usersPipeline(feed, mirror, {
       maxPendingMessages: config.redis.maxPendingMessages,
       maxBatchMessages: config.redis.maxBatchMessages,
       redis,
       metrics,
       logger: componentLogger(logger, 'mirror'),
+      verifyIntervalMs: config.subscription.verifyIntervalMs,
     });
     return { feed, mirror, committed$ };
   };

@@ -55,6 +55,7 @@ export function feedReadiness(session: SessionState, mirror: MirrorStatus): Read
     'ICWS session up': up,
     'subscription active': up && session.subscribed,
     'Redis reachable': mirror.redisUp,
+    'Redis accepts writes': mirror.refused === undefined,
     'first full sync applied': mirror.synced,
   };
   const reason =
@@ -65,7 +66,7 @@ export function feedReadiness(session: SessionState, mirror: MirrorStatus): Read
         : session.type === 'connecting'
           ? `connecting to ${session.host} (attempt ${session.attempt})`
           : session.type === 'up' || session.type === 'closed'
-            ? undefined
+            ? mirror.refused
             : session.type;
   const lastError = (session.type === 'reconnecting' ? session.lastError : undefined) ?? mirror.lastError;
   return {

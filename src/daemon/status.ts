@@ -21,6 +21,7 @@ export interface MirrorFigures {
   users?: number;
   syncing?: boolean;
   lastChangeAt?: number;
+  verifiedAt?: number;
 }
 
 /** Lag p50/p99 per stage from icwatch_lag_seconds. */
@@ -42,6 +43,7 @@ export async function readMeta(redis: RedisClient, keys: MirrorKeys): Promise<Mi
     users: num(meta.users),
     syncing: meta.syncing === undefined ? undefined : meta.syncing === '1',
     lastChangeAt: num(meta.lastChangeAt),
+    verifiedAt: num(meta.verifiedAt),
   };
 }
 
@@ -82,7 +84,7 @@ export async function statusView(src: StatusSources): Promise<StatusView> {
   let lastError = src.lastError;
   if (mirror) {
     const s = mirror.status();
-    figures = { epoch: s.epoch, seq: s.seq, users: s.users, syncing: s.syncing, lastChangeAt: s.lastChangeAt };
+    figures = { epoch: s.epoch, seq: s.seq, users: s.users, syncing: s.syncing, lastChangeAt: s.lastChangeAt, verifiedAt: s.verifiedAt };
     lastError ??= s.lastError;
   }
   const redisUp = redis ? await redisAnswers(redis) : false;

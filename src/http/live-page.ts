@@ -48,6 +48,7 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
     ['st-redis', 'Redis', view.redis],
     ['st-users', 'Users', view.users],
     ['st-seq', 'Mirror seq', view.seq],
+    ['st-verified', 'Last verification', verifiedText(view.verifiedAt)],
     ['client-seq', 'Page seq', '—'],
     ['st-clients', 'WebSocket clients', view.wsClients],
     ['st-updated', 'Status updated', new Date().toISOString()],
@@ -100,4 +101,9 @@ export function renderTokenPage(error: string): string {
 <body style="font:14px system-ui,sans-serif;margin:2em"><h1>icwatch: token required</h1>
 <p>${esc(error)}. Open this page with <code>?access_token=&lt;token&gt;</code> in its URL (a token of <code>websocket.tokens</code>).</p></body></html>
 `;
+}
+
+/** The time of the last verification against ICWS (subscription.verifyIntervalMs), or why there is none yet. */
+export function verifiedText(at: number | undefined): string {
+  return at === undefined ? 'none yet' : new Date(at).toISOString();
 }

@@ -2,7 +2,14 @@
 import type { ChangeEntry } from '../mirror/change.js';
 
 /** The conditions of /readyz, by the names operators read in its 503 body. */
-export type ReadinessCheck = 'ICWS session up' | 'subscription active' | 'Redis reachable' | 'first full sync applied' | 'fan-out started';
+export type ReadinessCheck =
+  | 'ICWS session up'
+  | 'subscription active'
+  | 'Redis reachable'
+  /** Redis answers, but refused the last write (NOPERM, WRONGTYPE, OOM…): the reason says what it said. */
+  | 'Redis accepts writes'
+  | 'first full sync applied'
+  | 'fan-out started';
 
 export interface Readiness {
   ready: boolean;
@@ -31,6 +38,8 @@ export interface StatusView {
   users?: number;
   syncing?: boolean;
   lastChangeAt?: number;
+  /** When the last verification of the mirror against ICWS was applied, ms (README "Integrity"). */
+  verifiedAt?: number;
   wsClients?: number;
   /** Seconds, by stage (redis, websocket). */
   lag: Record<string, { p50?: number; p99?: number }>;

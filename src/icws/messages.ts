@@ -64,4 +64,14 @@ export interface ReceivedUsersMessage {
 }
 
 /** … 'unreadable': a message that may have carried changes could not be read (malformed, too large, lost in transit). */
-export type FullSyncReason = 'subscribe' | 'resubscribe' | 'overflow' | 'server' | 'redis' | 'unreadable';
+export type FullSyncReason =
+  | 'subscribe'
+  | 'resubscribe'
+  | 'overflow'
+  | 'server'
+  | 'redis'
+  | 'unreadable'
+  /** README "Integrity": a write that failed halfway, writes Redis lost, a periodic verification. */
+  | 'incomplete-write'
+  | 'lost-writes'
+  | 'verify';

@@ -59,7 +59,7 @@ export class Metrics {
   });
   readonly fullSyncs = new client.Counter({
     name: 'icwatch_full_syncs_total',
-    help: 'Full replaces applied, by reason (subscribe, resubscribe after a new session, unreadable messages, overflow of the pending queue, redis came back empty, server sent one unasked).',
+    help: 'Full replaces applied, by reason (subscribe, resubscribe after a new session, unreadable messages, overflow of the pending queue, redis came back empty, incomplete-write, lost-writes, verify, server sent one unasked).',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -103,6 +103,16 @@ export class Metrics {
   readonly redisErrors = new client.Counter({
     name: 'icwatch_redis_errors_total',
     help: 'Failed Redis operations (each retried).',
+    registers: [this.registry],
+  });
+  readonly redisUnreplicatedWrites = new client.Counter({
+    name: 'icwatch_redis_unreplicated_writes_total',
+    help: 'Mirror writes fewer replicas acknowledged within redis.waitTimeoutMs than redis.waitReplicas asks (the writer went on).',
+    registers: [this.registry],
+  });
+  readonly verifyDifferences = new client.Counter({
+    name: 'icwatch_verify_differences_total',
+    help: 'Changes the periodic verification (a full replace every subscription.verifyIntervalMs) had to apply: 0 on a healthy site.',
     registers: [this.registry],
   });
   readonly wsClients = new client.Gauge({ name: 'icwatch_ws_clients', help: 'Connected WebSocket clients.', registers: [this.registry] });

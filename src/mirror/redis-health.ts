@@ -5,10 +5,13 @@
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { Backoff, sleep, type BackoffOptions } from '../util/backoff.js';
+import { refusedWrite } from './write-errors.js';
 
 export class RedisHealth {
   up = false;
   lastError: string | undefined;
+  /** Redis answered the last operation with an error ("Redis refused the write: NOPERM …"): it is reachable, not writable. */
+  refused: string | undefined;
   private readonly backoff: Backoff;
 
   constructor(
@@ -20,17 +23,20 @@ export class RedisHealth {
   }
 
   markUp(): void {
-    if (!this.up && this.lastError) this.log.info('Redis available again');
+    if (!this.up && this.lastError) this.log.info(this.refused ? 'Redis accepts writes again' : 'Redis available again');
     this.up = true;
     this.lastError = undefined;
+    this.refused = undefined;
     this.backoff.reset();
   }
 
   markDown(err: unknown, what: string): void {
     this.metrics.redisErrors.inc();
     this.up = false;
-    this.lastError = `${what}: ${(err as Error)?.message ?? String(err)}`;
-    this.log.warn(`Redis unavailable while ${what}; retrying with backoff`, { error: this.lastError, attempt: this.backoff.attempts + 1 });
+    this.refused = refusedWrite(err);
+    this.lastError = this.refused ?? `${what}: ${(err as Error)?.message ?? String(err)}`;
+    const problem = this.refused ? `Redis refused ${what}` : `Redis unavailable while ${what}`;
+    this.log.warn(`${problem}; retrying with backoff`, { error: this.lastError, attempt: this.backoff.attempts + 1 });
   }
 
   /** The next backoff delay (exponential with jitter, capped by redis.backoff.maxMs). */

@@ -24,16 +24,34 @@ type ScriptFn = (...args: string[]) => Promise<string[]>;
 export const NO_WRITE = -1;
 
 export type ApplyReply =
-  | { kind: 'ok'; seq: number; users: number }
+  /** `unreplicated`: with redis.waitReplicas, fewer replicas than asked acknowledged the write in time. */
+  | { kind: 'ok'; seq: number; users: number; unreplicated?: boolean }
   | { kind: 'stale'; epoch: string; seq: number }
   /** High availability: the write carried a fence that is no longer meta's (another replica took over). */
   | { kind: 'fenced'; fence: string }
-  | { kind: 'empty' };
+  | { kind: 'empty' }
+  /** An earlier write failed halfway (meta `writing` still 1, or the stream ahead of seq): nothing was written. */
+  | { kind: 'incomplete' };
+
+/** Why the load started a new epoch (lua/init.lua): '' = it did not. */
+export type EpochStart = '' | 'created' | 'incomplete' | 'lost';
 
 export interface MetaReply {
   epoch: string;
   seq: number;
-  created: boolean;
+  started: EpochStart;
+}
+
+/** What the writer committed last (an epoch and the seq its last acknowledged write reached). */
+export interface Committed {
+  epoch: string;
+  seq: number;
+}
+
+/** redis.waitReplicas / redis.waitTimeoutMs: each write waits for that many replicas (WAIT), at most that long. */
+export interface ReplicaWait {
+  replicas: number;
+  timeoutMs: number;
 }
 
 export interface LoadedMirror {
@@ -61,6 +79,7 @@ export class MirrorStore {
     readonly keys: MirrorKeys,
     /** The fence every write of this store carries (the leader's term, src/ha); undefined = unfenced. */
     readonly fence?: number,
+    private readonly wait: ReplicaWait = { replicas: 0, timeoutMs: 0 },
   ) {
     const r = redis as unknown as Record<string, unknown>;
     if (typeof r[APPLY] !== 'function') redis.defineCommand(APPLY, { numberOfKeys: 3, lua: APPLY_LUA });
@@ -71,11 +90,15 @@ export class MirrorStore {
     return (this.redis as unknown as Record<string, ScriptFn>)[name]!.bind(this.redis);
   }
 
-  /** The mirror's epoch and seq, starting a new epoch if meta is missing. */
-  async initMeta(): Promise<MetaReply> {
+  /**
+   * The mirror's epoch and seq, starting a new epoch if meta is missing, a write failed halfway, or Redis is behind
+   * what this writer `committed` (lua/init.lua).
+   */
+  async initMeta(committed?: Committed): Promise<MetaReply> {
     const k = this.keys;
-    const [epoch, seq, created] = await this.script(INIT)(k.meta, k.ids, k.changes, newEpoch());
-    return { epoch: epoch!, seq: Number(seq), created: created === '1' };
+    const fence = this.fence === undefined ? '' : String(this.fence);
+    const [epoch, seq, started] = await this.script(INIT)(k.meta, k.ids, k.changes, newEpoch(), committed?.epoch ?? '', String(committed?.seq ?? 0), fence);
+    return { epoch: epoch!, seq: Number(seq), started: (started ?? '') as EpochStart };
   }
 
   /** One planned chunk as one apply call; a chunk with nothing to write costs no round trip. */
@@ -96,7 +119,7 @@ export class MirrorStore {
   async apply(a: ApplyArgs): Promise<ApplyReply> {
     const k = this.keys;
     const fence = a.fence ?? this.fence;
-    const reply = await this.script(APPLY)(
+    const args = [
       k.meta,
       k.ids,
       k.changes,
@@ -112,10 +135,30 @@ export class MirrorStore {
       ...a.meta,
       ...a.indexArgs,
       ...a.entryArgs,
-    );
-    if (reply[0] === 'OK') return { kind: 'ok', seq: Number(reply[1]), users: Number(reply[2]) };
+    ];
+    let acked: number | undefined;
+    let reply: string[];
+    if (this.wait.replicas > 0) {
+      // WAIT in the same round trip, on the same connection (a Cluster pipeline goes to the slot's node): it counts the
+      // replicas that acknowledged every write this connection made so far, so the script's too.
+      const pipe = this.redis.pipeline() as unknown as Record<string, (...a: unknown[]) => unknown> & ReturnType<Redis['pipeline']>;
+      pipe[APPLY]!(...args);
+      pipe.wait(this.wait.replicas, this.wait.timeoutMs);
+      const [[scriptErr, scriptReply], [waitErr, waitReply]] = ((await pipe.exec()) ?? []) as Array<[Error | null, unknown]> as [
+        [Error | null, unknown],
+        [Error | null, unknown],
+      ];
+      if (scriptErr) throw scriptErr;
+      reply = scriptReply as string[];
+      acked = waitErr ? 0 : Number(waitReply);
+    } else reply = await this.script(APPLY)(...args);
+    if (reply[0] === 'OK') {
+      const ok: ApplyReply = { kind: 'ok', seq: Number(reply[1]), users: Number(reply[2]) };
+      return acked !== undefined && acked < this.wait.replicas ? { ...ok, unreplicated: true } : ok;
+    }
     if (reply[0] === 'FENCED') return { kind: 'fenced', fence: reply[1]! };
     if (reply[0] === 'STALE') return { kind: 'stale', epoch: reply[1]!, seq: Number(reply[2]) };
+    if (reply[0] === 'INCOMPLETE') return { kind: 'incomplete' };
     return { kind: 'empty' };
   }
 

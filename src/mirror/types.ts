@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { BackoffOptions } from '../util/backoff.js';
+import type { Committed, ReplicaWait } from './store.js';
 
 export interface MirrorOptions {
   redis: Redis | Cluster;
@@ -18,6 +19,13 @@ export interface MirrorOptions {
   fence?: number;
   /** Round trips in flight at once (the next is planned while the previous executes). Default 2. */
   maxInFlightChunks?: number;
+  /** redis.waitReplicas / waitTimeoutMs: each write waits (WAIT) for that many replicas; none by default. */
+  replicaWait?: ReplicaWait;
+  /**
+   * Where this process's previous writer left the mirror (the term before, src/ha): Redis behind it in the same epoch
+   * lost writes. A writer of another process knows nothing of them: it passes none and judges nothing.
+   */
+  committed?: Committed;
 }
 
 export interface CommittedBatch {
@@ -49,4 +57,8 @@ export interface MirrorStatus {
   redisUp: boolean;
   lastChangeAt?: number;
   lastError?: string;
+  /** Redis answered the last write with an error: "Redis refused the write: NOPERM …" (reachable, not writable). */
+  refused?: string;
+  /** When the last verification (a full replace asked every subscription.verifyIntervalMs) was applied, ms. */
+  verifiedAt?: number;
 }

@@ -31,3 +31,16 @@ export class MirrorFencedError extends Error {
     super(`write refused: fence ${fence} is no longer current (meta fence ${currentFence || 'missing'}); another replica leads the mirror now`);
   }
 }
+
+/**
+ * What Redis said when it answered a write with an error (NOPERM from an ACL, WRONGTYPE, OOM…), for /readyz and the
+ * logs: "Redis refused the write: …". Undefined for anything else (a connection that failed, a timeout).
+ */
+export function refusedWrite(err: unknown): string | undefined {
+  if (!(err instanceof Error) || err.name !== 'ReplyError') return undefined;
+  // Redis 7.2 says NOPERM inside a script too; 7.0 only "ERR The user executing the script can't run this command".
+  const acl = !err.message.startsWith('NOPERM') && ACL_DENIED_IN_SCRIPT.test(err.message);
+  return `Redis refused the write: ${acl ? `NOPERM (an ACL denies a command the mirror's script runs) ${err.message}` : err.message}`;
+}
+
+const ACL_DENIED_IN_SCRIPT = /can't run this command/;

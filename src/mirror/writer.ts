@@ -19,13 +19,18 @@ import { planDeltas, ReplacePlanner, type Chunk, type PlannerOptions, type Queue
 import { RedisHealth } from './redis-health.js';
 import { ChunkBuilder } from './chunk-builder.js';
 import { MirrorState } from './state.js';
-import { MirrorStore, NO_WRITE, type ApplyReply } from './store.js';
+import { MirrorStore, NO_WRITE, type ApplyReply, type Committed, type EpochStart } from './store.js';
 import type { CommittedBatch, MirrorOptions, MirrorPhase, MirrorStatus } from './types.js';
 import { Activity, collectAfterReplace } from '../util/collect-garbage.js';
 import type { WriteBatch } from './write-batch.js';
-import { MirrorFencedError, MirrorMovedError, RedisUnavailableError } from './write-errors.js';
+import { MirrorFencedError, MirrorMovedError, RedisUnavailableError, refusedWrite } from './write-errors.js';
+import { Verification } from './verification.js';
 
 type Reply = ApplyReply | Error;
+/** The full-replace reason of a periodic verification (subscription.verifyIntervalMs). */
+export const VERIFY_REASON = 'verify';
+/** Why the mirror asks ICWS for a full replace under a new epoch (icwatch_full_syncs_total reasons). */
+export type MirrorLossReason = 'redis' | 'incomplete-write' | 'lost-writes';
 /** Planning is synchronous (unchanged users need no round trip): after this long, other work runs (HTTP, fan-out). */
 export const YIELD_AFTER_MS = 10;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -49,31 +54,53 @@ export class MirrorWriter {
   private readonly activity = new Activity();
   /** Known meta subscriptionId / icServer, so that they are written only when they change. */
   private metaKnown: Record<string, string | undefined> = {};
-  /** Told when Redis lost the mirror (it came back empty): memory holds digests, not users, so ICWS must resend them. */
-  private mirrorLost: (() => void) | undefined;
+  /**
+   * Told when the mirror must be rewritten from ICWS under a new epoch (README "Integrity"): Redis came back empty (memory
+   * holds digests, not users), a write failed halfway, or Redis lost writes this writer had committed.
+   */
+  private mirrorLost: ((reason: MirrorLossReason) => void) | undefined;
+  /** The full replaces asked to verify the mirror: the differences they applied (subscription.verifyIntervalMs). */
+  private readonly verification: Verification;
+  /** Whether the last write was acknowledged by redis.waitReplicas replicas (a warning when that changes). */
+  private replicated = true;
 
   constructor(private readonly options: MirrorOptions) {
     this.log = componentLogger(options.logger, 'mirror');
-    this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix), options.fence);
+    this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix), options.fence, options.replicaWait);
     this.health = new RedisHealth(options.backoff, options.metrics, this.log);
     this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log };
     this.maxInFlight = Math.max(1, options.maxInFlightChunks ?? 2);
     this.state = new MirrorState(options.indexedProperties);
+    this.verification = new Verification(options.metrics, this.log);
   }
 
   /** The user whose last full replace carried it as text of this digest, unchanged since (src/icws/text-digest.ts). */
   readonly knownText = (digest: number): string | undefined => this.state.idOfText(digest);
 
-  /** `listener` is called when Redis lost the mirror: a full replace must come (the pipeline asks the session). */
-  onMirrorLost(listener: () => void): void {
+  /** `listener` is called when the mirror starts a new epoch: a full replace must come (the pipeline asks the session). */
+  onMirrorLost(listener: (reason: MirrorLossReason) => void): void {
     this.mirrorLost = listener;
   }
 
   status(): MirrorStatus {
     const connection = (this.options.redis as { status?: string }).status;
     const { phase, epoch, seq, users, synced, lastChangeAt } = this;
-    const redisUp = this.health.up && (connection === undefined || connection === 'ready');
-    return { phase, epoch, seq, users, synced, syncing: phase.type === 'replacing', redisUp, lastChangeAt, lastError: this.health.lastError };
+    const { refused } = this.health;
+    const redisUp = (this.health.up || refused !== undefined) && (connection === undefined || connection === 'ready');
+    const verifiedAt = this.verification.lastAt;
+    return {
+      phase,
+      epoch,
+      seq,
+      users,
+      synced,
+      syncing: phase.type === 'replacing',
+      redisUp,
+      lastChangeAt,
+      lastError: this.health.lastError,
+      ...(refused !== undefined ? { refused } : {}),
+      ...(verifiedAt !== undefined ? { verifiedAt } : {}),
+    };
   }
 
   /** Read meta (a new epoch if the mirror starts from nothing) and the users; errors with RedisUnavailableError. */
@@ -167,6 +194,7 @@ export class MirrorWriter {
   private planNext(queue: QueueItem[], planned: number, replace: ReplacePlanner | undefined, baseSeq: number) {
     let p;
     let received: ReceivedUsersMessage | undefined;
+    let verifying = replace?.reason === VERIFY_REASON;
     if (replace) {
       p = replace.plan();
       if (p.done) replace = undefined;
@@ -180,6 +208,7 @@ export class MirrorWriter {
       } else {
         replace = new ReplacePlanner(this.state, item, this.plannerOptions);
         this.phase = { type: 'replacing', reason: replace.reason };
+        verifying = replace.reason === VERIFY_REASON;
         planned += 1;
         if (item.kind === 'replace') received = item.received;
         p = replace.plan();
@@ -188,8 +217,10 @@ export class MirrorWriter {
     }
     const meta = [...p.meta];
     if (received) this.metaFrom(received, meta);
+    if (p.fullSync === VERIFY_REASON) meta.push('verifiedAt', String(Date.now()));
     const index = p.builder.indexArgs();
     const chunk: Chunk = { ...p, meta, indexArgs: index.args, indexWrites: index.writes, epoch: this.epoch, baseSeq };
+    if (verifying) this.verification.planned(chunk);
     return { chunk, planned, replace };
   }
 
@@ -225,8 +256,10 @@ export class MirrorWriter {
       m.users.set(reply.users);
     }
     this.health.markUp();
+    if (reply.unreplicated !== undefined) this.replicas(reply.unreplicated);
     const wall = Date.now();
     observeCommit(m, chunk, { mono: performance.now(), wall });
+    this.verification.committed(chunk, wall);
     if (chunk.fullSync) {
       m.fullSyncs.inc({ reason: chunk.fullSync });
       this.synced = true;
@@ -240,12 +273,28 @@ export class MirrorWriter {
     }
   }
 
+  /** redis.waitReplicas: counts the writes fewer replicas acknowledged in time, warns when that starts and ends. */
+  private replicas(unreplicated: boolean): void {
+    if (unreplicated) this.options.metrics.redisUnreplicatedWrites.inc();
+    if (unreplicated === !this.replicated) return;
+    this.replicated = !unreplicated;
+    const wait = this.options.replicaWait;
+    if (unreplicated)
+      this.log.warn(
+        `a write was not acknowledged by ${wait?.replicas} replica(s) within ${wait?.timeoutMs} ms (redis.waitReplicas); going on, counted in icwatch_redis_unreplicated_writes_total`,
+      );
+    else this.log.info(`writes are acknowledged by ${wait?.replicas} replica(s) again`);
+  }
+
   /** After a failed or refused chunk: memory is no longer trusted; the error says whether to back off. */
   private failed(failure: Reply): Error {
     this.stale = true;
     if (this.phase.type === 'replacing') this.phase = { type: 'ready' };
     if (failure instanceof Error) {
-      this.phase = { type: 'redis-down', error: failure.message };
+      // Redis answered, and refused (NOPERM, WRONGTYPE, OOM…): the script may have written part of the chunk; the
+      // retry's load sees its marker and starts a new epoch (lua/init.lua).
+      const refused = refusedWrite(failure);
+      this.phase = { type: 'redis-down', error: refused ?? failure.message };
       return new RedisUnavailableError('applying changes', failure);
     }
     if (failure.kind === 'fenced') {
@@ -253,6 +302,15 @@ export class MirrorWriter {
       const err = new MirrorFencedError(this.options.fence, failure.fence);
       this.log.warn(`${err.message}, so this one stops writing`);
       return err;
+    }
+    if (failure.kind === 'incomplete') {
+      this.log.warn('an earlier write of the mirror failed halfway (meta writing = 1); reloading, which starts a new epoch');
+      return new MirrorMovedError('an earlier write failed halfway');
+    }
+    if (failure.kind === 'stale' && failure.epoch === this.epoch && failure.seq < this.seq) {
+      // Reloading decides (lua/init.lua): the same comparison, made atomically and only while our fence is current.
+      this.log.warn(`mirror meta seq ${failure.seq} is behind the seq ${this.seq} this writer committed in epoch ${this.epoch}; reloading`);
+      return new MirrorMovedError(`meta seq went back to ${failure.seq}`);
     }
     if (failure.kind === 'stale') {
       this.log.warn(
@@ -264,17 +322,36 @@ export class MirrorWriter {
     return new MirrorMovedError('meta missing');
   }
 
+  /**
+   * The epoch and seq this writer last committed or loaded (a seq never goes back within an epoch, so Redis behind
+   * either lost writes); before its first load, what `options.committed` says.
+   */
+  position(): Committed | undefined {
+    return this.epoch ? { epoch: this.epoch, seq: this.seq } : this.options.committed;
+  }
+
+  /** The load started a new epoch (lua/init.lua): say why, and ask ICWS for the full replace that rewrites the mirror. */
+  private newEpoch(started: EpochStart, epoch: string, committed: Committed | undefined): void {
+    if (started === '') return;
+    if (started === 'created' && !this.state.size) return void this.log.info(`new mirror: epoch ${epoch}`);
+    const reason: MirrorLossReason = started === 'created' ? 'redis' : started === 'incomplete' ? 'incomplete-write' : 'lost-writes';
+    const why = {
+      redis: `Redis lost the mirror (new epoch ${epoch}); asking ICWS for a full replace of the ${this.state.size} users`,
+      'incomplete-write': `a write of the mirror failed halfway (Redis does not roll back a script that fails after it has written); new epoch ${epoch}, asking ICWS for a full replace`,
+      'lost-writes': `Redis lost writes this writer had committed (mirror seq behind ${committed?.seq} in epoch ${committed?.epoch}: a failover to a replica that lagged, or a restart from an older snapshot); new epoch ${epoch}, asking ICWS for a full replace`,
+    }[reason];
+    if (reason === 'redis') this.log.warn(why);
+    else this.log.error(why);
+    this.synced = false;
+    this.mirrorLost?.(reason);
+  }
+
   /** Read meta (starting a new epoch if it is missing) and the users into memory; fix index entries that disagree. */
   private async reload(): Promise<void> {
-    const meta = await this.store.initMeta();
-    if (meta.created && this.state.size) {
-      // Redis came back empty: the mirror starts again under the new epoch, from a full replace asked of ICWS.
-      this.log.warn(`Redis lost the mirror (new epoch ${meta.epoch}); asking ICWS for a full replace of the ${this.state.size} users`);
-      this.synced = false;
-      this.mirrorLost?.();
-    } else if (meta.created) {
-      this.log.info(`new mirror: epoch ${meta.epoch}`);
-    }
+    // What this writer committed: Redis behind it in the same epoch lost acknowledged writes (a new writer knows none).
+    const committed = this.position();
+    const meta = await this.store.initMeta(committed);
+    this.newEpoch(meta.started, meta.epoch, committed);
     const loaded = await this.store.load(this.options.indexedProperties);
     if (!loaded.meta.epoch) throw new Error('mirror meta vanished while loading');
     const state = MirrorState.loaded(this.options.indexedProperties, loaded.users, loaded.indexEntries);
@@ -282,6 +359,7 @@ export class MirrorWriter {
     this.seq = Number(loaded.meta.seq ?? 0);
     this.users = Number(loaded.meta.users ?? state.size);
     this.metaKnown = { subscriptionId: loaded.meta.subscriptionId, icServer: loaded.meta.icServer };
+    if (loaded.meta.verifiedAt) this.verification.lastAt ??= Number(loaded.meta.verifiedAt);
     const repair = new ChunkBuilder();
     state.repairIndexes(repair);
     const index = repair.indexArgs();

@@ -106,6 +106,7 @@ async function pollStatus(): Promise<void> {
     setText('#st-ready > td', s.readiness?.ready ? 'ready' : `not ready${s.readiness?.reason ? `: ${s.readiness.reason}` : ''}`);
     setText('#st-users > td', String(s.users ?? '—'));
     setText('#st-seq > td', String(s.seq ?? '—'));
+    setText('#st-verified > td', s.verifiedAt === undefined ? 'none yet' : new Date(s.verifiedAt).toLocaleString());
     setText('#st-clients > td', String(s.wsClients ?? '—'));
     const now = s.lagHistograms ?? {};
     const p99: Record<string, number | undefined> = {};

@@ -19,7 +19,7 @@ import { WriteBatch, type WriteItem } from '../mirror/write-batch.js';
 import type { MirrorWriter } from '../mirror/writer.js';
 import { coalesceWhileBusy } from './coalesce.js';
 import { OverflowGuard } from './overflow.js';
-import { alsoOnEvent } from './rxutils.js';
+import { alsoOnEvent, whileRunningEvery } from './rxutils.js';
 import { actOnSessionMessages, keepOurSubscription, parseItems } from './session-messages.js';
 
 export interface PipelineOptions {
@@ -31,6 +31,11 @@ export interface PipelineOptions {
   redis: { on(event: string, l: () => void): unknown; off(event: string, l: () => void): unknown };
   metrics: Metrics;
   logger: Logger;
+  /**
+   * subscription.verifyIntervalMs: how often the session is asked for a full replace that verifies the mirror (the
+   * writer counts what it had to change); 0 or absent = never.
+   */
+  verifyIntervalMs?: number;
 }
 
 const RELOAD: WriteItem = { kind: 'reload' };
@@ -59,7 +64,7 @@ export function writeToMirror(
   const pending = pendingGauge(metrics);
   // The session of the latest message: asked for a full replace when Redis lost the mirror.
   let session: SessionHandle | undefined;
-  writer.onMirrorLost(() => session?.resync('redis'));
+  writer.onMirrorLost((reason) => session?.resync(reason));
   const redisRetry = {
     delay: (err: unknown) => {
       if (err instanceof MirrorMovedError) return timer(0);
@@ -77,6 +82,10 @@ export function writeToMirror(
           map((m) => overflow.admit(m)),
           filter((w): w is WriteItem => w !== undefined),
           alsoOnEvent(options.redis, 'ready', RELOAD),
+          whileRunningEvery(options.verifyIntervalMs ?? 0, () => {
+            logger.info('verifying the mirror: asking ICWS for a full replace (subscription.verifyIntervalMs)');
+            session?.resync('verify');
+          }),
         ),
       ),
       coalesceWhileBusy(

@@ -22,3 +22,22 @@ export function alsoOnEvent<T>(emitter: EventSource, event: string, value: T): M
       };
     });
 }
+
+/**
+ * Calls `fn` every `intervalMs` for as long as the source runs (0 = never); passes the source through unchanged.
+ * E.g. the periodic verification of the mirror: only a running pipeline (the leader's) asks for one.
+ */
+export function whileRunningEvery<T>(intervalMs: number, fn: () => void): MonoTypeOperatorFunction<T> {
+  return (source) =>
+    intervalMs <= 0
+      ? source
+      : new Observable<T>((subscriber) => {
+          const timer = setInterval(fn, intervalMs);
+          timer.unref();
+          const sub = source.subscribe(subscriber);
+          return () => {
+            clearInterval(timer);
+            sub.unsubscribe();
+          };
+        });
+}

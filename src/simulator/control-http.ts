@@ -5,6 +5,8 @@
  *   GET    /_sim/users                 every user (the truth)
  *   GET    /_sim/users/{id}            one user (404 when unknown)
  *   POST   /_sim/users/{id}            merge properties {prop: value, …}; null clears → a changed delta
+ *   POST   /_sim/lost-change/{id}      the same merge, but no message is sent (a lost message: only a full
+ *                                      replace brings it, e.g. icwatch's periodic verification)
  *   PUT    /_sim/users/{id}            add this user (body: the user; configurationId.id defaults to {id}) → added
  *   DELETE /_sim/users/{id}            remove → removed
  *   POST   /_sim/churn                 {count}: that many changes now; {perSecond}: background churn rate (0 stops)
@@ -63,6 +65,9 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, contro
     }
     case 'POST users/{id}':
       control.setProperties(id!, object(body, `POST /_sim/users/${id}`));
+      return reply(res, 200, control.user(id!));
+    case 'POST lost-change/{id}':
+      control.setPropertiesSilently(id!, object(body, `POST /_sim/lost-change/${id}`));
       return reply(res, 200, control.user(id!));
     case 'PUT users/{id}': {
       const user = object(body, `PUT /_sim/users/${id}`) as User;
@@ -133,6 +138,7 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, contro
 const ENDPOINTS = [
   'GET /_sim/users',
   'GET|POST|PUT|DELETE /_sim/users/{id}',
+  'POST /_sim/lost-change/{id}',
   'POST /_sim/churn',
   'POST /_sim/full-replace',
   'POST /_sim/expire-sessions',

@@ -17,6 +17,11 @@ export interface SimulatorControl {
   user(id: string): User | undefined;
   /** Merge; null clears; emits a delta (changed). Throws for an unknown id. */
   setProperties(id: string, props: Record<string, unknown>): void;
+  /**
+   * A lost message: merge as setProperties does, but send no message to anyone. Only a full replace (a resync, the
+   * mirror's periodic verification) brings the change. Throws for an unknown id.
+   */
+  setPropertiesSilently(id: string, props: Record<string, unknown>): void;
   /** Emits a delta (added). Throws when the id exists. */
   addUser(user: User): void;
   /** Emits a delta (removed). Throws for an unknown id. */
@@ -79,13 +84,17 @@ export class Control implements SimulatorControl {
     return u && structuredClone(u);
   }
 
-  setProperties(id: string, props: Record<string, unknown>): void {
+  setProperties(id: string, props: Record<string, unknown>, lost = false): void {
     if (props === null || typeof props !== 'object' || Array.isArray(props))
       throw new DirectoryError('properties must be a JSON object of property → value (null clears)', 'invalid');
     const user = this.state.directory.peek(id);
     if (!user) throw new DirectoryError(`no user "${id}" to change`, 'unknown');
     const { configurationId: _ignored, ...rest } = props;
-    this.state.directory.apply({ changed: [{ configurationId: user.configurationId, ...rest }] });
+    this.state.directory.apply({ changed: [{ configurationId: user.configurationId, ...rest }] }, Date.now(), lost);
+  }
+
+  setPropertiesSilently(id: string, props: Record<string, unknown>): void {
+    this.setProperties(id, props, true);
   }
 
   addUser(user: User): void {

@@ -13,7 +13,8 @@ export interface DirectoryDelta {
   removed?: string[];
 }
 
-export type DeltaListener = (delta: DirectoryDelta) => void;
+/** `lost`: the change happened but its message is lost (nobody is sent it; caches must still forget the user). */
+export type DeltaListener = (delta: DirectoryDelta, lost: boolean) => void;
 
 /** Thrown for a mutation that names no such user (or adds one that exists); the control API answers 404 / 409. */
 export class DirectoryError extends Error {
@@ -112,8 +113,9 @@ export class Directory {
   /**
    * Checks the whole delta first (nothing is applied when one entry is wrong), then applies it in usersMessage
    * order (added, changed, removed) and notifies. Stamps lastModifiedDate on added and changed users unless given.
+   * `lost`: the change happens, its message is lost (listeners are told so; tests of the mirror's verification).
    */
-  apply(delta: DirectoryDelta, nowMs = Date.now()): DirectoryDelta {
+  apply(delta: DirectoryDelta, nowMs = Date.now(), lost = false): DirectoryDelta {
     const stamp = compactIso(nowMs);
     const added = (delta.added ?? []).map((u) => withoutNulls({ lastModifiedDate: stamp, ...u }));
     const changed = (delta.changed ?? []).map((u) => ({ ...u, lastModifiedDate: u.lastModifiedDate ?? stamp }));
@@ -151,7 +153,7 @@ export class Directory {
     if (changed.length)
       applied.changed = changed.map((u) => ({ ...u, configurationId: this.byId.get(u.configurationId.id)?.configurationId ?? u.configurationId }));
     if (removed.length) applied.removed = removed;
-    for (const listener of this.listeners) listener(applied);
+    for (const listener of this.listeners) listener(applied, lost);
     return applied;
   }
 }

@@ -124,7 +124,8 @@ export class SimulatorState {
     this.texts = new UserTexts(this.directory);
     this.sessions = new SessionStore(this.options.maxQueuedMessages, this.log);
     this.churn = new Churn(this.directory, this.options.seed, { configurationVersion: this.options.configurationVersion });
-    this.directory.onDelta((delta) => {
+    this.directory.onDelta((delta, lost) => {
+      if (lost) return;
       for (const session of this.sessions.all()) {
         if (session.down) continue;
         for (const s of session.subscriptions.values()) {

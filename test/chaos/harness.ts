@@ -35,6 +35,13 @@ export interface StackOptions {
   simulator?: SimulatorOptions;
   /** Use an already running simulator (switchover tests start their own pair). */
   sim?: Simulator;
+  /**
+   * Another Redis than one private server (a master with a replica and a Sentinel): `redis` is destroyed by close(),
+   * `reader` reads the mirror (it must follow a failover), `env` tells icwatch where it is.
+   */
+  topology?: { redis: PrivateRedis; reader: Redis; env: Record<string, string> };
+  /** Runs before icwatch starts (e.g. creates an ACL user); returns further ICWATCH_* variables. */
+  prepare?: (redis: PrivateRedis, reader: Redis) => Promise<Record<string, string>>;
 }
 
 export class Stack {
@@ -59,8 +66,8 @@ export class Stack {
     const sim =
       options.sim ??
       (await startSimulator({ users: options.users ?? 300, seed: options.seed ?? 7, password: SECRETS.password, ssePingMs: 1000, ...options.simulator }));
-    const redis = await startPrivateRedis({ persist: true });
-    const reader = new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    const redis = options.topology?.redis ?? (await startPrivateRedis({ persist: true }));
+    const reader = options.topology?.reader ?? new Redis(redis.url, { maxRetriesPerRequest: 1, retryStrategy: () => 100 });
     reader.on('error', () => {});
     const prefix = uniquePrefix('chaos');
     const env: Record<string, string> = {
@@ -72,6 +79,8 @@ export class Stack {
       ...FAULT_TIMINGS,
       ICWATCH_ICWS_SSE_IDLE_TIMEOUT_MS: '3000',
       ICWATCH_WEBSOCKET_TOKENS: SECRETS.token,
+      ...options.topology?.env,
+      ...(await options.prepare?.(redis, reader)),
       ...options.env,
     };
     const icwatch = await startIcwatch(env);

@@ -87,13 +87,23 @@ export interface PrivateSentinel {
   destroy(): Promise<void>;
 }
 
-/** One Sentinel (quorum 1) watching the master on `masterPort`, on a free port. */
-export async function startPrivateSentinel(masterPort: number, masterName = 'mymaster'): Promise<PrivateSentinel> {
+/**
+ * One Sentinel (quorum 1) watching the master on `masterPort`, on a free port. `downAfterMs` / `failoverTimeoutMs`:
+ * Sentinel's down-after-milliseconds and failover-timeout (its defaults, 30 s and 3 min, when absent).
+ */
+export async function startPrivateSentinel(
+  masterPort: number,
+  masterName = 'mymaster',
+  timings: { downAfterMs?: number; failoverTimeoutMs?: number } = {},
+): Promise<PrivateSentinel> {
   const dir = mkdtempSync(join(tmpdir(), 'icwatch-sentinel-'));
   const port = await freePort();
   const conf = join(dir, 'sentinel.conf');
+  const lines = [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1`];
+  if (timings.downAfterMs) lines.push(`sentinel down-after-milliseconds ${masterName} ${timings.downAfterMs}`);
+  if (timings.failoverTimeoutMs) lines.push(`sentinel failover-timeout ${masterName} ${timings.failoverTimeoutMs}`);
   // Sentinel rewrites its configuration file, so it gets one of its own.
-  writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${masterName} 127.0.0.1 ${masterPort} 1\n`);
+  writeFileSync(conf, lines.join('\n') + '\n');
   const child = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   const destroy = async () => {
     if (child.exitCode === null)

@@ -31,6 +31,8 @@ export interface PrivateRedis {
   readonly port: number;
   readonly url: string;
   stop(): Promise<void>;
+  /** SIGKILL: gone at once, nothing saved or handed over. */
+  kill(): Promise<void>;
   /** Start again on the same port (with `persist`, the data comes back from the append-only file). */
   start(): Promise<void>;
   /** Stop for good and remove its directory. */
@@ -40,8 +42,9 @@ export interface PrivateRedis {
 /**
  * A redis-server of the test's own on a free port. `persist` keeps data across stop/start (append-only file);
  * `password` makes it require one (`--requirepass`), and `url` then carries it: redis://default:PASSWORD@….
+ * `args` are further redis-server arguments (e.g. `--replicaof`). `kill()` ends it with SIGKILL (nothing saved).
  */
-export async function startPrivateRedis(options: { persist?: boolean; password?: string } = {}): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: { persist?: boolean; password?: string; args?: string[] } = {}): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'icwatch-redis-'));
   let child: ChildProcess | undefined;
@@ -61,6 +64,7 @@ export async function startPrivateRedis(options: { persist?: boolean; password?:
       'always',
     ];
     if (options.password) args.push('--requirepass', options.password);
+    args.push(...(options.args ?? []));
     child = spawn('redis-server', args, { stdio: 'ignore' });
     await waitFor(`redis-server on port ${port}`, async () => {
       const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, password: options.password });
@@ -73,20 +77,21 @@ export async function startPrivateRedis(options: { persist?: boolean; password?:
       }
     });
   };
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const c = child;
     child = undefined;
     if (!c || c.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
-      c.kill('SIGTERM');
+      c.kill(signal);
     });
   };
   await start();
   return {
     port,
     url: options.password ? `redis://default:${encodeURIComponent(options.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
     start,
     destroy: async () => {
       await stop();

@@ -61,6 +61,10 @@ export interface HarnessOptions extends MirrorOptions {
   onOverflow?: () => void;
   /** What the session is asked when Redis lost the mirror (a resync for reason redis): push the full replace. */
   onMirrorLost?: () => void;
+  /** What the session is asked for any other resync (incomplete-write, lost-writes, verify), with its reason. */
+  onResync?: (reason: string) => void;
+  /** subscription.verifyIntervalMs of the pipeline stage (0 = never). */
+  verifyIntervalMs?: number;
 }
 
 /** A running writeToMirror stage: its commits, its end, and a drain like the daemon's. */
@@ -105,7 +109,12 @@ export async function startMirror(redis: Redis, prefix: string, over: Partial<Ha
   const writer = new MirrorWriter(options);
   const source = new Subject<ReceivedUsersMessage>();
   // A session as the pipeline sees it; the full replace it sends when Redis lost the mirror comes later, as from ICWS.
-  const resync = (reason: string) => (reason === 'redis' ? setImmediate(() => options.onMirrorLost?.()) : options.onOverflow?.());
+  const resync = (reason: string) =>
+    reason === 'redis'
+      ? setImmediate(() => options.onMirrorLost?.())
+      : reason === 'overflow' || !options.onResync
+        ? options.onOverflow?.()
+        : setImmediate(() => options.onResync?.(reason));
   const session = { resync } as unknown as SessionHandle;
   const committed$ = source.pipe(writeToMirror(writer, options), share());
   let settle!: { resolve: () => void; reject: (e: unknown) => void };

@@ -10,6 +10,12 @@ Before that, with high availability, it checks the writer's fence against meta's
 lease-acquire.lua at each takeover): a leader that lost its lease (frozen, cut off from Redis) may still have
 writes queued or in flight, and none of them may land once another replica has taken over.
 
+Redis does not roll back a script that fails after it has written (NOPERM from an ACL, WRONGTYPE, OOM after the
+first write, a killed script: https://redis.io/docs/latest/develop/interact/programmability/eval-intro/). So the
+first write sets meta `writing` to 1 and the last sets it back to 0: a script that failed halfway leaves it at 1, and
+neither this script nor the next load (init.lua) trusts the mirror then: the writer starts a new epoch and asks ICWS
+for a full replace (README "Integrity").
+
 All keys share the hash tag {P}, so the user and index keys built here live in the same Cluster slot.
 
 KEYS[1]  {P}:meta     HASH
@@ -36,22 +42,23 @@ then     the change entries, in order, to the end of ARGV; each is one of
            'r', id                                                  remove: DEL the user hash, SREM ids, XADD
 Returns  {'OK', seq, users} | {'FENCED', current fence or ''} | {'STALE', epoch, seq}
          | {'EMPTY'} (meta missing: Redis lost the mirror)
+         | {'INCOMPLETE'} (an earlier write failed halfway, or the stream is ahead of seq: nothing written)
 ]]
-if ARGV[8] ~= '' then
-  -- Checked first: after Redis lost its data the fence is gone too, and the writer must step down, not re-create meta.
-  local fence = redis.call('HGET', KEYS[1], 'fence')
-  if fence ~= ARGV[8] then return {'FENCED', fence or ''} end
-end
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local fence, epoch, seq, writing = unpack(redis.call('HMGET', KEYS[1], 'fence', 'epoch', 'seq', 'writing'))
+-- The fence is checked first: after Redis lost its data the fence is gone too, and the writer must step down, not
+-- re-create meta.
+if ARGV[8] ~= '' and fence ~= ARGV[8] then return {'FENCED', fence or ''} end
 if not epoch then return {'EMPTY'} end
-local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
+seq = seq or '0'
 if epoch ~= ARGV[1] or seq ~= ARGV[2] then return {'STALE', epoch, seq} end
+if writing == '1' then return {'INCOMPLETE'} end
 
--- The stream must not be ahead of meta (only possible if something else wrote it): fail before any write.
+-- The stream must not be ahead of meta (a write that failed halfway, before the marker existed): write nothing.
 local top = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1]
-if top and tonumber(string.match(top[1], '^(%d+)')) > tonumber(seq) then
-  return redis.error_reply('ICWATCH change stream ' .. KEYS[3] .. ' is ahead of meta seq ' .. seq)
-end
+if top and tonumber(string.match(top[1], '^(%d+)')) > tonumber(seq) then return {'INCOMPLETE'} end
+
+-- The marker first: every write after it may fail and stay (cleared by the last write below).
+redis.call('HSET', KEYS[1], 'writing', '1')
 
 -- Commands with many arguments go in slices (Lua's unpack is bounded by its C stack).
 local SLICE = 1000
@@ -151,11 +158,13 @@ for g = 1, groups do
 end
 
 local users = redis.call('SCARD', KEYS[2])
-redis.call('HSET', KEYS[1], 'seq', s, 'users', users)
 if m > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, metaFirst, metaFirst + 2 * m - 1)) end
 if written > 0 then
   redis.call('XTRIM', KEYS[3], 'MAXLEN', '~', ARGV[6])
-  redis.call('HSET', KEYS[1], 'lastChangeAt', now)
+  -- The last write clears the marker: everything before it landed.
+  redis.call('HSET', KEYS[1], 'seq', s, 'users', users, 'lastChangeAt', now, 'writing', '0')
   redis.call('PUBLISH', ARGV[5], s)
+else
+  redis.call('HSET', KEYS[1], 'seq', s, 'users', users, 'writing', '0')
 end
 return {'OK', s, users}
