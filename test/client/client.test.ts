@@ -168,4 +168,30 @@ describe('icwatch/client against a real icwatch', function () {
     expect(c.counts.snapshot ?? 0).to.be.greaterThan(snapshotsBefore);
     expect(difference(await readMirror(redis, keys()), c.users)).to.equal(undefined);
   });
+
+  it('a new epoch while icwatch runs (a write had failed halfway): live clients reset, take a fresh snapshot and go on', async () => {
+    const viaWs = client().start();
+    const viaHttp = client({ url: icwatch.base, snapshot: 'http' }).start();
+    const seq = await settled();
+    await waitFor('synced', () => viaWs.seq === seq && viaHttp.seq === seq && viaWs.state === 'live' && viaHttp.state === 'live');
+    const oldEpoch = viaWs.epoch;
+    const resets = new Map<IcwatchClient, number>([
+      [viaWs, 0],
+      [viaHttp, 0],
+    ]);
+    for (const c of resets.keys()) c.on('reset', () => resets.set(c, resets.get(c)! + 1));
+
+    // What a script Redis stopped halfway leaves (README "Integrity"); the next write finds it and a new epoch starts.
+    await redis.hset(keys().meta, 'writing', '1');
+    sim.control.setProperties(sim.control.users()[4]!.configurationId.id, { statusText: 'after the failed write' });
+    await waitFor('the new epoch', async () => (await redis.hget(keys().meta, 'epoch')) !== oldEpoch, 20000, 50);
+    sim.control.setProperties(sim.control.users()[5]!.configurationId.id, { statusText: 'in the new epoch' });
+    const epoch = await redis.hget(keys().meta, 'epoch');
+    const end = await settled();
+    for (const c of resets.keys()) {
+      await waitFor('the client on the new epoch at its last seq', () => c.epoch === epoch && c.seq === end && c.state === 'live', 20000);
+      expect(resets.get(c)).to.be.greaterThan(0);
+      expect(difference(await readMirror(redis, keys()), c.users)).to.equal(undefined);
+    }
+  });
 });

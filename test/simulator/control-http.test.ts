@@ -46,6 +46,22 @@ describe('simulator: control API over HTTP', () => {
     expect(messages[2].removed).to.deep.equal(['added.one']);
   });
 
+  it('a lost change: the user changes, no message is sent, and the next full replace carries it', async () => {
+    const s = await connect(sim.url);
+    await subscribe(s, 'lost', { configurationIds: ['*'], properties: ['statusText'] });
+    await poll(s);
+    const id = ((await send('GET', '/users')).body as { configurationId: { id: string } }[])[1]!.configurationId.id;
+    const changed = await send('POST', `/lost-change/${id}`, { statusText: 'Lost on the way' });
+    expect(changed.status).to.equal(200);
+    expect(changed.body.statusText).to.equal('Lost on the way');
+    expect((await send('POST', '/lost-change/nobody', { statusText: 'x' })).status).to.equal(404);
+    expect(await poll(s)).to.deep.equal([]);
+    expect((await send('POST', '/full-replace')).status).to.equal(200);
+    const [replace] = await poll(s);
+    expect(replace.isDelta).to.equal(false);
+    expect(replace.added.find((u: { configurationId: { id: string } }) => u.configurationId.id === id)).to.include({ statusText: 'Lost on the way' });
+  });
+
   it('churns, forces a full replace, injects raw text, lists sessions and requests, expires and takes connections down', async () => {
     const s = await connect(sim.url);
     await subscribe(s, 'dir', { configurationIds: ['*'], properties: ['statusText'] });
