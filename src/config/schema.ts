@@ -104,9 +104,9 @@ export const configSchema = z.strictObject({
       rightsFilter: nonEmpty.default('view'),
       /**
        * The leader asks ICWS for a full replace this often and counts what it had to change (icwatch_verify_differences_total;
-       * README "Integrity"); 0 = never. 6 h.
+       * README "Integrity"); 0 = never. 6 h. At most 7 days (a timer's delay is bounded: Node's is 2^31 - 1 ms).
        */
-      verifyIntervalMs: int(0, 30 * 24 * 3_600_000).default(21_600_000),
+      verifyIntervalMs: int(0, 7 * 24 * 3_600_000).default(21_600_000),
     })
     .prefault({}),
   redis: z
