@@ -18,6 +18,8 @@ import { header, networkError, parseJson, readBody, sessionCookie } from './http
 export interface ConnectionOptions {
   /** Base URL ending in /icws (config icws.url). */
   url: string;
+  /** Base URL of an alternate server, with {host} where its name goes ('' = url with the host replaced). */
+  alternateUrlTemplate?: string;
   user: string;
   password: string;
   applicationName: string;
@@ -43,6 +45,8 @@ export interface SessionInfo {
   alternateHostList: string[];
   /** featureId → version; a feature missing from the map is unsupported. */
   features: Map<string, number>;
+  /** daysUntilPasswordExpiration of the login answer; undefined when the server did not say. */
+  passwordExpiryDays?: number;
 }
 
 export interface IcwsResponse<T = unknown> {
@@ -82,8 +86,14 @@ export class IcwsConnection {
     return this.current;
   }
 
-  /** The configured base URL with its host replaced by `host` (alternateHostList: same scheme and port). */
+  /**
+   * The base URL of the alternate server `host` (alternateHostList): the configured URL with its host replaced (same
+   * scheme and port), or, behind the vendor's web proxy, icws.alternateUrlTemplate with `host` for {host}
+   * (docs/icws.md "Real sites": the proxy names the IC server as a path segment).
+   */
   alternateUrl(host: string): string {
+    const template = this.options.alternateUrlTemplate;
+    if (template) return template.replaceAll('{host}', encodeURIComponent(host)).replace(/\/$/, '');
     const u = new URL(this.options.url);
     u.hostname = host;
     return u.toString().replace(/\/$/, '');
@@ -133,6 +143,9 @@ export class IcwsConnection {
       userID: typeof body.userID === 'string' ? body.userID : this.options.user,
       alternateHostList: Array.isArray(body.alternateHostList) ? body.alternateHostList.filter((h): h is string => typeof h === 'string') : [],
       features,
+      ...(typeof body.daysUntilPasswordExpiration === 'number' && Number.isFinite(body.daysUntilPasswordExpiration)
+        ? { passwordExpiryDays: body.daysUntilPasswordExpiration }
+        : {}),
     };
     return this.current;
   }
@@ -246,6 +259,7 @@ export class IcwsConnection {
 export function connectionFromConfig(icws: Config['icws'], deps: { metrics?: Metrics; logger?: Logger } = {}): IcwsConnection {
   return new IcwsConnection({
     url: icws.url,
+    alternateUrlTemplate: icws.alternateUrlTemplate,
     user: icws.user,
     password: icws.password,
     applicationName: icws.applicationName,
@@ -255,6 +269,15 @@ export function connectionFromConfig(icws: Config['icws'], deps: { metrics?: Met
     tls: icws.tls,
     ...deps,
   });
+}
+
+/**
+ * Which server a base URL reaches, for logs and the session state: host and port, and the path before /icws when
+ * there is one (behind the vendor's web proxy the server is named there: "proxy:443/api/ic2").
+ */
+export function serverAt(baseUrl: string): string {
+  const u = new URL(baseUrl);
+  return u.host + u.pathname.replace(/\/icws\/?$/i, '').replace(/\/$/, '');
 }
 
 /** The CA file's content; an unreadable file is a configuration error naming the key (exit 78), not a crash. */
