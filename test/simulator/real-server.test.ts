@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/net.js';
+import { startCli } from '../helpers/processes.js';
 import { call, CONNECT_BODY, connect, openStream, streamMessages, subscribe, type RawSession } from './raw-client.js';
 
 const control = (sim: Simulator, path: string, body: unknown) =>
@@ -143,6 +144,27 @@ describe('simulator: like a real server', () => {
       const caFile = sim.caFile!;
       await sim.close();
       expect(() => readFileSync(caFile), 'the CA file is removed with the simulator').to.throw();
+    });
+
+    it('`icwatch simulate --tls` prints its https URL and the CA file to give icwatch', async function () {
+      this.timeout(60000);
+      const p = startCli(['simulate', '--tls', '--port', '0', '--users', '3', '--churn', '0', '--password-expiry-days', 'none']);
+      try {
+        await p.waitForOutput(/CA file: +\S+/, 40000);
+        const url = /ICWS simulator: (https:\/\/\S+)/.exec(p.stdout())![1]!;
+        const caFile = /CA file: +(\S+)/.exec(p.stdout())![1]!;
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = request(`${url}/connection/version`, { ca: readFileSync(caFile) }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).to.equal(200);
+      } finally {
+        await p.stop('SIGTERM');
+      }
     });
   });
 });
