@@ -162,6 +162,7 @@ export class IcwsConnection {
    */
   async openStream(path: string, options: RequestOptions): Promise<GotRequest> {
     const session = this.requireSession(options.route);
+    const abort = requestSignal(options.signal);
     const stream = got.stream(`${session.baseUrl}/${session.sessionId}${path}`, {
       method: 'GET',
       headers: { ...this.sessionHeaders(session), accept: 'text/event-stream', ...options.headers },
@@ -169,8 +170,9 @@ export class IcwsConnection {
       retry: { limit: 0 },
       https: this.https,
       timeout: { response: options.timeoutMs ?? this.options.requestTimeoutMs },
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...(abort.signal ? { signal: abort.signal } : {}),
     });
+    stream.once('close', abort.release);
     const response = await new Promise<{ statusCode: number; headers: IcwsResponse['headers'] }>((resolve, reject) => {
       stream.once('response', resolve);
       stream.once('error', (err: NodeJS.ErrnoException) => reject(networkError(options.route, err, this.options.requestTimeoutMs)));
@@ -224,6 +226,7 @@ export class IcwsConnection {
     let status: number;
     let resHeaders: IcwsResponse['headers'];
     let text: string;
+    const abort = requestSignal(options.signal);
     try {
       const stream = got.stream(url, {
         method,
@@ -233,7 +236,7 @@ export class IcwsConnection {
         retry: { limit: 0 },
         https: this.https,
         timeout: { request: options.timeoutMs ?? this.options.requestTimeoutMs },
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(abort.signal ? { signal: abort.signal } : {}),
       });
       // A got stream with a body-capable method (DELETE…) and no body waits for one to be piped: end it.
       if (options.json === undefined && method !== 'GET' && method !== 'HEAD') stream.end();
@@ -244,6 +247,8 @@ export class IcwsConnection {
       this.options.metrics?.icwsRequests.inc({ route: options.route, code: 'error' });
       if (err instanceof IcwsError) throw err;
       throw networkError(options.route, err as NodeJS.ErrnoException, options.timeoutMs ?? this.options.requestTimeoutMs);
+    } finally {
+      abort.release();
     }
     this.options.metrics?.icwsRequests.inc({ route: options.route, code: String(status) });
     this.options.metrics?.icwsRequestDuration.observe({ route: options.route }, (performance.now() - started) / 1000);
@@ -253,6 +258,23 @@ export class IcwsConnection {
     }
     throw errorFor(status, options.route, body, text, request, resource);
   }
+}
+
+/**
+ * A signal of one request's own that follows `signal`. got leaves the abort listener it adds on the signal it is given
+ * after the request ended, and the feed's signal lives as long as the daemon: each login and PUT would keep a
+ * listener, and with it the finished request, for good.
+ */
+function requestSignal(signal: AbortSignal | undefined): { signal?: AbortSignal; release: () => void } {
+  if (!signal) return { release: () => {} };
+  const own = new AbortController();
+  if (signal.aborted) {
+    own.abort(signal.reason);
+    return { signal: own.signal, release: () => {} };
+  }
+  const follow = () => own.abort(signal.reason);
+  signal.addEventListener('abort', follow, { once: true });
+  return { signal: own.signal, release: () => signal.removeEventListener('abort', follow) };
 }
 
 /** The connection the icws.* keys describe: the users feed and `icwatch mailboxes` log in the same way. */
