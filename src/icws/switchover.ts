@@ -23,7 +23,6 @@ export interface SwitchoverOptions {
 export async function connectWithSwitchover(connection: IcwsConnection, options: SwitchoverOptions): Promise<SessionInfo> {
   const queue = [...options.first];
   const tried = new Set<string>();
-  const hostOf = serverAt;
   const untried = (hosts: string[]) => hosts.map((h) => connection.alternateUrl(h)).filter((u) => !tried.has(u) && !queue.includes(u));
   /** A network failure says more than a 503 from a backup: it is thrown first. */
   let networkFailure: IcwsNetworkError | undefined;
@@ -40,13 +39,11 @@ export async function connectWithSwitchover(connection: IcwsConnection, options:
       if (err instanceof IcwsUnavailableError) {
         unavailable = err;
         next = untried(err.alternateHostList);
-        options.logger.warn(
-          `ICWS at ${hostOf(url)} is not accepting connections (${err.errorId ?? err.status}: ${err.serverMessage})` + describeNext(next, hostOf),
-        );
+        options.logger.warn(`ICWS at ${serverAt(url)} is not accepting connections (${err.errorId ?? err.status}: ${err.serverMessage})` + describeNext(next));
       } else if (err instanceof IcwsNetworkError && options.knownAlternates?.length) {
         networkFailure ??= err;
         next = untried(options.knownAlternates);
-        if (next.length) options.logger.warn(`ICWS at ${hostOf(url)} does not answer (${err.code})` + describeNext(next, hostOf));
+        if (next.length) options.logger.warn(`ICWS at ${serverAt(url)} does not answer (${err.code})` + describeNext(next));
       } else {
         throw err;
       }
@@ -56,4 +53,4 @@ export async function connectWithSwitchover(connection: IcwsConnection, options:
   throw networkFailure ?? unavailable ?? new Error('no ICWS host to connect to');
 }
 
-const describeNext = (next: string[], hostOf: (u: string) => string) => (next.length ? `; trying ${next.map(hostOf).join(', ')}` : '; no other host to try');
+const describeNext = (next: string[]) => (next.length ? `; trying ${next.map(serverAt).join(', ')}` : '; no other host to try');
