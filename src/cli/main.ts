@@ -63,6 +63,13 @@ export async function main(argv: string[]): Promise<number> {
         .choices(['400', '401'])
         .default('400'),
     )
+    .option('--tls', 'HTTPS, with a private CA and a server certificate made at start (the CA file is printed: give it to icws.tls.caFile)')
+    .option(
+      '--password-expiry-days <days>',
+      'daysUntilPasswordExpiration of each login ("none": not sent)',
+      (v: string) => (v === 'none' ? null : intArg('--password-expiry-days')(v)),
+      90,
+    )
     .action(async (opts: SimulateOptions) => {
       code = await (await import('./simulate.js')).simulateCommand(opts);
     });

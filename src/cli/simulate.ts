@@ -17,6 +17,9 @@ export interface SimulateOptions {
   password?: string;
   /** "400" (real servers) or "401" (the tidy variant). */
   refusedLoginStatus?: string;
+  tls?: boolean;
+  /** null: the login answer does not say. */
+  passwordExpiryDays?: number | null;
 }
 
 export async function simulateCommand(opts: SimulateOptions): Promise<number> {
@@ -34,18 +37,27 @@ export async function simulateCommand(opts: SimulateOptions): Promise<number> {
       user: opts.user,
       password: opts.password,
       refusedLoginStatus: opts.refusedLoginStatus === '401' ? 401 : 400,
+      tls: opts.tls ?? false,
+      passwordExpiryDays: opts.passwordExpiryDays,
       logger: log,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const where = `${opts.host ?? '127.0.0.1'}:${opts.port ?? 8018}`;
-    process.stderr.write(
-      `icwatch simulate: cannot listen on ${where}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 for any free port)' : e.message}\n`,
-    );
+    const why =
+      e.code === 'EADDRINUSE'
+        ? `cannot listen on ${where}: the port is in use (try --port 0 for any free port)`
+        : e.code
+          ? `cannot listen on ${where}: ${e.message}`
+          : e.message;
+    process.stderr.write(`icwatch simulate: ${why}\n`);
     return EXIT.failure;
   }
   const control = sim.url.replace(/\/icws$/, '/_sim/');
-  process.stdout.write(`ICWS simulator: ${sim.url}\ncontrol API:    ${control}\naccepts userID: ${opts.user ?? 'icwatch'}\n`);
+  process.stdout.write(
+    `ICWS simulator: ${sim.url}\ncontrol API:    ${control}\naccepts userID: ${opts.user ?? 'icwatch'}\n` +
+      (sim.caFile ? `CA file:        ${sim.caFile} (icws.tls.caFile; removed when the simulator stops)\n` : ''),
+  );
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

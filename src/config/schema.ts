@@ -53,6 +53,17 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Base URL of the ICWS API, ending in /icws (https on 8019, plain http on 8018). */
       url: httpUrl.default('http://127.0.0.1:8018/icws'),
+      /**
+       * Where an alternate server of a switchover is (503 with alternateHostList): '' = the url with its host replaced
+       * (same scheme and port); behind the vendor's web proxy, a URL with {host} where the server is named, e.g.
+       * https://proxy.example.com/api/{host}/icws (docs/icws.md "Real sites").
+       */
+      alternateUrlTemplate: text
+        .refine(
+          (v) => v === '' || (v.includes('{host}') && /^https?:\/\/[^/\s]+(\/\S*)?$/.test(v.replaceAll('{host}', 'ic1'))),
+          'expected "" or an http:// or https:// URL with {host} where the alternate server is named, e.g. https://proxy.example.com/api/{host}/icws',
+        )
+        .default(''),
       /** ICWS userID icwatch logs in as. */
       user: text.default('icwatch'),
       /** Secret: the user's password. Prefer passwordFile or ICWATCH_ICWS_PASSWORD. */

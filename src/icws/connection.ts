@@ -18,6 +18,8 @@ import { header, networkError, parseJson, readBody, sessionCookie } from './http
 export interface ConnectionOptions {
   /** Base URL ending in /icws (config icws.url). */
   url: string;
+  /** Base URL of an alternate server, with {host} where its name goes ('' = url with the host replaced). */
+  alternateUrlTemplate?: string;
   user: string;
   password: string;
   applicationName: string;
@@ -43,6 +45,8 @@ export interface SessionInfo {
   alternateHostList: string[];
   /** featureId → version; a feature missing from the map is unsupported. */
   features: Map<string, number>;
+  /** daysUntilPasswordExpiration of the login answer; undefined when the server did not say. */
+  passwordExpiryDays?: number;
 }
 
 export interface IcwsResponse<T = unknown> {
@@ -82,8 +86,14 @@ export class IcwsConnection {
     return this.current;
   }
 
-  /** The configured base URL with its host replaced by `host` (alternateHostList: same scheme and port). */
+  /**
+   * The base URL of the alternate server `host` (alternateHostList): the configured URL with its host replaced (same
+   * scheme and port), or, behind the vendor's web proxy, icws.alternateUrlTemplate with `host` for {host}
+   * (docs/icws.md "Real sites": the proxy names the IC server as a path segment).
+   */
   alternateUrl(host: string): string {
+    const template = this.options.alternateUrlTemplate;
+    if (template) return template.replaceAll('{host}', encodeURIComponent(host)).replace(/\/$/, '');
     const u = new URL(this.options.url);
     u.hostname = host;
     return u.toString().replace(/\/$/, '');
@@ -133,6 +143,9 @@ export class IcwsConnection {
       userID: typeof body.userID === 'string' ? body.userID : this.options.user,
       alternateHostList: Array.isArray(body.alternateHostList) ? body.alternateHostList.filter((h): h is string => typeof h === 'string') : [],
       features,
+      ...(typeof body.daysUntilPasswordExpiration === 'number' && Number.isFinite(body.daysUntilPasswordExpiration)
+        ? { passwordExpiryDays: body.daysUntilPasswordExpiration }
+        : {}),
     };
     return this.current;
   }
@@ -149,6 +162,7 @@ export class IcwsConnection {
    */
   async openStream(path: string, options: RequestOptions): Promise<GotRequest> {
     const session = this.requireSession(options.route);
+    const abort = requestSignal(options.signal);
     const stream = got.stream(`${session.baseUrl}/${session.sessionId}${path}`, {
       method: 'GET',
       headers: { ...this.sessionHeaders(session), accept: 'text/event-stream', ...options.headers },
@@ -156,8 +170,9 @@ export class IcwsConnection {
       retry: { limit: 0 },
       https: this.https,
       timeout: { response: options.timeoutMs ?? this.options.requestTimeoutMs },
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...(abort.signal ? { signal: abort.signal } : {}),
     });
+    stream.once('close', abort.release);
     const response = await new Promise<{ statusCode: number; headers: IcwsResponse['headers'] }>((resolve, reject) => {
       stream.once('response', resolve);
       stream.once('error', (err: NodeJS.ErrnoException) => reject(networkError(options.route, err, this.options.requestTimeoutMs)));
@@ -211,6 +226,7 @@ export class IcwsConnection {
     let status: number;
     let resHeaders: IcwsResponse['headers'];
     let text: string;
+    const abort = requestSignal(options.signal);
     try {
       const stream = got.stream(url, {
         method,
@@ -220,7 +236,7 @@ export class IcwsConnection {
         retry: { limit: 0 },
         https: this.https,
         timeout: { request: options.timeoutMs ?? this.options.requestTimeoutMs },
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(abort.signal ? { signal: abort.signal } : {}),
       });
       // A got stream with a body-capable method (DELETE…) and no body waits for one to be piped: end it.
       if (options.json === undefined && method !== 'GET' && method !== 'HEAD') stream.end();
@@ -231,6 +247,8 @@ export class IcwsConnection {
       this.options.metrics?.icwsRequests.inc({ route: options.route, code: 'error' });
       if (err instanceof IcwsError) throw err;
       throw networkError(options.route, err as NodeJS.ErrnoException, options.timeoutMs ?? this.options.requestTimeoutMs);
+    } finally {
+      abort.release();
     }
     this.options.metrics?.icwsRequests.inc({ route: options.route, code: String(status) });
     this.options.metrics?.icwsRequestDuration.observe({ route: options.route }, (performance.now() - started) / 1000);
@@ -242,10 +260,28 @@ export class IcwsConnection {
   }
 }
 
+/**
+ * A signal of one request's own that follows `signal`. got leaves the abort listener it adds on the signal it is given
+ * after the request ended, and the feed's signal lives as long as the daemon: each login and PUT would keep a
+ * listener, and with it the finished request, for good.
+ */
+function requestSignal(signal: AbortSignal | undefined): { signal?: AbortSignal; release: () => void } {
+  if (!signal) return { release: () => {} };
+  const own = new AbortController();
+  if (signal.aborted) {
+    own.abort(signal.reason);
+    return { signal: own.signal, release: () => {} };
+  }
+  const follow = () => own.abort(signal.reason);
+  signal.addEventListener('abort', follow, { once: true });
+  return { signal: own.signal, release: () => signal.removeEventListener('abort', follow) };
+}
+
 /** The connection the icws.* keys describe: the users feed and `icwatch mailboxes` log in the same way. */
 export function connectionFromConfig(icws: Config['icws'], deps: { metrics?: Metrics; logger?: Logger } = {}): IcwsConnection {
   return new IcwsConnection({
     url: icws.url,
+    alternateUrlTemplate: icws.alternateUrlTemplate,
     user: icws.user,
     password: icws.password,
     applicationName: icws.applicationName,
@@ -255,6 +291,15 @@ export function connectionFromConfig(icws: Config['icws'], deps: { metrics?: Met
     tls: icws.tls,
     ...deps,
   });
+}
+
+/**
+ * Which server a base URL reaches, for logs and the session state: host and port, and the path before /icws when
+ * there is one (behind the vendor's web proxy the server is named there: "proxy:443/api/ic2").
+ */
+export function serverAt(baseUrl: string): string {
+  const u = new URL(baseUrl);
+  return u.host + u.pathname.replace(/\/icws\/?$/i, '').replace(/\/$/, '');
 }
 
 /** The CA file's content; an unreadable file is a configuration error naming the key (exit 78), not a crash. */

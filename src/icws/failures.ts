@@ -43,7 +43,33 @@ export function endsSession(err: unknown): err is IcwsError {
   return err instanceof IcwsUnauthorizedError || err instanceof IcwsGoneError;
 }
 
-export type ReconnectReason = 'unauthorized' | 'connection-down' | 'network' | 'server-error' | 'switchover' | 'auth-failure';
+/**
+ * Why the server put a session down: connectionStateChangeMessage.reason takes IceLib's ConnectionStateReason names
+ * (docs/icws.md "Real sites"). They are the reason label as they are; any other reason counts as 'other' (a bounded
+ * label set), and a down message without one as 'connection-down'.
+ */
+export const DOWN_REASONS = [
+  'AdminLogOff',
+  'UserDeleted',
+  'StationDeleted',
+  'StationDeactivated',
+  'AnotherLogOn',
+  'UserLogOff',
+  'SessionTimeout',
+  'Switchover',
+  'ServerNotResponding',
+] as const;
+export type DownReason = (typeof DOWN_REASONS)[number];
+
+export type ReconnectReason = 'unauthorized' | 'connection-down' | DownReason | 'other' | 'network' | 'server-error' | 'switchover' | 'auth-failure';
+
+/** The reconnect reason of a connectionStateChangeMessage saying down, from its `reason`. */
+export function downReason(reason: string | undefined): ReconnectReason {
+  if (!reason) return 'connection-down';
+  return (DOWN_REASONS as readonly string[]).includes(reason) ? (reason as DownReason) : 'other';
+}
+
+const SESSION_GONE: ReadonlySet<ReconnectReason> = new Set<ReconnectReason>(['unauthorized', 'connection-down', 'other', ...DOWN_REASONS]);
 
 /**
  * Why a session ended or a login failed: the `reason` label of icwatch_icws_reconnects_total, a short description
@@ -56,7 +82,7 @@ export interface SessionEnd {
 }
 
 /** The session is gone but the credentials are fine: log in again at once. */
-export const sessionGone = (end: SessionEnd): boolean => end.reason === 'unauthorized' || end.reason === 'connection-down';
+export const sessionGone = (end: SessionEnd): boolean => SESSION_GONE.has(end.reason);
 
 export function classify(err: unknown): SessionEnd {
   const detail = err instanceof Error ? err.message : String(err);

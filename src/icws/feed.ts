@@ -25,8 +25,8 @@ export interface SessionHandle {
   readonly live: boolean;
   /** Ask for a fresh full replace (re-PUT the subscription): something that may have carried changes was lost. */
   resync(reason: FullSyncReason): void;
-  /** The server said the connection is down: log in again. */
-  connectionDown(detail: string): void;
+  /** The server said the connection is down (`reason`: the message's, e.g. SessionTimeout): log in again. */
+  connectionDown(detail: string, reason?: string): void;
   /** The server reports the subscription faulted: subscribe again. */
   subscriptionFaulted(detail: string): void;
   /** A full replace arrived: returns why it was asked (oldest first) and resets the session's backoffs. */

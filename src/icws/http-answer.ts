@@ -6,6 +6,9 @@ import type { Request as GotRequest } from 'got';
 import { readBoundedBody } from '../util/read-bounded.js';
 import { IcwsNetworkError } from './errors.js';
 
+/** Node's codes for a certificate chain that does not lead to a trusted CA, an expired one or a name mismatch. */
+const UNTRUSTED_CERTIFICATE = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/;
+
 /** A transport failure (timeout, abort, reset…) as the IcwsNetworkError callers classify. */
 export function networkError(route: string, err: NodeJS.ErrnoException, timeoutMs: number): IcwsNetworkError {
   const code = err.code ?? err.name ?? 'ERROR';
@@ -13,6 +16,14 @@ export function networkError(route: string, err: NodeJS.ErrnoException, timeoutM
     return new IcwsNetworkError(route, 'ETIMEDOUT', `no answer within ${timeoutMs} ms (icws.requestTimeoutMs)`);
   }
   if (err.name === 'AbortError' || code === 'ERR_ABORTED') return new IcwsNetworkError(route, 'ABORTED', 'request aborted');
+  if (UNTRUSTED_CERTIFICATE.test(code)) {
+    // Sites commonly run private-CA or self-signed certificates (docs/icws.md "Real sites"): say what to give icwatch.
+    return new IcwsNetworkError(
+      route,
+      code,
+      `the ICWS server's TLS certificate is not trusted (${err.message.split('\n')[0]}): set icws.tls.caFile to the PEM file of the CA that signed it`,
+    );
+  }
   return new IcwsNetworkError(route, code, err.message.split('\n')[0] ?? code);
 }
 

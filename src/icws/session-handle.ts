@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { SessionHandle } from './feed.js';
 import type { SessionInfo } from './connection.js';
 import type { PutSession, SubscriptionPuts } from './subscription-puts.js';
+import { downReason } from './failures.js';
 
 export interface HandleContext {
   /** Whether the session is still the live one. */
@@ -30,7 +31,8 @@ export function sessionHandle(session: () => PutSession & { info: SessionInfo },
     },
     // Not live: the next session's subscription starts with a full replace anyway.
     resync: (reason) => isLive() && puts.resync(session(), reason),
-    connectionDown: (detail) => isLive() && session().end({ reason: 'connection-down', description: 'connection down', detail }),
+    connectionDown: (detail, reason) =>
+      isLive() && session().end({ reason: downReason(reason), description: reason ? `connection down: ${reason}` : 'connection down', detail }),
     subscriptionFaulted: (detail) => {
       if (!isLive()) return;
       log.warn(`the server reports the subscription faulted${detail ? ` (${detail})` : ''}; subscribing again`);

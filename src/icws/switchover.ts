@@ -1,11 +1,12 @@
 /**
  * Login with switchover (docs/icws.md "Connecting"): a server that answers 503 is a backup or is switching over, and
- * its body lists the hosts to try instead (same scheme and port). A server that does not answer at all (network
+ * its body lists the hosts to try instead (same scheme and port, or where icws.alternateUrlTemplate says: behind the
+ * vendor's web proxy the server is a path segment). A server that does not answer at all (network
  * failure) may have failed over too: then the alternates it listed at the last successful login are tried. Each
  * host is tried once per round; when none accepted, the most telling error is thrown and the caller backs off.
  */
 import type { Logger } from '../log/logger.js';
-import type { IcwsConnection, SessionInfo } from './connection.js';
+import { serverAt, type IcwsConnection, type SessionInfo } from './connection.js';
 import { IcwsNetworkError, IcwsUnavailableError } from './errors.js';
 
 export interface SwitchoverOptions {
@@ -22,7 +23,6 @@ export interface SwitchoverOptions {
 export async function connectWithSwitchover(connection: IcwsConnection, options: SwitchoverOptions): Promise<SessionInfo> {
   const queue = [...options.first];
   const tried = new Set<string>();
-  const hostOf = (u: string) => new URL(u).host;
   const untried = (hosts: string[]) => hosts.map((h) => connection.alternateUrl(h)).filter((u) => !tried.has(u) && !queue.includes(u));
   /** A network failure says more than a 503 from a backup: it is thrown first. */
   let networkFailure: IcwsNetworkError | undefined;
@@ -39,13 +39,11 @@ export async function connectWithSwitchover(connection: IcwsConnection, options:
       if (err instanceof IcwsUnavailableError) {
         unavailable = err;
         next = untried(err.alternateHostList);
-        options.logger.warn(
-          `ICWS at ${hostOf(url)} is not accepting connections (${err.errorId ?? err.status}: ${err.serverMessage})` + describeNext(next, hostOf),
-        );
+        options.logger.warn(`ICWS at ${serverAt(url)} is not accepting connections (${err.errorId ?? err.status}: ${err.serverMessage})` + describeNext(next));
       } else if (err instanceof IcwsNetworkError && options.knownAlternates?.length) {
         networkFailure ??= err;
         next = untried(options.knownAlternates);
-        if (next.length) options.logger.warn(`ICWS at ${hostOf(url)} does not answer (${err.code})` + describeNext(next, hostOf));
+        if (next.length) options.logger.warn(`ICWS at ${serverAt(url)} does not answer (${err.code})` + describeNext(next));
       } else {
         throw err;
       }
@@ -55,4 +53,4 @@ export async function connectWithSwitchover(connection: IcwsConnection, options:
   throw networkFailure ?? unavailable ?? new Error('no ICWS host to connect to');
 }
 
-const describeNext = (next: string[], hostOf: (u: string) => string) => (next.length ? `; trying ${next.map(hostOf).join(', ')}` : '; no other host to try');
+const describeNext = (next: string[]) => (next.length ? `; trying ${next.map(serverAt).join(', ')}` : '; no other host to try');

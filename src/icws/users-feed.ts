@@ -12,11 +12,11 @@ import type { Config } from '../config/defaults.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { Backoff, sleep } from '../util/backoff.js';
-import { connectionFromConfig, type IcwsConnection, type SessionInfo } from './connection.js';
+import { connectionFromConfig, serverAt, type IcwsConnection, type SessionInfo } from './connection.js';
 import { IcwsConfigError, IcwsGoneError } from './errors.js';
 import { sessionHandle } from './session-handle.js';
 import { SubscriptionPuts, type PutSession } from './subscription-puts.js';
-import { classify, nextLoginDelay, type SessionEnd } from './failures.js';
+import { classify, nextLoginDelay, sessionGone, type SessionEnd } from './failures.js';
 import type { SessionHandle, SessionItem, SessionState, UsersFeed } from './feed.js';
 import type { FullSyncReason } from './messages.js';
 import { warnNewerProperties } from './property-versions.js';
@@ -24,6 +24,9 @@ import { UsersSubscription } from './subscription.js';
 import { connectWithSwitchover } from './switchover.js';
 import { chooseTransport } from './transport/choose.js';
 import { describe, endsSession, type TransportItem } from './transport/types.js';
+
+/** A login whose password expires within this many days logs a warning (the alert rule fires at 7). */
+export const PASSWORD_EXPIRY_WARNING_DAYS = 14;
 
 export interface UsersFeedDeps {
   metrics: Metrics;
@@ -168,13 +171,14 @@ export class IcwsUsersFeed implements UsersFeed {
       knownAlternates: this.knownAlternates,
       signal,
       logger: this.log,
-      onAttempt: (url) => this.setState({ type: 'connecting', host: new URL(url).host, attempt: ++this.loginAttempts }),
+      onAttempt: (url) => this.setState({ type: 'connecting', host: serverAt(url), attempt: ++this.loginAttempts }),
     });
     this.lastGoodUrl = info.baseUrl;
     if (info.alternateHostList.length) this.knownAlternates = info.alternateHostList;
-    this.log.info(`logged in to ICWS ${info.icServer} at ${new URL(info.baseUrl).host}`, {
+    this.log.info(`logged in to ICWS ${info.icServer} at ${serverAt(info.baseUrl)}`, {
       features: Object.fromEntries(info.features),
     });
+    this.notePasswordExpiry(info);
     // Once per server and version: a reconnect to the same server need not repeat it.
     const version = info.features.get('configuration');
     if (!this.warnedVersions.has(`${info.icServer}:${version}`)) {
@@ -194,7 +198,7 @@ export class IcwsUsersFeed implements UsersFeed {
     this.subscribedOnce = true;
     this.loginAttempts = 0;
     this.metrics.icwsSessionUp.set(1);
-    this.setState({ type: 'up', host: new URL(info.baseUrl).host, sessionId: info.sessionId, icServer: info.icServer, subscribed: true });
+    this.setState({ type: 'up', host: serverAt(info.baseUrl), sessionId: info.sessionId, icServer: info.icServer, subscribed: true });
     return this.receive(info, subscription);
   }
 
@@ -223,7 +227,7 @@ export class IcwsUsersFeed implements UsersFeed {
         abort,
         end: (end) => {
           close();
-          if (end.reason === 'unauthorized' || end.reason === 'connection-down') this.connection.forget();
+          if (sessionGone(end)) this.connection.forget();
           resolve(end);
         },
         fail: (err) => {
@@ -247,7 +251,7 @@ export class IcwsUsersFeed implements UsersFeed {
   }
 
   private transport(info: SessionInfo): Observable<TransportItem> {
-    const up: SessionState = { type: 'up', host: new URL(info.baseUrl).host, sessionId: info.sessionId, icServer: info.icServer, subscribed: true };
+    const up: SessionState = { type: 'up', host: serverAt(info.baseUrl), sessionId: info.sessionId, icServer: info.icServer, subscribed: true };
     return chooseTransport(this.config.icws, info, {
       connection: this.connection,
       logger: this.log,
@@ -266,6 +270,21 @@ export class IcwsUsersFeed implements UsersFeed {
         },
       },
     });
+  }
+
+  /**
+   * daysUntilPasswordExpiration of the login (docs/icws.md "Real sites"): the gauge (NaN when the server does not
+   * say), and a warning at each login from PASSWORD_EXPIRY_WARNING_DAYS on — the day it expires, every login is refused.
+   */
+  private notePasswordExpiry(info: SessionInfo): void {
+    const days = info.passwordExpiryDays;
+    this.metrics.icwsPasswordExpiryDays.set(days ?? NaN);
+    if (days === undefined || days > PASSWORD_EXPIRY_WARNING_DAYS) return;
+    this.log.warn(
+      `the password of ICWS user ${info.userID} expires ${days <= 0 ? 'today' : `in ${days} day${days === 1 ? '' : 's'}`} ` +
+        `(daysUntilPasswordExpiration): change it on the IC server and in icws.password / icws.passwordFile before then, or every login will be refused`,
+      { daysUntilPasswordExpiration: days },
+    );
   }
 
   private fail(err: unknown): void {

@@ -84,8 +84,18 @@ export class Metrics {
   });
   readonly icwsReconnects = new client.Counter({
     name: 'icwatch_icws_reconnects_total',
-    help: 'New ICWS sessions after the first, and resyncs asked within a session, by reason (unauthorized, connection-down, network, server-error, switchover, auth-failure, resync).',
+    help:
+      'New ICWS sessions after the first, and resyncs asked within a session, by reason (unauthorized, network, server-error, switchover, auth-failure, resync; ' +
+      'a session the server put down: its reason as IceLib names it — AdminLogOff, UserDeleted, StationDeleted, StationDeactivated, AnotherLogOn, UserLogOff, ' +
+      'SessionTimeout, Switchover, ServerNotResponding — other for any other reason, connection-down when it gave none).',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  // 'first': the primary's value (it is first in src/cluster/pool.ts), NaN included; the workers never log in.
+  readonly icwsPasswordExpiryDays = new client.Gauge({
+    name: 'icwatch_icws_password_expiry_days',
+    help: "Days until the ICWS user's password expires, as the last login said (daysUntilPasswordExpiration); NaN when the server does not say.",
+    aggregator: 'first',
     registers: [this.registry],
   });
   readonly lastMessageTimestamp = new client.Gauge({
@@ -137,6 +147,8 @@ export class Metrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
+    // Unknown until a login says: 0 would read as "expired" (and fire the alert).
+    this.icwsPasswordExpiryDays.set(NaN);
     if (options.defaultMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
   }
 
@@ -160,6 +172,7 @@ export const METRIC_NAMES = [
   'icwatch_icws_request_duration_seconds',
   'icwatch_icws_session_up',
   'icwatch_icws_reconnects_total',
+  'icwatch_icws_password_expiry_days',
   'icwatch_last_message_timestamp_seconds',
   'icwatch_redis_apply_duration_seconds',
   'icwatch_redis_errors_total',

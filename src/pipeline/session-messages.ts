@@ -81,7 +81,7 @@ export function actOnSessionMessages({ metrics }: StepDeps): OperatorFunction<Pa
         case CONNECTION_STATE_CHANGE_MESSAGE:
           metrics.messages.inc({ type, delta: '' });
           if (message.newConnectionState === ConnectionState.Down) {
-            session.connectionDown(`the server says the connection is down${message.reason ? ` (${message.reason})` : ''}`);
+            session.connectionDown(`the server says the connection is down${message.reason ? ` (${message.reason})` : ''}`, message.reason);
           }
           return false;
         case SUBSCRIPTION_STATE_MESSAGE:

@@ -10,9 +10,11 @@
  *   PUT    /_sim/users/{id}            add this user (body: the user; configurationId.id defaults to {id}) → added
  *   DELETE /_sim/users/{id}            remove → removed
  *   POST   /_sim/churn                 {count}: that many changes now; {perSecond}: background churn rate (0 stops)
- *   POST   /_sim/full-replace          every subscription gets an isDelta:false message
+ *   POST   /_sim/full-replace          every subscription gets an isDelta:false message, unasked
  *   POST   /_sim/expire-sessions       every session forgotten (next request 401)
- *   POST   /_sim/connection-down       connectionStateChangeMessage (up → down), then the sessions expire
+ *   POST   /_sim/connection-down       connectionStateChangeMessage (up → down; optional {reason}, e.g. SessionTimeout),
+ *                                      then the sessions expire
+ *   POST   /_sim/password-expiry       {days: n | null}: daysUntilPasswordExpiration of later logins (null: not sent)
  *   POST   /_sim/faults                a Fault {status?, errorId?, message?, count? (null = unlimited), route?,
  *                                      method?, delayMs?, drop?, alternateHostList?, errorCode?, emptyBody?}
  *   DELETE /_sim/faults                clear every fault
@@ -92,9 +94,19 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, contro
     case 'POST expire-sessions':
       control.expireSessions();
       return reply(res, 200, ok);
-    case 'POST connection-down':
-      control.connectionDown();
+    case 'POST connection-down': {
+      const b = object(body ?? {}, 'POST /_sim/connection-down');
+      if (b.reason !== undefined && typeof b.reason !== 'string')
+        throw new ControlError(400, 'POST /_sim/connection-down: reason must be a string such as "SessionTimeout"');
+      control.connectionDown(b.reason);
       return reply(res, 200, ok);
+    }
+    case 'POST password-expiry': {
+      const b = object(body, 'POST /_sim/password-expiry');
+      if (b.days !== null && !Number.isInteger(b.days)) throw new ControlError(400, 'POST /_sim/password-expiry: expected {days: <whole number> | null}');
+      control.setPasswordExpiryDays(b.days as number | null);
+      return reply(res, 200, ok);
+    }
     case 'POST faults': {
       const problem = faultProblem(body);
       if (problem) throw new ControlError(400, `POST /_sim/faults: ${problem}`);
@@ -143,6 +155,7 @@ const ENDPOINTS = [
   'POST /_sim/full-replace',
   'POST /_sim/expire-sessions',
   'POST /_sim/connection-down',
+  'POST /_sim/password-expiry',
   'POST|DELETE /_sim/faults',
   'POST /_sim/refused-login',
   'POST /_sim/raw',

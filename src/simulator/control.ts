@@ -29,12 +29,14 @@ export interface SimulatorControl {
   /** `count` deterministic random changes now (from the seed's PRNG). */
   churn(count: number): void;
   setChurnRate(perSec: number): void;
-  /** Every subscription gets an isDelta:false message with its users. */
+  /** Every subscription gets an isDelta:false message with its users, unasked (as a server may send one at any time). */
   forceFullReplace(): void;
   /** Every session forgotten: its next request gets 401. */
   expireSessions(): void;
-  /** Queue a connectionStateChangeMessage (1→2, shouldReconnect true), then expire. */
-  connectionDown(): void;
+  /** Queue a connectionStateChangeMessage (1→2, shouldReconnect true, `reason` e.g. SessionTimeout), then expire. */
+  connectionDown(reason?: string): void;
+  /** daysUntilPasswordExpiration of later logins (null: not sent). */
+  setPasswordExpiryDays(days: number | null): void;
   injectFaults(f: Fault): void;
   /** 400 (real servers, the default) or 401 (the tidy variant) for a refused login from now on. */
   setRefusedLoginStatus(status: 400 | 401): void;
@@ -154,14 +156,22 @@ export class Control implements SimulatorControl {
     this.state.sessions.forgetAll();
   }
 
-  connectionDown(): void {
-    const text = connectionDownMessage();
+  connectionDown(reason?: string): void {
+    if (reason !== undefined && (typeof reason !== 'string' || reason === ''))
+      throw new DirectoryError(`a down reason is a non-empty string such as SessionTimeout, got ${JSON.stringify(reason)}`, 'invalid');
+    const text = connectionDownMessage(reason);
     for (const session of this.state.sessions.all()) {
       this.state.sessions.enqueue(session, text);
       // Delivered by the open stream (which then ends), or by the next poll, after which the session is gone.
       session.down = true;
       session.sink?.flush();
     }
+  }
+
+  setPasswordExpiryDays(days: number | null): void {
+    if (days !== null && (typeof days !== 'number' || !Number.isInteger(days)))
+      throw new DirectoryError(`password expiry days must be a whole number or null, got ${JSON.stringify(days)}`, 'invalid');
+    this.state.passwordExpiryDays = days;
   }
 
   injectFaults(f: Fault): void {

@@ -4,8 +4,21 @@
  */
 
 /** The route names faults and request records use. */
-export type RouteName = 'connect' | 'features' | 'connection' | 'messages' | 'subscription' | 'mailboxes' | 'unknown';
-export const FAULT_ROUTES: readonly string[] = ['connect', 'features', 'connection', 'messages', 'subscription', 'mailboxes', 'unknown'];
+export type RouteName =
+  'connect' | 'features' | 'version' | 'server-info' | 'connection' | 'switchover-status' | 'messages' | 'heartbeat' | 'subscription' | 'mailboxes' | 'unknown';
+export const FAULT_ROUTES: readonly string[] = [
+  'connect',
+  'features',
+  'version',
+  'server-info',
+  'connection',
+  'switchover-status',
+  'messages',
+  'heartbeat',
+  'subscription',
+  'mailboxes',
+  'unknown',
+];
 
 export interface Fault {
   /** e.g. 500, 503, 410, 401. */

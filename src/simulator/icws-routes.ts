@@ -54,6 +54,22 @@ export function features(state: SimulatorState) {
   ];
 }
 
+/** What GET /icws/connection/version and a login with ?include=version answer. */
+const VERSION = { codebaseId: 'ic-sim', majorVersion: 2015, minorVersion: 1, su: 0, productPatchDisplayString: 'simulator' };
+
+/**
+ * GET /icws/connection/server-info (unauthenticated; docs/icws.md "Real sites" marks it likely, with no public shape):
+ * the server's name, its version and whether it takes logins, which is what a preflight wants to know.
+ */
+function serverInfo(state: SimulatorState) {
+  return {
+    serverName: state.options.icServer,
+    version: VERSION,
+    acceptingConnections: !state.options.notAcceptingConnections,
+    alternateHostList: state.options.alternateHostList,
+  };
+}
+
 /** The login's Accept-Language as a language id for the session cookie (first tag, token characters only). */
 function languageIdOf(header: string | string[] | undefined): string {
   const first = String(Array.isArray(header) ? header[0] : header)
@@ -115,10 +131,11 @@ async function connect({ req, res, state, url }: RouteContext): Promise<void> {
     userID: session.userID,
     userDisplayName: readOnly ? 'Directory Viewer' : 'icwatch service account',
     icServer: o.icServer,
+    // Real servers tell how long the password still lasts (docs/icws.md "Real sites"); null: this one does not say.
+    ...(state.passwordExpiryDays === null ? {} : { daysUntilPasswordExpiration: state.passwordExpiryDays }),
   };
   if (include.includes('features')) answer.features = features(state);
-  if (include.includes('version'))
-    answer.version = { codebaseId: 'ic-sim', majorVersion: 2015, minorVersion: 1, su: 0, productPatchDisplayString: 'simulator' };
+  if (include.includes('version')) answer.version = VERSION;
   const secure = (req.socket as { encrypted?: boolean }).encrypted ? '; Secure' : '';
   state.log.info('session created', { sessionId: session.id, userID: session.userID, readOnly });
   sendJson(res, 201, answer, {
@@ -172,12 +189,23 @@ async function postMailboxes({ req, res, state, params, session }: RouteContext)
 export const ROUTES: Route[] = [
   route('connect', 'POST', '/icws/connection', false, connect),
   route('features', 'GET', '/icws/connection/features', false, ({ res, state }) => sendJson(res, 200, { featureInfoList: features(state) })),
+  route('version', 'GET', '/icws/connection/version', false, ({ res }) => sendJson(res, 200, VERSION)),
+  route('server-info', 'GET', '/icws/connection/server-info', false, ({ res, state }) => sendJson(res, 200, serverInfo(state))),
   route('connection', 'GET', '/icws/{sessionId}/connection', true, ({ res }) =>
     sendJson(res, 200, { connectionState: ConnectionState.Up, reason: 'Connected', shouldReconnect: false }),
   ),
   route('connection', 'DELETE', '/icws/{sessionId}/connection', true, ({ res, state, session }) => {
     state.sessions.forget(session!.id);
     state.log.info('session logged out', { sessionId: session!.id });
+    sendJson(res, 204, undefined);
+  }),
+  // No switchover under way here; the hosts that would take over are those a 503 names.
+  route('switchover-status', 'GET', '/icws/{sessionId}/connection/switchover-status', true, ({ res, state }) =>
+    sendJson(res, 200, { switchoverInProgress: false, alternateHostList: state.options.alternateHostList }),
+  ),
+  // Keeps a session alive, or tests it, without fetching messages (docs/icws.md "Real sites"); 401 once it is gone.
+  route('heartbeat', 'POST', '/icws/{sessionId}/messaging/heartbeat', true, ({ req, res }) => {
+    req.resume();
     sendJson(res, 204, undefined);
   }),
   route('messages', 'GET', '/icws/{sessionId}/messaging/messages', true, ({ req, res, state, session }) => {
@@ -190,14 +218,18 @@ export const ROUTES: Route[] = [
   route('mailboxes', 'POST', '/icws/{sessionId}/configuration/workgroups/{workgroupId}/monitored-mailboxes', true, postMailboxes),
 ];
 
-/** The connectionStateChangeMessage connectionDown queues before the session goes (every message has isDelta). */
-export function connectionDownMessage(): string {
+/**
+ * The connectionStateChangeMessage connectionDown queues before the session goes (every message has isDelta).
+ * `reason`: IceLib's ConnectionStateReason name (AdminLogOff, SessionTimeout…: docs/icws.md "Real sites"); without
+ * one the message carries none.
+ */
+export function connectionDownMessage(reason?: string): string {
   return JSON.stringify({
     __type: CONNECTION_STATE_CHANGE_MESSAGE,
     isDelta: true,
     previousConnectionState: ConnectionState.Up,
     newConnectionState: ConnectionState.Down,
-    reason: 'The connection to the server was lost.',
+    ...(reason ? { reason } : {}),
     shouldReconnect: true,
   });
 }

@@ -6,6 +6,7 @@ import { registerSecret } from '../log/redact.js';
 import { Control, type SimulatorControl } from './control.js';
 import { SimulatorServer } from './server.js';
 import { SimulatorState, type SimulatorOptions } from './state.js';
+import { makeCertificates, type SimulatorCertificates } from './tls.js';
 
 export type { User } from '../icws/messages.js';
 export type { SimulatorControl } from './control.js';
@@ -17,8 +18,10 @@ export { generateUser, generateUsers, WORKGROUP_IDS, WORKGROUPS, SKILLS, STATUS_
 export { compactIso } from './random.js';
 
 export interface Simulator {
-  /** Base URL ending in /icws, e.g. http://127.0.0.1:41234/icws */
+  /** Base URL ending in /icws, e.g. http://127.0.0.1:41234/icws (https:// with the tls option) */
   readonly url: string;
+  /** With the tls option: the PEM file of the private CA that signed its certificate (removed by close()). */
+  readonly caFile?: string;
   readonly port: number;
   readonly control: SimulatorControl;
   /** Closes every socket (SSE streams included) and stops the churn. */
@@ -37,27 +40,39 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   registerSecret(o.password, [o.user]);
   // The control drops the server's connections on demand: it is told of the server once both exist.
   const control: Control = new Control(state, () => server.dropConnections());
-  const server = new SimulatorServer(state, control);
+  let certificates: SimulatorCertificates | undefined;
+  let server: SimulatorServer;
   let port: number;
   try {
+    if (o.tls) certificates = await makeCertificates(o.host);
+    server = new SimulatorServer(state, control, certificates);
     port = await server.listen(o.host, o.port);
   } catch (err) {
     control.stop();
+    await certificates?.remove();
     throw err;
   }
   if (o.churnPerSec > 0) control.setChurnRate(o.churnPerSec);
-  const url = `http://${urlHost(o.host)}:${port}/icws`;
-  state.log.info('ICWS simulator listening', { url, users: state.directory.size, seed: o.seed, messagingVersion: o.messagingVersion });
+  const url = `${certificates ? 'https' : 'http'}://${urlHost(o.host)}:${port}/icws`;
+  state.log.info('ICWS simulator listening', {
+    url,
+    users: state.directory.size,
+    seed: o.seed,
+    messagingVersion: o.messagingVersion,
+    ...(certificates ? { caFile: certificates.caFile } : {}),
+  });
   let closing: Promise<void> | undefined;
   return {
     url,
     port,
+    ...(certificates ? { caFile: certificates.caFile } : {}),
     control,
     close() {
       closing ??= (async () => {
         control.stop();
         state.sessions.forgetAll();
         await server.close();
+        await certificates?.remove();
       })();
       return closing;
     },

@@ -37,7 +37,7 @@ function* sseEvent(text: string | MessageText): Generator<string> {
   );
 }
 
-export function wantsStream(req: IncomingMessage, opts: MessagingOptions): boolean {
+export function wantsStream(req: IncomingMessage, opts: Pick<MessagingOptions, 'messagingVersion'>): boolean {
   return opts.messagingVersion >= 2 && (req.headers.accept ?? '').includes('text/event-stream');
 }
 
@@ -100,7 +100,8 @@ export function openStream(res: ServerResponse, session: Session, store: Session
   };
   const ping = setInterval(() => {
     // Never inside a message still being written (a big full replace spans many writes).
-    if (!closed && !writing) res.write(': ping\n\n');
+    // `:ping`, as real servers write it (go-icws eventsource.go parses exactly that: docs/icws.md "Real sites").
+    if (!closed && !writing) res.write(':ping\n\n');
   }, opts.ssePingMs);
   ping.unref();
   res.on('close', stop);

@@ -4,12 +4,14 @@
  * and keeps every socket so that close() and dropConnections() reach SSE streams and keep-alive connections too.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { handleControl } from './control-http.js';
 import type { SimulatorControl } from './control.js';
 import type { Fault } from './faults.js';
 import { BodyError, sendError } from './http.js';
 import { ROUTES, type Route } from './icws-routes.js';
+import { wantsStream } from './messaging.js';
 import type { RequestRecord, SimulatorState } from './state.js';
 
 function match(path: string, method: string): { route: Route; params: Record<string, string> } | { methodNotAllowed: boolean } {
@@ -37,10 +39,13 @@ export class SimulatorServer {
   constructor(
     private readonly state: SimulatorState,
     private readonly control: SimulatorControl,
+    /** HTTPS with this key and certificate (tls.ts); plain HTTP without. */
+    tls?: { key: Buffer; cert: Buffer },
   ) {
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       this.handle(req, res).catch((err: unknown) => this.fail(res, err));
-    });
+    };
+    this.server = tls ? createHttpsServer(tls, handler) : createServer(handler);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -102,7 +107,11 @@ export class SimulatorServer {
     const { route, params } = found;
     let session;
     if (route.authenticated) {
-      const check = this.state.sessions.authenticate(params.sessionId!, req, route.name === 'messages');
+      const messages = route.name === 'messages';
+      const check = this.state.sessions.authenticate(params.sessionId!, req, {
+        allowDown: messages,
+        cookieOnly: messages && wantsStream(req, this.state.options),
+      });
       if (!check.ok) return sendError(res, 401, { errorCode: check.errorCode, message: check.message });
       session = check.session;
     }

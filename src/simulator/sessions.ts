@@ -84,8 +84,13 @@ export class SessionStore {
     return [...this.sessions.values()];
   }
 
-  /** A request under /icws/{sessionId}/ must carry that session's cookie and CSRF header. `allowDown`: the last poll of a session that went down. */
-  authenticate(sessionId: string, req: IncomingMessage, allowDown = false): SessionCheck {
+  /**
+   * A request under /icws/{sessionId}/ must carry that session's cookie and CSRF header. `allowDown`: the last poll of
+   * a session that went down. `cookieOnly`: the message stream, which real servers accept with the cookie alone (the
+   * vendor's browser clients open it with EventSource, which cannot send a header: docs/icws.md "Real sites"); a
+   * CSRF header sent there must still match.
+   */
+  authenticate(sessionId: string, req: IncomingMessage, { allowDown = false, cookieOnly = false } = {}): SessionCheck {
     const invalid = (message: string): SessionCheck => ({ ok: false, message, errorCode: SESSION_INVALID });
     if (!/^\d+$/.test(sessionId)) return { ok: false, message: 'The session identifier is not in the expected format.', errorCode: SESSION_ID_WRONG_FORM };
     const session = this.sessions.get(sessionId);
@@ -95,8 +100,8 @@ export class SessionStore {
     if (cookie === undefined) return invalid(`The session cookie ${session.cookieName} is missing.`);
     if (cookie !== session.cookieValue) return invalid('The session cookie is invalid.');
     const csrf = req.headers['inin-icws-csrf-token'];
-    if (csrf === undefined) return invalid('The ININ-ICWS-CSRF-Token header is missing.');
-    if (csrf !== session.csrfToken) return invalid('The ININ-ICWS-CSRF-Token header does not match the session.');
+    if (csrf === undefined && !cookieOnly) return invalid('The ININ-ICWS-CSRF-Token header is missing.');
+    if (csrf !== undefined && csrf !== session.csrfToken) return invalid('The ININ-ICWS-CSRF-Token header does not match the session.');
     session.lastSeen = Date.now();
     return { ok: true, session };
   }

@@ -40,6 +40,10 @@ export interface SimulatorOptions {
   alternateHostList?: string[];
   /** a backup server: every connect gets 503 with alternateHostList */
   notAcceptingConnections?: boolean;
+  /** daysUntilPasswordExpiration of the login answer (real servers send it), default 90; null = not sent */
+  passwordExpiryDays?: number | null;
+  /** HTTPS with a private CA and a server certificate generated at start (tls.ts), default false */
+  tls?: boolean;
   /**
    * The status of a refused login: 400, as real servers answer (default), or 401, the tidy variant simulators
    * answer; both carry errorId error.request.connection.authenticationFailure (docs/icws.md "Errors").
@@ -78,6 +82,8 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     icServer: o.icServer ?? 'ic-sim-1',
     alternateHostList: o.alternateHostList ?? [],
     notAcceptingConnections: o.notAcceptingConnections ?? false,
+    passwordExpiryDays: o.passwordExpiryDays === undefined ? 90 : o.passwordExpiryDays,
+    tls: o.tls ?? false,
     refusedLoginStatus: o.refusedLoginStatus ?? 400,
     ssePingMs: o.ssePingMs ?? 15000,
     maxQueuedMessages: o.maxQueuedMessages ?? 100000,
@@ -115,10 +121,13 @@ export class SimulatorState {
   readonly requests: RequestRecord[] = [];
   /** options.refusedLoginStatus, changeable at run time through the control API. */
   refusedLoginStatus: 400 | 401;
+  /** options.passwordExpiryDays, changeable at run time through the control API. */
+  passwordExpiryDays: number | null;
 
   constructor(options: SimulatorOptions) {
     this.options = resolveOptions(options);
     this.refusedLoginStatus = this.options.refusedLoginStatus;
+    this.passwordExpiryDays = this.options.passwordExpiryDays;
     this.log = options.logger ?? silentLogger();
     this.directory = new Directory(generateUsers(this.options.users, this.options.seed, { configurationVersion: this.options.configurationVersion }));
     this.texts = new UserTexts(this.directory);

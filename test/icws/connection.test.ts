@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import got from 'got';
-import { IcwsConnection } from '../../src/icws/connection.js';
+import { IcwsConnection, serverAt } from '../../src/icws/connection.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { loadConfig } from '../../src/config/load.js';
 import { IcwsAuthenticationError } from '../../src/icws/errors.js';
 import { UsersSubscription } from '../../src/icws/subscription.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
@@ -116,5 +118,31 @@ describe('ICWS connection configuration', () => {
         tls: { caFile: '/nonexistent/ca.pem', rejectUnauthorized: true },
       });
     expect(make).to.throw(/icws\.tls\.caFile: .*\/nonexistent\/ca\.pem \(ENOENT\)/);
+  });
+});
+
+describe('ICWS alternate servers (icws.alternateUrlTemplate)', () => {
+  const base = { user: 'u', password: 'p', applicationName: 'a', acceptLanguage: 'en-us', requestTimeoutMs: 100, maxBodyBytes: 100 };
+
+  it('by default puts the alternate in place of the host, same scheme and port; with a template, where {host} is', () => {
+    expect(new IcwsConnection({ ...base, url: 'https://ic1.example.com:8019/icws' }).alternateUrl('ic2')).to.equal('https://ic2:8019/icws');
+    const proxied = new IcwsConnection({
+      ...base,
+      url: 'https://proxy.example.com/api/ic1/icws',
+      alternateUrlTemplate: 'https://proxy.example.com/api/{host}/icws',
+    });
+    expect(proxied.alternateUrl('ic2')).to.equal('https://proxy.example.com/api/ic2/icws');
+    expect(serverAt('https://proxy.example.com/api/ic2/icws')).to.equal('proxy.example.com/api/ic2');
+    expect(serverAt('https://ic2:8019/icws')).to.equal('ic2:8019');
+  });
+
+  it('a template without {host}, or not an http(s) URL, is a configuration error naming the key and the expected form', () => {
+    for (const bad of ['https://proxy.example.com/api/ic2/icws', 'ftp://proxy/api/{host}/icws', '{host}']) {
+      const load = () => loadConfig({ env: { ICWATCH_ICWS_ALTERNATE_URL_TEMPLATE: bad } });
+      expect(load, bad).to.throw(ConfigError, /icws\.alternateUrlTemplate[\s\S]*\{host\}[\s\S]*https:\/\/proxy\.example\.com\/api\/\{host\}\/icws/);
+    }
+    expect(loadConfig({ env: { ICWATCH_ICWS_ALTERNATE_URL_TEMPLATE: 'https://proxy:8443/api/{host}/icws' } }).icws.alternateUrlTemplate).to.equal(
+      'https://proxy:8443/api/{host}/icws',
+    );
   });
 });

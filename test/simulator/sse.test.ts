@@ -59,14 +59,14 @@ describe('simulator: server-sent events', () => {
     sim = await startSimulator({ users: 3 });
     const s = await connect(sim.url);
     const stream = await openStream(s);
-    sim.control.connectionDown();
+    sim.control.connectionDown('SessionTimeout');
     await stream.ended;
     expect(streamMessages(stream.lines)).to.deep.include({
       __type: 'urn:inin.com:connection:connectionStateChangeMessage',
       isDelta: true,
       previousConnectionState: 1,
       newConnectionState: 2,
-      reason: streamMessages(stream.lines)[0].reason,
+      reason: 'SessionTimeout',
       shouldReconnect: true,
     });
     expect((await call(s, 'GET', '/connection')).status).to.equal(401);

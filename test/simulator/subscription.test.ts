@@ -163,7 +163,7 @@ describe('simulator: users subscription and polling', () => {
   it('takes the connection down: a connectionStateChangeMessage, then 401', async () => {
     await subscribe(s, 'dir', { configurationIds: ['*'], properties: ['extension'] });
     await poll(s);
-    sim.control.connectionDown();
+    sim.control.connectionDown('SessionTimeout');
     const messages = await poll(s);
     expect(messages).to.deep.equal([
       {
@@ -171,7 +171,7 @@ describe('simulator: users subscription and polling', () => {
         isDelta: true,
         previousConnectionState: 1,
         newConnectionState: 2,
-        reason: messages[0].reason,
+        reason: 'SessionTimeout',
         shouldReconnect: true,
       },
     ]);
