@@ -4,8 +4,8 @@
  */
 
 /** The route names faults and request records use. */
-export type RouteName = 'connect' | 'features' | 'connection' | 'messages' | 'subscription' | 'mailboxes' | 'unknown';
-export const FAULT_ROUTES: readonly string[] = ['connect', 'features', 'connection', 'messages', 'subscription', 'mailboxes', 'unknown'];
+export type RouteName = 'connect' | 'features' | 'connection' | 'messages' | 'subscription' | 'mailboxes' | 'status' | 'unknown';
+export const FAULT_ROUTES: readonly string[] = ['connect', 'features', 'connection', 'messages', 'subscription', 'mailboxes', 'status', 'unknown'];
 
 export interface Fault {
   /** e.g. 500, 503, 410, 401. */
@@ -19,7 +19,7 @@ export interface Fault {
   message?: string;
   /** How many matching requests (default 1; Infinity allowed). */
   count?: number;
-  /** 'connect' | 'messages' | 'subscription' | 'mailboxes' | 'connection' | 'features'; undefined = any. */
+  /** 'connect' | 'messages' | 'subscription' | 'mailboxes' | 'status' | 'connection' | 'features'; undefined = any. */
   route?: string;
   method?: string;
   /** Answer late (for timeouts); with no status (and no drop) the request then proceeds normally. */
