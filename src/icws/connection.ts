@@ -43,6 +43,10 @@ export interface SessionInfo {
   alternateHostList: string[];
   /** featureId → version; a feature missing from the map is unsupported. */
   features: Map<string, number>;
+  /** Days until the user's password expires, when the server says (docs/icws.md "Real sites"). */
+  daysUntilPasswordExpiration?: number;
+  /** The server's version object (`?include=version`), when it sent one. */
+  version?: Record<string, unknown>;
 }
 
 export interface IcwsResponse<T = unknown> {
@@ -133,8 +137,15 @@ export class IcwsConnection {
       userID: typeof body.userID === 'string' ? body.userID : this.options.user,
       alternateHostList: Array.isArray(body.alternateHostList) ? body.alternateHostList.filter((h): h is string => typeof h === 'string') : [],
       features,
+      ...(typeof body.daysUntilPasswordExpiration === 'number' ? { daysUntilPasswordExpiration: body.daysUntilPasswordExpiration } : {}),
+      ...(body.version && typeof body.version === 'object' ? { version: body.version as Record<string, unknown> } : {}),
     };
     return this.current;
+  }
+
+  /** A GET that needs no session, under the configured base URL (e.g. "/connection/version", "/connection/features"). */
+  async getUnauthenticated<T = unknown>(path: string, options: RequestOptions): Promise<IcwsResponse<T>> {
+    return this.send<T>('GET', `${this.options.url.replace(/\/$/, '')}${path}`, options, 'session', path.replace(/^\//, ''));
   }
 
   /** A request under /icws/{sessionId}/ (`path` starts with '/', e.g. "/messaging/messages"). */
