@@ -98,19 +98,19 @@ async function checkIcws(config: Config, report: (name: CheckName, result: Check
 
   const dns = await checkDns(endpoint.host, timeoutMs);
   report('ICWS DNS', dns.result);
-  if (!dns.address) {
+  if (!dns.addresses.length) {
     report('ICWS TCP', skip(`${endpoint.host} has no address`));
     report('ICWS TLS', skip(`${endpoint.host} has no address`));
     return skipRest('ICWS login', `${endpoint.host} has no address`);
   }
-  const tcp = await checkTcp(dns.address, endpoint, timeoutMs);
-  report('ICWS TCP', tcp);
-  if (tcp.outcome === 'fail') {
+  const tcp = await checkTcp(dns.addresses, endpoint, timeoutMs);
+  report('ICWS TCP', tcp.result);
+  if (!tcp.address) {
     report('ICWS TLS', skip('no TCP connection'));
     return skipRest('ICWS login', 'no TCP connection');
   }
   if (endpoint.https) {
-    const tls = await checkTls(dns.address, endpoint, config.icws.tls, timeoutMs);
+    const tls = await checkTls(tcp.address, endpoint, config.icws.tls, timeoutMs);
     report('ICWS TLS', tls);
     if (tls.outcome === 'fail') return skipRest('ICWS login', 'icwatch would refuse this TLS connection');
   } else if (LOOPBACK.test(endpoint.host) || (isIP(endpoint.host) === 4 && endpoint.host.startsWith('127.'))) {

@@ -36,13 +36,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 const codeOf = (err: unknown) => (err as NodeJS.ErrnoException)?.code ?? 'error';
 
-/** The check and, when it passed, the address to connect to. */
-export async function checkDns(host: string, timeoutMs: number): Promise<{ result: CheckResult; address?: string }> {
-  if (isIP(host)) return { result: pass(`${host} is an address (no lookup)`), address: host };
+/** The check and, when it passed, the addresses to connect to. */
+export async function checkDns(host: string, timeoutMs: number): Promise<{ result: CheckResult; addresses: string[] }> {
+  if (isIP(host)) return { result: pass(`${host} is an address (no lookup)`), addresses: [host] };
   try {
-    const addresses = await withTimeout(lookup(host, { all: true }), timeoutMs, 'DNS');
-    const list = addresses.map((a) => a.address);
-    return { result: pass(`${host} → ${list.slice(0, 4).join(', ')}${list.length > 4 ? ', …' : ''}`), address: list[0] };
+    const list = (await withTimeout(lookup(host, { all: true }), timeoutMs, 'DNS')).map((a) => a.address);
+    return { result: pass(`${host} → ${list.slice(0, 4).join(', ')}${list.length > 4 ? ', …' : ''}`), addresses: list };
   } catch (err) {
     const code = codeOf(err);
     if (code === 'ENOTFOUND') {
@@ -51,13 +50,28 @@ export async function checkDns(host: string, timeoutMs: number): Promise<{ resul
           `${host} does not resolve (ENOTFOUND)`,
           `check the host name in icws.url; on this machine: getent hosts ${host} (and /etc/resolv.conf for the DNS servers)`,
         ),
+        addresses: [],
       };
     }
-    return { result: fail(`no DNS answer for ${host} (${code})`, 'check the DNS servers of this machine (/etc/resolv.conf), or put an address in icws.url') };
+    return {
+      result: fail(`no DNS answer for ${host} (${code})`, 'check the DNS servers of this machine (/etc/resolv.conf), or put an address in icws.url'),
+      addresses: [],
+    };
   }
 }
 
-export async function checkTcp(address: string, endpoint: Endpoint, timeoutMs: number): Promise<CheckResult> {
+/** Connects to each address in turn, as the daemon's HTTP client does (a name may resolve to ::1 and 127.0.0.1). */
+export async function checkTcp(addresses: string[], endpoint: Endpoint, timeoutMs: number): Promise<{ result: CheckResult; address?: string }> {
+  let failure: CheckResult | undefined;
+  for (const address of addresses) {
+    const result = await tcpTo(address, endpoint, timeoutMs);
+    if (result.outcome === 'pass') return { result, address };
+    failure ??= result;
+  }
+  return { result: failure ?? fail(`${endpoint.host} has no address`, 'check the host name in icws.url') };
+}
+
+async function tcpTo(address: string, endpoint: Endpoint, timeoutMs: number): Promise<CheckResult> {
   const where = `${endpoint.host}:${endpoint.port}${address !== endpoint.host ? ` (${address})` : ''}`;
   const started = performance.now();
   try {
