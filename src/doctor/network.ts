@@ -187,13 +187,20 @@ export async function checkTls(address: string, endpoint: Endpoint, tls: Config[
   const validity = Number.isFinite(expires) ? `valid until ${new Date(expires).toISOString().slice(0, 10)} (${days} days)` : 'validity unknown';
   const described = `${subject} issued by ${issuer}`;
   const off = !tls.rejectUnauthorized;
-  const fetchCa = `the server's chain: openssl s_client -connect ${endpoint.host}:${endpoint.port} -showcerts`;
+  const expired = () =>
+    fail(`${described} expired on ${new Date(expires).toISOString().slice(0, 10)}`, "renew the IC server's certificate (the server's administrators)");
+  const fetchCa = `see the server's chain with: openssl s_client -connect ${endpoint.host}:${endpoint.port} -showcerts`;
+  const code = h.authorized ? undefined : (h.authorizationError ?? 'not trusted');
 
-  if (!h.authorized) {
-    const code = h.authorizationError ?? 'not trusted';
-    if (code === 'CERT_HAS_EXPIRED') {
-      return fail(`${described} expired on ${new Date(expires).toISOString().slice(0, 10)}`, "renew the IC server's certificate (the server's administrators)");
-    }
+  if (code === 'CERT_HAS_EXPIRED' || days < 0) return expired();
+  // Node reports a name mismatch as an authorization error when it knows the name (SNI); checked here either way.
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (!code && checkServerIdentity(endpoint.host, h.cert))) {
+    const names = h.cert.subjectaltname ? ` (it names ${h.cert.subjectaltname})` : '';
+    const found = `${described} is not for ${endpoint.host}${names}`;
+    if (off) return warn(`${found}; icws.tls.rejectUnauthorized is false, so icwatch connects anyway`, 'use in icws.url a name the certificate carries');
+    return fail(found, 'use in icws.url a host name the certificate carries, or have the certificate reissued with this name');
+  }
+  if (code) {
     const found = `${described} is not trusted by ${trustedBy} (${code})`;
     if (off)
       return warn(
@@ -202,15 +209,8 @@ export async function checkTls(address: string, endpoint: Endpoint, tls: Config[
       );
     const fix = UNTRUSTED.has(code)
       ? `set icws.tls.caFile to the PEM of the CA that signed it (issuer: ${issuer}); ${fetchCa}`
-      : `check the server's certificate chain: ${fetchCa}`;
+      : `check the server's certificate chain; ${fetchCa}`;
     return fail(found, fix);
-  }
-  const identity = checkServerIdentity(endpoint.host, h.cert);
-  if (identity) {
-    const names = h.cert.subjectaltname ? ` (it names ${h.cert.subjectaltname})` : '';
-    const found = `${described} is not for ${endpoint.host}${names}`;
-    if (off) return warn(`${found}; icws.tls.rejectUnauthorized is false, so icwatch connects anyway`, 'use in icws.url a name the certificate carries');
-    return fail(found, 'use in icws.url a host name the certificate carries, or have the certificate reissued with this name');
   }
   if (days < CERTIFICATE_WARN_DAYS) {
     return warn(`${described}, trusted by ${trustedBy}, ${validity}`, `the certificate expires in ${days} days: have it renewed before then`);

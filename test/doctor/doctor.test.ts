@@ -4,9 +4,8 @@
  * the test's own. A healthy setup is all ✓ and exit 0; each broken piece is a ✗ that names the problem and the fix,
  * exit 1; and no output ever holds the ICWS password, the Redis password or a token.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { Redis } from 'ioredis';
 import { REDIS_COMMANDS_USED } from '../../src/mirror/redis-commands.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { freePort } from '../helpers/net.js';
+import { makeCertificates } from './certificates.js';
 import { runCli } from '../helpers/processes.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -37,37 +37,6 @@ const CHECK_NAMES = [
   'mirror',
   'HTTP port',
 ];
-
-/** Two CAs and a certificate for localhost / 127.0.0.1 signed by the first, in `dir`. */
-function makeCertificates(dir: string): { goodCa: string; otherCa: string; key: string; cert: string } {
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  for (const [name, cn] of [
-    ['ca-good', 'doctor test CA good'],
-    ['ca-other', 'doctor test CA other'],
-  ]) {
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.pem`);
-  }
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca-good.pem',
-    '-CAkey',
-    'ca-good.key',
-    '-CAcreateserial',
-    '-days',
-    '200',
-    '-extfile',
-    'san.ext',
-    '-out',
-    'server.pem',
-  );
-  return { goodCa: join(dir, 'ca-good.pem'), otherCa: join(dir, 'ca-other.pem'), key: join(dir, 'server.key'), cert: join(dir, 'server.pem') };
-}
 
 /** A TLS terminator in front of the simulator: https outside, the simulator's plain http behind. */
 async function tlsInFront(sim: Simulator, key: string, cert: string): Promise<{ server: Server; port: number }> {
