@@ -1,6 +1,7 @@
 /**
  * The doctor's checks that an end-to-end run cannot reach cheaply: a certificate near or past its expiry, one for
- * another name, and a login answer saying the password expires soon (a small ICWS stand-in that says so).
+ * another name, a login answer saying the password expires soon (a small ICWS stand-in that says so), a mirror with
+ * its leader, a Redis that does not answer, and a port already taken.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -11,12 +12,16 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { expect } from 'chai';
 import { loadConfig } from '../../src/config/load.js';
 import { IcwsChecks } from '../../src/doctor/icws.js';
+import { checkHttpPort } from '../../src/doctor/http-port.js';
 import { checkTls, endpointOf } from '../../src/doctor/network.js';
+import { RedisChecks } from '../../src/doctor/redis.js';
+import { Redis } from 'ioredis';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { makeCertificates, type Certificates } from './certificates.js';
 
 const DAY_MS = 86_400_000;
 
-describe('icwatch doctor: certificate and password expiry', function () {
+describe('icwatch doctor: single checks', function () {
   this.timeout(60000);
   let dir: string;
   let certs: Certificates;
@@ -94,5 +99,48 @@ describe('icwatch doctor: certificate and password expiry', function () {
     const fine = await outcome(60);
     expect(fine.outcome).to.equal('pass');
     expect(fine.found).to.include('expires in 60 days');
+  });
+
+  it("describes the mirror's epoch, seq, users and leader from {P}:meta and {P}:leader", async () => {
+    const prefix = uniquePrefix('doctor-mirror');
+    const redis = new Redis(SHARED_REDIS_URL);
+    await redis.hset(`{${prefix}}:meta`, { epoch: 'e1f2', seq: '42', users: '7', syncedAt: String(Date.UTC(2026, 0, 2)) });
+    await redis.set(`{${prefix}}:leader`, 'replica-a', 'PX', 30000);
+    const config = loadConfig({ env: {}, overrides: { redis: { url: SHARED_REDIS_URL, keyPrefix: prefix } } });
+    const checks = new RedisChecks(config);
+    try {
+      expect((await checks.reachable(5000)).outcome).to.equal('pass');
+      const mirror = await checks.mirror();
+      expect(mirror.outcome).to.equal('pass');
+      expect(mirror.found).to.match(/^epoch e1f2, seq 42, 7 users, synced 2026-01-02T00:00:00\.000Z; leader replica-a \(lease \d+\.\d s left\)$/);
+    } finally {
+      await checks.close();
+      await dropPrefix(redis, prefix);
+      await redis.quit();
+    }
+  });
+
+  it('says why Redis does not answer', async () => {
+    const config = loadConfig({ env: {}, overrides: { redis: { url: 'redis://127.0.0.1:1' } } });
+    const checks = new RedisChecks(config);
+    try {
+      const result = await checks.reachable(3000);
+      expect(result.outcome).to.equal('fail');
+      expect(result.found).to.include('no answer from redis://127.0.0.1:1').and.include('ECONNREFUSED');
+      expect(result.fix).to.include('check redis.url');
+    } finally {
+      await checks.close();
+    }
+  });
+
+  it('fails an HTTP port another process holds, naming how to find it', async () => {
+    const holder = createHttpServer();
+    servers.push(holder);
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as AddressInfo).port;
+    const taken = await checkHttpPort({ host: '127.0.0.1', port });
+    expect(taken.outcome).to.equal('fail');
+    expect(taken.found).to.include(`127.0.0.1:${port} is in use`);
+    expect(taken.fix).to.include(`ss -ltnp 'sport = :${port}'`);
   });
 });
