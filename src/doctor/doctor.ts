@@ -13,7 +13,7 @@ import { checkHttpPort } from './http-port.js';
 import { IcwsChecks } from './icws.js';
 import { checkDns, checkTcp, checkTls, endpointOf } from './network.js';
 import { RedisChecks } from './redis.js';
-import { fail, pass, ReportPrinter, skip, warn, type CheckResult } from './report.js';
+import { fail, pass, ReportPrinter, safely, skip, warn, type CheckResult } from './report.js';
 
 export const CHECKS = [
   'configuration',
@@ -74,18 +74,18 @@ export async function runDoctor(o: DoctorOptions): Promise<boolean> {
 
   const redis = new RedisChecks(config);
   try {
-    const reachable = await redis.reachable(REDIS_CLIENT_DEFAULTS.connectTimeoutMs);
+    const reachable = await safely(() => redis.reachable(REDIS_CLIENT_DEFAULTS.connectTimeoutMs));
     report('Redis', reachable);
     if (reachable.outcome === 'fail') skipAll(['Redis ACL', 'mirror'], 'Redis did not answer');
     else {
-      report('Redis ACL', await redis.permissions());
-      report('mirror', await redis.mirror());
+      report('Redis ACL', await safely(() => redis.permissions()));
+      report('mirror', await safely(() => redis.mirror()));
     }
   } finally {
     await redis.close();
   }
 
-  report('HTTP port', await checkHttpPort(config.http));
+  report('HTTP port', await safely(() => checkHttpPort(config.http)));
   printer.note(`\n${printer.summary()}`);
   return !printer.failed;
 }
@@ -110,7 +110,8 @@ async function checkIcws(config: Config, report: (name: CheckName, result: Check
     return skipRest('ICWS login', 'no TCP connection');
   }
   if (endpoint.https) {
-    const tls = await checkTls(tcp.address, endpoint, config.icws.tls, timeoutMs);
+    const address = tcp.address;
+    const tls = await safely(() => checkTls(address, endpoint, config.icws.tls, timeoutMs));
     report('ICWS TLS', tls);
     if (tls.outcome === 'fail') return skipRest('ICWS login', 'icwatch would refuse this TLS connection');
   } else if (LOOPBACK.test(endpoint.host) || (isIP(endpoint.host) === 4 && endpoint.host.startsWith('127.'))) {
@@ -125,15 +126,21 @@ async function checkIcws(config: Config, report: (name: CheckName, result: Check
     );
   }
 
-  const icws = new IcwsChecks(config);
+  let icws: IcwsChecks;
   try {
-    const login = await icws.login();
-    report('ICWS login', login);
-    report('ICWS version', await icws.version());
+    icws = new IcwsChecks(config);
+  } catch (err) {
+    // An unreadable icws.tls.caFile (checked above for https; an http:// URL still names it).
+    report('ICWS login', fail((err as Error).message, 'point icws.tls.caFile at a readable PEM file, or set it to "" (the system CAs)'));
+    return skipRest('ICWS version', 'no ICWS connection could be set up');
+  }
+  try {
+    report('ICWS login', await safely(() => icws.login()));
+    report('ICWS version', await safely(() => icws.version()));
     if (!icws.loggedIn) return skipRest('subscription', 'not logged in');
-    report('subscription', await icws.subscription());
-    report('user statuses', await icws.statuses());
-    report('ICWS logout', await icws.logout());
+    report('subscription', await safely(() => icws.subscription()));
+    report('user statuses', await safely(() => icws.statuses()));
+    report('ICWS logout', await safely(() => icws.logout()));
   } finally {
     await icws.close();
   }

@@ -20,6 +20,15 @@ export const warn = (found: string, fix: string): CheckResult => ({ outcome: 'wa
 export const fail = (found: string, fix: string): CheckResult => ({ outcome: 'fail', found, fix });
 export const skip = (why: string): CheckResult => ({ outcome: 'skip', found: `skipped: ${why}` });
 
+/** A check that threw (a bug, or a failure nobody foresaw) is a ✗ of its own, and the checks after it still run. */
+export async function safely(run: () => Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await run();
+  } catch (err) {
+    return fail(`the check could not complete: ${err instanceof Error ? err.message : String(err)}`, 'see the message; run doctor again');
+  }
+}
+
 const MARK: Record<Outcome, string> = { pass: '✓', warn: '!', fail: '✗', skip: '–' };
 /** ANSI colours: green, yellow, red, dim. */
 const COLOUR: Record<Outcome, string> = { pass: '32', warn: '33', fail: '31', skip: '2' };
