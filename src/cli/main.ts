@@ -97,6 +97,13 @@ export async function main(argv: string[]): Promise<number> {
       code = await (await import('./tail.js')).tailCommand(opts);
     });
   program
+    .command('doctor')
+    .description('check everything icwatch needs (ICWS network, TLS, login, rights; Redis, ACL; the HTTP port), each ✓ or ✗ with what to do')
+    .option('-c, --config <file>', 'YAML configuration file (environment variables override it)')
+    .action(async (opts: ConfigFileOptions) => {
+      code = await (await import('./doctor.js')).doctorCommand(opts);
+    });
+  program
     .command('check-config')
     .description('validate and print the effective configuration, secrets redacted')
     .option('-c, --config <file>', 'YAML configuration file')

@@ -47,6 +47,8 @@ export interface SessionInfo {
   features: Map<string, number>;
   /** daysUntilPasswordExpiration of the login answer; undefined when the server did not say. */
   passwordExpiryDays?: number;
+  /** The server's version object (`?include=version`), when it sent one. */
+  version?: Record<string, unknown>;
 }
 
 export interface IcwsResponse<T = unknown> {
@@ -146,8 +148,14 @@ export class IcwsConnection {
       ...(typeof body.daysUntilPasswordExpiration === 'number' && Number.isFinite(body.daysUntilPasswordExpiration)
         ? { passwordExpiryDays: body.daysUntilPasswordExpiration }
         : {}),
+      ...(body.version && typeof body.version === 'object' ? { version: body.version as Record<string, unknown> } : {}),
     };
     return this.current;
+  }
+
+  /** A GET that needs no session, under the configured base URL (e.g. "/connection/version", "/connection/features"). */
+  async getUnauthenticated<T = unknown>(path: string, options: RequestOptions): Promise<IcwsResponse<T>> {
+    return this.send<T>('GET', `${this.options.url.replace(/\/$/, '')}${path}`, options, 'session', path.replace(/^\//, ''));
   }
 
   /** A request under /icws/{sessionId}/ (`path` starts with '/', e.g. "/messaging/messages"). */

@@ -51,17 +51,24 @@ export function parentOfNested(field: string): string | undefined {
 
 /** One warning per requested property (or nested field) the server (`configuration` feature `serverVersion`) will not deliver. */
 export function warnNewerProperties(log: Logger, properties: readonly string[], icServer: string, serverVersion: number | undefined): void {
+  for (const warning of newerPropertyWarnings(properties, icServer, serverVersion)) log.warn(warning);
+}
+
+/** The warnings of warnNewerProperties, as text (`icwatch doctor` prints them). */
+export function newerPropertyWarnings(properties: readonly string[], icServer: string, serverVersion: number | undefined): string[] {
+  const out: string[] = [];
   for (const p of properties) {
     const parent = parentOfNested(p);
     if (parent)
-      log.warn(
+      out.push(
         `subscription.properties: "${p}" is a field inside ${parent}, not a user property of its own, so it will never be delivered; subscribe to ${parent} instead`,
       );
   }
   for (const p of propertiesNewerThan(properties, serverVersion)) {
     const nested = p.property.includes('.');
-    log.warn(
+    out.push(
       `subscription.properties: "${p.property}" needs the ICWS configuration feature version ${p.needs}; ${icServer} has ${serverVersion ?? 'none'}, so ${nested ? 'that field will be missing from it' : 'it will not be delivered'}`,
     );
   }
+  return out;
 }

@@ -5,7 +5,7 @@
 
 /** The route names faults and request records use. */
 export type RouteName =
-  'connect' | 'features' | 'version' | 'server-info' | 'connection' | 'switchover-status' | 'messages' | 'heartbeat' | 'subscription' | 'mailboxes' | 'unknown';
+  'connect' | 'features' | 'version' | 'server-info' | 'connection' | 'switchover-status' | 'messages' | 'heartbeat' | 'subscription' | 'mailboxes' | 'status' | 'unknown';
 export const FAULT_ROUTES: readonly string[] = [
   'connect',
   'features',
@@ -17,6 +17,7 @@ export const FAULT_ROUTES: readonly string[] = [
   'heartbeat',
   'subscription',
   'mailboxes',
+  'status',
   'unknown',
 ];
 
@@ -32,7 +33,7 @@ export interface Fault {
   message?: string;
   /** How many matching requests (default 1; Infinity allowed). */
   count?: number;
-  /** 'connect' | 'messages' | 'subscription' | 'mailboxes' | 'connection' | 'features'; undefined = any. */
+  /** 'connect' | 'messages' | 'subscription' | 'mailboxes' | 'status' | 'connection' | 'features'; undefined = any. */
   route?: string;
   method?: string;
   /** Answer late (for timeouts); with no status (and no drop) the request then proceeds normally. */

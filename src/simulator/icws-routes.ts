@@ -1,6 +1,6 @@
 /**
- * The ICWS routes the simulator serves (docs/icws.md): connection, features, messages, the users subscription and
- * the monitored-mailboxes bulk update, answering as real servers do (docs/icws.md "Errors", "Content type"). Each route is a template, a short name (the one
+ * The ICWS routes the simulator serves (docs/icws.md): connection, features, messages, the users subscription, the
+ * status catalogue and the monitored-mailboxes bulk update, answering as real servers do (docs/icws.md "Errors", "Content type"). Each route is a template, a short name (the one
  * faults match on) and a handler; routes under /icws/{sessionId}/ are authenticated before their handler runs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +11,7 @@ import { bulkUpdate } from './mailboxes.js';
 import { answerPoll, openStream, wantsStream } from './messaging.js';
 import type { Session } from './sessions.js';
 import type { SimulatorState } from './state.js';
+import { STATUS_MESSAGES } from './status-messages.js';
 import { checkSubscription } from './subscriptions.js';
 
 export const CONNECTION_REQUEST_TYPE = 'urn:inin.com:connection:icAuthConnectionRequestSettings';
@@ -148,7 +149,7 @@ async function connect({ req, res, state, url }: RouteContext): Promise<void> {
 
 async function putSubscription({ req, res, state, params, session }: RouteContext): Promise<void> {
   const body = await readJson(req, state.options.maxBodyBytes);
-  const check = checkSubscription(params.subscriptionId!, body, state.directory);
+  const check = checkSubscription(params.subscriptionId!, body, state.directory, state.options.namedRights);
   if (!check.ok) return sendError(res, check.status, check.error);
   // Re-PUT of an existing id replaces it; either way the first message is a full replace.
   session!.subscriptions.set(check.subscription.id, check.subscription);
@@ -215,6 +216,7 @@ export const ROUTES: Route[] = [
   }),
   route('subscription', 'PUT', '/icws/{sessionId}/messaging/subscriptions/configuration/users/{subscriptionId}', true, putSubscription),
   route('subscription', 'DELETE', '/icws/{sessionId}/messaging/subscriptions/configuration/users/{subscriptionId}', true, deleteSubscription),
+  route('status', 'GET', '/icws/{sessionId}/status/status-messages', true, ({ res }) => sendJson(res, 200, { statusMessageList: STATUS_MESSAGES })),
   route('mailboxes', 'POST', '/icws/{sessionId}/configuration/workgroups/{workgroupId}/monitored-mailboxes', true, postMailboxes),
 ];
 

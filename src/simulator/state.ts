@@ -34,6 +34,12 @@ export interface SimulatorOptions {
   /** an account whose writes get 403, default viewer/viewer */
   readOnlyUser?: string;
   readOnlyPassword?: string;
+  /**
+   * Named rights a subscription's rightsFilter may give besides view, admin and loggedInUser; any other name is
+   * refused with 400, as a server takes only the values it lists (docs/icws.md "Subscription"). Default
+   * canMonitorQueues.
+   */
+  namedRights?: string[];
   /** default "ic-sim-1" */
   icServer?: string;
   /** sent in the connect body and in 503 answers */
@@ -79,6 +85,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     password: o.password ?? 'icwatch',
     readOnlyUser: o.readOnlyUser ?? 'viewer',
     readOnlyPassword: o.readOnlyPassword ?? 'viewer',
+    namedRights: o.namedRights ?? ['canMonitorQueues'],
     icServer: o.icServer ?? 'ic-sim-1',
     alternateHostList: o.alternateHostList ?? [],
     notAcceptingConnections: o.notAcceptingConnections ?? false,

@@ -35,8 +35,14 @@ function stringList(body: Record<string, unknown>, field: string): string[] | Su
   return value as string[];
 }
 
-/** Checks a PUT body in the server's order: representation, required fields, the wildcard rule, then the user ids. */
-export function checkSubscription(id: string, body: unknown, directory: Directory): SubscriptionCheck {
+/** The rights filters every server takes; named rights besides them are the server's own list. */
+const BUILT_IN_RIGHTS = ['view', 'admin', 'loggedInUser'];
+
+/**
+ * Checks a PUT body in the server's order: representation, required fields, the rights filter, the wildcard rule,
+ * then the user ids. `namedRights`: the named rights this server knows (any other name is refused).
+ */
+export function checkSubscription(id: string, body: unknown, directory: Directory, namedRights: readonly string[] = []): SubscriptionCheck {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     return invalid('error.request.invalidRepresentation.malformed', 'The request representation object was malformed: expected a JSON object.');
   }
@@ -55,6 +61,12 @@ export function checkSubscription(id: string, body: unknown, directory: Director
     return invalid(
       'error.request.invalidRepresentation.invalidProperty',
       `The property "rightsFilter" must be view, admin, loggedInUser or the name of a right, not ${JSON.stringify(b.rightsFilter)}.`,
+    );
+  }
+  if (!BUILT_IN_RIGHTS.includes(b.rightsFilter) && !namedRights.includes(b.rightsFilter)) {
+    return invalid(
+      'error.request.invalidRepresentation.invalidProperty',
+      `The property "rightsFilter" names an unknown right "${b.rightsFilter}": expected one of ${[...BUILT_IN_RIGHTS, ...namedRights].join(', ')}.`,
     );
   }
   const allIds = ids.includes('*');

@@ -33,11 +33,11 @@ describe('simulator: users subscription and polling', () => {
     expect(sim.control.sessions()[0]!.subscriptions).to.deep.equal([]);
   });
 
-  it('checks rightsFilter: view, admin, loggedInUser or a right name; anything else is 400', async () => {
+  it('checks rightsFilter: view, admin, loggedInUser or a right name it knows; anything else is 400', async () => {
     for (const rightsFilter of ['view', 'admin', 'loggedInUser', 'canMonitorQueues']) {
       expect((await subscribe(s, 'r', { configurationIds: ['*'], properties: ['extension'], rightsFilter })).status, rightsFilter).to.equal(200);
     }
-    for (const rightsFilter of ['view,admin', '*', 'all rights', 42]) {
+    for (const rightsFilter of ['view,admin', '*', 'all rights', 42, 'canRuleTheWorld']) {
       const e = await errorOf(await subscribe(s, 'r', { configurationIds: ['*'], properties: ['extension'], rightsFilter }));
       expect(e.status, String(rightsFilter)).to.equal(400);
       expect(e.message).to.include('rightsFilter');
