@@ -16,7 +16,7 @@ import { decodeEntries, entrySeq, readHead, readHeadAndChanges, type MirrorHead,
 export type ResetReason = 'epoch' | 'trimmed';
 
 /** Snapshot chunks are framed and written for at most this long before other work gets the event loop. */
-const SNAPSHOT_SLICE_MS = 10;
+const SNAPSHOT_SLICE_MS = 5;
 
 export interface SyncOptions {
   redis: RedisClient;

@@ -58,7 +58,7 @@ export const READ_LIMITS: ReadLimits = {
   maxConcurrentBuilds: 1,
   maxQueuedBuilds: 256,
   minCompressBytes: 1024,
-  buildSliceMs: 10,
+  buildSliceMs: 5,
 };
 
 /** One user and the mirror's head, read atomically: through the index (KEYS[2] given) or by id (ARGV[2]). */
