@@ -61,6 +61,9 @@ export const READ_LIMITS: ReadLimits = {
   buildSliceMs: 5,
 };
 
+/** Queries whose last body size is remembered. */
+const LAST_SIZES = 1024;
+
 /** One user and the mirror's head, read atomically: through the index (KEYS[2] given) or by id (ARGV[2]). */
 const READ_ONE = `
 local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
@@ -75,6 +78,8 @@ export class UsersReads {
   readonly bodies: BodyCache;
   readonly builds: BodyBuilds;
   private readonly mirrored: MirroredProps;
+  /** query → the size of its last body: the next one is about as large (users-json.ts allocates it once). */
+  private readonly lastSize = new Map<string, number>();
   private readonly keys: MirrorKeys;
   private readonly limits: ReadLimits;
 
@@ -172,7 +177,10 @@ export class UsersReads {
     if (q.ids) for (const id of q.ids) take(id, state.users.get(id));
     else for (const [id, props] of state.users) take(id, props);
     this.o.metrics?.httpBodyBuilds.inc();
-    const json = await directoryJson({ ...at, ids, users }, q.props, this.limits.buildSliceMs);
+    const json = await directoryJson({ ...at, ids, users }, q.props, this.limits.buildSliceMs, this.lastSize.get(query));
+    this.lastSize.delete(query);
+    this.lastSize.set(query, json.length);
+    if (this.lastSize.size > LAST_SIZES) this.lastSize.delete(this.lastSize.keys().next().value!);
     return this.bodies.put(`${etagOf(at)}|${query}`, new Body(json, at));
   }
 

@@ -12,7 +12,9 @@ import WebSocket from 'ws';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { LayoutWriter } from '../fanout/layout.js';
+import { pickProps } from '../../src/fanout/frames.js';
 import { Body } from '../../src/http/body-cache.js';
+import { directoryJson } from '../../src/http/users-json.js';
 import { BodyBuilds, BuildsBusy } from '../../src/http/body-builds.js';
 import type { ReadLimits } from '../../src/http/users-api.js';
 import { get, startReadsServer, type ReadsServer } from './harness.js';
@@ -188,6 +190,29 @@ describe('HTTP reads: props the mirror holds, and bodies built once, within boun
       }
     }
     for (const c of combos) expect((await get(`${s.base}/v1/users?props=${c.join(',')}`)).status).to.equal(200);
+  });
+});
+
+describe('directoryJson: the body built in slices', function () {
+  it('is byte for byte the JSON.stringify of the whole answer, whatever the slices, sizes and props', async () => {
+    const users = Array.from({ length: 1000 }, (_, i) => ({
+      extension: String(i),
+      statusText: i % 3 ? 'Available' : 'Zurück in 5 Minuten — 休憩中 ✓',
+      ...(i % 5 ? { workgroups: [{ id: 'Support', displayName: 'Support "EU"' }] } : {}),
+    }));
+    const ids = users.map((_, i) => `u${i}`);
+    for (const [n, epoch, props, sliceMs, expected] of [
+      [0, null, null, 5, undefined],
+      [1, 'e1', null, 5, 1],
+      [1000, 'e2', null, 0, 10],
+      [1000, 'e3', new Set(['statusText', 'id']), 0, undefined],
+      [1000, 'e4', new Set(['workgroups']), 1000, 1_000_000],
+    ] as const) {
+      const picture = { epoch, seq: 42, ids: ids.slice(0, n), users: users.slice(0, n) };
+      const json = await directoryJson(picture, props, sliceMs, expected);
+      const whole = JSON.stringify({ epoch, seq: 42, users: picture.ids.map((id, i) => ({ id, ...pickProps(picture.users[i]!, props) })) });
+      expect(json.equals(Buffer.from(whole)), `${n} users, props ${props ? [...props].join(',') : 'all'}`).to.equal(true);
+    }
   });
 });
 
