@@ -159,6 +159,22 @@ export const configSchema = z.strictObject({
       host: nonEmpty.default('127.0.0.1'),
       /** Its port (0 = any free port). */
       port: int(0, 65535).default(8080),
+      /**
+       * Bodies of GET /v1/users (README "HTTP reads"), per process: built once per seq and query, kept for reuse, the
+       * least recently used dropped first; builds and compressions take turns, so reads cannot hog the CPU.
+       */
+      bodies: z
+        .strictObject({
+          /** Bodies kept at most. */
+          maxEntries: int(1, 100_000).default(16),
+          /** Bytes they keep at most (JSON and compressed forms; the newest body is kept even if larger). */
+          maxBytes: int(0, 64 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+          /** Body builds and compressions running at once; the others wait their turn. */
+          maxConcurrentBuilds: int(1, 64).default(1),
+          /** Requests waiting for a turn at most; more are answered 503 (Retry-After). */
+          maxQueuedBuilds: int(0, 1_000_000).default(256),
+        })
+        .prefault({}),
     })
     .prefault({}),
   websocket: z

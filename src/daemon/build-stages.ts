@@ -25,6 +25,7 @@ export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
     keyPrefix: config.redis.keyPrefix,
     path: config.websocket.path,
     tokens: config.websocket.tokens,
+    properties: config.subscription.properties,
     maxBufferedBytes: config.websocket.maxBufferedBytes,
     snapshotChunkUsers: config.websocket.snapshotChunkUsers,
     pingIntervalMs: config.websocket.pingIntervalMs,

@@ -128,7 +128,9 @@ export class Daemon {
         keyPrefix: config.redis.keyPrefix,
         path: config.websocket.path,
         tokens: config.websocket.tokens,
+        properties: config.subscription.properties,
         indexedProperties: config.redis.indexedProperties,
+        limits: config.http.bodies,
       },
     });
     const port = await this.http.listen();

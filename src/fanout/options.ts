@@ -10,6 +10,8 @@ export interface FanoutOptions {
   keyPrefix: string;
   path: string;
   tokens: string[];
+  /** subscription.properties: what the mirror holds, so what a `props` filter may name. */
+  properties: readonly string[];
   maxBufferedBytes: number;
   snapshotChunkUsers: number;
   pingIntervalMs: number;

@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { MirroredProps } from './mirrored-props.js';
 
 export interface ClientRequest {
   since: number | null;
@@ -19,6 +20,8 @@ export interface Refusal {
   error: string;
   parameter?: string;
   expected?: string;
+  /** A `props` naming what the mirror does not hold: the names it may use. */
+  allowed?: string[];
 }
 
 export interface RequestLimits {
@@ -66,8 +69,11 @@ function list(value: string, parameter: string, expected: string): string[] | Re
   return items;
 }
 
-/** Parses the request target; `url` is req.url (path and query). */
-export function parseClientRequest(req: IncomingMessage, tokens: TokenCheck, limits: RequestLimits): ClientRequest | Refusal {
+/**
+ * Parses the request target; `url` is req.url (path and query). `mirrored`: the names `props` may use (none given:
+ * any property name).
+ */
+export function parseClientRequest(req: IncomingMessage, tokens: TokenCheck, limits: RequestLimits, mirrored?: MirroredProps): ClientRequest | Refusal {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const q = url.searchParams;
   const token = bearer(req) ?? q.get('access_token');
@@ -128,6 +134,8 @@ export function parseClientRequest(req: IncomingMessage, tokens: TokenCheck, lim
         expected: 'comma-separated property names (letters, digits, _)',
       };
     out.props = new Set(items);
+    const outside = mirrored?.refusal(out.props);
+    if (outside) return outside;
   }
   return out;
 }

@@ -21,6 +21,7 @@ import { CLOSE } from './close-codes.js';
 import { Dispatcher, type DispatchCounters } from './dispatch.js';
 import { ChangeFollower } from './follower.js';
 import { Keepalive } from './keepalive.js';
+import { MirroredProps } from './mirrored-props.js';
 import { WebsocketLag, type CommittedBatch } from './lag.js';
 import { FANOUT_LIMITS, type FanoutLimits, type FanoutOptions } from './options.js';
 import type { ClientRequest } from './request.js';
@@ -63,6 +64,7 @@ export class FanoutServer {
       maxClients: options.maxClients,
       maxPayloadBytes: options.maxClientFrameBytes * limits.hardFrameLimitFactor,
       limits,
+      mirrored: new MirroredProps(options.properties),
       logger: log,
       clientCount: () => this.clients.size,
       onClient: (ws, socket, request) => this.onClient(ws, socket, request),

@@ -5,6 +5,7 @@
  * the others. A run stops at its next step once its signal is aborted (a newer run began, or the client closes).
  */
 import type { MirrorKeys } from '../mirror/keys.js';
+import { TurnBudget } from '../util/turn-budget.js';
 import type { ChangeFollower } from './follower.js';
 import { ChangePage, frameOf } from './frames.js';
 import { ClientGone } from './outbox.js';
@@ -13,6 +14,9 @@ import type { SharedSnapshots } from './snapshot.js';
 import { decodeEntries, entrySeq, readHead, readHeadAndChanges, type MirrorHead, type RedisClient } from './stream.js';
 
 export type ResetReason = 'epoch' | 'trimmed';
+
+/** Snapshot chunks are framed and written for at most this long before other work gets the event loop. */
+const SNAPSHOT_SLICE_MS = 5;
 
 export interface SyncOptions {
   redis: RedisClient;
@@ -73,7 +77,13 @@ export class ClientSync {
     c.continueSync('snapshot', signal);
     if (reason) await c.outbox.writePaced(frameOf({ type: 'reset', reason, epoch: head.epoch, seq: head.seq }), 1, signal);
     const snap = await this.o.snapshots.get(c.request.ids);
-    for (let i = 0; i < snap.chunkCount; i++) await c.outbox.writePaced(snap.chunkFrame(i, c.request.props), 1, signal);
+    // A socket that takes every write at once never makes writePaced wait: without the budget, framing a whole
+    // directory for a new props filter would hold the event loop, and every live client with it.
+    const budget = new TurnBudget(SNAPSHOT_SLICE_MS);
+    for (let i = 0; i < snap.chunkCount; i++) {
+      await budget.pace();
+      await c.outbox.writePaced(snap.chunkFrame(i, c.request.props), 1, signal);
+    }
     c.continueSync('catch-up', signal);
     return this.catchUp(c, signal, snap.epoch, snap.seq);
   }

@@ -1,12 +1,13 @@
 /**
  * Admission: which upgrade requests become WebSocket clients (README, "The WebSocket protocol"). Another path is
  * refused with 404, a server shutting down or at websocket.maxClients with 503, a bad token with 401 and a bad
- * query with 400, each with a JSON body naming the problem, before any WebSocket exists.
+ * query (or a `props` naming a property the mirror does not hold) with 400, each with a JSON body naming the problem, before any WebSocket exists.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log/logger.js';
+import type { MirroredProps } from './mirrored-props.js';
 import { isRefusal, parseClientRequest, refuseUpgrade, TokenCheck, type ClientRequest, type RequestLimits } from './request.js';
 
 export interface UpgradeOptions {
@@ -16,6 +17,8 @@ export interface UpgradeOptions {
   /** ws closes with 1009 on a frame larger than this, before reading it. */
   maxPayloadBytes: number;
   limits: RequestLimits;
+  /** The names a `props` filter may use. */
+  mirrored: MirroredProps;
   logger: Logger;
   /** Connected clients right now. */
   clientCount: () => number;
@@ -54,7 +57,7 @@ export class UpgradeGate {
     if (this.closed) return refuseUpgrade(socket, { status: 503, error: 'shutting down' });
     if (this.o.clientCount() >= this.o.maxClients)
       return refuseUpgrade(socket, { status: 503, error: 'too many clients', expected: `at most ${this.o.maxClients}` });
-    const parsed = parseClientRequest(req, this.tokens, this.o.limits);
+    const parsed = parseClientRequest(req, this.tokens, this.o.limits, this.o.mirrored);
     if (isRefusal(parsed)) {
       this.o.logger.info('refused a WebSocket client', { status: parsed.status, error: parsed.error, remote: req.socket.remoteAddress });
       return refuseUpgrade(socket, parsed);

@@ -1,50 +1,70 @@
 /**
- * Response bodies of the HTTP reads, built once per (seq, query) and shared by every request for them: the JSON
- * is serialized once, and each encoding (gzip, br) is compressed once, off the event loop (zlib's thread pool),
- * when first asked for. Bounded in entries and in bytes; the oldest entries go first.
+ * Response bodies of the HTTP reads, kept per (seq, query) and shared by every request for them: the JSON is
+ * serialized once (src/http/body-builds.ts), and each encoding (gzip, br) is compressed once, when first asked for,
+ * by zlib's asynchronous API: it compresses in libuv's thread pool, the event loop only hands chunks over.
+ * Bounded in bodies and in bytes (http.bodies.maxEntries, http.bodies.maxBytes); the least recently used go first.
  */
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
+import type { MirrorHead } from '../fanout/stream.js';
 
 export type Encoding = 'br' | 'gzip' | 'identity';
 
 export interface BodyCacheLimits {
   /** Bodies kept at most. */
-  maxBodies: number;
-  /** Bytes kept at most (JSON and its compressed forms). */
+  maxEntries: number;
+  /** Bytes kept at most (JSON and its compressed forms); a single body larger than this is kept alone. */
   maxBytes: number;
-  /** Bodies smaller than this are sent as they are: compressing them saves nothing. */
-  minCompressBytes: number;
 }
 
+/** Runs a piece of CPU-heavy work when its turn comes (src/http/body-builds.ts). */
+export type Turn = <T>(work: () => Promise<T>) => Promise<T>;
+
+const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
+
 const compressors: Record<Exclude<Encoding, 'identity'>, (b: Buffer) => Promise<Buffer>> = {
-  gzip: (b) => promisify(gzip)(b, { level: 6 }),
+  gzip: (b) => gzipAsync(b, { level: 6 }),
   // Quality 5 compresses a large directory several times faster than the default 11, at a few percent in size.
-  br: (b) => promisify(brotliCompress)(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }),
+  br: (b) => brotliAsync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }),
 };
+
+/** The ETag of the mirror at `head`: "<epoch>:<seq>". */
+export const etagOf = (head: MirrorHead): string => `"${head.epoch ?? ''}:${head.seq}"`;
 
 export class Body {
   private readonly encoded = new Map<Encoding, Promise<Buffer>>();
   bytes: number;
+  /** Told of the bytes each new encoding adds (the cache holding the body counts them). */
+  onGrow: (bytes: number) => void = () => {};
+
+  readonly etag: string;
 
   constructor(
     readonly json: Buffer,
-    readonly etag: string,
-    private readonly onGrow: (bytes: number) => void,
+    /** The mirror as of which the body answers (its X-Icwatch-Seq). */
+    readonly head: MirrorHead,
   ) {
     this.bytes = json.length;
+    this.etag = etagOf(head);
   }
 
-  /** The body in `encoding` (compressed once; later requests share it). */
-  encode(encoding: Encoding): Promise<Buffer> {
+  /** The body in `encoding`: compressed once, in its `turn`; requests meanwhile share it. */
+  encode(encoding: Encoding, turn: Turn): Promise<Buffer> {
     if (encoding === 'identity') return Promise.resolve(this.json);
     let p = this.encoded.get(encoding);
     if (!p) {
-      p = compressors[encoding](this.json).then((b) => {
-        this.bytes += b.length;
-        this.onGrow(b.length);
-        return b;
-      });
+      p = turn(() => compressors[encoding](this.json)).then(
+        (b) => {
+          this.bytes += b.length;
+          this.onGrow(b.length);
+          return b;
+        },
+        (err: unknown) => {
+          this.encoded.delete(encoding); // not compressed (no turn): a later request tries again
+          throw err;
+        },
+      );
       this.encoded.set(encoding, p);
     }
     return p;
@@ -53,29 +73,46 @@ export class Body {
 
 export class BodyCache {
   private readonly bodies = new Map<string, Body>();
-  private bytes = 0;
-  /** Bodies serialized so far (each one a JSON.stringify of what it holds). */
-  builds = 0;
+  private held = 0;
+  /** Bodies dropped to stay within the bounds so far. */
+  evictions = 0;
 
   constructor(readonly limits: BodyCacheLimits) {}
 
-  /** The body for `key`, built by `build` when it is not cached. */
-  get(key: string, etag: string, build: () => unknown): Body {
-    let body = this.bodies.get(key);
+  /** Bodies kept. */
+  get size(): number {
+    return this.bodies.size;
+  }
+
+  /** Bytes kept. */
+  get bytes(): number {
+    return this.held;
+  }
+
+  /** The body kept under `key` (now the most recently used), or undefined. */
+  get(key: string): Body | undefined {
+    const body = this.bodies.get(key);
     if (body) {
       this.bodies.delete(key); // most recently used last
       this.bodies.set(key, body);
-      return body;
     }
-    this.builds++;
-    const built: Body = new Body(Buffer.from(JSON.stringify(build())), etag, (n) => {
-      if (this.bodies.get(key) !== built) return; // evicted while compressing: no longer counted
-      this.bytes += n;
+    return body;
+  }
+
+  /** Keeps `body` under `key` as the most recently used; the least recently used go while the bounds are passed. */
+  put(key: string, body: Body): Body {
+    const old = this.bodies.get(key);
+    if (old) {
+      this.bodies.delete(key);
+      this.held -= old.bytes;
+    }
+    body.onGrow = (n) => {
+      if (this.bodies.get(key) !== body) return; // evicted while compressing: no longer counted
+      this.held += n;
       this.evict();
-    });
-    body = built;
+    };
     this.bodies.set(key, body);
-    this.bytes += body.bytes;
+    this.held += body.bytes;
     this.evict();
     return body;
   }
@@ -95,10 +132,11 @@ export class BodyCache {
 
   private evict(): void {
     for (const [key, body] of this.bodies) {
-      if (this.bodies.size <= this.limits.maxBodies && this.bytes <= this.limits.maxBytes) return;
-      if (this.bodies.size === 1) return; // the one just built is being sent
+      if (this.bodies.size <= this.limits.maxEntries && this.held <= this.limits.maxBytes) return;
+      if (this.bodies.size === 1) return; // the most recent one stays, whatever its size: it is being sent
       this.bodies.delete(key);
-      this.bytes -= body.bytes;
+      this.held -= body.bytes;
+      this.evictions++;
     }
   }
 }

@@ -24,7 +24,7 @@ export interface HttpServerOptions {
   /** Idle keep-alive connections are closed after this (Prometheus scrapes reuse connections). */
   keepAliveTimeoutMs?: number;
   /** The HTTP reads of the directory (and the token the page and /v1/status ask for); without them, none. */
-  reads?: Omit<UsersReadsOptions, 'logger'>;
+  reads?: Omit<UsersReadsOptions, 'logger' | 'metrics'>;
   /** The lag histograms of /v1/status when not all of them are in `metrics` (a worker: the redis stage is the primary's). */
   lagHistograms?: () => Promise<Record<string, HistogramSample>>;
 }
@@ -56,7 +56,7 @@ export class HttpServer {
   private readonly assets: PageAssets;
 
   constructor(private readonly options: HttpServerOptions) {
-    this.reads = options.reads && new UsersReads({ ...options.reads, logger: options.logger });
+    this.reads = options.reads && new UsersReads({ ...options.reads, logger: options.logger, metrics: options.metrics });
     this.assets = new PageAssets(options.logger);
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err: unknown) => {

@@ -8,15 +8,19 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pickProps, propsKey } from '../fanout/frames.js';
+import { MirroredProps } from '../fanout/mirrored-props.js';
 import { FANOUT_LIMITS } from '../fanout/options.js';
 import { TokenCheck, type Refusal } from '../fanout/request.js';
 import type { UserProps } from '../fanout/snapshot.js';
 import { parseHead, type MirrorHead, type RedisClient } from '../fanout/stream.js';
 import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
-import { BodyCache, type BodyCacheLimits, type Body } from './body-cache.js';
+import { BodyBuilds, BuildsBusy, type BodyBuildLimits } from './body-builds.js';
+import { Body, BodyCache, etagOf, type BodyCacheLimits } from './body-cache.js';
+import { directoryJson } from './users-json.js';
 import { checkToken, parseUsersQuery, type UsersQuery } from './users-query.js';
-import { decodeUserHash, UsersView, type ViewLimits, type ViewState } from './users-view.js';
+import { decodeUserHash, UsersView, type ViewLimits } from './users-view.js';
 
 export interface UsersReadsOptions {
   redis: RedisClient;
@@ -24,12 +28,24 @@ export interface UsersReadsOptions {
   /** websocket.path: the reads answer on it and below it. */
   path: string;
   tokens: readonly string[];
+  /** subscription.properties: what the mirror holds, so what `props` may name. */
+  properties: readonly string[];
   indexedProperties: readonly string[];
   logger: Logger;
+  /** icwatch_http_body_builds_total is counted there. */
+  metrics?: Metrics;
+  /** http.bodies.* and the internal bounds (READ_LIMITS). */
   limits?: Partial<ReadLimits>;
 }
 
-export type ReadLimits = ViewLimits & BodyCacheLimits;
+export interface BodyLimits {
+  /** Bodies smaller than this are sent as they are: compressing them saves nothing. */
+  minCompressBytes: number;
+  /** A body build serializes users for at most this long before other work gets the event loop. */
+  buildSliceMs: number;
+}
+
+export type ReadLimits = ViewLimits & BodyCacheLimits & BodyBuildLimits & BodyLimits;
 
 export const READ_LIMITS: ReadLimits = {
   loadChunkUsers: 500,
@@ -37,10 +53,16 @@ export const READ_LIMITS: ReadLimits = {
   maxCatchUpEntries: 10000,
   maxLoadAttempts: 5,
   idleDropMs: 5 * 60_000,
-  maxBodies: 16,
+  maxEntries: 16,
   maxBytes: 64 * 1024 * 1024,
+  maxConcurrentBuilds: 1,
+  maxQueuedBuilds: 256,
   minCompressBytes: 1024,
+  buildSliceMs: 5,
 };
+
+/** Queries whose last body size is remembered. */
+const LAST_SIZES = 1024;
 
 /** One user and the mirror's head, read atomically: through the index (KEYS[2] given) or by id (ARGV[2]). */
 const READ_ONE = `
@@ -50,12 +72,14 @@ if KEYS[2] then id = redis.call('HGET', KEYS[2], ARGV[3]) end
 if not id then return {meta[1], meta[2]} end
 return {meta[1], meta[2], id, redis.call('HGETALL', ARGV[1] .. id)}`;
 
-const etagOf = (h: MirrorHead) => `"${h.epoch ?? ''}:${h.seq}"`;
-
 export class UsersReads {
   readonly tokens: TokenCheck;
   readonly view: UsersView;
   readonly bodies: BodyCache;
+  readonly builds: BodyBuilds;
+  private readonly mirrored: MirroredProps;
+  /** query → the size of its last body: the next one is about as large (users-json.ts allocates it once). */
+  private readonly lastSize = new Map<string, number>();
   private readonly keys: MirrorKeys;
   private readonly limits: ReadLimits;
 
@@ -63,7 +87,9 @@ export class UsersReads {
     this.limits = { ...READ_LIMITS, ...o.limits };
     this.keys = mirrorKeys(o.keyPrefix);
     this.tokens = new TokenCheck(o.tokens);
+    this.mirrored = new MirroredProps(o.properties);
     this.bodies = new BodyCache(this.limits);
+    this.builds = new BodyBuilds(this.limits);
     this.view = new UsersView(o.redis, this.keys, this.limits, (err, id) =>
       o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
     );
@@ -101,13 +127,15 @@ export class UsersReads {
         });
       }
     }
-    const q = parseUsersQuery(req, this.tokens, FANOUT_LIMITS, this.o.indexedProperties, id !== null);
+    const q = parseUsersQuery(req, this.tokens, FANOUT_LIMITS, this.mirrored, this.o.indexedProperties, id !== null);
     if ('status' in q) return sendRefusal(res, q);
     try {
       if (id !== null) return await this.one(req, res, id, q);
       if (q.lookup) return await this.lookup(req, res, q);
       return await this.list(req, res, q);
     } catch (err) {
+      if (err instanceof BuildsBusy && !res.headersSent)
+        return sendRefusal(res, { status: 503, error: `too busy building bodies: ${err.message}`, expected: 'a retry after a moment' });
       // Redis away (or a read that kept racing a restart of the mirror): the client may retry; nothing is wrong with its request.
       if (res.headersSent) throw err;
       this.o.logger.warn('an HTTP read of the mirror failed', { error: (err as Error).message });
@@ -119,17 +147,41 @@ export class UsersReads {
     this.view.close();
   }
 
-  /** GET /v1/users[?ids][&props]: from the view, one body per (seq, filters). */
+  /** GET /v1/users[?ids][&props]: from the view, one body per (seq, filters), built once (src/http/body-builds.ts). */
   private async list(req: IncomingMessage, res: ServerResponse, q: UsersQuery): Promise<void> {
     const inm = req.headers['if-none-match'];
     const head = await this.view.head();
     if (matches(inm, etagOf(head))) return notModified(res, head);
     const state = await this.view.current();
-    const etag = etagOf(state);
-    if (matches(inm, etag)) return notModified(res, state);
-    const key = `${etag}|${q.ids ? [...q.ids].join(',') : '*'}|${propsKey(q.props)}`;
-    const body = this.bodies.get(key, etag, () => ({ epoch: state.epoch, seq: state.seq, users: pickUsers(state, q) }));
-    return this.send(req, res, body, state);
+    const at: MirrorHead = { epoch: state.epoch, seq: state.seq }; // the view moves on in place at its next catch-up
+    if (matches(inm, etagOf(at))) return notModified(res, at);
+    const query = `${q.ids ? [...q.ids].join(',') : '*'}|${propsKey(q.props)}`;
+    const body = this.bodies.get(`${etagOf(at)}|${query}`) ?? (await this.builds.body(query, at, (begun) => this.build(query, q, begun)));
+    return this.send(req, res, body);
+  }
+
+  /** The body of `query` as of the view's seq when its turn came. */
+  private async build(query: string, q: UsersQuery, begun: (at: MirrorHead) => void): Promise<Body> {
+    const state = await this.view.current();
+    // Taken at once, before any await: the view moves on at its next catch-up (but never changes a user's
+    // properties in place, so the objects taken here stay as of `at` while the JSON is built in slices).
+    const at: MirrorHead = { epoch: state.epoch, seq: state.seq };
+    begun(at);
+    const ids: string[] = [];
+    const users: UserProps[] = [];
+    const take = (id: string, props: UserProps | undefined) => {
+      if (!props) return;
+      ids.push(id);
+      users.push(props);
+    };
+    if (q.ids) for (const id of q.ids) take(id, state.users.get(id));
+    else for (const [id, props] of state.users) take(id, props);
+    this.o.metrics?.httpBodyBuilds.inc();
+    const json = await directoryJson({ ...at, ids, users }, q.props, this.limits.buildSliceMs, this.lastSize.get(query));
+    this.lastSize.delete(query);
+    this.lastSize.set(query, json.length);
+    if (this.lastSize.size > LAST_SIZES) this.lastSize.delete(this.lastSize.keys().next().value!);
+    return this.bodies.put(`${etagOf(at)}|${query}`, new Body(json, at));
   }
 
   /** GET /v1/users?<indexed>=<value>: through the index, with the head, in one atomic read. */
@@ -156,11 +208,11 @@ export class UsersReads {
     sendJsonBuffer(res, req, 200, Buffer.from(JSON.stringify(toUser(id, fields, q))), head);
   }
 
-  private async send(req: IncomingMessage, res: ServerResponse, body: Body, head: MirrorHead): Promise<void> {
+  private async send(req: IncomingMessage, res: ServerResponse, body: Body): Promise<void> {
     const encoding = BodyCache.choose(req.headers['accept-encoding'], body.json.length, this.limits.minCompressBytes);
-    const bytes = await body.encode(encoding);
+    const bytes = await body.encode(encoding, this.builds.turn);
     res.writeHead(200, {
-      ...headHeaders(head),
+      ...headHeaders(body.head),
       'Content-Type': 'application/json; charset=utf-8',
       'Content-Length': bytes.length,
       ETag: body.etag,
@@ -170,14 +222,6 @@ export class UsersReads {
     });
     res.end(req.method === 'HEAD' ? undefined : bytes);
   }
-}
-
-function pickUsers(state: ViewState, q: UsersQuery): ({ id: string } & UserProps)[] {
-  const out: ({ id: string } & UserProps)[] = [];
-  const add = (id: string, props: UserProps | undefined) => props && out.push({ id, ...pickProps(props, q.props) });
-  if (q.ids) for (const id of q.ids) add(id, state.users.get(id));
-  else for (const [id, props] of state.users) add(id, props);
-  return out;
 }
 
 function toUser(id: string, fields: string[], q: UsersQuery): { id: string } & UserProps {
@@ -222,6 +266,7 @@ export function sendRefusal(res: ServerResponse, refusal: Refusal, head?: Mirror
     'Content-Length': json.length,
     'Cache-Control': 'no-store',
     ...(status === 401 ? { 'WWW-Authenticate': 'Bearer realm="icwatch"' } : {}),
+    ...(status === 503 ? { 'Retry-After': '1' } : {}),
   });
   res.end(json);
 }

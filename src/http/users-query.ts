@@ -4,6 +4,7 @@
  * up by value. Bad input is a Refusal naming the parameter and what was expected.
  */
 import type { IncomingMessage } from 'node:http';
+import type { MirroredProps } from '../fanout/mirrored-props.js';
 import { isRefusal, parseClientRequest, type ClientRequest, type Refusal, type RequestLimits, type TokenCheck } from '../fanout/request.js';
 
 export interface UsersQuery {
@@ -25,6 +26,7 @@ export function parseUsersQuery(
   req: IncomingMessage,
   tokens: TokenCheck,
   limits: RequestLimits,
+  mirrored: MirroredProps,
   indexed: readonly string[],
   single: boolean,
 ): UsersQuery | Refusal {
@@ -53,7 +55,7 @@ export function parseUsersQuery(
       expected: 'one indexed property per request',
     };
   const query = rest.toString();
-  const parsed: ClientRequest | Refusal = parseClientRequest(withTarget(req, `/${query ? `?${query}` : ''}`), tokens, limits);
+  const parsed: ClientRequest | Refusal = parseClientRequest(withTarget(req, `/${query ? `?${query}` : ''}`), tokens, limits, mirrored);
   if (isRefusal(parsed)) return parsed;
   if (lookups.length && parsed.ids)
     return { status: 400, error: `ids and ${lookups[0]} cannot be combined`, parameter: 'ids', expected: `either ids or ${lookups[0]}` };

@@ -8,7 +8,8 @@
  * otherwise read every user hash for a body that is stale a moment later; the view costs one HMGET and the new
  * entries per request, and one copy of the directory per process (dropped when no reads come for a while).
  */
-import { applyChange, type UserProps } from '../fanout/snapshot.js';
+import type { UserProps } from '../fanout/snapshot.js';
+import type { ChangeEntry } from '../mirror/change.js';
 import { decodeEntries, entrySeq, readChanges, readHead, type MirrorHead, type RedisClient } from '../fanout/stream.js';
 import type { MirrorKeys } from '../mirror/keys.js';
 
@@ -28,7 +29,10 @@ export interface ViewLimits {
 export interface ViewState {
   epoch: string | null;
   seq: number;
-  /** Read it, do not change it: it is the view's own map, changed in place by the next catch-up. */
+  /**
+   * Read it, do not change it: it is the view's own map, changed in place by the next catch-up. A user's properties
+   * are never changed in place, though (a change replaces the object): what was read of it at one seq stays as it was.
+   */
   users: Map<string, UserProps>;
 }
 
@@ -41,6 +45,23 @@ const decodeValue = (v: string): unknown => {
     return v; // not JSON: hand it on as the string it is
   }
 };
+
+/**
+ * Applies one change as a client does, but copy-on-write: the changed user becomes a new object, so a body being
+ * built in slices from the users as of one seq (src/http/users-json.ts) never sees a later change.
+ */
+export function applyChange(users: Map<string, UserProps>, entry: ChangeEntry): void {
+  if (entry.op === 'remove') {
+    users.delete(entry.id);
+    return;
+  }
+  const user: UserProps = { ...users.get(entry.id) };
+  for (const [k, v] of Object.entries(entry.data)) {
+    if (v === null) delete user[k];
+    else user[k] = v;
+  }
+  users.set(entry.id, user);
+}
 
 /** A user hash as stored (one JSON value per property) → its properties. */
 export const decodeUserHash = (hash: Record<string, string>): UserProps => Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, decodeValue(v)]));

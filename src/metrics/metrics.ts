@@ -134,6 +134,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly httpBodyBuilds = new client.Counter({
+    name: 'icwatch_http_body_builds_total',
+    help: 'Bodies of GET /v1/users serialized (one per seq and query at most; the others are shared or served from the body cache).',
+    registers: [this.registry],
+  });
+
   readonly leader = new client.Gauge({
     name: 'icwatch_leader',
     help: '1 while this replica leads (holds the lease, the ICWS session and writes the mirror), 0 while it stands by.',
@@ -179,6 +185,7 @@ export const METRIC_NAMES = [
   'icwatch_ws_clients',
   'icwatch_ws_frames_sent_total',
   'icwatch_ws_disconnects_total',
+  'icwatch_http_body_builds_total',
   'icwatch_leader',
   'icwatch_leader_changes_total',
 ] as const;

@@ -1,6 +1,7 @@
 /** A FanoutServer on its own HTTP server (127.0.0.1, port 0) over the shared Redis, for the fan-out tests. */
 import http from 'node:http';
 import { Redis } from 'ioredis';
+import { DEFAULTS } from '../../src/config/defaults.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { FanoutServer, type FanoutOptions } from '../../src/fanout/server.js';
@@ -27,6 +28,7 @@ export async function startHarness(redis: Redis, keyPrefix: string, overrides: P
     keyPrefix,
     path: '/v1/users',
     tokens: [],
+    properties: DEFAULTS.subscription.properties,
     maxBufferedBytes: 4 * 1024 * 1024,
     snapshotChunkUsers: 7,
     pingIntervalMs: 30000,

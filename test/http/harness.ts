@@ -2,7 +2,9 @@
 import http from 'node:http';
 import { Redis } from 'ioredis';
 import { FanoutServer } from '../../src/fanout/server.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
 import { HttpServer } from '../../src/http/server.js';
+import type { ReadLimits } from '../../src/http/users-api.js';
 import type { StatusView } from '../../src/http/types.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
@@ -16,7 +18,13 @@ export interface ReadsServer {
   close(): Promise<void>;
 }
 
-export async function startReadsServer(redis: Redis, keyPrefix: string, tokens: string[] = []): Promise<ReadsServer> {
+export async function startReadsServer(
+  redis: Redis,
+  keyPrefix: string,
+  tokens: string[] = [],
+  limits: Partial<ReadLimits> = {},
+  properties: readonly string[] = DEFAULTS.subscription.properties,
+): Promise<ReadsServer> {
   const metrics = new Metrics({ defaultMetrics: false });
   const logger = silentLogger();
   const status = async (): Promise<StatusView> => ({
@@ -35,7 +43,7 @@ export async function startReadsServer(redis: Redis, keyPrefix: string, tokens: 
     logger,
     readiness: async () => ({ ready: true, checks: {} }),
     status,
-    reads: { redis, keyPrefix, path: '/v1/users', tokens, indexedProperties: ['extension'] },
+    reads: { redis, keyPrefix, path: '/v1/users', tokens, properties, indexedProperties: ['extension'], limits },
   });
   const fanout = new FanoutServer({
     redis,
@@ -43,6 +51,7 @@ export async function startReadsServer(redis: Redis, keyPrefix: string, tokens: 
     keyPrefix,
     path: '/v1/users',
     tokens,
+    properties,
     maxBufferedBytes: 4 * 1024 * 1024,
     snapshotChunkUsers: 50,
     pingIntervalMs: 30000,

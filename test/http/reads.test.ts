@@ -117,7 +117,7 @@ describe('HTTP reads of the directory', function () {
   it('compresses with gzip or br when asked, from one body built once per seq', async () => {
     const plainAnswer = await get(`${s.base}/v1/users`);
     expect(plainAnswer.headers['content-encoding']).to.equal(undefined);
-    const builds = s.http.reads!.bodies.builds;
+    const builds = s.http.reads!.builds.builds;
     const gz = await get(`${s.base}/v1/users`, { 'accept-encoding': 'gzip' });
     expect(gz.headers['content-encoding']).to.equal('gzip');
     expect(gz.headers.vary).to.equal('Accept-Encoding');
@@ -129,10 +129,10 @@ describe('HTTP reads of the directory', function () {
     const refused = await get(`${s.base}/v1/users`, { 'accept-encoding': 'br;q=0, gzip;q=0' });
     expect(refused.headers['content-encoding']).to.equal(undefined);
     await Promise.all(Array.from({ length: 10 }, () => get(`${s.base}/v1/users`, { 'accept-encoding': 'gzip' })));
-    expect(s.http.reads!.bodies.builds, 'no new body for the same seq').to.equal(builds);
+    expect(s.http.reads!.builds.builds, 'no new body for the same seq').to.equal(builds);
     await writer.upsert('u2', { statusText: 'Away' });
     await get(`${s.base}/v1/users`);
-    expect(s.http.reads!.bodies.builds).to.equal(builds + 1);
+    expect(s.http.reads!.builds.builds).to.equal(builds + 1);
   });
 
   it('filters by ids and props, reads one user, and looks users up through the index', async () => {

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { DEFAULTS } from '../../src/config/defaults.js';
 import { IcwatchClient as FanoutClient } from '../../src/client/index.js';
 import { CLOSE } from '../../src/fanout/close-codes.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
@@ -154,6 +156,27 @@ describe('icwatch run with two workers', function () {
       .split('\n')
       .filter((l) => l.includes('"worker":"2"'));
     expect(lines.some((l) => l.includes('HTTP on'))).to.equal(true);
+  });
+
+  it('each worker knows the mirrored properties: props naming another is a 400, over HTTP and the WebSocket', async () => {
+    const allowed = ['id', ...DEFAULTS.subscription.properties];
+    // Connections are dealt to the workers in turn: a few requests reach both.
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${icwatch.base}/v1/users?props=statusText,x${i}`);
+      expect(res.status).to.equal(400);
+      const body = (await res.json()) as { parameter: string; error: string; allowed: string[] };
+      expect(body.parameter).to.equal('props');
+      expect(body.error).to.include(`"x${i}"`);
+      expect(body.allowed).to.have.members(allowed);
+      const refused = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${icwatch.port}/v1/users?props=x${i}`);
+        ws.on('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0));
+        ws.on('open', () => (ws.terminate(), resolve(101)));
+        ws.on('error', reject);
+      });
+      expect(refused).to.equal(400);
+      expect((await fetch(`${icwatch.base}/v1/users?props=statusText,configurationId`)).status).to.equal(200);
+    }
   });
 
   it('replaces a killed worker, and its clients resume where they were', async () => {
