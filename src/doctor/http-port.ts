@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import type { Config } from '../config/defaults.js';
 import { fail, pass, type CheckResult } from './report.js';
 
-export async function checkHttpPort(http: Config['http']): Promise<CheckResult> {
+export async function checkHttpPort(http: Pick<Config['http'], 'host' | 'port'>): Promise<CheckResult> {
   const where = `${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port}`;
   if (http.port === 0) return pass('http.port is 0: any free port is taken at start');
   const server = createServer();
