@@ -126,6 +126,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly removalsHeld = new client.Gauge({
+    name: 'icwatch_removals_held',
+    help: 'Users whose removal the delete guard holds (mirror.deleteGuard): a message would have removed too many at once. icwatch removals --list.',
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) client.collectDefaultMetrics({ register: this.registry });
   }
@@ -158,4 +165,5 @@ export const METRIC_NAMES = [
   'icwatch_ws_disconnects_total',
   'icwatch_leader',
   'icwatch_leader_changes_total',
+  'icwatch_removals_held',
 ] as const;

@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { BackoffOptions } from '../util/backoff.js';
+import type { DeleteGuardLimits } from './held.js';
 
 export interface MirrorOptions {
   redis: Redis | Cluster;
@@ -18,6 +19,8 @@ export interface MirrorOptions {
   fence?: number;
   /** Round trips in flight at once (the next is planned while the previous executes). Default 2. */
   maxInFlightChunks?: number;
+  /** mirror.deleteGuard: mass removals are held (src/mirror/held.ts); absent = no guard. */
+  deleteGuard?: DeleteGuardLimits;
 }
 
 export interface CommittedBatch {
@@ -49,4 +52,6 @@ export interface MirrorStatus {
   redisUp: boolean;
   lastChangeAt?: number;
   lastError?: string;
+  /** Users whose removal the delete guard holds (README "Mass deletions are held"). */
+  removalsHeld?: number;
 }

@@ -6,7 +6,7 @@ import { Subject, firstValueFrom, filter, share, type Observable, type Subscript
 import { Redis } from 'ioredis';
 import { MirrorWriter } from '../../src/mirror/writer.js';
 import type { CommittedBatch, MirrorOptions, MirrorStatus } from '../../src/mirror/types.js';
-import { writeToMirror } from '../../src/pipeline/pipeline.js';
+import { writeToMirror, type PipelineOptions } from '../../src/pipeline/pipeline.js';
 import type { SessionHandle } from '../../src/icws/feed.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { decodeChangeEntry, type ChangeEntry } from '../../src/mirror/change.js';
@@ -61,6 +61,8 @@ export interface HarnessOptions extends MirrorOptions {
   onOverflow?: () => void;
   /** What the session is asked when Redis lost the mirror (a resync for reason redis): push the full replace. */
   onMirrorLost?: () => void;
+  /** The operator's requests about held removals (src/mirror/held-requests.ts). */
+  heldRequests$?: PipelineOptions['heldRequests$'];
 }
 
 /** A running writeToMirror stage: its commits, its end, and a drain like the daemon's. */
