@@ -10,7 +10,7 @@ ARGV[1]  the value expected ('' = no request)
 ARGV[2]  the value to set ('' = remove the field); finding it already set succeeds too (a retry)
 Returns  {'OK'} | {'NONE'} (no removals are held) | {'OTHER', the current value}
 ]]
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'NONE'} end
+if redis.call('SCARD', KEYS[1]) == 0 then return {'NONE'} end
 local current = redis.call('HGET', KEYS[2], 'request') or ''
 if current ~= ARGV[1] and current ~= ARGV[2] then return {'OTHER', current} end
 if ARGV[2] == '' then
