@@ -51,9 +51,9 @@ describe('mirror: the delete guard holds mass removals', function () {
   const heldIds = async () => (await redis.smembers(k().held)).sort();
   const errors = () => logs.filter((l) => l.includes('"level":"error"'));
   /** `icwatch removals …` in this process, against the shared Redis under this test's prefix. */
-  const removals = async (opts: Parameters<typeof removalsCommand>[0]) => {
+  const removals = async (opts: Parameters<typeof removalsCommand>[0], url = SHARED_REDIS_URL) => {
     const file = join(dir, 'icwatch.yaml');
-    writeFileSync(file, `redis:\n  url: ${SHARED_REDIS_URL}\n  keyPrefix: "${prefix}"\n`);
+    writeFileSync(file, `redis:\n  url: ${url}\n  keyPrefix: "${prefix}"\n`);
     let stdout = '';
     let stderr = '';
     const io = {
@@ -255,5 +255,8 @@ describe('mirror: the delete guard holds mass removals', function () {
     expect(await redis.scard(k().held)).to.equal(800);
     // Usage: one action at a time.
     expect((await removals({ apply: true, discard: true })).code).to.equal(2);
+    const unreachable = await removals({ list: true }, 'redis://127.0.0.1:1');
+    expect(unreachable.code).to.equal(1);
+    expect(unreachable.stderr).to.include('cannot reach Redis at redis://127.0.0.1:1');
   });
 });
