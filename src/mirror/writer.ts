@@ -291,7 +291,7 @@ export class MirrorWriter {
       if (note.level === 'error') this.log.error(note.message, note.fields);
       else this.log.info(note.message, note.fields);
     }
-    if (!this.held.size && chunk.heldArgs.length > 3) this.log.info('no removals are held any more');
+    if (!this.held.size) this.log.info('no removals are held any more');
   }
 
   /** After a failed or refused chunk: memory is no longer trusted; the error says whether to back off. */
