@@ -7,6 +7,7 @@ import { EXIT } from '../errors/exit-codes.js';
 // Types only: each command's module is still loaded when that command runs.
 import type { DemoOptions } from './demo.js';
 import type { MailboxesOptions } from './mailboxes.js';
+import type { RemovalsOptions } from './removals.js';
 import type { SimulateOptions } from './simulate.js';
 import type { TailOptions } from './tail.js';
 
@@ -102,6 +103,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('-c, --config <file>', 'YAML configuration file (environment variables override it)')
     .action(async (opts: ConfigFileOptions) => {
       code = await (await import('./doctor.js')).doctorCommand(opts);
+    });
+  program
+    .command('removals')
+    .description('the removals the delete guard holds: list them, have the leader apply them, or drop the hold')
+    .option('--list', 'print the held ids and why they are held (the default)')
+    .option('--apply', 'have the leader remove the held users (ordinary remove entries)')
+    .option('--discard', 'drop the hold: the users stay as they are')
+    .option('--timeout <ms>', 'how long the leader may take to carry out --apply or --discard', intArg('--timeout'), 30000)
+    .option('-c, --config <file>', 'YAML configuration file (for Redis)')
+    .action(async (opts: RemovalsOptions) => {
+      code = await (await import('./removals.js')).removalsCommand(opts);
     });
   program
     .command('check-config')

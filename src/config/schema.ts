@@ -153,6 +153,24 @@ export const configSchema = z.strictObject({
       backoff: backoff({ initialMs: 200, maxMs: 10000, multiplier: 2, jitter: 0.5 }),
     })
     .prefault({}),
+  mirror: z
+    .strictObject({
+      /**
+       * The delete guard: a message that would remove more users than this is applied without those removals; they
+       * are held in {prefix}:held until `icwatch removals --apply` or `--discard`, or a full replace brings them back.
+       */
+      deleteGuard: z
+        .strictObject({
+          /** Removals one message may make at most; more are held. 0 turns the guard off. */
+          maxRemovals: int(0, 100_000_000).default(500),
+          /** Share of the mirror's users one message may remove at most (mirrors of at least minUsers users); more are held. */
+          maxFraction: fraction.default(0.2),
+          /** maxFraction guards only mirrors of at least this many users. */
+          minUsers: int(0, 100_000_000).default(50),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   http: z
     .strictObject({
       /** Address of the HTTP server (/metrics, /healthz, /readyz, /, and the WebSocket); 0.0.0.0 = every interface. */

@@ -6,6 +6,8 @@
 import { FanoutServer } from '../fanout/server.js';
 import { IcwsUsersFeed } from '../icws/users-feed.js';
 import { MirrorWriter } from '../mirror/writer.js';
+import { heldRequests$ } from '../mirror/held-requests.js';
+import { mirrorKeys } from '../mirror/keys.js';
 import { usersPipeline } from '../pipeline/pipeline.js';
 import { componentLogger } from '../log/logger.js';
 import type { StageContext, Stages, WriterContext, WriterStages } from './stages.js';
@@ -60,15 +62,18 @@ export function writerFactory(ctx: StageContext): (w: WriterContext) => WriterSt
       fence,
       replicaWait: { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs },
       committed: previous?.position(),
+      deleteGuard: config.mirror.deleteGuard,
     });
     previous = mirror;
+    const mirrorLogger = componentLogger(logger, 'mirror');
     const committed$ = usersPipeline(feed, mirror, {
       maxPendingMessages: config.redis.maxPendingMessages,
       maxBatchMessages: config.redis.maxBatchMessages,
       redis,
       metrics,
-      logger: componentLogger(logger, 'mirror'),
+      logger: mirrorLogger,
       verifyIntervalMs: config.subscription.verifyIntervalMs,
+      heldRequests$: heldRequests$(redis, () => ctx.createSubscriber(), mirrorKeys(config.redis.keyPrefix), mirrorLogger),
     });
     return { feed, mirror, committed$ };
   };

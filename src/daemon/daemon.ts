@@ -23,6 +23,7 @@ import { Backoff, sleep } from '../util/backoff.js';
 import type { Leadership } from '../ha/leadership.js';
 import { createLeadership } from '../ha/setup.js';
 import { WriterTerm } from '../ha/writer-term.js';
+import { mirrorKeys } from '../mirror/keys.js';
 
 export type { DaemonOptions, DaemonState, PrimaryLink } from './daemon-options.js';
 
@@ -158,6 +159,8 @@ export class Daemon {
           stop: async (how) => {
             await term.stop(how);
             if (this.term === term) this.term = undefined;
+            // The next leader says how many removals are held; a standby holds none of its own.
+            this.metrics.removalsHeld.set(0);
           },
         };
       },
@@ -279,6 +282,8 @@ export class Daemon {
       daemon: this.current.type,
       waiting: this.waiting,
       lastError: this.lastError,
+      // The leader says it from memory; a standby (or a role fanout process) reads it from Redis. A worker: the primary.
+      removalsHeld: this.options.primary || !this.redis ? undefined : () => this.redis!.scard(mirrorKeys(this.config.redis.keyPrefix).held),
     });
   }
 

@@ -19,6 +19,8 @@ export interface ReadinessSources {
   /** What the start is waiting for. */
   waiting?: string;
   lastError?: string;
+  /** Users whose removal the delete guard holds, read from Redis (a standby's or a fan-out's view). */
+  removalsHeld?: () => Promise<number>;
 }
 
 /** /readyz of one daemon: the writer's conditions while it leads, the fan-out's otherwise. */
@@ -44,6 +46,8 @@ export async function replicaReadiness(src: ReadinessSources): Promise<Readiness
     if (lead) Object.assign(r, leadershipReadiness(lead, src.leadership!.replicaId));
   } else r = await fanout();
   if (src.waiting && src.daemon === 'starting') r.reason = src.waiting;
+  const held = mirror && lead?.type === 'leader' ? mirror.status().removalsHeld : await src.removalsHeld?.().catch(() => undefined);
+  if (held) r.removalsHeld = held;
   if (src.lastError && !r.lastError) r.lastError = src.lastError;
   return stoppingReason ? { ...r, ready: false, reason: stoppingReason } : r;
 }

@@ -82,16 +82,21 @@ export async function statusView(src: StatusSources): Promise<StatusView> {
   const keys = mirrorKeys(config.redis.keyPrefix);
   let figures: MirrorFigures = {};
   let lastError = src.lastError;
+  let removalsHeld: number | undefined;
   if (mirror) {
     const s = mirror.status();
     figures = { epoch: s.epoch, seq: s.seq, users: s.users, syncing: s.syncing, lastChangeAt: s.lastChangeAt, verifiedAt: s.verifiedAt };
+    removalsHeld = s.removalsHeld;
     lastError ??= s.lastError;
   }
   const redisUp = redis ? await redisAnswers(redis) : false;
   let changes: StatusView['recentChanges'] = [];
   if (redis && redisUp) {
     try {
-      if (!mirror) figures = await readMeta(redis, keys);
+      if (!mirror) {
+        figures = await readMeta(redis, keys);
+        removalsHeld = await redis.scard(keys.held);
+      }
       changes = await recentChanges(redis, keys);
     } catch (err) {
       lastError ??= (err as Error).message;
@@ -111,6 +116,7 @@ export async function statusView(src: StatusSources): Promise<StatusView> {
     ...(leadership ? { leader: describeLeadership(leadership.state, leadership.replicaId) } : {}),
     redis: `${describeRedis(config.redis)} — ${redisUp ? 'reachable' : 'unreachable'}`,
     ...figures,
+    removalsHeld: removalsHeld ?? 0,
     wsClients: fanout?.clientCount,
     lag: await lagQuantiles(src.metrics),
     recentChanges: changes,

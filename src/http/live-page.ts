@@ -47,6 +47,7 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
     ['st-ready', 'Readiness', '—'],
     ['st-redis', 'Redis', view.redis],
     ['st-users', 'Users', view.users],
+    ['st-held', 'Removals held', heldText(view.removalsHeld)],
     ['st-seq', 'Mirror seq', view.seq],
     ['st-verified', 'Last verification', verifiedText(view.verifiedAt)],
     ['client-seq', 'Page seq', '—'],
@@ -87,6 +88,11 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
 <script type="module" src="${esc(assetPath)}"></script>
 </body></html>
 `;
+}
+
+/** The delete guard's hold, in the words of /readyz (README "Mass deletions are held"). */
+export function heldText(n: number | undefined): string {
+  return n ? `${n} removals held (icwatch removals --list)` : 'none';
 }
 
 function lagText(view: StatusView, stage: string): string {

@@ -117,12 +117,14 @@ export class HttpServer {
           .filter(([, ok]) => !ok)
           .map(([name]) => name);
         const ha = r.leadership ? { leadership: r.leadership, ...(r.leader ? { leader: r.leader } : {}) } : {};
-        if (r.ready) return sendJson(res, 200, { status: 'ready', ...ha, checks: r.checks });
+        const held = r.removalsHeld ? { removalsHeld: r.removalsHeld, held: removalsHeldText(r.removalsHeld) } : {};
+        if (r.ready) return sendJson(res, 200, { status: 'ready', ...ha, ...held, checks: r.checks });
         return sendJson(res, 503, {
           status: 'not ready',
           reason: `${missing.length ? `missing: ${missing.join(', ')}` : 'not ready'}${r.reason ? ` (${r.reason})` : ''}`,
           missing,
           ...ha,
+          ...held,
           checks: r.checks,
           ...(r.lastError ? { lastError: r.lastError } : {}),
         });
@@ -174,6 +176,11 @@ export class HttpServer {
         });
     }
   }
+}
+
+/** What /readyz and the status page say of a hold (README "Mass deletions are held"). */
+export function removalsHeldText(n: number): string {
+  return `${n} removals held: a message would have removed them at once (icwatch removals --list, then --apply or --discard)`;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -21,6 +21,8 @@ export interface Readiness {
   /** High availability: `leader`, `standby` (or `acquiring`, `stepping-down`), and the leader's replica id. */
   leadership?: string;
   leader?: string;
+  /** Users whose removal the delete guard holds (README "Mass deletions are held"): said, never a reason to be unready. */
+  removalsHeld?: number;
 }
 
 export interface StatusView {
@@ -40,6 +42,8 @@ export interface StatusView {
   lastChangeAt?: number;
   /** When the last verification of the mirror against ICWS was applied, ms (README "Integrity"). */
   verifiedAt?: number;
+  /** Users whose removal the delete guard holds. */
+  removalsHeld?: number;
   wsClients?: number;
   /** Seconds, by stage (redis, websocket). */
   lag: Record<string, { p50?: number; p99?: number }>;

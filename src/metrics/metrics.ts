@@ -152,6 +152,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly removalsHeld = new client.Gauge({
+    name: 'icwatch_removals_held',
+    help: 'Users whose removal the delete guard holds (mirror.deleteGuard): a message would have removed too many at once. icwatch removals --list.',
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Unknown until a login says: 0 would read as "expired" (and fire the alert).
     this.icwsPasswordExpiryDays.set(NaN);
@@ -188,4 +195,5 @@ export const METRIC_NAMES = [
   'icwatch_http_body_builds_total',
   'icwatch_leader',
   'icwatch_leader_changes_total',
+  'icwatch_removals_held',
 ] as const;

@@ -15,6 +15,13 @@ export interface OpenUpsert {
   composed: boolean;
 }
 
+/** A line the writer logs about the delete guard when the chunk that did it commits. */
+export interface HeldNote {
+  level: 'error' | 'info';
+  message: string;
+  fields: Record<string, string | number>;
+}
+
 /** Separates the names and values of a packed upsert ('P' and 'U' entries of lua/apply.lua). */
 export const FIELD_SEPARATOR = '\u001f';
 
@@ -29,6 +36,12 @@ export class ChunkBuilder {
   /** lastModifiedDate JSON of the users whose lastModifiedDate changed (for icwatch_source_lag_seconds). */
   readonly modifiedDates: string[] = [];
   private readonly touched = new Map<PropertyIndex, Map<string, string | undefined>>();
+  /** The delete guard's writes (src/mirror/held.ts): id → held (true) or let go (false), the last word winning. */
+  private readonly heldIds = new Map<string, boolean>();
+  /** Fields of {P}:held:info this chunk sets. */
+  private readonly heldInfo = new Map<string, string>();
+  /** What the writer logs once the chunk is committed: holds (errors, with their counts) and confirmations. */
+  readonly heldNotes: HeldNote[] = [];
 
   get entries(): number {
     return this.upserts + this.removes;
@@ -83,6 +96,28 @@ export class ChunkBuilder {
     this.removes++;
   }
 
+  /** The delete guard holds this user's removal (`true`) or lets go of it (`false`). */
+  markHeld(id: string, held: boolean): void {
+    this.heldIds.set(id, held);
+  }
+
+  setHeldInfo(fields: Record<string, string | number>): void {
+    for (const [k, v] of Object.entries(fields)) this.heldInfo.set(k, String(v));
+  }
+
+  /** The held segment of the apply script: ids to hold, ids to let go, info pairs, each list after its count. */
+  heldArgs(): { args: readonly string[]; writes: number } {
+    if (!this.heldIds.size && !this.heldInfo.size) return { args: EMPTY_HELD, writes: 0 };
+    const adds: string[] = [];
+    const releases: string[] = [];
+    for (const [id, held] of this.heldIds) (held ? adds : releases).push(id);
+    const info = [...this.heldInfo].flat();
+    return {
+      args: [String(adds.length), ...adds, String(releases.length), ...releases, String(info.length / 2), ...info],
+      writes: this.heldIds.size + this.heldInfo.size,
+    };
+  }
+
   touchIndex(index: PropertyIndex, value: string, before: string | undefined): void {
     let values = this.touched.get(index);
     if (!values) this.touched.set(index, (values = new Map<string, string | undefined>()));
@@ -115,6 +150,9 @@ export class ChunkBuilder {
     return { args, writes };
   }
 }
+
+/** The held segment of a chunk that holds and lets go of nothing. */
+export const EMPTY_HELD: readonly string[] = Object.freeze(['0', '0', '0']);
 
 const keyJsonCache = new Map<string, string>();
 /** JSON of a property name (a handful of distinct names: cached). */

@@ -16,6 +16,12 @@ export interface MirrorKeys {
   readonly leaderReleased: string;
   /** Scratch SET of the ids seen by the full replace under way (removed when it finishes). */
   readonly syncSeen: string;
+  /** SET of the ids whose removal the delete guard holds (src/mirror/held.ts); absent when none is held. */
+  readonly held: string;
+  /** HASH about the hold: when, why, how many, and an operator's pending request (`icwatch removals`). */
+  readonly heldInfo: string;
+  /** Pub/sub channel on which `icwatch removals --apply|--discard` wakes the leader's writer. */
+  readonly heldRequests: string;
   /** What precedes the id in a user key, for scripts that build user keys themselves. */
   readonly userKeyPrefix: string;
   readonly indexKeyPrefix: string;
@@ -34,6 +40,9 @@ export function mirrorKeys(prefix: string): MirrorKeys {
     leader: `${tag}:leader`,
     leaderReleased: `${tag}:leader:released`,
     syncSeen: `${tag}:sync:seen`,
+    held: `${tag}:held`,
+    heldInfo: `${tag}:held:info`,
+    heldRequests: `${tag}:held:requests`,
     userKeyPrefix: `${tag}:user:`,
     indexKeyPrefix: `${tag}:idx:`,
   };

@@ -5,15 +5,18 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { EMPTY_HELD } from './chunk-builder.js';
 import type { MirrorKeys } from './keys.js';
 import type { Chunk } from './planner.js';
 import type { StoredProps } from './state.js';
 
 const APPLY_LUA = readFileSync(new URL('./lua/apply.lua', import.meta.url), 'utf8');
 const INIT_LUA = readFileSync(new URL('./lua/init.lua', import.meta.url), 'utf8');
+const HELD_REQUEST_LUA = readFileSync(new URL('./lua/held-request.lua', import.meta.url), 'utf8');
 // Command names on the shared client; several mirrors may share one client, the scripts are the same.
 const APPLY = 'icwatchMirrorApply';
 const INIT = 'icwatchMirrorInit';
+const HELD_REQUEST = 'icwatchHeldRequest';
 
 /** Users read per pipelined round trip while loading the mirror. */
 export const LOAD_CHUNK_USERS = 1000;
@@ -58,7 +61,13 @@ export interface LoadedMirror {
   meta: Record<string, string>;
   users: Map<string, StoredProps>;
   indexEntries: Map<string, Map<string, string>>;
+  /** Ids whose removal the delete guard holds ({P}:held), and {P}:held:info. */
+  held: string[];
+  heldInfo: Record<string, string>;
 }
+
+/** The outcome of a compare-and-set of the held-removals request (lua/held-request.lua). */
+export type HeldRequestReply = { kind: 'ok' } | { kind: 'none' } | { kind: 'other'; current: string };
 
 export interface ApplyArgs {
   epoch: string;
@@ -69,6 +78,8 @@ export interface ApplyArgs {
   /** The index segment, its group count first (ChunkBuilder.indexArgs). */
   indexArgs: string[];
   entryArgs: string[];
+  /** The held segment (ChunkBuilder.heldArgs); absent = no held writes. */
+  heldArgs?: readonly string[];
   /** The writer's fencing token (high availability); absent = no fence check. Defaults to the store's own. */
   fence?: number;
 }
@@ -82,8 +93,9 @@ export class MirrorStore {
     private readonly wait: ReplicaWait = { replicas: 0, timeoutMs: 0 },
   ) {
     const r = redis as unknown as Record<string, unknown>;
-    if (typeof r[APPLY] !== 'function') redis.defineCommand(APPLY, { numberOfKeys: 3, lua: APPLY_LUA });
+    if (typeof r[APPLY] !== 'function') redis.defineCommand(APPLY, { numberOfKeys: 5, lua: APPLY_LUA });
     if (typeof r[INIT] !== 'function') redis.defineCommand(INIT, { numberOfKeys: 3, lua: INIT_LUA });
+    defineHeldRequest(redis);
   }
 
   private script(name: string): ScriptFn {
@@ -104,7 +116,7 @@ export class MirrorStore {
   /** One planned chunk as one apply call; a chunk with nothing to write costs no round trip. */
   async applyChunk(chunk: Chunk, maxlen: number): Promise<ApplyReply> {
     const b = chunk.builder;
-    if (!b.entries && !chunk.indexWrites && !chunk.meta.length) return { kind: 'ok', seq: chunk.baseSeq, users: NO_WRITE };
+    if (!b.entries && !chunk.indexWrites && !chunk.meta.length && !chunk.heldWrites) return { kind: 'ok', seq: chunk.baseSeq, users: NO_WRITE };
     return this.apply({
       epoch: chunk.epoch,
       seq: chunk.baseSeq,
@@ -112,6 +124,7 @@ export class MirrorStore {
       now: Date.now(),
       meta: chunk.meta,
       indexArgs: chunk.indexArgs,
+      heldArgs: chunk.heldArgs,
       entryArgs: b.entryArgs,
     });
   }
@@ -123,6 +136,8 @@ export class MirrorStore {
       k.meta,
       k.ids,
       k.changes,
+      k.held,
+      k.heldInfo,
       a.epoch,
       String(a.seq),
       k.userKeyPrefix,
@@ -134,6 +149,7 @@ export class MirrorStore {
       String(a.meta.length / 2),
       ...a.meta,
       ...a.indexArgs,
+      ...(a.heldArgs ?? EMPTY_HELD),
       ...a.entryArgs,
     ];
     let acked: number | undefined;
@@ -186,10 +202,29 @@ export class MirrorStore {
       }
       const indexEntries = new Map<string, Map<string, string>>();
       for (const prop of indexedProperties) indexEntries.set(prop, new Map(Object.entries(await this.redis.hgetall(this.keys.index(prop)))));
+      const held = await this.redis.smembers(this.keys.held);
+      const heldInfo = held.length ? await this.redis.hgetall(this.keys.heldInfo) : {};
       const after = await this.redis.hget(this.keys.meta, 'seq');
-      if ((after ?? undefined) === meta.seq) return { meta, users, indexEntries };
+      if ((after ?? undefined) === meta.seq) return { meta, users, indexEntries, held, heldInfo };
     }
   }
+}
+
+/**
+ * Compare and set the operator's request about held removals (lua/held-request.lua): `expected` → `value`
+ * ('' = none). Used by the writer (taking a request) and by `icwatch removals` (making or withdrawing one).
+ */
+export async function swapHeldRequest(redis: Redis | Cluster, keys: MirrorKeys, expected: string, value: string): Promise<HeldRequestReply> {
+  defineHeldRequest(redis);
+  const reply = await (redis as unknown as Record<string, ScriptFn>)[HELD_REQUEST]!.call(redis, keys.held, keys.heldInfo, expected, value);
+  if (reply[0] === 'OK') return { kind: 'ok' };
+  if (reply[0] === 'NONE') return { kind: 'none' };
+  return { kind: 'other', current: reply[1] ?? '' };
+}
+
+function defineHeldRequest(redis: Redis | Cluster): void {
+  if (typeof (redis as unknown as Record<string, unknown>)[HELD_REQUEST] !== 'function')
+    redis.defineCommand(HELD_REQUEST, { numberOfKeys: 2, lua: HELD_REQUEST_LUA });
 }
 
 /** A random epoch id (new whenever the mirror starts from nothing). */

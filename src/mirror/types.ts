@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import type { Committed, ReplicaWait } from './store.js';
+import type { DeleteGuardLimits } from './held.js';
 
 export interface MirrorOptions {
   redis: Redis | Cluster;
@@ -26,6 +27,8 @@ export interface MirrorOptions {
    * lost writes. A writer of another process knows nothing of them: it passes none and judges nothing.
    */
   committed?: Committed;
+  /** mirror.deleteGuard: mass removals are held (src/mirror/held.ts); absent = no guard. */
+  deleteGuard?: DeleteGuardLimits;
 }
 
 export interface CommittedBatch {
@@ -61,4 +64,6 @@ export interface MirrorStatus {
   refused?: string;
   /** When the last verification (a full replace asked every subscription.verifyIntervalMs) was applied, ms. */
   verifiedAt?: number;
+  /** Users whose removal the delete guard holds (README "Mass deletions are held"). */
+  removalsHeld?: number;
 }

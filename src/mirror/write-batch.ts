@@ -1,12 +1,15 @@
 /** What the pipeline hands the mirror's writer: the writes of a batch, and how far the batch got. */
 import type { ReceivedUsersMessage } from '../icws/messages.js';
+import type { HeldRequest } from './held.js';
 
 /** What the pipeline hands the writer. */
 export type WriteItem =
   | { kind: 'delta'; received: ReceivedUsersMessage }
   | { kind: 'replace'; received: ReceivedUsersMessage; reason: string }
   /** Redis reconnected: it may have restarted without its data; reload before anything else. */
-  | { kind: 'reload' };
+  | { kind: 'reload' }
+  /** The operator's word on held removals (`icwatch removals --apply | --discard`), in order with the messages. */
+  | { kind: 'held'; request: HeldRequest; taken?: boolean };
 
 /** A batch and how far it got: a retry of write$ goes on after the items already committed. */
 export class WriteBatch {

@@ -15,11 +15,12 @@ import type { ReceivedUsersMessage } from '../icws/messages.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import { mirrorKeys } from './keys.js';
 import { observeCommit } from './observe.js';
-import { planDeltas, ReplacePlanner, type Chunk, type PlannerOptions, type QueueItem } from './planner.js';
+import { HeldRequestPlanner, planDeltas, ReplacePlanner, type Chunk, type MultiChunkPlanner, type PlannerOptions, type QueueItem } from './planner.js';
+import { HeldRemovals, takenValue } from './held.js';
 import { RedisHealth } from './redis-health.js';
 import { ChunkBuilder } from './chunk-builder.js';
 import { MirrorState } from './state.js';
-import { MirrorStore, NO_WRITE, type ApplyReply, type Committed, type EpochStart } from './store.js';
+import { MirrorStore, NO_WRITE, swapHeldRequest, type ApplyReply, type Committed, type EpochStart } from './store.js';
 import type { CommittedBatch, MirrorOptions, MirrorPhase, MirrorStatus } from './types.js';
 import { Activity, collectAfterReplace } from '../util/collect-garbage.js';
 import type { WriteBatch } from './write-batch.js';
@@ -42,6 +43,8 @@ export class MirrorWriter {
   private readonly plannerOptions: PlannerOptions;
   private readonly maxInFlight: number;
   private state: MirrorState;
+  /** The delete guard's held removals (src/mirror/held.ts), loaded and written with the users. */
+  private readonly held: HeldRemovals;
   private phase: MirrorPhase = { type: 'loading' };
   /** A full replace applied since start (readiness). */
   private synced = false;
@@ -68,7 +71,8 @@ export class MirrorWriter {
     this.log = componentLogger(options.logger, 'mirror');
     this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix), options.fence, options.replicaWait);
     this.health = new RedisHealth(options.backoff, options.metrics, this.log);
-    this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log };
+    this.held = new HeldRemovals(options.deleteGuard);
+    this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log, held: this.held };
     this.maxInFlight = Math.max(1, options.maxInFlightChunks ?? 2);
     this.state = new MirrorState(options.indexedProperties);
     this.verification = new Verification(options.metrics, this.log);
@@ -100,6 +104,7 @@ export class MirrorWriter {
       lastError: this.health.lastError,
       ...(refused !== undefined ? { refused } : {}),
       ...(verifiedAt !== undefined ? { verifiedAt } : {}),
+      removalsHeld: this.held.size,
     };
   }
 
@@ -137,6 +142,7 @@ export class MirrorWriter {
     if (this.stale) await this.load();
     const queue: QueueItem[] = [];
     for (const item of batch.items.slice(batch.done)) if (item.kind !== 'reload') queue.push(item);
+    await this.takeHeldRequests(queue);
     // Chunks are planned by index into the queue; reload items carry no change: done once the reload above succeeded.
     const skipReloads = () => {
       while (batch.items[batch.done]?.kind === 'reload') batch.done++;
@@ -152,13 +158,32 @@ export class MirrorWriter {
     await this.pump(queue, completeHead, emit, signal);
   }
 
+  /**
+   * Takes the operator's requests of the batch in Redis (compare and set: a CLI that gave up withdraws its request
+   * the same way, and only one of the two succeeds). A request withdrawn, or about a hold that is gone, does nothing.
+   */
+  private async takeHeldRequests(queue: QueueItem[]): Promise<void> {
+    for (const item of queue) {
+      if (item.kind !== 'held' || item.taken !== undefined) continue;
+      try {
+        const reply = await swapHeldRequest(this.options.redis, this.store.keys, item.request.value, takenValue(item.request));
+        item.taken = reply.kind === 'ok';
+        if (reply.kind === 'other') this.log.info(`the removals request ${item.request.value} was withdrawn or replaced (now "${reply.current}")`);
+      } catch (err) {
+        this.stale = true;
+        this.phase = { type: 'redis-down', error: (err as Error)?.message ?? String(err) };
+        throw new RedisUnavailableError('take the held-removals request', err);
+      }
+    }
+  }
+
   /** Plans and sends chunks, up to maxInFlight at once, until the queue is empty; throws on the first failure. */
   private async pump(queue: QueueItem[], completeHead: (n: number) => void, emit: (c: CommittedBatch) => void, signal: AbortSignal): Promise<void> {
     const inflight: Array<{ chunk: Chunk; reply: Promise<Reply> }> = [];
     const lost: Chunk[] = [];
     let failure: Reply | undefined;
     let planned = 0;
-    let replace: ReplacePlanner | undefined;
+    let replace: MultiChunkPlanner | undefined;
     let seqPlanned = this.seq;
     let ranSince = performance.now();
     for (;;) {
@@ -191,10 +216,10 @@ export class MirrorWriter {
     if (failure) throw this.failed(failure);
   }
 
-  private planNext(queue: QueueItem[], planned: number, replace: ReplacePlanner | undefined, baseSeq: number) {
+  private planNext(queue: QueueItem[], planned: number, replace: MultiChunkPlanner | undefined, baseSeq: number) {
     let p;
     let received: ReceivedUsersMessage | undefined;
-    let verifying = replace?.reason === VERIFY_REASON;
+    let verifying = replace instanceof ReplacePlanner && replace.reason === VERIFY_REASON;
     if (replace) {
       p = replace.plan();
       if (p.done) replace = undefined;
@@ -205,12 +230,20 @@ export class MirrorWriter {
         p = planDeltas(this.state, queue.slice(planned, planned + this.options.maxBatchMessages), this.plannerOptions);
         received = (queue[planned + p.completes - 1] as { received: ReceivedUsersMessage }).received;
         planned += p.completes;
-      } else {
-        replace = new ReplacePlanner(this.state, item, this.plannerOptions);
-        this.phase = { type: 'replacing', reason: replace.reason };
-        verifying = replace.reason === VERIFY_REASON;
+      } else if (item.kind === 'held') {
+        const request = new HeldRequestPlanner(this.state, this.held, item, this.plannerOptions);
+        if (request.count) this.log.info(`${item.request.action === 'apply' ? 'applying' : 'discarding'} ${request.count} held removals (icwatch removals)`);
+        replace = request;
         planned += 1;
-        if (item.kind === 'replace') received = item.received;
+        p = replace.plan();
+        if (p.done) replace = undefined;
+      } else {
+        const planner = new ReplacePlanner(this.state, item, this.plannerOptions);
+        this.phase = { type: 'replacing', reason: planner.reason };
+        verifying = planner.reason === VERIFY_REASON;
+        replace = planner;
+        planned += 1;
+        received = item.received;
         p = replace.plan();
         if (p.done) replace = undefined;
       }
@@ -219,7 +252,17 @@ export class MirrorWriter {
     if (received) this.metaFrom(received, meta);
     if (p.fullSync === VERIFY_REASON) meta.push('verifiedAt', String(Date.now()));
     const index = p.builder.indexArgs();
-    const chunk: Chunk = { ...p, meta, indexArgs: index.args, indexWrites: index.writes, epoch: this.epoch, baseSeq };
+    const held = p.builder.heldArgs();
+    const chunk: Chunk = {
+      ...p,
+      meta,
+      indexArgs: index.args,
+      indexWrites: index.writes,
+      heldArgs: held.args,
+      heldWrites: held.writes,
+      epoch: this.epoch,
+      baseSeq,
+    };
     if (verifying) this.verification.planned(chunk);
     return { chunk, planned, replace };
   }
@@ -260,6 +303,7 @@ export class MirrorWriter {
     const wall = Date.now();
     observeCommit(m, chunk, { mono: performance.now(), wall });
     this.verification.committed(chunk, wall);
+    if (chunk.heldWrites) this.heldCommitted(chunk);
     if (chunk.fullSync) {
       m.fullSyncs.inc({ reason: chunk.fullSync });
       this.synced = true;
@@ -284,6 +328,16 @@ export class MirrorWriter {
         `a write was not acknowledged by ${wait?.replicas} replica(s) within ${wait?.timeoutMs} ms (redis.waitReplicas); going on, counted in icwatch_redis_unreplicated_writes_total`,
       );
     else this.log.info(`writes are acknowledged by ${wait?.replicas} replica(s) again`);
+  }
+
+  /** The delete guard's part of a committed chunk: the gauge, and the log lines of holds (errors, with the counts). */
+  private heldCommitted(chunk: Chunk): void {
+    this.options.metrics.removalsHeld.set(this.held.size);
+    for (const note of chunk.builder.heldNotes) {
+      if (note.level === 'error') this.log.error(note.message, note.fields);
+      else this.log.info(note.message, note.fields);
+    }
+    if (!this.held.size) this.log.info('no removals are held any more');
   }
 
   /** After a failed or refused chunk: memory is no longer trusted; the error says whether to back off. */
@@ -362,14 +416,21 @@ export class MirrorWriter {
     if (loaded.meta.verifiedAt) this.verification.lastAt ??= Number(loaded.meta.verifiedAt);
     const repair = new ChunkBuilder();
     state.repairIndexes(repair);
+    // Held ids are users of the mirror; one that is not (removed by hand) is let go.
+    this.held.loaded(loaded.held);
+    for (const id of loaded.held) if (!state.users.has(id)) this.held.release(repair, id);
     const index = repair.indexArgs();
-    if (index.writes) {
+    const held = repair.heldArgs();
+    if (index.writes || held.writes) {
       const at = { epoch: this.epoch, seq: this.seq, maxlen: this.options.changeStreamLength, now: Date.now() };
-      const reply = await this.store.apply({ ...at, meta: [], indexArgs: index.args, entryArgs: [] });
+      const reply = await this.store.apply({ ...at, meta: [], indexArgs: index.args, heldArgs: held.args, entryArgs: [] });
       if (reply.kind === 'fenced') throw new MirrorFencedError(this.options.fence, reply.fence);
       if (reply.kind !== 'ok') throw new Error(`index repair refused (${reply.kind}); retrying`);
-      this.log.info(`repaired ${index.writes} index entries`);
+      if (index.writes) this.log.info(`repaired ${index.writes} index entries`);
+      if (held.writes) this.log.info(`let go of ${held.writes} held ids that are not users of the mirror`);
     }
+    if (this.held.size) this.log.warn(`${this.held.size} removals are held (icwatch removals --list)`, { held: this.held.size, why: loaded.heldInfo.why });
+    this.options.metrics.removalsHeld.set(this.held.size);
     this.state = state;
     this.options.metrics.seq.set(this.seq);
     this.options.metrics.users.set(this.users);

@@ -8,6 +8,7 @@ import { IcwatchClient, type ClientState } from '../client/index.js';
 import { DirectoryTable } from './directory-table.js';
 import type { Readiness, StatusView } from '../http/types.js';
 import { ms, text } from './format.js';
+import { heldText } from '../http/live-page.js';
 import { LagChart, windowLag, type HistogramSample } from './lag-chart.js';
 
 /** Status poll interval, and the span of the chart (in polls: 5 minutes). */
@@ -105,6 +106,7 @@ async function pollStatus(): Promise<void> {
     setText('#st-redis > td', s.redis ?? '—');
     setText('#st-ready > td', s.readiness?.ready ? 'ready' : `not ready${s.readiness?.reason ? `: ${s.readiness.reason}` : ''}`);
     setText('#st-users > td', String(s.users ?? '—'));
+    setText('#st-held > td', heldText(s.removalsHeld));
     setText('#st-seq > td', String(s.seq ?? '—'));
     setText('#st-verified > td', s.verifiedAt === undefined ? 'none yet' : new Date(s.verifiedAt).toLocaleString());
     setText('#st-clients > td', String(s.wsClients ?? '—'));

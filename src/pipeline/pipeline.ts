@@ -8,7 +8,7 @@
  * concat step), and only a fatal ICWS condition (410 Gone, a refused subscription) ends the stream — after what
  * came before it has been written.
  */
-import { defer, filter, map, type Observable, type OperatorFunction, retry, share, switchMap, tap, throwError, timer } from 'rxjs';
+import { defer, EMPTY, filter, map, type Observable, type OperatorFunction, retry, share, switchMap, tap, throwError, timer } from 'rxjs';
 import type { SessionHandle, UsersFeed } from '../icws/feed.js';
 import type { ReceivedUsersMessage } from '../icws/messages.js';
 import type { Logger } from '../log/logger.js';
@@ -19,7 +19,7 @@ import { WriteBatch, type WriteItem } from '../mirror/write-batch.js';
 import type { MirrorWriter } from '../mirror/writer.js';
 import { coalesceWhileBusy } from './coalesce.js';
 import { OverflowGuard } from './overflow.js';
-import { alsoOnEvent, whileRunningEvery } from './rxutils.js';
+import { alsoFrom, alsoOnEvent, whileRunningEvery } from './rxutils.js';
 import { actOnSessionMessages, keepOurSubscription, parseItems } from './session-messages.js';
 
 export interface PipelineOptions {
@@ -36,6 +36,8 @@ export interface PipelineOptions {
    * writer counts what it had to change); 0 or absent = never.
    */
   verifyIntervalMs?: number;
+  /** The operator's requests about held removals (src/mirror/held-requests.ts), applied in order with the messages. */
+  heldRequests$?: Observable<WriteItem>;
 }
 
 const RELOAD: WriteItem = { kind: 'reload' };
@@ -86,6 +88,7 @@ export function writeToMirror(
             logger.info('verifying the mirror: asking ICWS for a full replace (subscription.verifyIntervalMs)');
             session?.resync('verify');
           }),
+          alsoFrom(options.heldRequests$ ?? EMPTY),
         ),
       ),
       coalesceWhileBusy(

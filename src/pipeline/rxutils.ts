@@ -1,5 +1,5 @@
 /** Small RxJS operators of the pipeline's own (coalesceWhileBusy has a module to itself: coalesce.ts). */
-import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import { Observable, type MonoTypeOperatorFunction, type OperatorFunction } from 'rxjs';
 
 interface EventSource {
   on(event: string, listener: () => void): unknown;
@@ -40,4 +40,20 @@ export function whileRunningEvery<T>(intervalMs: number, fn: () => void): MonoTy
             sub.unsubscribe();
           };
         });
+}
+
+/**
+ * Also emits what `other` emits, for as long as the source runs (it completes and errors with the source, which
+ * `merge` would not do: `other` never completes). E.g. the operator's requests about held removals.
+ */
+export function alsoFrom<T, U>(other: Observable<U>): OperatorFunction<T, T | U> {
+  return (source) =>
+    new Observable<T | U>((subscriber) => {
+      const side = other.subscribe({ next: (v) => subscriber.next(v), error: (e: unknown) => subscriber.error(e) });
+      const sub = source.subscribe(subscriber);
+      return () => {
+        side.unsubscribe();
+        sub.unsubscribe();
+      };
+    });
 }

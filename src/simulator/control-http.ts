@@ -9,6 +9,10 @@
  *                                      replace brings it, e.g. icwatch's periodic verification)
  *   PUT    /_sim/users/{id}            add this user (body: the user; configurationId.id defaults to {id}) → added
  *   DELETE /_sim/users/{id}            remove → removed
+ *   POST   /_sim/remove-users          {ids}: remove them all in one delta (a mass deletion)
+ *   GET    /_sim/hidden                the ids hidden from the service account
+ *   POST   /_sim/hidden                {hide?: [ids], show?: [ids] | "all"}: the service account stops (or starts again)
+ *                                      seeing them, as after a change of its rights; no message says so
  *   POST   /_sim/churn                 {count}: that many changes now; {perSecond}: background churn rate (0 stops)
  *   POST   /_sim/full-replace          every subscription gets an isDelta:false message, unasked
  *   POST   /_sim/expire-sessions       every session forgotten (next request 401)
@@ -81,6 +85,20 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, contro
     case 'DELETE users/{id}':
       control.removeUser(id!);
       return reply(res, 200, ok);
+    case 'POST remove-users': {
+      const b = object(body, 'POST /_sim/remove-users');
+      control.removeUsers(b.ids as string[]);
+      return reply(res, 200, ok);
+    }
+    case 'GET hidden':
+      return reply(res, 200, control.hiddenUsers());
+    case 'POST hidden': {
+      const b = object(body, 'POST /_sim/hidden');
+      if (b.hide === undefined && b.show === undefined) throw new ControlError(400, 'POST /_sim/hidden: expected {hide: [ids]} or {show: [ids] | "all"}');
+      if (b.hide !== undefined) control.hideUsers(b.hide as string[]);
+      if (b.show !== undefined) control.showUsers(b.show === 'all' ? undefined : (b.show as string[]));
+      return reply(res, 200, ok);
+    }
     case 'POST churn': {
       const b = object(body ?? {}, 'POST /_sim/churn');
       if (b.count === undefined && b.perSecond === undefined) throw new ControlError(400, 'POST /_sim/churn: expected {count} or {perSecond}');
@@ -151,6 +169,8 @@ const ENDPOINTS = [
   'GET /_sim/users',
   'GET|POST|PUT|DELETE /_sim/users/{id}',
   'POST /_sim/lost-change/{id}',
+  'POST /_sim/remove-users',
+  'GET|POST /_sim/hidden',
   'POST /_sim/churn',
   'POST /_sim/full-replace',
   'POST /_sim/expire-sessions',

@@ -26,6 +26,17 @@ export interface SimulatorControl {
   addUser(user: User): void;
   /** Emits a delta (removed). Throws for an unknown id. */
   removeUser(id: string): void;
+  /** Emits one delta removing all of them (a mass deletion). Throws for an unknown id, removing none. */
+  removeUsers(ids: string[]): void;
+  /**
+   * The service account stops seeing these users (as after a change of its rights or of the rightsFilter): no
+   * message says so, and the next full replace leaves them out. They stay in the directory (`users()`).
+   */
+  hideUsers(ids: string[]): void;
+  /** Seen again (all hidden users when `ids` is absent); the next full replace carries them. */
+  showUsers(ids?: string[]): void;
+  /** The users hidden from the service account. */
+  hiddenUsers(): string[];
   /** `count` deterministic random changes now (from the seed's PRNG). */
   churn(count: number): void;
   setChurnRate(perSec: number): void;
@@ -105,6 +116,30 @@ export class Control implements SimulatorControl {
 
   removeUser(id: string): void {
     this.state.directory.apply({ removed: [id] });
+  }
+
+  removeUsers(ids: string[]): void {
+    this.state.directory.apply({ removed: this.knownIds(ids, 'remove') });
+  }
+
+  hideUsers(ids: string[]): void {
+    for (const id of this.knownIds(ids, 'hide')) this.state.hidden.add(id);
+  }
+
+  showUsers(ids?: string[]): void {
+    if (ids === undefined) this.state.hidden.clear();
+    else for (const id of this.knownIds(ids, 'show')) this.state.hidden.delete(id);
+  }
+
+  hiddenUsers(): string[] {
+    return [...this.state.hidden];
+  }
+
+  private knownIds(ids: unknown, what: string): string[] {
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw new DirectoryError(`${what}: expected a list of user ids`, 'invalid');
+    const unknown = (ids as string[]).find((id) => !this.state.directory.has(id));
+    if (unknown !== undefined) throw new DirectoryError(`no user "${unknown}" to ${what}`, 'unknown');
+    return ids as string[];
   }
 
   churn(count: number): void {

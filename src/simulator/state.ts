@@ -130,6 +130,12 @@ export class SimulatorState {
   refusedLoginStatus: 400 | 401;
   /** options.passwordExpiryDays, changeable at run time through the control API. */
   passwordExpiryDays: number | null;
+  /**
+   * Users the service account no longer sees (the control API hides them, as a change of its rights or of the
+   * rightsFilter would): left out of full replaces and deltas, still in the directory.
+   */
+  readonly hidden = new Set<string>();
+  readonly visible = (id: string): boolean => !this.hidden.has(id);
 
   constructor(options: SimulatorOptions) {
     this.options = resolveOptions(options);
@@ -145,7 +151,7 @@ export class SimulatorState {
       for (const session of this.sessions.all()) {
         if (session.down) continue;
         for (const s of session.subscriptions.values()) {
-          const message = deltaFor(s, delta);
+          const message = deltaFor(s, delta, this.visible);
           if (message) this.sessions.enqueue(session, JSON.stringify(message));
         }
       }
@@ -155,7 +161,7 @@ export class SimulatorState {
   /** Queue the subscription's full replace (its first message, or a forced one). */
   queueFullReplace(session: Session, subscriptionId: string): void {
     const s = session.subscriptions.get(subscriptionId);
-    if (s) this.sessions.enqueue(session, fullReplace(s, this.directory, this.texts));
+    if (s) this.sessions.enqueue(session, fullReplace(s, this.directory, this.texts, this.visible));
   }
 
   record(r: RequestRecord): void {

@@ -94,6 +94,9 @@ export function checkSubscription(id: string, body: unknown, directory: Director
 }
 
 const watches = (s: Subscription, id: string) => !s.configurationIds || s.configurationIds.has(id);
+/** Whether the service account may see a user (the control API hides users as a change of rights would). */
+export type Visible = (id: string) => boolean;
+const everyone: Visible = () => true;
 const wants = (s: Subscription, property: string) => !s.properties || s.properties.has(property);
 
 /** The user as this subscription sees it: configurationId plus the subscribed properties (null ones left out unless `keepNulls`). */
@@ -111,10 +114,10 @@ function project(s: Subscription, user: User, keepNulls: boolean): User {
  * The first message after a PUT, and every forced full replace: its text, made piece by piece as it is sent, of
  * each user's cached text where there is one (user-texts.ts).
  */
-export function fullReplace(s: Subscription, directory: Directory, texts: UserTexts): ListMessageText<ReplaceItem> {
+export function fullReplace(s: Subscription, directory: Directory, texts: UserTexts, visible: Visible = everyone): ListMessageText<ReplaceItem> {
   const view = s.properties ? [...s.properties].sort().join(',') : '*';
   const added: ReplaceItem[] = [];
-  const add = (u: User) => added.push(texts.item(view, u.configurationId.id, () => project(s, u, false)));
+  const add = (u: User) => visible(u.configurationId.id) && added.push(texts.item(view, u.configurationId.id, () => project(s, u, false)));
   if (s.configurationIds) {
     for (const id of s.configurationIds) {
       const u = directory.peek(id);
@@ -127,17 +130,18 @@ export function fullReplace(s: Subscription, directory: Directory, texts: UserTe
 }
 
 /** The delta this subscription sees of a directory mutation, or undefined when nothing it watches changed. */
-export function deltaFor(s: Subscription, delta: DirectoryDelta): UsersMessage | undefined {
-  const added = (delta.added ?? []).filter((u) => watches(s, u.configurationId.id)).map((u) => project(s, u, false));
+export function deltaFor(s: Subscription, delta: DirectoryDelta, visible: Visible = everyone): UsersMessage | undefined {
+  const sees = (id: string) => watches(s, id) && visible(id);
+  const added = (delta.added ?? []).filter((u) => sees(u.configurationId.id)).map((u) => project(s, u, false));
   const changed: User[] = [];
   for (const u of delta.changed ?? []) {
-    if (!watches(s, u.configurationId.id)) continue;
+    if (!sees(u.configurationId.id)) continue;
     const p = project(s, u, true);
     // A change touching only properties this subscription does not follow is not sent; a subscribed
     // lastModifiedDate did change, though, so it goes out even alone and the client's view stays the truth.
     if (Object.keys(p).length > 1) changed.push(p);
   }
-  const removed = (delta.removed ?? []).filter((id) => watches(s, id));
+  const removed = (delta.removed ?? []).filter(sees);
   if (!added.length && !changed.length && !removed.length) return undefined;
   const message: UsersMessage = { __type: USERS_MESSAGE, isDelta: true, subscriptionId: s.id };
   if (added.length) message.added = added;

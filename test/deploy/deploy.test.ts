@@ -140,7 +140,7 @@ describe('deploy/', function () {
         expect(r.annotations.description, r.alert).to.be.a('string').and.not.empty;
       }
       const byMetric = (m: string) => all.some((r) => r.expr.includes(m));
-      for (const m of ['icwatch_lag_seconds', 'icwatch_last_message_timestamp_seconds', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total', 'icwatch_redis_errors_total', 'icwatch_ws_disconnects_total', 'icwatch_leader', 'icwatch_leader_changes_total']) {
+      for (const m of ['icwatch_lag_seconds', 'icwatch_last_message_timestamp_seconds', 'icwatch_icws_session_up', 'icwatch_icws_reconnects_total', 'icwatch_redis_errors_total', 'icwatch_ws_disconnects_total', 'icwatch_leader', 'icwatch_leader_changes_total', 'icwatch_removals_held']) {
         expect(byMetric(m), `an alert on ${m}`).to.equal(true);
       }
     });

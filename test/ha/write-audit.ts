@@ -7,8 +7,8 @@
 import { Redis } from 'ioredis';
 import { mirrorKeys, type MirrorKeys } from '../../src/mirror/keys.js';
 
-/** ARGV[8] of apply.lua (the fence): after the command name, the sha or script, numkeys and its 3 keys. */
-const APPLY_FENCE_ARG = 1 + 1 + 1 + 3 + 7;
+/** ARGV[8] of apply.lua (the fence): after the command name, the sha or script, numkeys and its keys. */
+const fenceArgOf = (args: string[]) => 1 + 1 + 1 + Number(args[2]) + 7;
 
 export interface LandedWrite {
   /** Redis server time, ms. */
@@ -77,8 +77,8 @@ export class WriteAudit {
   private closeScript(): void {
     const s = this.script;
     this.script = undefined;
-    if (!s || s.args.length <= APPLY_FENCE_ARG) return; // init.lua: the same keys, one argument
-    const fence = s.args[APPLY_FENCE_ARG]!;
+    if (!s || s.args.length <= fenceArgOf(s.args)) return; // init.lua: the same first keys, one argument
+    const fence = s.args[fenceArgOf(s.args)]!;
     if (s.wrote) this.landed.push({ at: s.at, fence, currentFence: this.fence, seq: s.seq!, entries: s.xadd, client: s.client });
     else if (s.ran && fence !== '' && Number(fence) !== this.fence) this.refused++; // (an EVALSHA answered NOSCRIPT ran nothing)
   }

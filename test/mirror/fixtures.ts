@@ -6,7 +6,7 @@ import { Subject, firstValueFrom, filter, share, type Observable, type Subscript
 import { Redis } from 'ioredis';
 import { MirrorWriter } from '../../src/mirror/writer.js';
 import type { CommittedBatch, MirrorOptions, MirrorStatus } from '../../src/mirror/types.js';
-import { writeToMirror } from '../../src/pipeline/pipeline.js';
+import { writeToMirror, type PipelineOptions } from '../../src/pipeline/pipeline.js';
 import type { SessionHandle } from '../../src/icws/feed.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { decodeChangeEntry, type ChangeEntry } from '../../src/mirror/change.js';
@@ -65,6 +65,8 @@ export interface HarnessOptions extends MirrorOptions {
   onResync?: (reason: string) => void;
   /** subscription.verifyIntervalMs of the pipeline stage (0 = never). */
   verifyIntervalMs?: number;
+  /** The operator's requests about held removals (src/mirror/held-requests.ts). */
+  heldRequests$?: PipelineOptions['heldRequests$'];
 }
 
 /** A running writeToMirror stage: its commits, its end, and a drain like the daemon's. */

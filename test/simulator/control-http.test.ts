@@ -62,6 +62,38 @@ describe('simulator: control API over HTTP', () => {
     expect(replace.added.find((u: { configurationId: { id: string } }) => u.configurationId.id === id)).to.include({ statusText: 'Lost on the way' });
   });
 
+  it('removes many users in one delta, and hides users from the service account: no message, left out of full replaces until shown', async () => {
+    const s = await connect(sim.url);
+    await subscribe(s, 'dir', { configurationIds: ['*'], properties: ['statusText'] });
+    await poll(s);
+    for (const id of ['mass.1', 'mass.2', 'mass.3']) expect((await send('PUT', `/users/${id}`, {})).status).to.equal(200);
+    expect((await send('POST', '/remove-users', { ids: ['mass.1', 'mass.2', 'nobody'] })).status).to.equal(404);
+    expect((await send('POST', '/remove-users', { ids: ['mass.1', 'mass.2'] })).status).to.equal(200);
+    let messages = await poll(s);
+    expect(messages.at(-1).removed).to.deep.equal(['mass.1', 'mass.2']);
+
+    const ids = ((await send('GET', '/users')).body as { configurationId: { id: string } }[]).map((u) => u.configurationId.id);
+    const hidden = ids.filter((id) => id !== 'mass.3').slice(0, 4);
+    expect((await send('POST', '/hidden', { hide: hidden })).status).to.equal(200);
+    expect((await send('GET', '/hidden')).body).to.deep.equal(hidden);
+    expect((await send('POST', '/hidden', {})).status).to.equal(400);
+    expect((await send('POST', `/users/${hidden[0]}`, { statusText: 'unseen' })).status).to.equal(200);
+    expect((await send('POST', '/users/mass.3', { statusText: 'seen' })).status).to.equal(200);
+    await send('POST', '/full-replace');
+    messages = await poll(s);
+    expect(messages.map((m) => m.isDelta)).to.deep.equal([true, false]);
+    expect(messages[0].changed.map((u: { configurationId: { id: string } }) => u.configurationId.id)).to.deep.equal(['mass.3']);
+    const replaced = messages[1].added.map((u: { configurationId: { id: string } }) => u.configurationId.id);
+    expect(replaced).to.have.length(ids.length - hidden.length);
+    for (const id of hidden) expect(replaced).not.to.include(id);
+    expect((await send('GET', '/users')).body).to.have.length(ids.length);
+
+    expect((await send('POST', '/hidden', { show: 'all' })).status).to.equal(200);
+    await send('POST', '/full-replace');
+    expect((await poll(s))[0].added).to.have.length(ids.length);
+    await send('DELETE', '/users/mass.3');
+  });
+
   it('churns, forces a full replace, injects raw text, lists sessions and requests, expires and takes connections down', async () => {
     const s = await connect(sim.url);
     await subscribe(s, 'dir', { configurationIds: ['*'], properties: ['statusText'] });

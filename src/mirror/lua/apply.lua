@@ -21,6 +21,8 @@ All keys share the hash tag {P}, so the user and index keys built here live in t
 KEYS[1]  {P}:meta     HASH
 KEYS[2]  {P}:ids      SET
 KEYS[3]  {P}:changes  STREAM
+KEYS[4]  {P}:held     SET   (ids whose removal the delete guard holds)
+KEYS[5]  {P}:held:info HASH (about the hold; deleted with the last held id)
 ARGV[1]  expected epoch
 ARGV[2]  expected seq (meta seq the chunk was computed against)
 ARGV[3]  user key prefix   "{P}:user:"
@@ -31,6 +33,7 @@ ARGV[7]  now, ms since the epoch (each entry's `at`; meta lastChangeAt)
 ARGV[8]  the writer's fence ('' = high availability off: no fence check)
 ARGV[9]  M, then M meta field/value pairs to set (syncing, syncedAt, subscriptionId, icServer)
 then     X, then X index groups, each: property, S, D, S value/user-id pairs to set, D values to delete
+then     the held segment: A, A ids to hold (SADD), R, R ids to let go (SREM), F, F held:info field/value pairs
 then     the change entries, in order, to the end of ARGV; each is one of
            'n'|'u', id, S, D, S field/value pairs, D fields, data   upsert (HSET/HDEL the user hash, XADD);
                                                                     'n' = a user new to the mirror (SADD ids)
@@ -89,6 +92,13 @@ i = i + 1
 for g = 1, groups do
   i = i + 3 + 2 * tonumber(ARGV[i + 1]) + tonumber(ARGV[i + 2])
 end
+local heldFirst = i
+local heldWrites = tonumber(ARGV[i])
+i = i + 1 + heldWrites
+heldWrites = heldWrites + tonumber(ARGV[i])
+i = i + 1 + tonumber(ARGV[i])
+heldWrites = heldWrites + tonumber(ARGV[i])
+i = i + 1 + 2 * tonumber(ARGV[i])
 
 local n = tonumber(seq)
 local written = 0
@@ -155,6 +165,21 @@ if #still > 0 then sliced('SADD', KEYS[2], still, 1, #still) end
 local j = idxFirst
 for g = 1, groups do
   j = hashWrites(ARGV[4] .. ARGV[j], j + 1)
+end
+
+if heldWrites > 0 then
+  -- The ids held and let go are disjoint (the writer sends the net effect), so their order does not matter.
+  local h = heldFirst
+  local adds = tonumber(ARGV[h])
+  if adds > 0 then sliced('SADD', KEYS[4], ARGV, h + 1, h + adds) end
+  h = h + 1 + adds
+  local releases = tonumber(ARGV[h])
+  if releases > 0 then sliced('SREM', KEYS[4], ARGV, h + 1, h + releases) end
+  h = h + 1 + releases
+  local fields = tonumber(ARGV[h])
+  if fields > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, h + 1, h + 2 * fields)) end
+  local held = redis.call('SCARD', KEYS[4])
+  if held == 0 then redis.call('DEL', KEYS[5]) else redis.call('HSET', KEYS[5], 'count', held) end
 end
 
 local users = redis.call('SCARD', KEYS[2])

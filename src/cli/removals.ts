@@ -1,0 +1,166 @@
+/**
+ * `icwatch removals [--list | --apply | --discard] [-c FILE]`: the removals the delete guard holds (README "Mass
+ * deletions are held"). Talks to Redis with the normal configuration, so it works from any replica's.
+ *
+ * `--list` reads `{P}:held` and `{P}:held:info`. `--apply` and `--discard` are the leader's to carry out, in order
+ * with the messages it writes: the request goes into `{P}:held:info` (compare and set: one at a time) with a publish
+ * on `{P}:held:requests`, and the command waits until the hold is gone. A request no leader took within `--timeout`
+ * is withdrawn (nothing changed) and the command exits 1.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../config/defaults.js';
+import { createRedisClient, describeRedis, firstAttempt, quitRedis, type RedisClient } from '../daemon/redis.js';
+import { EXIT } from '../errors/exit-codes.js';
+import { silentLogger } from '../log/logger.js';
+import { redactText } from '../log/redact.js';
+import { parseHeldInfo, parseHeldRequest, takenValue } from '../mirror/held.js';
+import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
+import { swapHeldRequest } from '../mirror/store.js';
+import { sleep } from '../util/backoff.js';
+import { loadOrExplain } from './load-config.js';
+
+export interface RemovalsOptions {
+  config?: string;
+  list?: boolean;
+  apply?: boolean;
+  discard?: boolean;
+  /** How long the leader may take, in ms. */
+  timeout?: number;
+}
+
+export interface RemovalsIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** Default of --timeout: a leader takes a request within its next write, and applies a hold of 100,000 in seconds. */
+export const REMOVALS_TIMEOUT_MS = 30_000;
+/** How often the command looks whether the hold is gone, and publishes its request again while nobody took it. */
+const POLL_MS = 200;
+const REPUBLISH_MS = 2000;
+
+export async function removalsCommand(opts: RemovalsOptions, io: RemovalsIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const actions = (['list', 'apply', 'discard'] as const).filter((a) => opts[a]);
+  if (actions.length > 1) {
+    io.stderr.write(`icwatch removals: choose one of --list, --apply, --discard (got ${actions.map((a) => `--${a}`).join(', ')})\n`);
+    return EXIT.usage;
+  }
+  const config = loadOrExplain({ file: opts.config });
+  if (typeof config === 'number') return config;
+  const out = (line: string) => io.stdout.write(`${line}\n`);
+  const fail = (line: string) => io.stderr.write(`icwatch removals: ${redactText(line)}\n`);
+
+  let lastError = '';
+  const redis = createRedisClient(config.redis, silentLogger(), { connectionName: 'icwatch-removals' });
+  redis.on('error', (err: Error) => (lastError = err.message));
+  try {
+    await firstAttempt(redis);
+    if (redis.status !== 'ready') {
+      fail(`cannot reach Redis at ${describeRedis(config.redis)}${lastError ? `: ${lastError}` : ''}`);
+      return EXIT.failure;
+    }
+    const keys = mirrorKeys(config.redis.keyPrefix);
+    const action = actions[0] ?? 'list';
+    if (action === 'list') return await list(redis, keys, out);
+    return await request(redis, keys, config, action, opts.timeout ?? REMOVALS_TIMEOUT_MS, out, fail);
+  } catch (err) {
+    fail(`Redis at ${describeRedis(config.redis)}: ${(err as Error).message}`);
+    return EXIT.failure;
+  } finally {
+    await quitRedis(redis);
+  }
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? '?' : new Date(ms).toISOString());
+
+async function list(redis: RedisClient, keys: MirrorKeys, out: (line: string) => void): Promise<number> {
+  const ids = (await redis.smembers(keys.held)).sort();
+  if (!ids.length) {
+    out('no removals are held');
+    return EXIT.ok;
+  }
+  const info = parseHeldInfo(await redis.hgetall(keys.heldInfo));
+  out(`${ids.length} removals held since ${iso(info.since)} (last held or confirmed ${iso(info.updatedAt)})`);
+  if (info.why) out(`why: ${info.why}`);
+  const pending = parseHeldRequest(info.request);
+  if (pending) out(`request: ${pending.action} (${info.request === pending.value ? 'waiting for the leader' : 'the leader is carrying it out'})`);
+  out('held ids:');
+  for (const id of ids) out(id);
+  return EXIT.ok;
+}
+
+async function request(
+  redis: RedisClient,
+  keys: MirrorKeys,
+  config: Config,
+  action: 'apply' | 'discard',
+  timeoutMs: number,
+  out: (line: string) => void,
+  fail: (line: string) => void,
+): Promise<number> {
+  const count = await redis.scard(keys.held);
+  if (!count) {
+    out(`no removals are held; nothing to ${action}`);
+    return EXIT.ok;
+  }
+  const value = `${action}:${randomBytes(6).toString('hex')}`;
+  const made = await swapHeldRequest(redis, keys, '', value);
+  if (made.kind === 'none') {
+    out(`no removals are held; nothing to ${action}`);
+    return EXIT.ok;
+  }
+  if (made.kind === 'other') {
+    fail(`another request is pending (${made.current}); wait for the leader to carry it out (icwatch removals --list)`);
+    return EXIT.failure;
+  }
+  await redis.publish(keys.heldRequests, value);
+  out(`asked the leader to ${action} the ${count} held removals; waiting (up to ${Math.round(timeoutMs / 1000)} s)`);
+  let deadline = Date.now() + timeoutMs;
+  let lastPublish = Date.now();
+  let taken = false;
+  for (;;) {
+    const [held, field] = await Promise.all([redis.scard(keys.held), redis.hget(keys.heldInfo, 'request')]);
+    if (!held) {
+      out(
+        action === 'apply'
+          ? `applied: the leader removed the ${count} held users (ordinary remove entries in ${keys.changes})`
+          : `discarded: the ${count} users stay in the mirror and are no longer held`,
+      );
+      return EXIT.ok;
+    }
+    if (field !== value && field !== takenValue(value)) {
+      fail(
+        `the hold changed before the leader finished the request (${held} removals held now, request ${field ? `"${field}"` : 'gone'}); see icwatch removals --list`,
+      );
+      return EXIT.failure;
+    }
+    if (field === takenValue(value) && !taken) {
+      taken = true;
+      // The leader is on it: give it the time it needs, once more.
+      deadline = Date.now() + timeoutMs;
+    }
+    if (Date.now() >= deadline) {
+      if (taken) {
+        fail(
+          `the leader took the request but the hold is not gone after ${Math.round((2 * timeoutMs) / 1000)} s (${held} still held); it goes on: see icwatch removals --list`,
+        );
+        return EXIT.failure;
+      }
+      const withdrawn = await swapHeldRequest(redis, keys, value, '');
+      if (withdrawn.kind === 'ok') {
+        fail(
+          `no icwatch leader took the request within ${Math.round(timeoutMs / 1000)} s: is \`icwatch run\` leading with this Redis (${describeRedis(config.redis)}) and redis.keyPrefix ${config.redis.keyPrefix}? The request was withdrawn; nothing changed`,
+        );
+        return EXIT.failure;
+      }
+      // Taken meanwhile: wait for it.
+      continue;
+    }
+    if (!taken && Date.now() - lastPublish >= REPUBLISH_MS) {
+      // The publish is only a wake-up: a leader that was reconnecting missed it.
+      await redis.publish(keys.heldRequests, value);
+      lastPublish = Date.now();
+    }
+    await sleep(POLL_MS);
+  }
+}
