@@ -129,7 +129,7 @@ export function createRedisClient(redis: Config['redis'], logger: Logger, option
   // Without a listener ioredis prints every connection error itself; log each distinct one once per outage.
   let lastError = '';
   client.on('error', (err: Error) => {
-    const message = describeRedisError(err);
+    const message = describeRedisError(err, redis);
     if (message !== lastError) logger.warn(`Redis error: ${message}`, { redis: describeRedis(redis) });
     lastError = message;
   });
@@ -140,11 +140,24 @@ export function createRedisClient(redis: Config['redis'], logger: Logger, option
   return client;
 }
 
-/** A connection error in words an operator acts on: a certificate failure says it is TLS and which keys to check. */
-export function describeRedisError(err: Error): string {
+/**
+ * A connection error in words an operator acts on: a certificate failure says it is TLS and which keys to check, a
+ * Sentinel's refusal which credentials it refused. ioredis's retry delay is left out, so one cause is logged once.
+ */
+export function describeRedisError(err: Error, redis?: Config['redis']): string {
   const code = (err as NodeJS.ErrnoException).code ?? '';
-  const tls = /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH)/.test(code) || /certificate|ssl|tls/i.test(err.message);
-  return tls ? `TLS: ${err.message} (check redis.tls.caFile, redis.tls.servername and the server's certificate)` : err.message;
+  const message = err.message.replace(/ after \d+ms\./, '.');
+  if (/alert certificate required/i.test(message)) return 'TLS: the server requires a client certificate (set redis.tls.certFile and redis.tls.keyFile)';
+  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO|SELF_SIGNED|DEPTH_ZERO|HOSTNAME_MISMATCH)/.test(code) || /certificate|ssl routines/i.test(message)) {
+    return `TLS: ${message.split('\n')[0]} (check redis.tls.caFile, redis.tls.servername and the server's certificate)`;
+  }
+  // TLS 1.3 may report the server's refusal of a client without a certificate as a mere reset.
+  if (code === 'ECONNRESET' && redis && !redis.tls.certFile && redis.url.startsWith('rediss:')) {
+    return `${message} (a TLS server that requires a client certificate resets clients without one: redis.tls.certFile and redis.tls.keyFile)`;
+  }
+  if (/sentinel/i.test(message) && /WRONGPASS|NOAUTH/.test(message))
+    return `${message} (the Sentinels refused: check redis.sentinelUsername and redis.sentinelPassword)`;
+  return message;
 }
 
 /** A PEM file's content; an unreadable one is a configuration error naming the key (exit 78). */
