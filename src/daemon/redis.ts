@@ -94,6 +94,8 @@ export function createRedisClient(redis: Config['redis'], logger: Logger, option
   const common: RedisOptions = {
     ...urlOptions(redis),
     connectionName: o.connectionName,
+    // No CLIENT SETINFO on connecting: Redis before 7.2 has no such command, and the README's ACL need not allow it.
+    disableClientInfo: true,
     connectTimeout: o.connectTimeoutMs,
     maxRetriesPerRequest: o.probe ? 0 : o.maxRetriesPerRequest,
     enableOfflineQueue: !o.probe,
