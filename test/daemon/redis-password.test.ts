@@ -84,4 +84,21 @@ describe('a Redis password with any character', function () {
       expect(r.stdout + r.stderr).not.to.include('word-9x');
     });
   }
+
+  it('redis.tls.* with a plain redis:// URL, or a certificate without its key, is a configuration error naming the key', () => {
+    const tried = (env: Record<string, string>) => {
+      try {
+        loadConfig({ env });
+        return '';
+      } catch (err) {
+        expect(err).to.have.property('exitCode', 78);
+        return (err as Error).message;
+      }
+    };
+    expect(tried({ ICWATCH_REDIS_TLS_CA_FILE: '/etc/ca.pem' })).to.match(/^redis\.tls\.caFile: set while redis\.url is plain redis:\/\/: expected rediss:\/\//);
+    expect(tried({ ICWATCH_REDIS_URL: 'rediss://127.0.0.1:6380', ICWATCH_REDIS_TLS_CERT_FILE: '/etc/c.pem' })).to.match(
+      /^redis\.tls\.keyFile: expected redis\.tls\.certFile and redis\.tls\.keyFile together/,
+    );
+    expect(tried({ ICWATCH_REDIS_URL: 'rediss://127.0.0.1:6380', ICWATCH_REDIS_TLS_CA_FILE: '/etc/ca.pem' })).to.equal('');
+  });
 });
