@@ -5,8 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
-import { createLogger, componentLogger, type Logger } from '../log/logger.js';
+import { DEFAULTS } from '../config/defaults.js';
+import { createRedisClient, type RedisClient } from '../daemon/redis.js';
+import { createLogger, componentLogger, silentLogger, type Logger } from '../log/logger.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 import { EXIT } from '../errors/exit-codes.js';
 import { loadOrExplain } from './load-config.js';
@@ -30,8 +31,12 @@ const complain = (text: string) => process.stderr.write(`icwatch demo: ${text}\n
 
 /** True when something answers PING at `url` within the timeout. */
 export async function redisAnswersAt(url: string, timeoutMs = REDIS_PING_TIMEOUT_MS): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
-  probe.on('error', () => {});
+  let probe: RedisClient;
+  try {
+    probe = createRedisClient({ ...DEFAULTS.redis, url }, silentLogger(), { probe: true, connectTimeoutMs: timeoutMs });
+  } catch {
+    return false;
+  }
   try {
     await probe.connect();
     return (await probe.ping()) === 'PONG';

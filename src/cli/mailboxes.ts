@@ -5,11 +5,12 @@
  *   0  updated (license warnings included)
  *   1  the server refused (400/403/404) or failed (5xx, no answer), or a license could not be set (setErrorExceedsThreshold)
  *   2  the input file is unreadable or invalid, or --workgroup is empty: nothing was sent
- *   78 configuration error, login refused for the configured credentials, or 410 Gone (the API removed the resource)
+ *   78 configuration error, login refused for the configured credentials, a redirect (3xx, never followed: icws.url is
+ *      wrong), or 410 Gone (the API removed the resource)
  */
 import type { Config } from '../config/defaults.js';
 import { connectionFromConfig } from '../icws/connection.js';
-import { IcwsAuthenticationError, IcwsError, IcwsGoneError } from '../icws/errors.js';
+import { IcwsAuthenticationError, IcwsError, IcwsGoneError, IcwsRedirectError } from '../icws/errors.js';
 import { connectWithSwitchover } from '../icws/switchover.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
@@ -100,7 +101,8 @@ function failure(err: unknown, workgroupId: string): number {
     );
     return EXIT.config;
   }
-  if (err instanceof IcwsGoneError || err instanceof IcwsAuthenticationError) {
+  // A redirect: icws.url names a host that sends us elsewhere; the operator must set the server's own address.
+  if (err instanceof IcwsGoneError || err instanceof IcwsAuthenticationError || err instanceof IcwsRedirectError) {
     fail(`icwatch: ${err.message}`);
     return EXIT.config;
   }

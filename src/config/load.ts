@@ -9,6 +9,7 @@ import { redactStrings, redactText, REDACTED } from '../log/redact.js';
 import type { Config } from './defaults.js';
 import { envKeys, fromEnv } from './env.js';
 import { ConfigError } from './errors.js';
+import { parseRedisUrl } from './redis-url.js';
 import { configSchema, SECRET_KEYS } from './schema.js';
 
 export interface LoadOptions {
@@ -49,7 +50,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
         options.file ?? 'configuration',
       );
     }
-    if (!isSecretKey(key)) {
+    // redis.url is never echoed: a password that breaks its syntax is where no URL redaction can find it.
+    if (!isSecretKey(key) && key !== 'redis.url') {
       const value = issue.path.reduce<unknown>((node, part) => (node as Layer | undefined)?.[part as string], merged);
       // Not a secret key, but a value such as a URL may still hold credentials.
       if (value !== undefined) problem = `${problem}, got ${redactText(JSON.stringify(value))}`;
@@ -61,6 +63,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (config.icws.passwordFile) {
     config.icws.password = readSecretFile(config.icws.passwordFile, 'icws.passwordFile').trim();
   }
+  if (config.redis.passwordFile) config.redis.password = readSecretFile(config.redis.passwordFile, 'redis.passwordFile').trim();
+  if (config.redis.sentinelPasswordFile) {
+    config.redis.sentinelPassword = readSecretFile(config.redis.sentinelPasswordFile, 'redis.sentinelPasswordFile').trim();
+  }
+  checkRedisTls(config.redis, sourceOf);
   if (config.websocket.tokenFile) {
     const lines = readSecretFile(config.websocket.tokenFile, 'websocket.tokenFile').split(/\r?\n/);
     const tokens = lines.map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
@@ -76,6 +83,20 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (maxMs < initialMs) throw new ConfigError(key, `expected a value ≥ ${section}.backoff.initialMs`, sourceOf(key));
   }
   return config;
+}
+
+/** redis.tls.* only with rediss:// (a CA given for a plain URL would be a false sense of safety), the key with its certificate. */
+function checkRedisTls(redis: Config['redis'], sourceOf: (key: string) => string): void {
+  const url = parseRedisUrl(redis.url);
+  const tlsKeys = Object.entries(redis.tls).filter(([, v]) => v !== '');
+  if ('tls' in url && !url.tls && tlsKeys.length) {
+    const key = `redis.tls.${tlsKeys[0]![0]}`;
+    throw new ConfigError(key, 'set while redis.url is plain redis://: expected rediss:// (TLS) in redis.url, or no redis.tls keys', sourceOf(key));
+  }
+  if (Boolean(redis.tls.certFile) !== Boolean(redis.tls.keyFile)) {
+    const key = redis.tls.certFile ? 'redis.tls.keyFile' : 'redis.tls.certFile';
+    throw new ConfigError(key, 'expected redis.tls.certFile and redis.tls.keyFile together (mutual TLS needs both)', sourceOf(key));
+  }
 }
 
 function readConfigFile(file: string): Layer {

@@ -13,6 +13,7 @@
  * words an operator can act on.
  */
 import { z } from 'zod';
+import { parseRedisUrl } from './redis-url.js';
 
 const int = (min: number, max: number) =>
   z
@@ -27,7 +28,10 @@ const flag = z.boolean({ error: 'expected true or false' });
 const list = (item: z.ZodType<string>) => z.array(item, { error: 'expected a list of strings' });
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `expected one of ${values.join(', ')}` });
 const httpUrl = nonEmpty.refine((v) => /^https?:\/\/[^/\s]+(\/\S*)?$/.test(v), 'expected an http:// or https:// URL, e.g. https://ic1.example.com:8019/icws');
-const redisUrl = nonEmpty.refine((v) => /^rediss?:\/\/\S+$/.test(v), 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
+const redisUrl = nonEmpty.superRefine((v, ctx) => {
+  const url = parseRedisUrl(v);
+  if ('problem' in url) ctx.addIssue({ code: 'custom', message: url.problem });
+});
 const hostPort = nonEmpty.refine((v) => /^[^:\s@]+:\d{1,5}$/.test(v), 'expected host:port (credentials go in redis.url)');
 const propertyName = nonEmpty.refine((v) => /^[A-Za-z][A-Za-z0-9]*$/.test(v), 'expected a property name such as extension');
 
@@ -122,7 +126,10 @@ export const configSchema = z.strictObject({
     .prefault({}),
   redis: z
     .strictObject({
-      /** redis:// or rediss:// URL of a standalone server; credentials, TLS and database in every mode. */
+      /**
+       * redis:// or rediss:// URL of a standalone server; credentials, TLS (rediss: on every connection) and database in
+       * every mode. The user and password percent-encoded.
+       */
       url: redisUrl.default('redis://127.0.0.1:6379'),
       /** standalone (url), sentinel (nodes + sentinelName) or cluster (nodes). */
       mode: oneOf(['standalone', 'sentinel', 'cluster']).default('standalone'),
@@ -151,6 +158,29 @@ export const configSchema = z.strictObject({
       waitTimeoutMs: int(1, 60_000).default(1000),
       /** Retries while Redis is unavailable. */
       backoff: backoff({ initialMs: 200, maxMs: 10000, multiplier: 2, jitter: 0.5 }),
+      /** Secret: the Redis password, as is (any character); wins over one in redis.url. Prefer passwordFile. */
+      password: text.default(''),
+      /** A file whose content (trimmed) is the Redis password; wins over `password`. */
+      passwordFile: text.default(''),
+      /** ACL user icwatch gives the Sentinels (mode sentinel; '' = the default user). */
+      sentinelUsername: text.default(''),
+      /** Secret: the Sentinels' password (their requirepass or the ACL user's); '' = Sentinels without auth. */
+      sentinelPassword: text.default(''),
+      /** A file whose content (trimmed) is the Sentinels' password; wins over `sentinelPassword`. */
+      sentinelPasswordFile: text.default(''),
+      /** TLS of every Redis connection (servers, Cluster nodes, Sentinels) when redis.url is rediss://. */
+      tls: z
+        .strictObject({
+          /** PEM file of the CA that signed the Redis servers' certificates ('' = the system CAs). */
+          caFile: text.default(''),
+          /** PEM client certificate for mutual TLS (Redis tls-auth-clients yes); with keyFile. */
+          certFile: text.default(''),
+          /** PEM private key of certFile. */
+          keyFile: text.default(''),
+          /** Name checked against the servers' certificates and sent as SNI ('' = the host connected to). */
+          servername: text.default(''),
+        })
+        .prefault({}),
     })
     .prefault({}),
   mirror: z
@@ -257,4 +287,4 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 
 /** Keys whose values never reach a log line, an error or `check-config` (credentials inside URLs are masked too). */
-export const SECRET_KEYS = ['icws.password', 'websocket.tokens'] as const;
+export const SECRET_KEYS = ['icws.password', 'websocket.tokens', 'redis.password', 'redis.sentinelPassword'] as const;

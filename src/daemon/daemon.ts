@@ -11,6 +11,7 @@ import { registerSecret } from '../log/redact.js';
 import { Metrics } from '../metrics/metrics.js';
 import { EXIT, exitCodeOf } from '../errors/exit-codes.js';
 import { replicaReadiness } from './readiness.js';
+import { icwsWarnings } from './start-warnings.js';
 import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from './redis.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
 import type { FanoutStage, Stages, WriterFactory } from './stages.js';
@@ -82,6 +83,7 @@ export class Daemon {
         redis: describeRedis(config.redis),
         icws: config.role === 'all' ? config.icws.url : undefined,
       });
+      for (const warning of icwsWarnings(config)) this.log.warn(warning);
 
       const redisLogger = componentLogger(this.options.logger, 'redis');
       this.redis = createRedisClient(config.redis, redisLogger);

@@ -11,7 +11,8 @@ import type { Config } from '../config/defaults.js';
 import type { Logger } from '../log/logger.js';
 import { registerSecret, SecretScope } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { IcwsConfigError, IcwsError, IcwsUnauthorizedError } from './errors.js';
+import { IcwsConfigError, IcwsError, IcwsRedirectError, IcwsUnauthorizedError } from './errors.js';
+import { locationHost } from './errors/redirect-error.js';
 import { errorFor } from './failures.js';
 import { header, networkError, parseJson, readBody, sessionCookie } from './http-answer.js';
 
@@ -176,6 +177,7 @@ export class IcwsConnection {
       headers: { ...this.sessionHeaders(session), accept: 'text/event-stream', ...options.headers },
       throwHttpErrors: false,
       retry: { limit: 0 },
+      followRedirect: false,
       https: this.https,
       timeout: { response: options.timeoutMs ?? this.options.requestTimeoutMs },
       ...(abort.signal ? { signal: abort.signal } : {}),
@@ -187,6 +189,14 @@ export class IcwsConnection {
     });
     this.options.metrics?.icwsRequests.inc({ route: options.route, code: String(response.statusCode) });
     if (response.statusCode >= 200 && response.statusCode < 300) return stream;
+    if (isRedirect(response.statusCode)) {
+      stream.destroy();
+      throw new IcwsRedirectError(
+        response.statusCode,
+        options.route,
+        locationHost(header(response.headers, 'location'), stream.requestUrl?.toString() ?? session.baseUrl),
+      );
+    }
     const text = await readBody(stream, 64 * 1024, options.route).catch(() => '');
     throw errorFor(response.statusCode, options.route, parseJson(text), text, 'session', path.replace(/^\//, ''));
   }
@@ -242,6 +252,8 @@ export class IcwsConnection {
         ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }),
         throwHttpErrors: false,
         retry: { limit: 0 },
+        // got follows 301/302/307/308 by default, re-sending a 307/308's body (the login's password) to the Location.
+        followRedirect: false,
         https: this.https,
         timeout: { request: options.timeoutMs ?? this.options.requestTimeoutMs },
         ...(abort.signal ? { signal: abort.signal } : {}),
@@ -260,6 +272,7 @@ export class IcwsConnection {
     }
     this.options.metrics?.icwsRequests.inc({ route: options.route, code: String(status) });
     this.options.metrics?.icwsRequestDuration.observe({ route: options.route }, (performance.now() - started) / 1000);
+    if (isRedirect(status)) throw new IcwsRedirectError(status, options.route, locationHost(header(resHeaders, 'location'), url));
     const body = parseJson(text);
     if ((status >= 200 && status < 300) || options.allowStatus?.includes(status)) {
       return { status, headers: resHeaders, body: body as T, text };
@@ -284,6 +297,8 @@ function requestSignal(signal: AbortSignal | undefined): { signal?: AbortSignal;
   signal.addEventListener('abort', follow, { once: true });
   return { signal: own.signal, release: () => signal.removeEventListener('abort', follow) };
 }
+
+const isRedirect = (status: number) => status >= 300 && status < 400;
 
 /** The connection the icws.* keys describe: the users feed and `icwatch mailboxes` log in the same way. */
 export function connectionFromConfig(icws: Config['icws'], deps: { metrics?: Metrics; logger?: Logger } = {}): IcwsConnection {

@@ -6,3 +6,4 @@ export { IcwsUnavailableError } from './errors/unavailable-error.js';
 export { IcwsGoneError } from './errors/gone-error.js';
 export { IcwsConfigError } from './errors/config-error.js';
 export { IcwsNetworkError } from './errors/network-error.js';
+export { IcwsRedirectError } from './errors/redirect-error.js';

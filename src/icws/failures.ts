@@ -10,7 +10,15 @@
  * `nextLoginDelay` says how long to wait before logging in again.
  */
 import type { Backoff, BackoffOptions } from '../util/backoff.js';
-import { IcwsAuthenticationError, IcwsError, IcwsGoneError, IcwsNetworkError, IcwsUnauthorizedError, IcwsUnavailableError } from './errors.js';
+import {
+  IcwsAuthenticationError,
+  IcwsError,
+  IcwsGoneError,
+  IcwsNetworkError,
+  IcwsRedirectError,
+  IcwsUnauthorizedError,
+  IcwsUnavailableError,
+} from './errors.js';
 
 export const AUTHENTICATION_FAILURE = 'error.request.connection.authenticationFailure';
 /** errorCode of a refused login on servers that send no errorId. */
@@ -79,6 +87,8 @@ export interface SessionEnd {
   reason: ReconnectReason;
   description: string;
   detail: string;
+  /** Only the operator can end it (a redirect: icws.url is wrong): logged as an error on every attempt. */
+  operatorMustFix?: boolean;
 }
 
 /** The session is gone but the credentials are fine: log in again at once. */
@@ -90,6 +100,8 @@ export function classify(err: unknown): SessionEnd {
   if (err instanceof IcwsUnauthorizedError) return { reason: 'unauthorized', description: 'session expired', detail };
   if (err instanceof IcwsUnavailableError) return { reason: 'switchover', description: 'no server accepting connections', detail };
   if (err instanceof IcwsNetworkError) return { reason: 'network', description: 'network failure', detail };
+  // A redirect is retried with the backoff rather than fatal: a load balancer's maintenance redirect passes by itself.
+  if (err instanceof IcwsRedirectError) return { reason: 'server-error', description: `redirected (${err.status})`, detail, operatorMustFix: true };
   if (err instanceof IcwsError) return { reason: 'server-error', description: `server error ${err.status}`, detail };
   return { reason: 'network', description: 'unexpected failure', detail: err instanceof Error && err.stack ? err.stack : detail };
 }

@@ -155,7 +155,7 @@ export class IcwsUsersFeed implements UsersFeed {
       this.metrics.icwsSessionUp.set(0);
       this.metrics.icwsReconnects.inc({ reason: end.reason });
       const delay = nextLoginDelay(end, wasUp, this.backoff, this.config.icws.backoff);
-      if (end.reason === 'auth-failure') this.log.error(`${end.detail}; next attempt in ${delay} ms`);
+      if (end.reason === 'auth-failure' || end.operatorMustFix) this.log.error(`${end.detail}; next attempt in ${delay} ms`);
       else if (delay === 0) this.log.warn(`ICWS session ended (${end.description}): ${end.detail}; logging in again now`);
       else this.log.warn(`ICWS session lost (${end.description}): ${end.detail}; logging in again in ${delay} ms`);
       this.setState({ type: 'reconnecting', reason: end.description, retryInMs: delay, lastError: end.detail });
