@@ -8,6 +8,7 @@ import { IcwsUsersFeed } from '../icws/users-feed.js';
 import { MirrorWriter } from '../mirror/writer.js';
 import { usersPipeline } from '../pipeline/pipeline.js';
 import { componentLogger } from '../log/logger.js';
+import { sitePolicy } from './site-policy.js';
 import type { StageContext, Stages, WriterContext, WriterStages } from './stages.js';
 
 export async function buildStages(ctx: StageContext): Promise<Stages> {
@@ -25,6 +26,7 @@ export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
     keyPrefix: config.redis.keyPrefix,
     path: config.websocket.path,
     tokens: config.websocket.tokens,
+    site: sitePolicy(config),
     maxBufferedBytes: config.websocket.maxBufferedBytes,
     snapshotChunkUsers: config.websocket.snapshotChunkUsers,
     pingIntervalMs: config.websocket.pingIntervalMs,

@@ -23,6 +23,7 @@ import { Backoff, sleep } from '../util/backoff.js';
 import type { Leadership } from '../ha/leadership.js';
 import { createLeadership } from '../ha/setup.js';
 import { WriterTerm } from '../ha/writer-term.js';
+import { sitePolicy } from './site-policy.js';
 
 export type { DaemonOptions, DaemonState, PrimaryLink } from './daemon-options.js';
 
@@ -74,7 +75,7 @@ export class Daemon {
     const { config } = this;
     try {
       registerSecret(config.icws.password, [config.icws.user, config.icws.applicationName]);
-      for (const token of config.websocket.tokens) registerSecret(token);
+      for (const token of config.websocket.tokens) registerSecret(typeof token === 'string' ? token : token.token);
       this.log.info(`icwatch ${this.version} starting`, {
         role: config.role,
         runs: runningFrom(),
@@ -130,6 +131,7 @@ export class Daemon {
         tokens: config.websocket.tokens,
         indexedProperties: config.redis.indexedProperties,
       },
+      site: sitePolicy(config),
     });
     const port = await this.http.listen();
     this.log.info(`HTTP on http://${config.http.host}:${port} (/metrics, /healthz, /readyz, WebSocket ${config.websocket.path})`);

@@ -9,13 +9,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pickProps, propsKey } from '../fanout/frames.js';
 import { FANOUT_LIMITS } from '../fanout/options.js';
-import { TokenCheck, type Refusal } from '../fanout/request.js';
+import { AccessDoor, type Grant, type SitePolicy, type TokenSpec } from '../fanout/access.js';
+import type { Refusal } from '../fanout/request.js';
 import type { UserProps } from '../fanout/snapshot.js';
 import { parseHead, type MirrorHead, type RedisClient } from '../fanout/stream.js';
 import type { Logger } from '../log/logger.js';
 import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
 import { BodyCache, type BodyCacheLimits, type Body } from './body-cache.js';
-import { checkToken, parseUsersQuery, type UsersQuery } from './users-query.js';
+import { admitRequest, parseUsersQuery, type UsersQuery } from './users-query.js';
 import { decodeUserHash, UsersView, type ViewLimits, type ViewState } from './users-view.js';
 
 export interface UsersReadsOptions {
@@ -23,7 +24,9 @@ export interface UsersReadsOptions {
   keyPrefix: string;
   /** websocket.path: the reads answer on it and below it. */
   path: string;
-  tokens: readonly string[];
+  tokens: readonly TokenSpec[];
+  /** Origin and Host checks (http.allowedOrigins, http.allowedHosts, whether http.host is loopback). */
+  site?: Partial<SitePolicy>;
   indexedProperties: readonly string[];
   logger: Logger;
   limits?: Partial<ReadLimits>;
@@ -53,7 +56,7 @@ return {meta[1], meta[2], id, redis.call('HGETALL', ARGV[1] .. id)}`;
 const etagOf = (h: MirrorHead) => `"${h.epoch ?? ''}:${h.seq}"`;
 
 export class UsersReads {
-  readonly tokens: TokenCheck;
+  readonly door: AccessDoor;
   readonly view: UsersView;
   readonly bodies: BodyCache;
   private readonly keys: MirrorKeys;
@@ -62,7 +65,7 @@ export class UsersReads {
   constructor(private readonly o: UsersReadsOptions) {
     this.limits = { ...READ_LIMITS, ...o.limits };
     this.keys = mirrorKeys(o.keyPrefix);
-    this.tokens = new TokenCheck(o.tokens);
+    this.door = new AccessDoor(o.tokens, o.site);
     this.bodies = new BodyCache(this.limits);
     this.view = new UsersView(o.redis, this.keys, this.limits, (err, id) =>
       o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
@@ -74,9 +77,9 @@ export class UsersReads {
     return path === this.o.path || path.startsWith(`${this.o.path}/`);
   }
 
-  /** The token check alone (the page, the status JSON): a refusal, or null when the request may go on. */
-  refusal(req: IncomingMessage): Refusal | null {
-    return checkToken(req, this.tokens, FANOUT_LIMITS);
+  /** The site and token checks alone (/v1/status, /metrics): what the request may read, or why not. */
+  admit(req: IncomingMessage): Grant | Refusal {
+    return admitRequest(req, this.door);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -101,7 +104,7 @@ export class UsersReads {
         });
       }
     }
-    const q = parseUsersQuery(req, this.tokens, FANOUT_LIMITS, this.o.indexedProperties, id !== null);
+    const q = parseUsersQuery(req, this.door, FANOUT_LIMITS, this.o.indexedProperties, id !== null);
     if ('status' in q) return sendRefusal(res, q);
     try {
       if (id !== null) return await this.one(req, res, id, q);
