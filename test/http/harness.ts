@@ -1,6 +1,7 @@
 /** The daemon's HttpServer with the HTTP reads and the WebSocket fan-out on one port, over a LayoutWriter's mirror. */
 import http from 'node:http';
 import { Redis } from 'ioredis';
+import type { SitePolicy, TokenSpec } from '../../src/fanout/access.js';
 import { FanoutServer } from '../../src/fanout/server.js';
 import { HttpServer } from '../../src/http/server.js';
 import type { StatusView } from '../../src/http/types.js';
@@ -16,7 +17,12 @@ export interface ReadsServer {
   close(): Promise<void>;
 }
 
-export async function startReadsServer(redis: Redis, keyPrefix: string, tokens: string[] = []): Promise<ReadsServer> {
+export async function startReadsServer(
+  redis: Redis,
+  keyPrefix: string,
+  tokens: readonly TokenSpec[] = [],
+  site: Partial<SitePolicy> = {},
+): Promise<ReadsServer> {
   const metrics = new Metrics({ defaultMetrics: false });
   const logger = silentLogger();
   const status = async (): Promise<StatusView> => ({
@@ -36,6 +42,7 @@ export async function startReadsServer(redis: Redis, keyPrefix: string, tokens: 
     readiness: async () => ({ ready: true, checks: {} }),
     status,
     reads: { redis, keyPrefix, path: '/v1/users', tokens, indexedProperties: ['extension'] },
+    site,
   });
   const fanout = new FanoutServer({
     redis,
@@ -43,6 +50,7 @@ export async function startReadsServer(redis: Redis, keyPrefix: string, tokens: 
     keyPrefix,
     path: '/v1/users',
     tokens,
+    site,
     maxBufferedBytes: 4 * 1024 * 1024,
     snapshotChunkUsers: 50,
     pingIntervalMs: 30000,
