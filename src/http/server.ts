@@ -217,13 +217,16 @@ function blankStatus(view: StatusView): StatusView {
 
 /** A reason without host names, addresses or URLs: /readyz is open to anyone who reaches the port. */
 export function withoutHostNames(text: string): string {
-  return text
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>')
-    .replace(/\b(replica:|replica \(|leader is)\s*[^\s,)]+/g, '$1 <replica>')
-    .replace(/\[[0-9a-f:.]+\](:\d+)?/gi, '<host>')
-    .replace(/\b(to|on|at|from|leader|by)\s+[A-Za-z0-9._-]+(:\d+)?/g, '$1 <host>')
-    .replace(/\b[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?\b/g, '<host>')
-    .replace(/\b[A-Za-z0-9-]+:\d{1,5}\b/g, '<host>');
+  return (
+    text
+      .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>')
+      .replace(/\b(replica:|replica \(|leader is)\s*[^\s,)]+/g, '$1 <replica>')
+      .replace(/\[[0-9a-f:.]+\](:\d+)?/gi, '<host>')
+      .replace(/\b(to|on|at|from|leader|by)\s+[A-Za-z0-9._-]+(:\d+)?/g, '$1 <host>')
+      // dotted names and addresses, but not configuration keys (icws.user)
+      .replace(/\b(?!(?:role|icws|subscription|redis|http|websocket|log|ha|shutdown)\.[a-z])[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?\b/g, '<host>')
+      .replace(/\b[A-Za-z0-9-]+:\d{1,5}\b/g, '<host>')
+  );
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

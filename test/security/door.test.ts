@@ -222,5 +222,6 @@ describe('security: who may read', function () {
     const standby = withoutHostNames('standby: the leader is node-a-123-x9 (this replica: node-b-456-y7)');
     expect(standby).not.to.include('node-a').and.not.to.include('node-b');
     expect(withoutHostNames('authentication failed')).to.equal('authentication failed');
+    expect(withoutHostNames('authentication failed: check icws.user and icws.password')).to.equal('authentication failed: check icws.user and icws.password');
   });
 });
