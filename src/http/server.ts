@@ -8,13 +8,14 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import { redactStrings } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { AccessDoor, isRefusal, type Grant, type SitePolicy } from '../fanout/access.js';
+import { AccessDoor, isRefusal, type SitePolicy } from '../fanout/access.js';
 import { pickProps } from '../fanout/frames.js';
 import { hostNameOf } from '../util/loopback.js';
 import { PAGE_STYLE, renderLivePage } from './live-page.js';
 import { PageAssets } from './page-assets.js';
 import { lagHistograms, type HistogramSample } from './status-json.js';
 import { sendRefusal, UsersReads, type UsersReadsOptions } from './users-api.js';
+import { admitRequest } from './users-query.js';
 import type { Readiness, StatusView } from './types.js';
 
 export interface HttpServerOptions {
@@ -106,10 +107,6 @@ export class HttpServer {
     });
   }
 
-  private admit(req: IncomingMessage): Grant | ReturnType<AccessDoor['admit']> {
-    return this.door.admit(req.headers, new URL(req.url ?? '/', 'http://localhost').searchParams);
-  }
-
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -123,7 +120,7 @@ export class HttpServer {
     if (this.reads?.serves(path)) return this.reads.handle(req, res, path);
     switch (path) {
       case '/metrics': {
-        const denied = this.admit(req);
+        const denied = admitRequest(req, this.door);
         if (isRefusal(denied)) return sendRefusal(res, denied);
         const { registry } = this.options.metrics;
         res.writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' });
@@ -175,7 +172,7 @@ export class HttpServer {
         return;
       }
       case '/v1/status': {
-        const grant = this.admit(req);
+        const grant = admitRequest(req, this.door);
         if (isRefusal(grant)) return sendRefusal(res, grant);
         const [status, readiness, lag] = await Promise.all([
           this.options.status(),

@@ -9,14 +9,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pickProps, propsKey } from '../fanout/frames.js';
 import { FANOUT_LIMITS } from '../fanout/options.js';
-import { AccessDoor, type Grant, type SitePolicy, type TokenSpec } from '../fanout/access.js';
+import { AccessDoor, type SitePolicy, type TokenSpec } from '../fanout/access.js';
 import type { Refusal } from '../fanout/request.js';
 import type { UserProps } from '../fanout/snapshot.js';
 import { parseHead, type MirrorHead, type RedisClient } from '../fanout/stream.js';
 import type { Logger } from '../log/logger.js';
 import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
 import { BodyCache, type BodyCacheLimits, type Body } from './body-cache.js';
-import { admitRequest, parseUsersQuery, type UsersQuery } from './users-query.js';
+import { parseUsersQuery, type UsersQuery } from './users-query.js';
 import { decodeUserHash, UsersView, type ViewLimits, type ViewState } from './users-view.js';
 
 export interface UsersReadsOptions {
@@ -75,11 +75,6 @@ export class UsersReads {
   /** Whether `path` is one of the reads' (the WebSocket path, or below it). */
   serves(path: string): boolean {
     return path === this.o.path || path.startsWith(`${this.o.path}/`);
-  }
-
-  /** The site and token checks alone (/v1/status, /metrics): what the request may read, or why not. */
-  admit(req: IncomingMessage): Grant | Refusal {
-    return admitRequest(req, this.door);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
