@@ -45,19 +45,30 @@ interface HttpAnswer {
 /** Called with a RefusedError when a `ws` upgrade is answered with an HTTP error. */
 export type OnRefused = (err: RefusedError) => void;
 
+/** The subprotocol of the protocol, and the prefix of the one that carries the token (the server never echoes it). */
+export const PROTOCOL = 'icwatch.v1';
+export const BEARER_PROTOCOL_PREFIX = 'icwatch.bearer.';
+
 /**
- * The default factory: the global WebSocket when there is one (the token then travels as `?access_token=`, since
- * a browser cannot set headers on an upgrade), else `ws` with an Authorization header.
+ * The subprotocols that carry `token`, as the Kubernetes API server takes them: a browser cannot set headers on an
+ * upgrade, and a token in the URL would end in histories and access logs. base64url without padding (a subprotocol
+ * is an HTTP token: no `=`).
+ */
+export function bearerProtocols(token: string): string[] {
+  const bytes = new TextEncoder().encode(token);
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  const b64 = btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return [PROTOCOL, `${BEARER_PROTOCOL_PREFIX}${b64}`];
+}
+
+/**
+ * The default factory: the global WebSocket when there is one (the token then travels in the subprotocols, since a
+ * browser cannot set headers on an upgrade), else `ws` with an Authorization header.
  */
 export async function defaultWebSocketFactory(onRefused: OnRefused): Promise<WebSocketFactory> {
-  const Global = (globalThis as { WebSocket?: new (url: string) => WebSocketLike }).WebSocket;
-  if (Global) {
-    return (url, token) => {
-      const u = new URL(url);
-      if (token) u.searchParams.set('access_token', token);
-      return new Global(u.toString());
-    };
-  }
+  const Global = (globalThis as { WebSocket?: new (url: string, protocols?: string[]) => WebSocketLike }).WebSocket;
+  if (Global) return (url, token) => (token ? new Global(url, bearerProtocols(token)) : new Global(url));
   const name = 'ws'; // a variable, so that bundlers for the browser leave this import alone
   const { default: WS } = (await import(name)) as WsModule;
   return (url, token) => {

@@ -11,6 +11,8 @@ import { envKeys, fromEnv } from './env.js';
 import { ConfigError } from './errors.js';
 import { parseRedisUrl } from './redis-url.js';
 import { configSchema, SECRET_KEYS } from './schema.js';
+import { parseTokenFile } from './token-file.js';
+import { isLoopbackHost } from '../util/loopback.js';
 
 export interface LoadOptions {
   /** YAML (or JSON) file; missing = defaults and environment only. */
@@ -28,6 +30,10 @@ type Layer = Record<string, unknown>;
 
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
+  // Fail closed: a token variable that is set but names no token must not leave the endpoint open.
+  const tokensVariable = env.ICWATCH_WEBSOCKET_TOKENS;
+  if (tokensVariable !== undefined && !tokensVariable.split(',').some((t) => t.trim()))
+    throw new ConfigError('websocket.tokens', 'ICWATCH_WEBSOCKET_TOKENS is set but holds no token (only blanks and commas)', 'ICWATCH_WEBSOCKET_TOKENS');
   const fileLayer = options.file ? readConfigFile(options.file) : {};
   const merged = merge(merge(merge({}, fileLayer), fromEnv(env)), options.overrides ?? {});
 
@@ -69,9 +75,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   checkRedisTls(config.redis, sourceOf);
   if (config.websocket.tokenFile) {
-    const lines = readSecretFile(config.websocket.tokenFile, 'websocket.tokenFile').split(/\r?\n/);
-    const tokens = lines.map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    config.websocket.tokens = [...config.websocket.tokens, ...tokens];
+    const text = readSecretFile(config.websocket.tokenFile, 'websocket.tokenFile');
+    config.websocket.tokens = [...config.websocket.tokens, ...parseTokenFile(text, config.websocket.tokenFile)];
+  }
+  if (!isLoopbackHost(config.http.host) && config.websocket.tokens.length === 0 && !config.http.allowAnonymous) {
+    throw new ConfigError(
+      'http.host, websocket.tokens',
+      `http.host ${config.http.host} is not a loopback address and websocket.tokens is empty: anyone who reaches the port would read the directory; ` +
+        'configure websocket.tokens (or websocket.tokenFile), bind http.host to 127.0.0.1, or set http.allowAnonymous: true on purpose',
+      sourceOf('http.host'),
+    );
   }
   if (config.redis.mode !== 'standalone' && config.redis.nodes.length === 0) {
     const problem = `expected at least one host:port when redis.mode is ${config.redis.mode}`;
@@ -151,7 +164,8 @@ export function printableConfig(config: Config): Config {
     const parent = path.slice(0, -1).reduce<Layer>((node, part) => node[part] as Layer, copy);
     const leaf = path[path.length - 1]!;
     const value = parent[leaf];
-    if (Array.isArray(value)) parent[leaf] = value.map(() => REDACTED);
+    // A scoped token keeps its props in sight: only the token itself is secret.
+    if (Array.isArray(value)) parent[leaf] = value.map((v: unknown) => (isLayer(v) ? { ...v, token: REDACTED } : REDACTED));
     else if (value) parent[leaf] = REDACTED;
   }
   return copy;

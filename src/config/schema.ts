@@ -34,6 +34,20 @@ const redisUrl = nonEmpty.superRefine((v, ctx) => {
 });
 const hostPort = nonEmpty.refine((v) => /^[^:\s@]+:\d{1,5}$/.test(v), 'expected host:port (credentials go in redis.url)');
 const propertyName = nonEmpty.refine((v) => /^[A-Za-z][A-Za-z0-9]*$/.test(v), 'expected a property name such as extension');
+const origin = nonEmpty.refine((v) => /^https?:\/\/[^/\s?#]+$/.test(v), 'expected an origin: scheme://host[:port], e.g. https://dashboard.example.com');
+const tokenText = nonEmpty.refine((v) => !/\s/.test(v), 'expected a token without spaces');
+/** A token: a string (reads everything), or {token, props} (reads only those properties; README "Security"). */
+export const tokenSpec = z.union(
+  [
+    tokenText,
+    z.strictObject({
+      token: tokenText,
+      props: list(propertyName).min(1, 'expected at least one property name (a token without props reads everything)'),
+    }),
+  ],
+  { error: 'expected a token string or {token: <string>, props: [<property>, …]}' },
+);
+export type TokenSpec = z.infer<typeof tokenSpec>;
 
 /** Exponential backoff with jitter, capped at maxMs (src/util/backoff.ts). */
 const backoff = (defaults: { initialMs: number; maxMs: number; multiplier: number; jitter: number }) =>
@@ -207,6 +221,12 @@ export const configSchema = z.strictObject({
       host: nonEmpty.default('127.0.0.1'),
       /** Its port (0 = any free port). */
       port: int(0, 65535).default(8080),
+      /** true lets a non-loopback http.host serve without websocket.tokens (anyone who reaches the port reads the directory). */
+      allowAnonymous: flag.default(false),
+      /** Web origins (scheme://host[:port]) whose pages may read besides icwatch's own; any other Origin is refused 403. */
+      allowedOrigins: list(origin).default(() => []),
+      /** Host names answered besides loopback ones while http.host is loopback (DNS rebinding guard); e.g. a proxy's name. */
+      allowedHosts: list(nonEmpty.refine((v) => /^[A-Za-z0-9._-]+$|^\[[0-9A-Fa-f:.]+\]$/.test(v), 'expected a host name without port')).default(() => []),
       /**
        * Bodies of GET /v1/users (README "HTTP reads"), per process: built once per seq and query, kept for reuse, the
        * least recently used dropped first; builds and compressions take turns, so reads cannot hog the CPU.
@@ -229,9 +249,13 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Path of the WebSocket endpoint. */
       path: nonEmpty.refine((v) => v.startsWith('/'), 'expected a path starting with /').default('/v1/users'),
-      /** Secret: bearer tokens accepted; none = the endpoint is open. */
-      tokens: list(nonEmpty).default(() => []),
-      /** A file with one token per line (# comments allowed); added to `tokens`. */
+      /**
+       * Secret: bearer tokens accepted, each a string or {token, props} (reads only those properties); none = the
+       * endpoint is open (loopback only, unless http.allowAnonymous). They guard every read: WebSocket, HTTP reads, the
+       * page's data, /v1/status and /metrics.
+       */
+      tokens: z.array(tokenSpec, { error: 'expected a list of tokens' }).default(() => []),
+      /** A file of tokens (# comments allowed): TOKEN or TOKEN props=a,b per line, or a YAML list as in tokens; added to them. */
       tokenFile: text.default(''),
       /** A client whose unsent data passes this is closed with 4008 "slow consumer". */
       maxBufferedBytes: int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
@@ -239,7 +263,7 @@ export const configSchema = z.strictObject({
       snapshotChunkUsers: int(1, 100_000).default(500),
       /** Ping interval; a client that misses a pong is disconnected. */
       pingIntervalMs: int(100, 3_600_000).default(30000),
-      /** Connected clients at most; further connections are refused. */
+      /** Connected clients at most per worker process (websocket.workers × this in all); further connections are refused. */
       maxClients: int(1, 1_000_000).default(10000),
       /** Largest frame accepted from a client. */
       maxClientFrameBytes: int(16, 1024 * 1024).default(4096),

@@ -10,6 +10,7 @@ import { heldRequests$ } from '../mirror/held-requests.js';
 import { mirrorKeys } from '../mirror/keys.js';
 import { usersPipeline } from '../pipeline/pipeline.js';
 import { componentLogger } from '../log/logger.js';
+import { sitePolicy } from './site-policy.js';
 import type { StageContext, Stages, WriterContext, WriterStages } from './stages.js';
 
 export async function buildStages(ctx: StageContext): Promise<Stages> {
@@ -28,6 +29,7 @@ export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
     path: config.websocket.path,
     tokens: config.websocket.tokens,
     properties: config.subscription.properties,
+    site: sitePolicy(config),
     maxBufferedBytes: config.websocket.maxBufferedBytes,
     snapshotChunkUsers: config.websocket.snapshotChunkUsers,
     pingIntervalMs: config.websocket.pingIntervalMs,

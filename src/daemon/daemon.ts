@@ -25,6 +25,7 @@ import type { Leadership } from '../ha/leadership.js';
 import { createLeadership } from '../ha/setup.js';
 import { WriterTerm } from '../ha/writer-term.js';
 import { mirrorKeys } from '../mirror/keys.js';
+import { sitePolicy } from './site-policy.js';
 
 export type { DaemonOptions, DaemonState, PrimaryLink } from './daemon-options.js';
 
@@ -76,7 +77,7 @@ export class Daemon {
     const { config } = this;
     try {
       registerSecret(config.icws.password, [config.icws.user, config.icws.applicationName]);
-      for (const token of config.websocket.tokens) registerSecret(token);
+      for (const token of config.websocket.tokens) registerSecret(typeof token === 'string' ? token : token.token);
       this.log.info(`icwatch ${this.version} starting`, {
         role: config.role,
         runs: runningFrom(),
@@ -135,6 +136,7 @@ export class Daemon {
         indexedProperties: config.redis.indexedProperties,
         limits: config.http.bodies,
       },
+      site: sitePolicy(config),
     });
     const port = await this.http.listen();
     this.log.info(`HTTP on http://${config.http.host}:${port} (/metrics, /healthz, /readyz, WebSocket ${config.websocket.path})`);

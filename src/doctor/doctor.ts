@@ -60,7 +60,9 @@ export async function runDoctor(o: DoctorOptions): Promise<boolean> {
   }
   // Masked in every line printed from here on, whatever a server echoes.
   registerSecret(config.icws.password, [config.icws.user, config.icws.applicationName]);
-  for (const token of config.websocket.tokens) registerSecret(token);
+  for (const token of config.websocket.tokens) registerSecret(typeof token === 'string' ? token : token.token);
+  registerSecret(config.redis.password);
+  registerSecret(config.redis.sentinelPassword);
   report(
     'configuration',
     pass(

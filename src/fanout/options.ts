@@ -2,6 +2,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { SitePolicy, TokenSpec } from './access.js';
 import type { RequestLimits } from './request.js';
 
 export interface FanoutOptions {
@@ -9,7 +10,9 @@ export interface FanoutOptions {
   createSubscriber: () => Redis | Cluster;
   keyPrefix: string;
   path: string;
-  tokens: string[];
+  tokens: readonly TokenSpec[];
+  /** Origin and Host checks (http.allowedOrigins, http.allowedHosts, whether http.host is loopback). */
+  site?: Partial<SitePolicy>;
   /** subscription.properties: what the mirror holds, so what a `props` filter may name. */
   properties: readonly string[];
   maxBufferedBytes: number;

@@ -3,25 +3,19 @@
  * Bad input is refused before upgrading, with an HTTP status and a JSON body naming the parameter and what was
  * expected.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { MirroredProps } from './mirrored-props.js';
+import { isRefusal, scopeProps, type AccessDoor, type Refusal } from './access.js';
+
+export { isRefusal, type Refusal } from './access.js';
 
 export interface ClientRequest {
   since: number | null;
   epoch: string | null;
   ids: ReadonlySet<string> | null;
+  /** The properties sent: those asked for within the token's scope (null = all). */
   props: ReadonlySet<string> | null;
-}
-
-export interface Refusal {
-  status: 400 | 401 | 404 | 503;
-  error: string;
-  parameter?: string;
-  expected?: string;
-  /** A `props` naming what the mirror does not hold: the names it may use. */
-  allowed?: string[];
 }
 
 export interface RequestLimits {
@@ -35,34 +29,6 @@ const PROPERTY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const EPOCH = /^[\w.:-]{1,128}$/;
 const KNOWN = new Set(['since', 'epoch', 'ids', 'props', 'access_token']);
 
-/** Hashing first makes the comparison constant-time whatever the lengths. */
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
-export class TokenCheck {
-  private readonly digests: Buffer[];
-  constructor(tokens: readonly string[]) {
-    this.digests = tokens.filter((t) => t.length > 0).map(digest);
-  }
-  get open(): boolean {
-    return this.digests.length === 0;
-  }
-  accepts(token: string | null): boolean {
-    if (this.open) return true;
-    if (!token) return false;
-    const d = digest(token);
-    let ok = false;
-    for (const known of this.digests) ok = timingSafeEqual(d, known) || ok; // no early exit
-    return ok;
-  }
-}
-
-function bearer(req: IncomingMessage): string | null {
-  const h = req.headers.authorization;
-  if (!h) return null;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-  return m ? m[1]! : '';
-}
-
 function list(value: string, parameter: string, expected: string): string[] | Refusal {
   const items = value.split(',');
   if (value === '' || items.some((i) => i === '')) return { status: 400, error: `${parameter} has an empty item`, parameter, expected };
@@ -73,18 +39,11 @@ function list(value: string, parameter: string, expected: string): string[] | Re
  * Parses the request target; `url` is req.url (path and query). `mirrored`: the names `props` may use (none given:
  * any property name).
  */
-export function parseClientRequest(req: IncomingMessage, tokens: TokenCheck, limits: RequestLimits, mirrored?: MirroredProps): ClientRequest | Refusal {
+export function parseClientRequest(req: IncomingMessage, door: AccessDoor, limits: RequestLimits, mirrored?: MirroredProps): ClientRequest | Refusal {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const q = url.searchParams;
-  const token = bearer(req) ?? q.get('access_token');
-  if (!tokens.accepts(token)) {
-    return {
-      status: 401,
-      error: token ? 'the token is not accepted' : 'a token is required',
-      parameter: 'Authorization',
-      expected: 'Authorization: Bearer <token> or ?access_token=<token>',
-    };
-  }
+  const grant = door.admit(req.headers, q);
+  if (isRefusal(grant)) return grant;
   const seen = new Set<string>();
   for (const key of q.keys()) {
     if (!KNOWN.has(key))
@@ -137,12 +96,13 @@ export function parseClientRequest(req: IncomingMessage, tokens: TokenCheck, lim
     const outside = mirrored?.refusal(out.props);
     if (outside) return outside;
   }
+  const scoped = scopeProps(grant, out.props);
+  if (scoped !== null && isRefusal(scoped)) return scoped;
+  out.props = scoped;
   return out;
 }
 
-export const isRefusal = (r: ClientRequest | Refusal): r is Refusal => 'status' in r;
-
-const REASON: Record<Refusal['status'], string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
+const REASON: Record<Refusal['status'], string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
 
 /** Answers an upgrade request with an HTTP error and a JSON body, then closes the socket. */
 export function refuseUpgrade(socket: Duplex, refusal: Refusal): void {

@@ -57,10 +57,11 @@ export class FanoutServer {
     const limits = (this.limits = { ...FANOUT_LIMITS, ...options.limits });
     const keys = mirrorKeys(options.keyPrefix);
     const log = (this.log = componentLogger(options.logger, 'fanout'));
-    for (const t of options.tokens) registerSecret(t);
+    for (const t of options.tokens) registerSecret(typeof t === 'string' ? t : t.token);
     this.gate = new UpgradeGate({
       path: options.path,
       tokens: options.tokens,
+      site: options.site,
       maxClients: options.maxClients,
       maxPayloadBytes: options.maxClientFrameBytes * limits.hardFrameLimitFactor,
       limits,

@@ -1,18 +1,22 @@
 /**
  * Admission: which upgrade requests become WebSocket clients (README, "The WebSocket protocol"). Another path is
- * refused with 404, a server shutting down or at websocket.maxClients with 503, a bad token with 401 and a bad
- * query (or a `props` naming a property the mirror does not hold) with 400, each with a JSON body naming the problem, before any WebSocket exists.
+ * refused with 404, a server shutting down or at websocket.maxClients with 503, a bad token with 401, a foreign
+ * Origin or Host or a props= outside the token's scope with 403 (access.ts) and a bad query (or a `props` naming a
+ * property the mirror does not hold) with 400, each with a JSON body naming the problem, before any WebSocket exists.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../log/logger.js';
 import type { MirroredProps } from './mirrored-props.js';
-import { isRefusal, parseClientRequest, refuseUpgrade, TokenCheck, type ClientRequest, type RequestLimits } from './request.js';
+import { AccessDoor, selectProtocol, type SitePolicy, type TokenSpec } from './access.js';
+import { isRefusal, parseClientRequest, refuseUpgrade, type ClientRequest, type RequestLimits } from './request.js';
 
 export interface UpgradeOptions {
   path: string;
-  tokens: string[];
+  tokens: readonly TokenSpec[];
+  /** Origin and Host checks (access.ts). */
+  site?: Partial<SitePolicy>;
   maxClients: number;
   /** ws closes with 1009 on a frame larger than this, before reading it. */
   maxPayloadBytes: number;
@@ -26,13 +30,20 @@ export interface UpgradeOptions {
 }
 
 export class UpgradeGate {
-  private readonly tokens: TokenCheck;
+  private readonly door: AccessDoor;
   private readonly wss: WebSocketServer;
   private closed = false;
 
   constructor(private readonly o: UpgradeOptions) {
-    this.tokens = new TokenCheck(o.tokens);
-    this.wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: o.maxPayloadBytes });
+    this.door = new AccessDoor(o.tokens, o.site);
+    // The token's subprotocol is read by the door and never echoed: the server selects icwatch.v1 (or none).
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: o.maxPayloadBytes,
+      handleProtocols: (offered) => selectProtocol(offered),
+    });
   }
 
   /** Handles the `upgrade` events of `server`. */
@@ -57,7 +68,7 @@ export class UpgradeGate {
     if (this.closed) return refuseUpgrade(socket, { status: 503, error: 'shutting down' });
     if (this.o.clientCount() >= this.o.maxClients)
       return refuseUpgrade(socket, { status: 503, error: 'too many clients', expected: `at most ${this.o.maxClients}` });
-    const parsed = parseClientRequest(req, this.tokens, this.o.limits, this.o.mirrored);
+    const parsed = parseClientRequest(req, this.door, this.o.limits, this.o.mirrored);
     if (isRefusal(parsed)) {
       this.o.logger.info('refused a WebSocket client', { status: parsed.status, error: parsed.error, remote: req.socket.remoteAddress });
       return refuseUpgrade(socket, parsed);

@@ -1,14 +1,15 @@
 /**
- * `/`: the live status and directory page. The HTML carries the status as of the request (so it says something
- * without JavaScript too); /assets/page.js (src/page, bundled with icwatch/client) then keeps it live. Every
- * value is escaped.
+ * `/`: the live status and directory page. The HTML carries the status as of the request when no token guards the
+ * reads (so it says something without JavaScript too); /assets/page.js (src/page, bundled with icwatch/client) then
+ * keeps it live. No inline script or style (the page's Content-Security-Policy forbids them). Every value is escaped.
  */
 import type { StatusView } from './types.js';
 
 const esc = (v: string | number | boolean | null | undefined) =>
   String(v ?? '—').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-const STYLE = `
+/** The page's style sheet, served as /assets/page.css: the page's Content-Security-Policy allows no inline style. */
+export const PAGE_STYLE = `
 :root{color-scheme:light dark;--fg:#1d1d1f;--muted:#5f6368;--line:#d9dce1;--bg:#fff;--head:#f3f4f6;--hi:#fff3b0;--ok:#1a7f37;--bad:#b3261e;--warn:#9a6700}
 @media (prefers-color-scheme:dark){:root{--fg:#e8eaed;--muted:#a0a4a8;--line:#3c4043;--bg:#151617;--head:#202124;--hi:#5c4b00}}
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:var(--fg);background:var(--bg)}
@@ -34,12 +35,13 @@ thead th[aria-sort=ascending] button::after{content:" ▲"}thead th[aria-sort=de
 tbody th{font-weight:500}
 tr.changed th{box-shadow:inset 3px 0 var(--hi)}
 table#directory{table-layout:fixed}
+table#directory col:nth-child(1){width:24%}table#directory col:nth-child(2){width:12%}table#directory col:nth-child(3){width:30%}table#directory col:nth-child(4){width:34%}
 #changes{font:12px ui-monospace,monospace;color:var(--muted);max-height:12em;max-width:60em;overflow:auto;list-style:none;padding:0;margin:0}
 #changes li{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 `;
 
-export function renderLivePage(view: StatusView, assetPath: string): string {
+export function renderLivePage(view: StatusView, scriptPath: string, stylePath: string): string {
   const status: Array<[string, string, string | number | undefined]> = [
     ['st-daemon', 'Daemon', `${view.daemon} (version ${view.version})`],
     ['st-session', 'ICWS session', view.session],
@@ -59,7 +61,7 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>icwatch</title><style>${STYLE}</style></head>
+<title>icwatch</title><link rel="stylesheet" href="${esc(stylePath)}"></head>
 <body>
 <header><h1>icwatch</h1><span id="connection" role="status" aria-live="polite" data-state="idle">starting…</span></header>
 <main>
@@ -78,14 +80,14 @@ export function renderLivePage(view: StatusView, assetPath: string): string {
 <span id="search-help" class="sr-only">Press / to search, Escape to clear.</span>
 <span id="shown" aria-live="polite"></span></div>
 <table id="directory"><caption class="sr-only">Users of the directory; column headers sort.</caption>
-<colgroup><col style="width:24%"><col style="width:12%"><col style="width:30%"><col style="width:34%"></colgroup>
+<colgroup><col><col><col><col></colgroup>
 <thead><tr><th scope="col" data-column="name"><button type="button">Name</button></th><th scope="col" data-column="extension"><button type="button">Extension</button></th>
 <th scope="col" data-column="status"><button type="button">Status text</button></th><th scope="col" data-column="workgroups"><button type="button">Workgroups</button></th></tr></thead>
 <tbody></tbody></table></section>
 <p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
 </main>
 <noscript><p>The live directory needs JavaScript; the status above is as of loading the page.</p></noscript>
-<script type="module" src="${esc(assetPath)}"></script>
+<script type="module" src="${esc(scriptPath)}"></script>
 </body></html>
 `;
 }
@@ -99,14 +101,6 @@ function lagText(view: StatusView, stage: string): string {
   const l = view.lag[stage];
   const f = (s: number | undefined) => (s === undefined ? '—' : `${(s * 1000).toFixed(1)} ms`);
   return l ? `since start p50 ${f(l.p50)} · p99 ${f(l.p99)}` : '—';
-}
-
-/** `/` without an accepted token: a page that says what to do (the data itself is never in it). */
-export function renderTokenPage(error: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>icwatch: token required</title></head>
-<body style="font:14px system-ui,sans-serif;margin:2em"><h1>icwatch: token required</h1>
-<p>${esc(error)}. Open this page with <code>?access_token=&lt;token&gt;</code> in its URL (a token of <code>websocket.tokens</code>).</p></body></html>
-`;
 }
 
 /** The time of the last verification against ICWS (subscription.verifyIntervalMs), or why there is none yet. */

@@ -10,7 +10,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pickProps, propsKey } from '../fanout/frames.js';
 import { MirroredProps } from '../fanout/mirrored-props.js';
 import { FANOUT_LIMITS } from '../fanout/options.js';
-import { TokenCheck, type Refusal } from '../fanout/request.js';
+import { AccessDoor, type SitePolicy, type TokenSpec } from '../fanout/access.js';
+import type { Refusal } from '../fanout/request.js';
 import type { UserProps } from '../fanout/snapshot.js';
 import { parseHead, type MirrorHead, type RedisClient } from '../fanout/stream.js';
 import type { Logger } from '../log/logger.js';
@@ -19,7 +20,7 @@ import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
 import { BodyBuilds, BuildsBusy, type BodyBuildLimits } from './body-builds.js';
 import { Body, BodyCache, etagOf, type BodyCacheLimits } from './body-cache.js';
 import { directoryJson } from './users-json.js';
-import { checkToken, parseUsersQuery, type UsersQuery } from './users-query.js';
+import { parseUsersQuery, type UsersQuery } from './users-query.js';
 import { decodeUserHash, UsersView, type ViewLimits } from './users-view.js';
 
 export interface UsersReadsOptions {
@@ -27,7 +28,9 @@ export interface UsersReadsOptions {
   keyPrefix: string;
   /** websocket.path: the reads answer on it and below it. */
   path: string;
-  tokens: readonly string[];
+  tokens: readonly TokenSpec[];
+  /** Origin and Host checks (http.allowedOrigins, http.allowedHosts, whether http.host is loopback). */
+  site?: Partial<SitePolicy>;
   /** subscription.properties: what the mirror holds, so what `props` may name. */
   properties: readonly string[];
   indexedProperties: readonly string[];
@@ -73,7 +76,7 @@ if not id then return {meta[1], meta[2]} end
 return {meta[1], meta[2], id, redis.call('HGETALL', ARGV[1] .. id)}`;
 
 export class UsersReads {
-  readonly tokens: TokenCheck;
+  readonly door: AccessDoor;
   readonly view: UsersView;
   readonly bodies: BodyCache;
   readonly builds: BodyBuilds;
@@ -86,7 +89,7 @@ export class UsersReads {
   constructor(private readonly o: UsersReadsOptions) {
     this.limits = { ...READ_LIMITS, ...o.limits };
     this.keys = mirrorKeys(o.keyPrefix);
-    this.tokens = new TokenCheck(o.tokens);
+    this.door = new AccessDoor(o.tokens, o.site);
     this.mirrored = new MirroredProps(o.properties);
     this.bodies = new BodyCache(this.limits);
     this.builds = new BodyBuilds(this.limits);
@@ -98,11 +101,6 @@ export class UsersReads {
   /** Whether `path` is one of the reads' (the WebSocket path, or below it). */
   serves(path: string): boolean {
     return path === this.o.path || path.startsWith(`${this.o.path}/`);
-  }
-
-  /** The token check alone (the page, the status JSON): a refusal, or null when the request may go on. */
-  refusal(req: IncomingMessage): Refusal | null {
-    return checkToken(req, this.tokens, FANOUT_LIMITS);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -127,7 +125,7 @@ export class UsersReads {
         });
       }
     }
-    const q = parseUsersQuery(req, this.tokens, FANOUT_LIMITS, this.mirrored, this.o.indexedProperties, id !== null);
+    const q = parseUsersQuery(req, this.door, FANOUT_LIMITS, this.mirrored, this.o.indexedProperties, id !== null);
     if ('status' in q) return sendRefusal(res, q);
     try {
       if (id !== null) return await this.one(req, res, id, q);

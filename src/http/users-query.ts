@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { MirroredProps } from '../fanout/mirrored-props.js';
-import { isRefusal, parseClientRequest, type ClientRequest, type Refusal, type RequestLimits, type TokenCheck } from '../fanout/request.js';
+import type { AccessDoor, Grant } from '../fanout/access.js';
+import { isRefusal, parseClientRequest, type ClientRequest, type Refusal, type RequestLimits } from '../fanout/request.js';
 
 export interface UsersQuery {
   ids: ReadonlySet<string> | null;
@@ -14,24 +15,21 @@ export interface UsersQuery {
   lookup: { property: string; value: string } | null;
 }
 
-/** Only the token of the request: for the page and the status JSON, which take no other parameter that matters. */
-export function checkToken(req: IncomingMessage, tokens: TokenCheck, limits: RequestLimits): Refusal | null {
-  const u = new URL(req.url ?? '/', 'http://localhost');
-  const token = u.searchParams.get('access_token');
-  const r = parseClientRequest(withTarget(req, `/${token === null ? '' : `?access_token=${encodeURIComponent(token)}`}`), tokens, limits);
-  return isRefusal(r) ? r : null;
+/** Only the site and the token of the request (/v1/status, /metrics): what it may read, or why not. */
+export function admitRequest(req: IncomingMessage, door: AccessDoor): Grant | Refusal {
+  return door.admit(req.headers, new URL(req.url ?? '/', 'http://localhost').searchParams);
 }
 
 export function parseUsersQuery(
   req: IncomingMessage,
-  tokens: TokenCheck,
+  door: AccessDoor,
   limits: RequestLimits,
   mirrored: MirroredProps,
   indexed: readonly string[],
   single: boolean,
 ): UsersQuery | Refusal {
-  const denied = checkToken(req, tokens, limits);
-  if (denied) return denied;
+  const admitted = admitRequest(req, door);
+  if (isRefusal(admitted)) return admitted;
   const u = new URL(req.url ?? '/', 'http://localhost');
   const allowed = single ? ['props', 'access_token'] : ['ids', 'props', 'access_token', ...indexed];
   const expected = `parameters ${allowed.join(', ')}${single ? '' : ` (${indexed.length ? `at most one of ${indexed.join(', ')}: the indexed properties` : 'no property is indexed'})`}`;
@@ -55,7 +53,7 @@ export function parseUsersQuery(
       expected: 'one indexed property per request',
     };
   const query = rest.toString();
-  const parsed: ClientRequest | Refusal = parseClientRequest(withTarget(req, `/${query ? `?${query}` : ''}`), tokens, limits, mirrored);
+  const parsed: ClientRequest | Refusal = parseClientRequest(withTarget(req, `/${query ? `?${query}` : ''}`), door, limits, mirrored);
   if (isRefusal(parsed)) return parsed;
   if (lookups.length && parsed.ids)
     return { status: 400, error: `ids and ${lookups[0]} cannot be combined`, parameter: 'ids', expected: `either ids or ${lookups[0]}` };

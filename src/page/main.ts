@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 /**
  * The live page at `/`: the directory from icwatch/client (HTTP snapshot, then the WebSocket from its seq, resumed
- * after drops), and the daemon's status polled from /v1/status with a live lag chart. The token, when the page
- * URL has one (?access_token=), goes with every request.
+ * after drops), and the daemon's status polled from /v1/status with a live lag chart. The token comes from the URL's
+ * fragment (`/#access_token=…`, never sent to a server), is kept in the tab's session storage and taken out of the
+ * address bar; it goes in the Authorization header and the WebSocket's subprotocols, never in a request URL.
  */
 import { IcwatchClient, type ClientState } from '../client/index.js';
 import { DirectoryTable } from './directory-table.js';
@@ -18,7 +19,32 @@ const STAGES = ['redis', 'websocket'] as const;
 const RECENT_CHANGES = 15;
 
 const $ = <T extends Element>(sel: string) => document.querySelector(sel) as T;
-const token = new URLSearchParams(location.search).get('access_token') ?? undefined;
+const token = takeToken();
+
+/** The token of the fragment (or an older `?access_token=` link), remembered for this tab and removed from the URL. */
+function takeToken(): string | undefined {
+  const KEY = 'icwatch.token';
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const query = new URLSearchParams(location.search);
+  const given = fragment.get('access_token') ?? query.get('access_token');
+  if (given !== null) {
+    try {
+      sessionStorage.setItem(KEY, given);
+    } catch {
+      // storage refused (a private mode): the token lives as long as the page
+    }
+    fragment.delete('access_token');
+    query.delete('access_token');
+    const rest = (q: URLSearchParams, mark: string) => (q.size ? `${mark}${q.toString()}` : '');
+    history.replaceState(history.state, '', `${location.pathname}${rest(query, '?')}${rest(fragment, '#')}`);
+    return given || undefined;
+  }
+  try {
+    return sessionStorage.getItem(KEY) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const table = new DirectoryTable($<HTMLTableElement>('#directory'), $('#shown'));
 const search = $<HTMLInputElement>('#search');
@@ -65,7 +91,7 @@ const STATE_TEXT: Record<ClientState, string> = {
 client.on('state', (state, detail) => {
   const el = $<HTMLElement>('#connection');
   el.dataset.state = state;
-  el.textContent = state === 'refused' ? `${STATE_TEXT[state]}: ${detail ?? ''}${token ? '' : ' (add ?access_token=… to the page URL)'}` : STATE_TEXT[state];
+  el.textContent = state === 'refused' ? `${STATE_TEXT[state]}: ${detail ?? ''}${token ? '' : ' (open the page as /#access_token=…)'}` : STATE_TEXT[state];
   el.title = detail ?? '';
 });
 client.on('error', () => {}); // shown through the state
@@ -97,7 +123,8 @@ function leadership(s: Status): string {
 
 async function pollStatus(): Promise<void> {
   try {
-    const res = await fetch(`/v1/status${token ? `?access_token=${encodeURIComponent(token)}` : ''}`, { headers: { accept: 'application/json' } });
+    const headers: Record<string, string> = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const res = await fetch('/v1/status', { headers });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const s = (await res.json()) as Status;
     setText('#st-daemon > td', `${s.daemon ?? '—'} (version ${s.version ?? '?'})`);

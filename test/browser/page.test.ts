@@ -2,9 +2,13 @@
  * The live page at `/` in a real browser (Debian's headless Chromium driven by playwright-core): it lists every user
  * of the simulator, shows a change within a second, narrows rows by search, survives an icwatch restart without a
  * reload (and shows what changed meanwhile), and is refused without the token. Leaves a screenshot in
- * test-artifacts/live-page.png. Skipped, saying why, when /usr/bin/chromium is not installed.
+ * test-artifacts/live-page.png. Security (README "Security"): the token given in the URL's fragment never travels in
+ * a request URL and leaves the address bar, the page works under its Content-Security-Policy, and a page of another
+ * origin (or a rebound host name) cannot read the directory of an icwatch without tokens. Skipped, saying why, when
+ * /usr/bin/chromium is not installed.
  */
 import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +29,8 @@ const ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // DNS rebinding without a resolver: a name of the attacker's that answers with the loopback address.
+  '--host-resolver-rules=MAP attacker.example 127.0.0.1',
 ];
 const TOKEN = 'page-token-5f2a91';
 export const SCREENSHOT = join(ROOT, 'test-artifacts', 'live-page.png');
@@ -40,7 +46,7 @@ describe('the live page in headless Chromium', function () {
   let browser: BrowserContext;
   let page: Page;
 
-  const pageUrl = () => `${icwatch.base}/?access_token=${TOKEN}`;
+  const pageUrl = () => `${icwatch.base}/#access_token=${TOKEN}`;
   const rowIds = () => page.$$eval('#directory tbody tr:not([hidden])', (rows) => rows.map((r) => (r as HTMLElement).dataset.id!));
   const rowText = (id: string) =>
     page.$$eval('#directory tbody tr', (rows, rowId) => rows.find((r) => (r as HTMLElement).dataset.id === rowId)?.textContent ?? '', id);
@@ -158,14 +164,117 @@ describe('the live page in headless Chromium', function () {
     console.log(`    screenshot: ${SCREENSHOT}`);
   });
 
-  it('is refused without the token', async () => {
+  it('is refused without the token, and shows no data', async () => {
     const other = await browser.newPage();
     const res = await other.goto(`${icwatch.base}/`);
-    expect(res?.status()).to.equal(401);
-    expect(await other.textContent('body')).to.include('access_token');
-    expect(await other.$('#directory')).to.equal(null);
-    const wrong = await other.goto(`${icwatch.base}/?access_token=not-it`);
-    expect(wrong?.status()).to.equal(401);
+    expect(res?.status()).to.equal(200);
+    await other.waitForSelector('#connection[data-state="refused"]', { timeout: 15000 });
+    expect(await other.textContent('#connection')).to.include('#access_token=');
+    expect(await other.$$('#directory tbody tr')).to.have.length(0);
+    await other.goto(`${icwatch.base}/#access_token=not-it`);
+    await other.reload();
+    await other.waitForSelector('#connection[data-state="refused"]', { timeout: 15000 });
+    expect(await other.$$('#directory tbody tr')).to.have.length(0);
     await other.close();
+  });
+
+  it('works with the token in the fragment, under its CSP, and no request URL carries the token', async () => {
+    const tab = await browser.newPage(); // a new tab: its session storage starts empty
+    const urls: string[] = [];
+    const violations: string[] = [];
+    tab.on('request', (r) => urls.push(r.url()));
+    tab.on('websocket', (ws) => urls.push(ws.url()));
+    tab.on('console', (m) => /Content.Security.Policy|Refused to/i.test(m.text()) && violations.push(m.text()));
+    const res = await tab.goto(pageUrl());
+    expect(res?.headers()['content-security-policy']).to.include("default-src 'self'");
+    await tab.waitForSelector('#connection[data-state="live"]', { timeout: 15000 });
+    const count = sim.control.users().length;
+    await waitFor('every user on the page', async () => (await tab.$$('#directory tbody tr')).length === count, 10000);
+    await waitFor('a status poll', async () => (await tab.textContent('#st-users > td')) === String(count), 10000);
+    expect(tab.url()).not.to.include(TOKEN);
+    expect(await tab.evaluate(() => location.href)).not.to.include('access_token');
+    // a reload finds the token in the tab's session storage, not in the URL
+    await tab.reload();
+    await tab.waitForSelector('#connection[data-state="live"]', { timeout: 15000 });
+    await waitFor('every user after a reload', async () => (await tab.$$('#directory tbody tr')).length === count, 10000);
+    expect(urls.filter((u) => u.startsWith(icwatch.base) || u.startsWith(icwatch.base.replace('http:', 'ws:')))).to.include.members([
+      `${icwatch.base}/`,
+      `${icwatch.base}/v1/users`,
+      `${icwatch.base}/v1/status`,
+    ]);
+    expect(urls.some((u) => u.startsWith('ws://'))).to.equal(true);
+    for (const u of urls) expect(u).not.to.include(TOKEN).and.not.to.include('access_token');
+    expect(violations).to.deep.equal([]);
+    await tab.close();
+  });
+
+  describe('another origin, against an icwatch without tokens (the default)', () => {
+    let open: IcwatchProcess;
+    let attacker: Server;
+    let attackerBase: string;
+
+    before(async function () {
+      this.timeout(90000);
+      // The fan-out alone over the same mirror, with the defaults: loopback, no token.
+      open = await startIcwatch({ ICWATCH_ROLE: 'fanout', ICWATCH_REDIS_URL: SHARED_REDIS_URL, ICWATCH_REDIS_KEY_PREFIX: prefix });
+      await waitFor('the open fan-out ready', async () => (await open.get('/readyz')).status === 200, 60000, 100);
+      const target = `127.0.0.1:${open.port}`;
+      const html = `<!doctype html><title>a page of another site</title><script>
+window.result = { opened: false, frames: 0, closed: null, fetched: null };
+const ws = new WebSocket('ws://${target}/v1/users');
+ws.onopen = () => (window.result.opened = true);
+ws.onmessage = () => window.result.frames++;
+ws.onclose = (e) => (window.result.closed = e.code);
+fetch('http://${target}/v1/users').then((r) => r.text()).then((t) => (window.result.fetched = t), (e) => (window.result.fetched = 'failed: ' + e));
+</script>`;
+      attacker = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
+      await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
+      attackerBase = `http://localhost:${(attacker.address() as { port: number }).port}`;
+    });
+    after(async () => {
+      await open?.stop('SIGTERM');
+      attacker?.closeAllConnections();
+      await new Promise((r) => attacker?.close(r));
+    });
+
+    it('refuses its WebSocket (no snapshot reaches it) and its fetch of /v1/users (403, no data)', async () => {
+      // A client that is not a browser (no Origin) reads it: the refusal below is the Origin's.
+      const direct = await fetch(`${open.base}/v1/users`);
+      expect(direct.status).to.equal(200);
+      expect(((await direct.json()) as { users: unknown[] }).users).to.have.length(sim.control.users().length);
+
+      const tab = await browser.newPage();
+      await tab.goto(`${attackerBase}/`);
+      type Result = { opened: boolean; frames: number; closed: number | null; fetched: string | null };
+      const result = await waitFor(
+        'the socket closed and the fetch done',
+        async () => {
+          const r = await tab.evaluate(() => (window as unknown as { result: Result }).result);
+          return r.closed !== null && r.fetched !== null ? r : null;
+        },
+        15000,
+      );
+      expect(result.opened).to.equal(false);
+      expect(result.frames).to.equal(0);
+      expect(result.closed).to.equal(1006);
+      expect(result.fetched).to.match(/^failed/);
+      // what refused them: the server (the socket's refusal is logged with its status), not only the browser's CORS
+      const refusedLine = (l: string) => l.includes('refused a WebSocket client') && l.includes('403') && l.includes('Origin');
+      await waitFor('the refusal in the log', () => open.stdout().split('\n').some(refusedLine), 10000);
+      const asBrowser = await fetch(`${open.base}/v1/users`, { headers: { origin: attackerBase } });
+      expect(asBrowser.status).to.equal(403);
+      expect(await asBrowser.text()).not.to.include('configurationId');
+      await tab.close();
+    });
+
+    it('refuses a rebound host name (Host: attacker.example) on its loopback bind', async () => {
+      const tab = await browser.newPage();
+      for (const path of ['/v1/users', '/v1/status', '/metrics', '/']) {
+        const res = await tab.goto(`http://attacker.example:${open.port}${path}`);
+        expect(res?.status(), path).to.equal(403);
+        expect(await res?.text(), path).not.to.include('configurationId');
+      }
+      await tab.close();
+    });
   });
 });

@@ -75,11 +75,12 @@ function metricsIn(expr: string): string[] {
 }
 
 /** The configuration in the ConfigMap's icwatch.yaml, loaded as icwatch loads its file. */
-function configMapConfig(docs: Array<{ kind: string; data?: Record<string, string> }>) {
+/** The ConfigMap's file loaded as the Deployment loads it: with the Secret's variables (`env`). */
+function configMapConfig(docs: Array<{ kind: string; data?: Record<string, string> }>, env: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'icwatch-deploy-'));
   try {
     writeFileSync(join(dir, 'icwatch.yaml'), docs.find((d) => d.kind === 'ConfigMap')!.data!['icwatch.yaml']!);
-    return loadConfig({ file: join(dir, 'icwatch.yaml'), env: {} });
+    return loadConfig({ file: join(dir, 'icwatch.yaml'), env });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -127,8 +128,15 @@ describe('deploy/', function () {
       expect(container.securityContext).to.include({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true });
       expect(pod.securityContext.runAsNonRoot).to.equal(true);
       expect(pod.terminationGracePeriodSeconds * 1000).to.be.greaterThan(DEFAULTS.shutdown.timeoutMs);
-      // The ConfigMap's file is a valid configuration.
-      expect(configMapConfig(docs).http.host).to.equal('0.0.0.0');
+      // The ConfigMap's file with the Secret's variables is a valid configuration, listening on every interface
+      // with tokens; the tokens are required (fail closed: without them it does not start).
+      const secret = docs.find((d) => d.kind === 'Secret')!.stringData!;
+      const loaded = configMapConfig(docs, secret);
+      expect(loaded.http.host).to.equal('0.0.0.0');
+      expect(loaded.websocket.tokens.length).to.be.greaterThan(0);
+      expect(() => configMapConfig(docs, {})).to.throw(/http\.host.*websocket\.tokens/);
+      const tokens = container.env.find((e: { name: string }) => e.name === 'ICWATCH_WEBSOCKET_TOKENS');
+      expect(tokens.valueFrom.secretKeyRef.optional ?? false, 'the tokens are not optional').to.equal(false);
     });
 
     it('Prometheus rules: each alert has an expression, a severity and a description; the ones operators need are there', () => {
@@ -146,7 +154,7 @@ describe('deploy/', function () {
     });
 
     it('Kubernetes high availability: two role all replicas, rolled one at a time, on different nodes, a PodDisruptionBudget keeping one', () => {
-      const docs = K8S_FILES.flatMap((f) => parseAllDocuments(read(`k8s/${f}`)).map((d) => d.toJSON() as { kind: string; spec?: any; data?: Record<string, string> }));
+      const docs = K8S_FILES.flatMap((f) => parseAllDocuments(read(`k8s/${f}`)).map((d) => d.toJSON() as { kind: string; spec?: any; data?: Record<string, string>; stringData?: Record<string, string> }));
       const deployment = docs.find((d) => d.kind === 'Deployment')!;
       const podLabels = deployment.spec.template.metadata.labels;
       expect(deployment.spec.replicas).to.be.at.least(2);
@@ -164,7 +172,7 @@ describe('deploy/', function () {
       expect(pdb!.spec.minAvailable).to.equal(1);
       for (const [k, v] of Object.entries(pdb!.spec.selector.matchLabels)) expect(podLabels[k], `the PodDisruptionBudget selects label ${k}`).to.equal(v);
       // The configuration both replicas load keeps high availability on.
-      const loaded = configMapConfig(docs);
+      const loaded = configMapConfig(docs, docs.find((d) => d.kind === 'Secret')!.stringData!);
       expect(loaded.ha.enabled).to.equal(true);
       expect(loaded.role).to.equal('all');
     });

@@ -105,11 +105,14 @@ export class Replicas {
     return r;
   }
 
-  /** What /readyz says of the replica's leadership (`leader`, `standby`, …). */
+  /** What /readyz says of the replica's leadership (`leader`, `standby`, …), and /v1/status of who leads. */
   async leadershipOf(name: string): Promise<Leadership> {
     const res = await this.get(name).process.get('/readyz');
-    const body = JSON.parse(res.text) as { leadership?: string; leader?: string };
-    return { leadership: body.leadership, leader: body.leader, status: res.status };
+    const body = JSON.parse(res.text) as { leadership?: string };
+    // Who leads is not on /readyz (open to probes: no replica ids); /v1/status, behind the token, says it.
+    const status = await this.get(name).process.get(`/v1/status?access_token=${SECRETS.token}`);
+    const leader = status.status === 200 ? (JSON.parse(status.text) as { readiness?: { leader?: string } }).readiness?.leader : undefined;
+    return { leadership: body.leadership, leader, status: res.status };
   }
 
   /** Waits until `name` leads and every other running replica stands by naming it. */

@@ -143,6 +143,7 @@ export interface IcwatchProcess extends CliProcess {
   readonly port: number;
   /** http://127.0.0.1:PORT */
   readonly base: string;
+  /** GET with the first of ICWATCH_WEBSOCKET_TOKENS, if any, as a bearer token (/metrics and /v1/status need it then). */
   get(path: string): Promise<{ status: number; text: string }>;
 }
 
@@ -153,8 +154,9 @@ export async function startIcwatch(env: Record<string, string>, args: string[] =
   const line = await p.waitForOutput(/HTTP on http:\/\/127\.0\.0\.1:\d+/, 60000);
   const port = Number(/:(\d+)$/.exec(line)![1]);
   const base = `http://127.0.0.1:${port}`;
+  const token = env.ICWATCH_WEBSOCKET_TOKENS?.split(',')[0]?.trim();
   const get = async (path: string) => {
-    const res = await fetch(`${base}${path}`);
+    const res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     return { status: res.status, text: await res.text() };
   };
   return { ...p, port, base, get };

@@ -57,7 +57,7 @@ describe('HTTP reads: props the mirror holds, and bodies built once, within boun
   let writer: LayoutWriter;
   const servers: ReadsServer[] = [];
   const start = async (limits: Partial<ReadLimits> = {}, properties?: string[]) => {
-    const s = await startReadsServer(redis, prefix, [], limits, properties);
+    const s = await startReadsServer(redis, prefix, [], {}, limits, properties);
     servers.push(s);
     return s;
   };
@@ -291,7 +291,7 @@ describe('HTTP reads at 10,000 users while a WebSocket client follows live chang
     probe = new LiveProbe(SHARED_REDIS_URL, prefix);
     reader = new LiveProbe(SHARED_REDIS_URL, prefix);
     await probe.fill(10_000);
-    s = await startReadsServer(redis, prefix, [], { maxQueuedBuilds: 1000 });
+    s = await startReadsServer(redis, prefix, [], {}, { maxQueuedBuilds: 1000 });
   });
   after(async () => {
     await probe?.stop();

@@ -1,6 +1,7 @@
 /** The daemon's HttpServer with the HTTP reads and the WebSocket fan-out on one port, over a LayoutWriter's mirror. */
 import http from 'node:http';
 import { Redis } from 'ioredis';
+import type { SitePolicy, TokenSpec } from '../../src/fanout/access.js';
 import { FanoutServer } from '../../src/fanout/server.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { HttpServer } from '../../src/http/server.js';
@@ -21,7 +22,8 @@ export interface ReadsServer {
 export async function startReadsServer(
   redis: Redis,
   keyPrefix: string,
-  tokens: string[] = [],
+  tokens: readonly TokenSpec[] = [],
+  site: Partial<SitePolicy> = {},
   limits: Partial<ReadLimits> = {},
   properties: readonly string[] = DEFAULTS.subscription.properties,
 ): Promise<ReadsServer> {
@@ -44,6 +46,7 @@ export async function startReadsServer(
     readiness: async () => ({ ready: true, checks: {} }),
     status,
     reads: { redis, keyPrefix, path: '/v1/users', tokens, properties, indexedProperties: ['extension'], limits },
+    site,
   });
   const fanout = new FanoutServer({
     redis,
@@ -52,6 +55,7 @@ export async function startReadsServer(
     path: '/v1/users',
     tokens,
     properties,
+    site,
     maxBufferedBytes: 4 * 1024 * 1024,
     snapshotChunkUsers: 50,
     pingIntervalMs: 30000,

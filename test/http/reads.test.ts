@@ -204,7 +204,7 @@ describe('HTTP reads with tokens', function () {
   });
 
   it('answers 401 without a token or with another one, and 200 with it (header or access_token)', async () => {
-    for (const path of ['/v1/users', '/v1/users/u1', '/v1/users?extension=1001', '/v1/status', '/']) {
+    for (const path of ['/v1/users', '/v1/users/u1', '/v1/users?extension=1001', '/v1/status', '/metrics']) {
       const none = await get(`${s.base}${path}`);
       expect(none.status, path).to.equal(401);
       expect(none.headers['www-authenticate'], path).to.include('Bearer');
