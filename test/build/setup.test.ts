@@ -83,6 +83,12 @@ describe('bin/setup.js (before npm start and npm test)', function () {
       expect(buildNeeded(root)).to.equal('dist/bin is missing or older than the sources');
     });
 
+    it('is content when a source was only touched (a checkout), its text the one bundled', () => {
+      built();
+      write('src/cli/main.ts', 'export const a = 1;\n');
+      expect(buildNeeded(root)).to.equal(null);
+    });
+
     it('asks for a build when the page or the client is older than their sources, or missing', () => {
       built();
       write('src/client/index.ts', 'export {};\n');
