@@ -1,7 +1,11 @@
 // `npm test`: everything but the slow fault-injection runs (test/chaos/*.slow.test.ts: npm run test:chaos).
+// Spec files named on the command line (`npm test -- test/a.test.ts`, `npx mocha test/a.test.ts`) run alone: mocha
+// adds them to `spec` below rather than replacing it, so the default set is given only when none is named.
+const named = process.argv.slice(2).some((arg) => /\.test\.ts$/.test(arg));
+
 module.exports = {
   'node-option': ['import=tsx'],
-  spec: ['test/**/*.test.ts'],
+  spec: named ? [] : ['test/**/*.test.ts'],
   ignore: ['test/**/*.slow.test.ts'],
   timeout: 30000,
   exit: true,

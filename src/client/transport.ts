@@ -1,7 +1,7 @@
 /**
- * The two ways in: a WebSocket (the global one in browsers and Node ≥ 22, the `ws` package in older Node) and the
- * HTTP snapshot (fetch). Only the WHATWG WebSocket interface is used, which `ws` implements too, so one code path
- * serves both; `ws` is loaded lazily and only where there is no global WebSocket, so a browser never needs it.
+ * The two ways in: a WebSocket (the global one in browsers, the `ws` package in Node) and the HTTP snapshot (fetch).
+ * Only the WHATWG WebSocket interface is used, which `ws` implements too, so one code path serves both; `ws` is
+ * loaded lazily and only in Node, so a browser never needs it.
  */
 import type { UsersSnapshot } from './protocol.js';
 
@@ -63,16 +63,21 @@ export function bearerProtocols(token: string): string[] {
 }
 
 /**
- * The default factory: the global WebSocket when there is one (the token then travels in the subprotocols, since a
- * browser cannot set headers on an upgrade), else `ws` with an Authorization header.
+ * The default factory: in Node `ws`, with an Authorization header; elsewhere (or where `ws` cannot be loaded) the
+ * global WebSocket, the token then travelling in the subprotocols since a browser cannot set headers on an upgrade.
+ * Node ≥ 22 has a global WebSocket too, but like a browser's it hides the HTTP answer of a refused upgrade (400, 401):
+ * the client would retry a wrong token or query for ever where `ws` lets it stop (state `refused`), and the token
+ * would have to travel in the subprotocols, where `ws` sends a header.
  */
 export async function defaultWebSocketFactory(onRefused: OnRefused): Promise<WebSocketFactory> {
   const Global = (globalThis as { WebSocket?: new (url: string, protocols?: string[]) => WebSocketLike }).WebSocket;
-  if (Global) return (url, token) => (token ? new Global(url, bearerProtocols(token)) : new Global(url));
-  const name = 'ws'; // a variable, so that bundlers for the browser leave this import alone
-  const { default: WS } = (await import(name)) as WsModule;
+  const inNode = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
+  const Ws = inNode || !Global ? await importWs(Global !== undefined) : undefined;
+  if (!Ws) {
+    return (url, token) => (token ? new Global!(url, bearerProtocols(token)) : new Global!(url));
+  }
   return (url, token) => {
-    const ws = new WS(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, perMessageDeflate: false });
+    const ws = new Ws(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, perMessageDeflate: false });
     ws.on('unexpected-response', (_req, res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -84,6 +89,17 @@ export async function defaultWebSocketFactory(onRefused: OnRefused): Promise<Web
     });
     return ws;
   };
+}
+
+/** The `ws` package; undefined when it cannot be loaded and `optional` (there is a global WebSocket to fall back on). */
+async function importWs(optional: boolean): Promise<WsModule['default'] | undefined> {
+  const name = 'ws'; // a variable, so that bundlers for the browser leave this import alone
+  try {
+    return ((await import(name)) as WsModule).default;
+  } catch (err) {
+    if (optional) return undefined;
+    throw err;
+  }
 }
 
 /** Cuts a connection as a network failure would (`ws` can; a browser socket can only be closed). */

@@ -62,7 +62,7 @@ describe('icwatch/client from the packed tarball', function () {
     for (const target of Object.values(exportsField)) expect(files, `the tarball holds ${target}`).to.include(target.replace(/^\.\//, ''));
     expect(files).to.include('dist/page/page.js');
 
-    // Unpack as npm would install it (its one runtime need in Node 20, ws, taken from this checkout: no registry).
+    // Unpack as npm would install it (its one runtime need in Node, ws, taken from this checkout: no registry).
     const pkg = join(dir, 'node_modules', 'icwatch');
     mkdirSync(pkg, { recursive: true });
     await run('tar', ['-xzf', join(dir, packed.filename), '-C', pkg, '--strip-components=1']);

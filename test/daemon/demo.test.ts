@@ -13,6 +13,8 @@ describe('icwatch demo', function () {
     const demo = startCli(['demo', '--users', '20', '--churn', '5', '--port', '0'], { REDIS_URL: undefined });
     const statusLine = await demo.waitForOutput(/status page +http:\/\/127\.0\.0\.1:\d+\//, 30000);
     const base = /http:\/\/127\.0\.0\.1:\d+/.exec(statusLine)![0];
+    // The URLs are written line by line: read them once the last one is in.
+    await demo.waitForOutput(/Ctrl-C stops everything/, 30000);
     const out = demo.stdout();
     for (const what of ['metrics', 'WebSocket', 'follow changes', 'simulator API', 'Redis']) expect(out).to.include(what);
     expect(out).to.match(/tail --url ws:\/\/127\.0\.0\.1:\d+\/v1\/users/);
