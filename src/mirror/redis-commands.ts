@@ -58,6 +58,7 @@ export const REDIS_COMMANDS_USED: readonly RedisCommandUse[] = [
   { command: 'publish', why: 'scripts: the new seq, the lease released', args: (k) => [k('doctor'), '0'] },
   { command: 'subscribe', why: 'followers: new changes; standbys: the lease released', args: (k) => [k('notify')] },
   { command: 'unsubscribe', why: 'leaving those channels', args: (k) => [k('notify')] },
+  { command: 'wait', why: 'redis.waitReplicas: each write waits for that many replicas', args: () => ['0', '1'] },
   { command: 'ping', why: 'health checks and WebSocket keepalive of followers', args: () => [] },
   { command: 'quit', why: 'closing connections politely', args: () => [], optional: true },
   // Sent by ioredis.

@@ -12,6 +12,7 @@ import { bearerProtocols } from '../../src/client/transport.js';
 import { withoutHostNames } from '../../src/http/server.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
 import { LayoutWriter } from '../fanout/layout.js';
 import { get, startReadsServer, type ReadsServer } from '../http/harness.js';
 
@@ -66,11 +67,15 @@ describe('security: who may read', function () {
     writer = new LayoutWriter(redis, prefix);
     await writer.init();
     for (let i = 0; i < 20; i++) await writer.upsert(`u${i}`, { extension: String(1000 + i), statusText: 'Available', [SECRET_PROP]: `${MARK}-${i}` });
-    s = await startReadsServer(redis, prefix, [FULL, { token: SCOPED, props: SCOPE }], {
-      loopbackOnly: true,
-      allowedOrigins: ['https://dash.example.com'],
-      allowedHosts: ['icwatch.internal'],
-    });
+    // The mirror holds SECRET_PROP (so props= naming it is not the 400 of an unmirrored property): only the scope hides it.
+    s = await startReadsServer(
+      redis,
+      prefix,
+      [FULL, { token: SCOPED, props: SCOPE }],
+      { loopbackOnly: true, allowedOrigins: ['https://dash.example.com'], allowedHosts: ['icwatch.internal'] },
+      {},
+      [...DEFAULTS.subscription.properties, SECRET_PROP],
+    );
     ws = `${s.base.replace('http:', 'ws:')}/v1/users`;
   });
   after(async () => {
