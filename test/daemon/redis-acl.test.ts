@@ -47,9 +47,12 @@ function follow(icwatch: IcwatchProcess): { frames: Array<Record<string, unknown
   return { frames, close: () => ws.close() };
 }
 
+/** What /readyz says of the replica's leadership, and /v1/status of who leads (/readyz names no replica: README "Security"). */
 async function leadership(icwatch: IcwatchProcess): Promise<{ status: number; leadership?: string; leader?: string }> {
   const res = await icwatch.get('/readyz');
-  const { leadership, leader } = JSON.parse(res.text) as { leadership?: string; leader?: string };
+  const { leadership } = JSON.parse(res.text) as { leadership?: string };
+  const status = await icwatch.get('/v1/status');
+  const leader = status.status === 200 ? (JSON.parse(status.text) as { readiness?: { leader?: string } }).readiness?.leader : undefined;
   return { status: res.status, leadership, leader };
 }
 
