@@ -5,7 +5,18 @@
 
 /** The route names faults and request records use. */
 export type RouteName =
-  'connect' | 'features' | 'version' | 'server-info' | 'connection' | 'switchover-status' | 'messages' | 'heartbeat' | 'subscription' | 'mailboxes' | 'status' | 'unknown';
+  | 'connect'
+  | 'features'
+  | 'version'
+  | 'server-info'
+  | 'connection'
+  | 'switchover-status'
+  | 'messages'
+  | 'heartbeat'
+  | 'subscription'
+  | 'mailboxes'
+  | 'status'
+  | 'unknown';
 export const FAULT_ROUTES: readonly string[] = [
   'connect',
   'features',
