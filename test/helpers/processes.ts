@@ -147,9 +147,17 @@ export interface IcwatchProcess extends CliProcess {
   get(path: string): Promise<{ status: number; text: string }>;
 }
 
+/**
+ * `icwatch run` as a child process on a free HTTP port, waiting for nothing: for a run meant to end on its own. A
+ * fatal error at start (410 Gone, a refused subscription) may stop the primary before any worker says it listens.
+ */
+export function spawnIcwatch(env: Record<string, string>, args: string[] = ['run']): CliProcess {
+  return startCli(args, { ICWATCH_HTTP_PORT: '0', ICWATCH_HTTP_HOST: '127.0.0.1', ...env });
+}
+
 /** `icwatch run` as a child process on a free HTTP port; resolves once its HTTP server listens. */
 export async function startIcwatch(env: Record<string, string>, args: string[] = ['run']): Promise<IcwatchProcess> {
-  const p = startCli(args, { ICWATCH_HTTP_PORT: '0', ICWATCH_HTTP_HOST: '127.0.0.1', ...env });
+  const p = spawnIcwatch(env, args);
   // Generous: a loaded machine stretches the start (two processes loading their sources through tsx) many times over.
   const line = await p.waitForOutput(/HTTP on http:\/\/127\.0\.0\.1:\d+/, 60000);
   const port = Number(/:(\d+)$/.exec(line)![1]);
