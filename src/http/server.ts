@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { redactStrings } from '../log/redact.js';
+import { redactStrings, redactText } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AccessDoor, isRefusal, type SitePolicy } from '../fanout/access.js';
 import { pickProps } from '../fanout/frames.js';
@@ -134,7 +134,8 @@ export class HttpServer {
         const missing = Object.entries(r.checks)
           .filter(([, ok]) => !ok)
           .map(([name]) => name);
-        // Open to probes: ready or not and why, without host names, replica ids or errors (those are in /v1/status).
+        // Open to probes: ready or not and why (the last error too: a refused write, an untrusted certificate), without
+        // host names, addresses or replica ids (those are in /v1/status).
         const ha = r.leadership ? { leadership: r.leadership } : {};
         const held = r.removalsHeld ? { removalsHeld: r.removalsHeld, held: removalsHeldText(r.removalsHeld) } : {};
         if (r.ready) return sendJson(res, 200, { status: 'ready', ...ha, ...held, checks: r.checks });
@@ -146,6 +147,7 @@ export class HttpServer {
           ...ha,
           ...held,
           checks: r.checks,
+          ...(r.lastError ? { lastError: withoutHostNames(redactText(r.lastError)) } : {}),
         });
       }
       case '/': {
