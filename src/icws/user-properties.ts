@@ -1,6 +1,6 @@
 /**
- * The top-level user properties of the vendor's users subscription reference page (/work/shared/icws-docs/NOTES.md,
- * "Users"; docs/icws.md). With `subscription.properties: ["*"]` the mirror can hold any of them and no other: a
+ * The top-level user properties of the vendor's ICWS reference page for the users configuration subscription
+ * (PUT messaging/subscriptions/configuration/users/{subscriptionId}; docs/icws.md). With `subscription.properties: ["*"]` the mirror can hold any of them and no other: a
  * reader's `props=` filter is checked against this list then (src/fanout/mirrored-props.ts).
  */
 export const USER_PROPERTIES: readonly string[] = [
