@@ -90,8 +90,7 @@ describe('chaos: mass deletions are held', function () {
       expect(body.held).to.match(/^800 removals held/);
       const status = (await (await fetch(`${stack.icwatch.base}/v1/status`, { headers: auth })).json()) as { removalsHeld: number };
       expect(status.removalsHeld).to.equal(800);
-      const page = await (await fetch(`${stack.icwatch.base}/`, { headers: auth })).text();
-      expect(page).to.include('800 removals held');
+      // The page itself holds no data when tokens guard the reads (README "Security"): its script shows this status.
 
       const line = stack
         .output()

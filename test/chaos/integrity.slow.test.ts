@@ -244,7 +244,8 @@ describe('chaos: integrity (nothing lost, nothing wedged)', function () {
       await replica.stop();
       stack.sim.control.churn(20);
       await verdict(stack, recorder);
-      expect(await metric(stack, 'icwatch_redis_unreplicated_writes_total')).to.be.greaterThan(0);
+      // The writes after the stop are counted (the count reaches /metrics through the worker a moment later).
+      await waitFor('unreplicated writes counted', async () => (await metric(stack!, 'icwatch_redis_unreplicated_writes_total')) > 0, 15000, 200);
       expect(stack.output()).to.include('was not acknowledged by 1 replica(s) within 300 ms');
     });
   });
