@@ -1,7 +1,7 @@
 /**
  * Every Redis client of icwatch is built here, from redis.*: a standalone URL, Sentinel (redis.nodes + sentinelName) or
  * Cluster (redis.nodes). In Sentinel and Cluster modes, credentials, TLS and the database come from redis.url too.
- * `rediss://` means TLS on every connection of every mode (PRODUCT.md §15): the server, each Cluster node (its
+ * `rediss://` means TLS on every connection of every mode (README "Security"): the server, each Cluster node (its
  * redisOptions), the Sentinel-chosen master (ioredis enableTLSForSentinelMode) and the Sentinels themselves
  * (sentinelTLS), with redis.tls.* (CA, client certificate, servername). Passwords are registered for redaction.
  *

@@ -1,5 +1,5 @@
 /**
- * Settings that work but put a secret at risk (PRODUCT.md §15, "The ICWS password goes only to ICWS"): said once at
+ * Settings that work but put a secret at risk (README "Security"): said once at
  * start, as warnings, so an operator who chose them on purpose can keep them and one who did not sees them.
  */
 import { isIP } from 'node:net';

@@ -2,7 +2,7 @@
  * Conditions retrying cannot fix stop icwatch with exit 78 and a clear line (410 Gone, a subscription the server
  * refuses); a refused login is not one of them: icwatch stays up, and /readyz says why it is not ready.
  * A run that must fail is only awaited to its exit: the primary meets the ICWS error while its workers are still
- * starting, so their "HTTP on" line may come after the fatal one, or never (PRODUCT.md §2, §4).
+ * starting, so their "HTTP on" line may come after the fatal one, or never (README "Shutdown, restarts and exit codes").
  */
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
@@ -58,7 +58,7 @@ describe('icwatch on conditions retrying cannot fix, and on a second signal', fu
       .map((e) => e.message)
       .join('\n');
     expect(messages).to.match(/410 Gone/);
-    // The resource the server removed, by its path (PRODUCT.md §4).
+    // The resource the server removed, by its path (README "Behaviour under faults").
     expect(messages).to.include('messaging/subscriptions/configuration/users/');
     expect(icwatch.stderr()).to.match(/^icwatch: exiting 78: .*messaging\/subscriptions\/configuration\/users\/.*410 Gone/m);
   });

@@ -1,5 +1,5 @@
 /**
- * Least privilege (PRODUCT.md §15): icwatch runs completely as a Redis user with exactly the ACL the README gives
+ * Least privilege (README "Security"): icwatch runs completely as a Redis user with exactly the ACL the README gives
  * (read from README.md here, so the two cannot drift): a leader writing the mirror from the simulator, a standby
  * that takes over when the leader releases its lease on SIGTERM, the fan-out (a WebSocket client gets the snapshot
  * and the changes), HTTP reads, and a Cluster; at the end `ACL LOG` is empty on every server.

@@ -1,5 +1,5 @@
 /**
- * A Redis password with any character works (PRODUCT.md §15): percent-encoded in redis.url or as is in
+ * A Redis password with any character works (README "Security"): percent-encoded in redis.url or as is in
  * redis.password / redis.passwordFile, against a real redis-server that requires it; it never reaches output, and a
  * redis.url that does not parse exits 78 with a message that names the key and does not print the URL.
  */

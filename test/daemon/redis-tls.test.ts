@@ -1,5 +1,5 @@
 /**
- * Redis connections are as secure as the URL says (PRODUCT.md §15), against real TLS Redis: certificates made with
+ * Redis connections are as secure as the URL says (README "Security"), against real TLS Redis: certificates made with
  * openssl, a redis-server and a redis-sentinel listening on a plain port AND a TLS port, each behind a counting
  * proxy. With rediss://, icwatch mirrors (standalone with redis.tls.caFile; Sentinel with TLS and auth) while the
  * plain ports receive nothing and every connection to the TLS ports opens with a TLS handshake; mutual TLS works

@@ -241,7 +241,7 @@ describe('deploy/', function () {
       const result = spawnSync('promtool', ['check', 'metrics'], { input: scrape, encoding: 'utf8' });
       const problems = `${result.stdout}${result.stderr}`.split('\n').filter((l) => l.trim());
       // prom-client's default gauges nodejs_active_*_total carry a _total suffix promtool dislikes; they are not ours to rename.
-      // icwatch_icws_password_expiry_days is named in days by the contract (PRODUCT.md §18): a password expires on a day.
+      // icwatch_icws_password_expiry_days is named in days by the contract (README "Metrics"): a password expires on a day.
       const ours = problems.filter(
         (l) =>
           !/^nodejs_active_\w+_total non-counter metrics should not have "_total" suffix$/.test(l) &&

@@ -1,5 +1,5 @@
 /**
- * The ICWS password goes only to ICWS (PRODUCT.md §15): a fake ICWS (a real HTTP server) answers the login with a
+ * The ICWS password goes only to ICWS (README "Security"): a fake ICWS (a real HTTP server) answers the login with a
  * redirect (302, and 307, whose follower re-sends the body) to a capturing server on another port. Neither
  * `icwatch run` nor `icwatch mailboxes` follows it: the capturing server sees no connection at all, the error names
  * the status and the Location's host, and never the password or the rest of the Location.
