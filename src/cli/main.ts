@@ -55,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--port <port>', 'port (0 = any free port)', intArg('--port'), 8018)
     .option('--users <n>', 'generated users', intArg('--users'), 200)
     .option('--churn <perSecond>', 'changes per second (0 = none)', numArg('--churn'), 2)
+    .option('--status-churn <perSecond>', 'user status changes per second (0 = none)', numArg('--status-churn'), 2)
     .option('--seed <seed>', 'seed of the generated users and churn', intArg('--seed'), 1)
     .addOption(new Option('--messaging-version <v>', 'messaging feature version (2 = server-sent events available)').choices(['1', '2']).default('2'))
     .option('--user <userID>', 'accepted userID', 'icwatch')

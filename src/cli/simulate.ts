@@ -11,6 +11,8 @@ export interface SimulateOptions {
   port?: number;
   users?: number;
   churn?: number;
+  /** Status changes per second (user statuses: calls, breaks, log-ins). */
+  statusChurn?: number;
   seed?: number;
   messagingVersion?: string;
   user?: string;
@@ -32,6 +34,7 @@ export async function simulateCommand(opts: SimulateOptions): Promise<number> {
       port: opts.port,
       users: opts.users,
       churnPerSec: opts.churn,
+      statusChurnPerSec: opts.statusChurn,
       seed: opts.seed,
       messagingVersion: opts.messagingVersion === '1' ? 1 : 2,
       user: opts.user,

@@ -28,6 +28,15 @@
  *   GET    /_sim/requests              every ICWS request seen: [{method, path, route, name, status, at}]
  *   GET    /_sim/sessions              [{sessionId, subscriptions, queued}]
  *   GET    /_sim/mailboxes/{workgroup} the workgroup's monitored mailboxes (404 when unknown)
+ *   GET    /_sim/statuses              every user's status (the truth)
+ *   GET    /_sim/statuses/{id}         one user's status (404 when unknown)
+ *   POST   /_sim/statuses/{id}         change it {statusId?, loggedIn?, onPhone?, notes?, …}; null clears notes,
+ *                                      forwardNumber, until → a delta to the user-statuses subscribers
+ *   POST   /_sim/status-churn          {count}: that many status changes now; {perSecond}: background rate (0 stops)
+ *   POST   /_sim/shift-change          {agents, withinMs}: that many logged-out agents log in within withinMs → {ids}
+ *   GET    /_sim/status-subscriptions  the PUTs of the user-statuses subscription: [{sessionId, userIds, status, at}]
+ *   PUT    /_sim/status-messages/{id}  add or change a catalogue entry (the body: the entry) → statusMessagesMessage
+ *   DELETE /_sim/status-messages/{id}  remove it → statusMessagesMessage (statusMessagesRemoved)
  *
  * Answers: 200 JSON ({ok:true} for actions), 400 {error} naming what was wrong, 404 {error}, 409 when adding an
  * existing user.
@@ -36,6 +45,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { User } from '../icws/messages.js';
 import type { SimulatorControl } from './control.js';
 import { DirectoryError } from './directory.js';
+import { StatusError } from './presence.js';
+import type { StatusMessage } from '../icws/user-statuses.js';
 import { faultProblem, type Fault } from './faults.js';
 import { CONTROL_CONTENT_TYPE, readJson, sendJson } from './http.js';
 import type { SimulatorState } from './state.js';
@@ -160,6 +171,38 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, contro
       const m = control.mailboxes(id!);
       return m ? reply(res, 200, m) : reply(res, 404, { error: `no workgroup "${id}"` });
     }
+    case 'GET statuses':
+      return reply(res, 200, control.statuses());
+    case 'GET statuses/{id}': {
+      const st = control.status(id!);
+      return st ? reply(res, 200, st) : reply(res, 404, { error: `no user "${id}"` });
+    }
+    case 'POST statuses/{id}':
+      control.setStatus(id!, object(body, `POST /_sim/statuses/${id}`));
+      return reply(res, 200, control.status(id!));
+    case 'POST status-churn': {
+      const b = object(body ?? {}, 'POST /_sim/status-churn');
+      if (b.count === undefined && b.perSecond === undefined) throw new ControlError(400, 'POST /_sim/status-churn: expected {count} or {perSecond}');
+      if (b.count !== undefined) control.statusChurn(b.count as number);
+      if (b.perSecond !== undefined) control.setStatusChurnRate(b.perSecond as number);
+      return reply(res, 200, ok);
+    }
+    case 'POST shift-change': {
+      const b = object(body, 'POST /_sim/shift-change');
+      return reply(res, 200, { ids: control.shiftChange(b.agents as number, (b.withinMs as number | undefined) ?? 60_000) });
+    }
+    case 'GET status-subscriptions':
+      return reply(res, 200, control.statusSubscriptionPuts());
+    case 'PUT status-messages/{id}': {
+      const entry = object(body, `PUT /_sim/status-messages/${id}`) as unknown as StatusMessage;
+      if (entry.statusId !== undefined && entry.statusId !== id)
+        throw new ControlError(400, `PUT /_sim/status-messages/${id}: statusId is "${entry.statusId}", expected "${id}"`);
+      control.setStatusMessage({ ...entry, statusId: id! });
+      return reply(res, 200, ok);
+    }
+    case 'DELETE status-messages/{id}':
+      control.removeStatusMessage(id!);
+      return reply(res, 200, ok);
     default:
       throw new ControlError(404, `no control endpoint ${method} ${url.pathname} (see GET /_sim/)`);
   }
@@ -183,6 +226,12 @@ const ENDPOINTS = [
   'GET /_sim/requests',
   'GET /_sim/sessions',
   'GET /_sim/mailboxes/{workgroup}',
+  'GET /_sim/statuses',
+  'GET|POST /_sim/statuses/{id}',
+  'POST /_sim/status-churn',
+  'POST /_sim/shift-change',
+  'GET /_sim/status-subscriptions',
+  'PUT|DELETE /_sim/status-messages/{id}',
 ];
 
 export async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL, control: SimulatorControl, state: SimulatorState): Promise<void> {
@@ -191,6 +240,7 @@ export async function handleControl(req: IncomingMessage, res: ServerResponse, u
     await route(req, res, url, control, state);
   } catch (err) {
     if (err instanceof ControlError) return reply(res, err.status, { error: err.message });
+    if (err instanceof StatusError) return reply(res, err.kind === 'unknown' ? 404 : 400, { error: err.message });
     if (err instanceof DirectoryError) return reply(res, err.kind === 'unknown' ? 404 : err.kind === 'exists' ? 409 : 400, { error: err.message });
     if (err instanceof Error && err.name === 'BodyError') return reply(res, 400, { error: err.message });
     throw err;

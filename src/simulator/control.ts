@@ -9,7 +9,11 @@ import { DirectoryError } from './directory.js';
 import type { Fault } from './faults.js';
 import { connectionDownMessage } from './icws-routes.js';
 import type { MonitoredMailbox } from './mailboxes.js';
-import type { RequestRecord, SimulatorState } from './state.js';
+import type { RequestRecord, SimulatorState, StatusSubscriptionPut } from './state.js';
+import { StatusError, type StatusChange } from './presence.js';
+import { Random } from './random.js';
+import type { StatusChurnKind } from './status-churn.js';
+import { STATUS_MESSAGES_MESSAGE, type StatusMessage, type StatusMessagesMessage, type UserStatus } from '../icws/user-statuses.js';
 
 export interface SimulatorControl {
   /** The truth: every user with every property it has (no nulls). */
@@ -62,6 +66,30 @@ export interface SimulatorControl {
   mailboxes(workgroupId: string): MonitoredMailbox[] | undefined;
   /** Every CSRF token and session cookie value issued so far (secrets a client must never print). */
   issuedCredentials(): string[];
+
+  /** The truth of user statuses: every user's (docs/icws.md "User statuses"). */
+  statuses(): UserStatus[];
+  status(id: string): UserStatus | undefined;
+  /**
+   * Changes one user's status (any status property; null clears notes, forwardNumber, until): subscribers get a delta.
+   * Any statusId is taken, one the catalogue lacks too. Throws StatusError for an unknown user or a bad change.
+   */
+  setStatus(id: string, change: StatusChange): void;
+  /** `count` status changes now (calls, breaks, log-ins…, from the seed's PRNG). */
+  statusChurn(count: number): void;
+  /** Background status churn, changes per second (0 stops). */
+  setStatusChurnRate(perSec: number): void;
+  /**
+   * A shift change: `agents` logged-out users log in (available) at random moments within `withinMs`, several per
+   * message when they fall close together. Returns their ids (fewer when fewer are logged out).
+   */
+  shiftChange(agents: number, withinMs: number): string[];
+  /** The PUTs of the user-statuses subscription received, oldest first (the last 50). */
+  statusSubscriptionPuts(): StatusSubscriptionPut[];
+  /** Adds or changes a catalogue entry; subscribers of the catalogue get a statusMessagesMessage. */
+  setStatusMessage(entry: StatusMessage): void;
+  /** Removes a catalogue entry (by id, case-insensitively); subscribers get statusMessagesRemoved. */
+  removeStatusMessage(statusId: string): void;
 }
 
 /** Shortest and longest tick of the background churn: many small batches at high rates, one change per tick at low ones. */
@@ -70,8 +98,16 @@ const CHURN_TICK_MAX_MS = 1000;
 /** How often the background churn logs a summary. */
 const CHURN_LOG_EVERY_MS = 10_000;
 
+/** How often a shift change logs in the agents whose moment came. */
+const SHIFT_TICK_MS = 50;
+
 export class Control implements SimulatorControl {
   private churnTimer?: NodeJS.Timeout;
+  private statusChurnTimer?: NodeJS.Timeout;
+  private readonly shiftTimers = new Set<NodeJS.Timeout>();
+  private statusChurnCounts: Partial<Record<StatusChurnKind, number>> = {};
+  /** Shift changes so far: each one's moments come from the seed and its number. */
+  private shifts = 0;
   private idleTimer: NodeJS.Timeout;
   private churnCounts: Partial<Record<ChurnKind, number>> = {};
   private lastChurnLog = Date.now();
@@ -243,8 +279,120 @@ export class Control implements SimulatorControl {
     return [...this.state.sessions.issued];
   }
 
+  statuses(): UserStatus[] {
+    return this.state.presence.all();
+  }
+
+  status(id: string): UserStatus | undefined {
+    const s = this.state.presence.peek(id);
+    return s && structuredClone(s);
+  }
+
+  setStatus(id: string, change: StatusChange): void {
+    this.state.presence.apply([{ id, change }]);
+  }
+
+  statusChurn(count: number): void {
+    if (!Number.isInteger(count) || count < 0) throw new StatusError(`status churn count must be a whole number ≥ 0, got ${count}`, 'invalid');
+    this.state.statusChurn.run(count);
+  }
+
+  setStatusChurnRate(perSec: number): void {
+    if (typeof perSec !== 'number' || !Number.isFinite(perSec) || perSec < 0)
+      throw new StatusError(`status churn rate must be a number ≥ 0, got ${perSec}`, 'invalid');
+    if (this.statusChurnTimer) clearInterval(this.statusChurnTimer);
+    this.statusChurnTimer = undefined;
+    if (perSec === 0) return;
+    const tickMs = Math.min(CHURN_TICK_MAX_MS, Math.max(CHURN_TICK_MIN_MS, Math.round(1000 / perSec)));
+    let owed = 0;
+    let last = performance.now();
+    let lastLog = Date.now();
+    this.statusChurnTimer = setInterval(() => {
+      const now = performance.now();
+      owed += ((now - last) / 1000) * perSec;
+      last = now;
+      const n = Math.floor(owed);
+      if (n <= 0) return;
+      owed -= n;
+      const counts = this.statusChurnCounts;
+      for (const [k, v] of Object.entries(this.state.statusChurn.run(n))) counts[k as StatusChurnKind] = (counts[k as StatusChurnKind] ?? 0) + v;
+      if (Date.now() - lastLog >= CHURN_LOG_EVERY_MS) {
+        const total = Object.values(counts).reduce((a, b) => a + b, 0);
+        this.state.log.info(`status churn: ${total} changes in the last ${Math.round((Date.now() - lastLog) / 1000)} s`, counts);
+        this.statusChurnCounts = {};
+        lastLog = Date.now();
+      }
+    }, tickMs);
+    this.statusChurnTimer.unref();
+  }
+
+  shiftChange(agents: number, withinMs: number): string[] {
+    if (!Number.isInteger(agents) || agents < 0) throw new StatusError(`agents must be a whole number ≥ 0, got ${agents}`, 'invalid');
+    if (typeof withinMs !== 'number' || !Number.isFinite(withinMs) || withinMs < 0)
+      throw new StatusError(`withinMs must be a number of milliseconds ≥ 0, got ${withinMs}`, 'invalid');
+    const presence = this.state.presence;
+    const ids: string[] = [];
+    for (const id of presence.ids((s) => s.loggedIn !== true)) {
+      if (ids.length >= agents) break;
+      ids.push(id);
+    }
+    // Each agent's moment, in order: the timer logs in those whose moment came, one message per tick.
+    const rng = new Random(this.state.options.seed ^ (0x5a1f7 + ++this.shifts));
+    const moments = ids.map(() => rng.next() * withinMs).sort((a, b) => a - b);
+    const start = performance.now();
+    let next = 0;
+    const tick = () => {
+      const due = performance.now() - start;
+      const changes: { id: string; change: StatusChange }[] = [];
+      for (; next < ids.length && moments[next]! <= due; next++)
+        if (presence.peek(ids[next]!)) changes.push({ id: ids[next]!, change: this.state.statusChurn.loginChange() });
+      if (changes.length) presence.apply(changes);
+      if (next >= ids.length) {
+        clearInterval(timer);
+        this.shiftTimers.delete(timer);
+        this.state.log.info(`shift change: ${ids.length} agents logged in within ${Math.round(performance.now() - start)} ms`);
+      }
+    };
+    const timer = setInterval(tick, SHIFT_TICK_MS);
+    timer.unref();
+    this.shiftTimers.add(timer);
+    this.state.log.info(`shift change: ${ids.length} agents log in within ${withinMs} ms`, { asked: agents });
+    tick();
+    return ids;
+  }
+
+  statusSubscriptionPuts(): StatusSubscriptionPut[] {
+    return structuredClone(this.state.statusSubscriptionPuts);
+  }
+
+  setStatusMessage(entry: StatusMessage): void {
+    if (entry === null || typeof entry !== 'object' || typeof entry.statusId !== 'string' || entry.statusId === '' || typeof entry.messageText !== 'string')
+      throw new StatusError('a catalogue entry needs a statusId and a messageText (strings)', 'invalid');
+    const catalogue = this.state.presence.catalogue;
+    const key = entry.statusId.toLowerCase();
+    const existed = catalogue.has(key);
+    catalogue.set(key, structuredClone(entry));
+    this.catalogueChanged(existed ? { statusMessagesChanged: [entry] } : { statusMessagesAdded: [entry] });
+  }
+
+  removeStatusMessage(statusId: string): void {
+    const catalogue = this.state.presence.catalogue;
+    const entry = catalogue.get(String(statusId).toLowerCase());
+    if (!entry) throw new StatusError(`no status "${statusId}" in the catalogue`, 'unknown');
+    catalogue.delete(entry.statusId.toLowerCase());
+    this.catalogueChanged({ statusMessagesRemoved: [entry.statusId] });
+  }
+
+  private catalogueChanged(change: Omit<StatusMessagesMessage, '__type' | 'isDelta'>): void {
+    const message: StatusMessagesMessage = { __type: STATUS_MESSAGES_MESSAGE, isDelta: true, ...change };
+    const text = JSON.stringify(message);
+    for (const session of this.state.sessions.all()) if (session.statusMessages && !session.down) this.state.sessions.enqueue(session, text);
+  }
+
   /** Stops the timers (the simulator is closing). */
   stop(): void {
+    if (this.statusChurnTimer) clearInterval(this.statusChurnTimer);
+    for (const t of this.shiftTimers) clearInterval(t);
     if (this.churnTimer) clearInterval(this.churnTimer);
     clearInterval(this.idleTimer);
   }

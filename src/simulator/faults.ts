@@ -16,6 +16,9 @@ export type RouteName =
   | 'subscription'
   | 'mailboxes'
   | 'status'
+  | 'user-statuses'
+  | 'status-messages'
+  | 'set-status'
   | 'unknown';
 export const FAULT_ROUTES: readonly string[] = [
   'connect',
@@ -29,6 +32,9 @@ export const FAULT_ROUTES: readonly string[] = [
   'subscription',
   'mailboxes',
   'status',
+  'user-statuses',
+  'status-messages',
+  'set-status',
   'unknown',
 ];
 

@@ -1,6 +1,6 @@
 /**
  * The ICWS routes the simulator serves (docs/icws.md): connection, features, messages, the users subscription, the
- * status catalogue and the monitored-mailboxes bulk update, answering as real servers do (docs/icws.md "Errors", "Content type"). Each route is a template, a short name (the one
+ * status catalogue, the user statuses (subscription, catalogue changes, setting one) and the monitored-mailboxes bulk update, answering as real servers do (docs/icws.md "Errors", "Content type"). Each route is a template, a short name (the one
  * faults match on) and a handler; routes under /icws/{sessionId}/ are authenticated before their handler runs.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,7 +11,8 @@ import { bulkUpdate } from './mailboxes.js';
 import { answerPoll, openStream, wantsStream } from './messaging.js';
 import type { Session } from './sessions.js';
 import type { SimulatorState } from './state.js';
-import { STATUS_MESSAGES } from './status-messages.js';
+import { randomUUID } from 'node:crypto';
+import { StatusError } from './presence.js';
 import { checkSubscription } from './subscriptions.js';
 
 export const CONNECTION_REQUEST_TYPE = 'urn:inin.com:connection:icAuthConnectionRequestSettings';
@@ -187,6 +188,71 @@ async function postMailboxes({ req, res, state, params, session }: RouteContext)
   sendJson(res, result.status, result.body);
 }
 
+/**
+ * PUT messaging/subscriptions/status/user-statuses `{userIds}` (docs/icws.md "User statuses"): one per session, each PUT
+ * replaces the list, then a full message (isDelta false) carries the statuses of every listed user. An id the server
+ * does not know is refused with 404 naming it (likely, as the reference page lists 404 for this PUT), the list unchanged.
+ */
+async function putUserStatuses({ req, res, state, session }: RouteContext): Promise<void> {
+  const body = await readJson(req, state.options.maxBodyBytes);
+  const record = (status: number, userIds: string[] = []) => state.recordStatusPut({ sessionId: session!.id, userIds, status, at: Date.now() });
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    record(400);
+    return sendError(res, 400, {
+      errorId: 'error.request.invalidRepresentation.malformed',
+      message: 'The request representation object was malformed: expected a JSON object.',
+    });
+  }
+  const userIds = (body as Record<string, unknown>).userIds;
+  if (!Array.isArray(userIds) || userIds.length === 0 || userIds.some((id) => typeof id !== 'string' || id === '')) {
+    record(400);
+    return sendError(res, 400, {
+      errorId: userIds === undefined ? 'error.request.invalidRepresentation.missingProperty' : 'error.request.invalidRepresentation.invalidProperty',
+      message: 'The property "userIds" must be a list of at least one user id.',
+    });
+  }
+  const ids = userIds as string[];
+  const unknown = ids.find((id) => !state.presence.peek(id));
+  if (unknown !== undefined) {
+    record(404, ids);
+    return sendError(res, 404, { errorId: 'error.request.notFound', message: `The user "${unknown}" does not exist.` });
+  }
+  session!.userStatuses = new Set(ids);
+  record(200, ids);
+  sendJson(res, 200, undefined);
+  state.queueStatusReplace(session!);
+}
+
+/** PUT status/user-statuses/{userId} `{statusId, notes?, forwardNumber?, until?}` → 202 {requestId}; subscribers get a delta. */
+async function setUserStatus({ req, res, state, params, session }: RouteContext): Promise<void> {
+  const body = await readJson(req, state.options.maxBodyBytes);
+  const userId = params.userId!;
+  if (!state.presence.peek(userId)) return sendError(res, 404, { errorId: 'error.request.notFound', message: `The user "${userId}" does not exist.` });
+  if (session!.readOnly && session!.userID !== userId) {
+    return sendError(res, 403, {
+      errorId: 'error.request.accessDenied',
+      message: `User "${session!.userID}" is not authorized to set the status of "${userId}".`,
+    });
+  }
+  const b = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  const entry = typeof b?.statusId === 'string' ? state.presence.entry(b.statusId) : undefined;
+  if (!b || !entry) {
+    return sendError(res, 400, {
+      errorId: 'error.request.invalidRepresentation.invalidProperty',
+      message: `"statusId" must name a status of the catalogue (GET status/status-messages)${typeof b?.statusId === 'string' ? `; "${b.statusId}" is none` : ''}.`,
+    });
+  }
+  const change: Record<string, unknown> = { statusId: entry.statusId };
+  for (const key of ['notes', 'forwardNumber', 'until'] as const) if (b[key] !== undefined) change[key] = b[key];
+  try {
+    state.presence.apply([{ id: userId, change }]);
+  } catch (err) {
+    if (err instanceof StatusError) return sendError(res, 400, { errorId: 'error.request.invalidRepresentation.invalidProperty', message: err.message });
+    throw err;
+  }
+  sendJson(res, 202, { requestId: randomUUID() });
+}
+
 export const ROUTES: Route[] = [
   route('connect', 'POST', '/icws/connection', false, connect),
   route('features', 'GET', '/icws/connection/features', false, ({ res, state }) => sendJson(res, 200, { featureInfoList: features(state) })),
@@ -216,7 +282,26 @@ export const ROUTES: Route[] = [
   }),
   route('subscription', 'PUT', '/icws/{sessionId}/messaging/subscriptions/configuration/users/{subscriptionId}', true, putSubscription),
   route('subscription', 'DELETE', '/icws/{sessionId}/messaging/subscriptions/configuration/users/{subscriptionId}', true, deleteSubscription),
-  route('status', 'GET', '/icws/{sessionId}/status/status-messages', true, ({ res }) => sendJson(res, 200, { statusMessageList: STATUS_MESSAGES })),
+  route('status', 'GET', '/icws/{sessionId}/status/status-messages', true, ({ res, state }) =>
+    sendJson(res, 200, { statusMessageList: [...state.presence.catalogue.values()] }),
+  ),
+  route('user-statuses', 'PUT', '/icws/{sessionId}/messaging/subscriptions/status/user-statuses', true, putUserStatuses),
+  route('user-statuses', 'DELETE', '/icws/{sessionId}/messaging/subscriptions/status/user-statuses', true, ({ res, session }) => {
+    if (!session!.userStatuses) return sendError(res, 404, { errorId: 'error.request.notFound', message: 'There is no user statuses subscription.' });
+    session!.userStatuses = undefined;
+    sendJson(res, 204, undefined);
+  }),
+  route('status-messages', 'PUT', '/icws/{sessionId}/messaging/subscriptions/status/status-messages', true, ({ req, res, session }) => {
+    req.resume();
+    session!.statusMessages = true;
+    sendJson(res, 200, undefined);
+  }),
+  route('status-messages', 'DELETE', '/icws/{sessionId}/messaging/subscriptions/status/status-messages', true, ({ res, session }) => {
+    if (!session!.statusMessages) return sendError(res, 404, { errorId: 'error.request.notFound', message: 'There is no status messages subscription.' });
+    session!.statusMessages = false;
+    sendJson(res, 204, undefined);
+  }),
+  route('set-status', 'PUT', '/icws/{sessionId}/status/user-statuses/{userId}', true, setUserStatus),
   route('mailboxes', 'POST', '/icws/{sessionId}/configuration/workgroups/{workgroupId}/monitored-mailboxes', true, postMailboxes),
 ];
 

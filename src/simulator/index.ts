@@ -13,7 +13,8 @@ export type { SimulatorControl } from './control.js';
 export type { Fault } from './faults.js';
 export type { MonitoredMailbox } from './mailboxes.js';
 export { MAILBOX_LICENSE, MAILBOX_LICENSE_LIMIT, MAILBOX_LICENSE_THRESHOLD, MAILBOX_MONIKERS, initialMailboxes, mailboxIdFor } from './mailboxes.js';
-export type { RequestRecord, SimulatorOptions } from './state.js';
+export type { RequestRecord, SimulatorOptions, StatusSubscriptionPut } from './state.js';
+export type { StatusChange } from './presence.js';
 export { generateUser, generateUsers, WORKGROUP_IDS, WORKGROUPS, SKILLS, STATUS_TEXTS } from './users.js';
 export { compactIso } from './random.js';
 
@@ -53,6 +54,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     throw err;
   }
   if (o.churnPerSec > 0) control.setChurnRate(o.churnPerSec);
+  if (o.statusChurnPerSec > 0) control.setStatusChurnRate(o.statusChurnPerSec);
   const url = `${certificates ? 'https' : 'http'}://${urlHost(o.host)}:${port}/icws`;
   state.log.info('ICWS simulator listening', {
     url,

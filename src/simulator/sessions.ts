@@ -24,6 +24,10 @@ export interface Session {
   readonly userID: string;
   readonly readOnly: boolean;
   readonly subscriptions: Map<string, Subscription>;
+  /** The user-statuses subscription's ids (one per session, replaced by each PUT); undefined = none. */
+  userStatuses?: Set<string>;
+  /** Subscribed to changes of the status catalogue. */
+  statusMessages?: boolean;
   queue: QueuedMessage[];
   /** ms since the epoch of its last authenticated request: idle sessions are forgotten. */
   lastSeen: number;

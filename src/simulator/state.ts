@@ -12,6 +12,9 @@ import { initialMailboxes, type MonitoredMailbox } from './mailboxes.js';
 import { SessionStore, type Session } from './sessions.js';
 import { deltaFor, fullReplace } from './subscriptions.js';
 import { generateUsers } from './users.js';
+import { Presence } from './presence.js';
+import { StatusChurn } from './status-churn.js';
+import { USER_STATUS_MESSAGE, type UserStatusMessage } from '../icws/user-statuses.js';
 
 export interface SimulatorOptions {
   /** default 127.0.0.1 */
@@ -24,6 +27,8 @@ export interface SimulatorOptions {
   seed?: number;
   /** default 0 (no background churn) */
   churnPerSec?: number;
+  /** user status changes per second (calls, breaks, log-ins: status-churn.ts), default 0 */
+  statusChurnPerSec?: number;
   /** feature "messaging"; 2 = SSE available. default 2 */
   messagingVersion?: 1 | 2;
   /** feature "configuration", default 16 */
@@ -79,6 +84,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     users: o.users ?? 200,
     seed: o.seed ?? 1,
     churnPerSec: o.churnPerSec ?? 0,
+    statusChurnPerSec: o.statusChurnPerSec ?? 0,
     messagingVersion: o.messagingVersion ?? 2,
     configurationVersion: o.configurationVersion ?? 16,
     user: o.user ?? 'icwatch',
@@ -115,6 +121,18 @@ export interface RequestRecord {
   at: number;
 }
 
+/** One PUT of the user-statuses subscription, as received (tests check that every PUT carries the whole list). */
+export interface StatusSubscriptionPut {
+  sessionId: string;
+  userIds: string[];
+  /** The answer: 200, or 400/404 for a list refused. */
+  status: number;
+  /** ms since the epoch. */
+  at: number;
+}
+/** PUTs of the user-statuses subscription remembered (the oldest are dropped): each may list every user. */
+const MAX_STATUS_SUBSCRIPTION_PUTS = 50;
+
 export class SimulatorState {
   readonly options: ResolvedOptions;
   readonly log: Logger;
@@ -125,6 +143,10 @@ export class SimulatorState {
   readonly faults = new FaultTable();
   readonly mailboxes: Map<string, Map<string, MonitoredMailbox>> = initialMailboxes();
   readonly churn: Churn;
+  /** Every user's status (docs/icws.md "User statuses"), and its churn. */
+  readonly presence: Presence;
+  readonly statusChurn: StatusChurn;
+  readonly statusSubscriptionPuts: StatusSubscriptionPut[] = [];
   readonly requests: RequestRecord[] = [];
   /** options.refusedLoginStatus, changeable at run time through the control API. */
   refusedLoginStatus: 400 | 401;
@@ -146,6 +168,18 @@ export class SimulatorState {
     this.texts = new UserTexts(this.directory);
     this.sessions = new SessionStore(this.options.maxQueuedMessages, this.log);
     this.churn = new Churn(this.directory, this.options.seed, { configurationVersion: this.options.configurationVersion });
+    this.presence = new Presence(this.directory, this.options.seed, this.options.icServer);
+    this.statusChurn = new StatusChurn(this.presence, this.options.seed, this.options.icServer);
+    this.presence.onChange((deltas) => {
+      for (const session of this.sessions.all()) {
+        const ids = session.userStatuses;
+        if (session.down || !ids) continue;
+        const userStatusList = deltas.filter((d) => ids.has(d.userId));
+        if (!userStatusList.length) continue;
+        const message: UserStatusMessage = { __type: USER_STATUS_MESSAGE, isDelta: true, userStatusList };
+        this.sessions.enqueue(session, JSON.stringify(message));
+      }
+    });
     this.directory.onDelta((delta, lost) => {
       if (lost) return;
       for (const session of this.sessions.all()) {
@@ -162,6 +196,24 @@ export class SimulatorState {
   queueFullReplace(session: Session, subscriptionId: string): void {
     const s = session.subscriptions.get(subscriptionId);
     if (s) this.sessions.enqueue(session, fullReplace(s, this.directory, this.texts, this.visible));
+  }
+
+  /** The user-statuses subscription's first message after each PUT: the status of every listed user (isDelta false). */
+  queueStatusReplace(session: Session): void {
+    const ids = session.userStatuses;
+    if (!ids) return;
+    const userStatusList = [];
+    for (const id of ids) {
+      const s = this.presence.peek(id);
+      if (s) userStatusList.push(s);
+    }
+    const message: UserStatusMessage = { __type: USER_STATUS_MESSAGE, isDelta: false, userStatusList };
+    this.sessions.enqueue(session, JSON.stringify(message));
+  }
+
+  recordStatusPut(put: StatusSubscriptionPut): void {
+    this.statusSubscriptionPuts.push(put);
+    if (this.statusSubscriptionPuts.length > MAX_STATUS_SUBSCRIPTION_PUTS) this.statusSubscriptionPuts.shift();
   }
 
   record(r: RequestRecord): void {

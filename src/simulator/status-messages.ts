@@ -1,26 +1,13 @@
 /**
  * The status catalogue the simulator serves at GET /icws/{sessionId}/status/status-messages (docs/icws.md "User
- * statuses"): a few of a CIC server's default statuses, one per status group, with every field real servers give an
+ * statuses"): most of a CIC server's default statuses (docs/icws.md "User statuses"), of every status group, with every field real servers give an
  * entry. Which defaults are ACD statuses is not public: here only "Available" and "ACD - Agent Not Answering" are.
  */
-export interface StatusMessage {
-  statusId: string;
-  messageText: string;
-  iconUri: string;
-  groupTag: 'AVAILABLE' | 'BREAK' | 'FOLLOWUP' | 'TRAINING' | 'UNAVAILABLE';
-  canHaveDate: boolean;
-  canHaveTime: boolean;
-  isDoNotDisturbStatus: boolean;
-  isSelectableStatus: boolean;
-  isPersistentStatus: boolean;
-  isForwardStatus: boolean;
-  isAfterCallWorkStatus: boolean;
-  isAcdStatus: boolean;
-  isAllowFollowUpStatus: boolean;
-  systemId: string;
-}
+import type { StatusGroup, StatusMessage } from '../icws/user-statuses.js';
 
-const entry = (statusId: string, messageText: string, groupTag: StatusMessage['groupTag'], flags: Partial<StatusMessage> = {}): StatusMessage => ({
+export type { StatusMessage };
+
+const entry = (statusId: string, messageText: string, groupTag: StatusGroup, flags: Partial<StatusMessage> = {}): StatusMessage => ({
   statusId,
   messageText,
   iconUri: `/icws/status/status-message-icons/${encodeURIComponent(statusId)}`,
@@ -47,5 +34,9 @@ export const STATUS_MESSAGES: readonly StatusMessage[] = [
   entry('At a Training Session', 'At a Training Session', 'TRAINING', { canHaveDate: true, canHaveTime: true }),
   entry('Do Not Disturb', 'Do Not Disturb', 'UNAVAILABLE', { isDoNotDisturbStatus: true }),
   entry('Gone Home', 'Gone Home', 'UNAVAILABLE', { isPersistentStatus: true }),
+  entry('Available, Remote', 'Available, Remote', 'AVAILABLE', { isPersistentStatus: true }),
+  entry('In a Meeting', 'In a Meeting', 'UNAVAILABLE', { canHaveTime: true }),
+  entry('On Vacation', 'On Vacation', 'UNAVAILABLE', { canHaveDate: true, isPersistentStatus: true }),
+  entry('Out of the Office', 'Out of the Office', 'UNAVAILABLE', { canHaveDate: true, canHaveTime: true }),
   entry('AcdAgentNotAnswering', 'ACD - Agent Not Answering', 'UNAVAILABLE', { isSelectableStatus: false, isAcdStatus: true }),
 ];
