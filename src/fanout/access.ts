@@ -38,7 +38,6 @@ export interface Refusal {
   expected?: string;
 }
 
-
 const EVERYTHING: Grant = { props: null };
 /** Hashing first makes the comparison constant-time whatever the lengths. */
 const digest = (s: string) => createHash('sha256').update(s).digest();
