@@ -1,12 +1,15 @@
 /**
  * icwatch/client acts on the close table's advice (README, "Close codes"), against a real fan-out over real Redis
  * and real sockets: after a close whose advice is `never` (1008, 1009) it does not reconnect and says why; after
- * 4008 (slow consumer) it resumes with since/epoch at once, without a backoff and without a reset.
+ * 4008 (slow consumer) it resumes with since/epoch at once, without a backoff and without a reset. A close that
+ * advises a backoff, or that the table does not list (a proxy's), is followed by the backoff (a bare WebSocket
+ * server that closes every connection: icwatch itself sends no such codes on demand).
  */
 import { expect } from 'chai';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ConnectionEndedError } from '../../src/client/index.js';
+import { WebSocketServer } from 'ws';
+import { IcwatchClient, type ConnectionEndedError } from '../../src/client/index.js';
 import { CLOSE } from '../../src/protocol/close-codes.js';
 import type { Harness } from '../fanout/harness.js';
 import { useFixture } from '../fanout/harness.js';
@@ -86,5 +89,42 @@ describe('icwatch/client: the close table decides whether and when it reconnects
       expect(c.get('u1')).to.deep.include({ notes: 'x'.repeat(4096) });
       expect(await f.h.disconnects('slow-consumer')).to.equal(1);
     });
+  });
+
+  describe("advice 'resume-after-backoff', and codes the table does not list", () => {
+    for (const { code, what } of [
+      { code: CLOSE.serverError.code, what: '1011 (server error)' },
+      { code: 4999, what: 'a code the table does not list (4999)' },
+      { code: CLOSE.slowConsumer.code, what: '4008 before the hello (a server that closes every connection at once)' },
+    ]) {
+      it(`backs off with jitter after ${what}`, async () => {
+        const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+        await new Promise<void>((resolve) => server.once('listening', resolve));
+        const connections: number[] = [];
+        server.on('connection', (socket) => {
+          connections.push(performance.now());
+          socket.close(code, 'closed by the test');
+        });
+        const c = new IcwatchClient({
+          url: `ws://127.0.0.1:${(server.address() as { port: number }).port}/v1/users`,
+          backoff: { initialMs: 400, maxMs: 400, multiplier: 2, jitter: 0.5 },
+        });
+        const ended: unknown[] = [];
+        c.on('ended', (err) => ended.push(err));
+        c.on('error', () => {});
+        try {
+          c.start();
+          await waitFor('three connections', () => connections.length >= 3, 5000);
+          for (let i = 1; i < connections.length; i++) {
+            // 400 ms jittered down by up to half of it: never sooner than 200 ms.
+            expect(connections[i]! - connections[i - 1]!, `connection ${i + 1}`).to.be.at.least(190);
+          }
+          expect(ended).to.deep.equal([]);
+        } finally {
+          await c.stop();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        }
+      });
+    }
   });
 });
