@@ -1,9 +1,12 @@
 /**
  * `icwatch tail`: the reference consumer, built on `icwatch/client` (src/client). Prints one line per change (`<seq> upsert <id> {…}` /
- * `<seq> remove <id>`), a summary line per snapshot, and resumes with since/epoch after a drop. `--json` prints
- * the raw frames instead. Exits 0 on SIGINT/SIGTERM.
+ * `<seq> remove <id>`), a summary line per snapshot, and resumes with since/epoch after a close as the close table
+ * advises (README, "Close codes"). `--json` prints the raw frames instead. Exits 0 on SIGINT/SIGTERM, 1 after a
+ * close whose advice is not to reconnect.
  */
-import { IcwatchClient, type HelloFrame, type RefusedError, type ServerFrame } from '../client/index.js';
+import { IcwatchClient, type ConnectionEndedError, type RefusedError } from '../client/index.js';
+import { closeCode } from '../protocol/close-codes.js';
+import type { HelloFrame, ServerFrame } from '../protocol/frames.js';
 import { registerSecret } from '../log/redact.js';
 import { EXIT } from '../errors/exit-codes.js';
 
@@ -62,15 +65,21 @@ export async function tailCommand(opts: TailOptions, io: TailIo = { stdout: proc
     else if (f.type === 'error') note(`the server says: ${f.error}`);
   });
   client.on('hello', (f: HelloFrame) => note(`connected to icwatch ${f.version}: epoch ${f.epoch} at seq ${f.seq}`));
-  client.on('close', (code: number, reason: string) =>
-    note(`connection closed (${code}${reason ? ` ${reason}` : ''}); resuming from seq ${client.seq ?? '-'}`),
-  );
+  client.on('close', (code: number, reason: string) => {
+    const advice = closeCode(code).reconnect;
+    if (advice === 'never') return; // 'ended' says it
+    note(`connection closed (${code}${reason ? ` ${reason}` : ''}); resuming${advice === 'resume' ? ' at once' : ''} from seq ${client.seq ?? '-'}`);
+  });
   client.on('error', (err: Error) => note(err.message));
 
   const result = await new Promise<number>((resolve) => {
     client.once('refused', (err: RefusedError) => {
       note(err.message);
       resolve(err.status === 400 ? EXIT.usage : EXIT.failure);
+    });
+    client.once('ended', (err: ConnectionEndedError) => {
+      note(err.message);
+      resolve(EXIT.failure);
     });
     const stop = () => resolve(EXIT.ok);
     if (io.signal) io.signal.addEventListener('abort', stop, { once: true });

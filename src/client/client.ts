@@ -1,11 +1,16 @@
 /**
  * IcwatchClient: follows icwatch's user directory. Starts from a snapshot (the HTTP one, or the WebSocket's), then
- * applies live changes to a local map; after a drop it resumes with since/epoch (bounded backoff with jitter) and
- * receives exactly what it missed; when the mirror restarted (a new epoch) or the server no longer holds what it
- * missed, it is reset and gets a fresh snapshot. Runs in browsers and in Node.
+ * applies live changes to a local map; after a close it does what the protocol's close table advises
+ * (src/protocol/close-codes.ts; README, "Close codes"): resume with since/epoch at once (4008 slow consumer) or after
+ * a bounded backoff with jitter (a drop, a shutdown, a code the table does not list), or stop for good (1008, 1009:
+ * the client broke the protocol). A resume receives exactly what it missed; when the mirror restarted (a new epoch)
+ * or the server no longer holds what it missed, the client is reset and gets a fresh snapshot. Runs in browsers and
+ * in Node.
  */
+import { closeCode } from '../protocol/close-codes.js';
+import { clientFrameText, parseServerFrame, type ServerFrame, type UserProps, type UserRecord } from '../protocol/frames.js';
 import { Backoff } from '../util/backoff.js';
-import { UserDirectory } from './directory.js';
+import { UserDirectory, type Change } from './directory.js';
 import { Emitter } from './emitter.js';
 import {
   CLIENT_BACKOFF,
@@ -16,8 +21,19 @@ import {
   type ClientState,
   type IcwatchClientOptions,
 } from './options.js';
-import { parseFrame, type Change, type ServerFrame, type UserProps, type UserRecord } from './protocol.js';
-import { cut, defaultWebSocketFactory, fetchSnapshot, RefusedError, type FetchLike, type WebSocketFactory, type WebSocketLike } from './transport.js';
+import {
+  ConnectionEndedError,
+  cut,
+  defaultWebSocketFactory,
+  fetchSnapshot,
+  RefusedError,
+  type FetchLike,
+  type WebSocketFactory,
+  type WebSocketLike,
+} from './transport.js';
+
+/** The keepalive's ping frame, for platforms that cannot see WebSocket pings. */
+const PING = clientFrameText({ type: 'ping' });
 
 export class IcwatchClient extends Emitter<ClientEvents> {
   /** The seq the local map stands at; null before the first snapshot and while a new one is awaited. */
@@ -162,13 +178,32 @@ export class IcwatchClient extends Emitter<ClientEvents> {
     ws.onerror = () => {}; // the close that follows says what happened
     ws.onclose = (ev) => {
       if (ws !== this.ws) return;
+      const greeted = this.helloSeq !== null;
       this.ws = null;
       this.connected = false;
       this.building = null;
       clearInterval(this.keepalive);
       this.emit('close', ev.code, ev.reason);
-      this.retryLater(`connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`);
+      this.afterClose(ev.code, ev.reason, greeted);
     };
+  }
+
+  /**
+   * What the close table advises (src/protocol/close-codes.ts); a code it does not list is a drop. `greeted`: the
+   * connection got its hello. A 'resume' close before that backs off instead, so that a server that closes every
+   * connection at once is not hammered.
+   */
+  private afterClose(code: number, reason: string, greeted: boolean): void {
+    if (this.stopped) return;
+    const why = `connection closed (${code}${reason ? ` ${reason}` : ''})`;
+    switch (closeCode(code).reconnect) {
+      case 'never':
+        return this.ended(new ConnectionEndedError(code, reason));
+      case 'resume':
+        return this.retryLater(why, greeted ? 'at-once' : 'after-backoff');
+      case 'resume-after-backoff':
+        return this.retryLater(why, 'after-backoff');
+    }
   }
 
   /** Keepalive for platforms that cannot see WebSocket pings: a ping frame when quiet, a reconnect when silent. */
@@ -178,7 +213,7 @@ export class IcwatchClient extends Emitter<ClientEvents> {
     this.keepalive = setInterval(() => {
       const quiet = Date.now() - this.heardSince;
       if (quiet >= 2 * every) cut(ws);
-      else if (quiet >= every && ws.readyState === 1) ws.send('{"type":"ping"}');
+      else if (quiet >= every && ws.readyState === 1) ws.send(PING);
     }, every / 2);
     (this.keepalive as { unref?: () => void }).unref?.();
   }
@@ -197,13 +232,21 @@ export class IcwatchClient extends Emitter<ClientEvents> {
     this.emit('refused', err);
   }
 
-  private retryLater(why: string): void {
+  /** The server closed with a code whose advice is 'never': reconnecting would only be closed again. */
+  private ended(err: ConnectionEndedError): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.setState('refused', err.message);
+    this.emit('ended', err);
+  }
+
+  private retryLater(why: string, when: 'at-once' | 'after-backoff' = 'after-backoff'): void {
     if (this.stopped || this.options.reconnect === false) {
       if (!this.stopped) this.setState('stopped', why);
       return;
     }
-    const delay = this.backoff.next();
-    this.setState('waiting', `${why}; retrying in ${delay} ms`);
+    const delay = when === 'at-once' ? 0 : this.backoff.next();
+    this.setState('waiting', when === 'at-once' ? `${why}; resuming at once` : `${why}; retrying in ${delay} ms`);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.attempt(), delay);
   }
@@ -228,7 +271,7 @@ export class IcwatchClient extends Emitter<ClientEvents> {
   private onFrame(text: string): void {
     let f: ServerFrame;
     try {
-      f = parseFrame(text);
+      f = parseServerFrame(text);
     } catch (err) {
       this.emit('error', new Error(`a frame that is not understood: ${(err as Error).message}`));
       return;

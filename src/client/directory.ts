@@ -3,7 +3,10 @@
  * application asked to index (any other property is found by a scan). A value is keyed as the string itself
  * when it is one, else by its JSON, as the mirror's own `{P}:idx:<property>` does.
  */
-import type { Change, UserProps, UserRecord } from './protocol.js';
+import type { UserProps, UserRecord } from '../protocol/frames.js';
+
+/** One change applied to the local map: `data` holds the new values, `null` for a property that was cleared. */
+export type Change = { op: 'upsert'; seq: number; id: string; data: UserProps } | { op: 'remove'; seq: number; id: string };
 
 const indexKey = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 

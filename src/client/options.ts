@@ -1,7 +1,8 @@
 /** What an IcwatchClient is given, the events it emits, and the endpoints it derives from its URL. */
 import type { BackoffOptions } from '../util/backoff.js';
-import type { Change, HelloFrame, ResetFrame, ServerFrame } from './protocol.js';
-import type { FetchLike, RefusedError, WebSocketFactory } from './transport.js';
+import type { HelloFrame, ResetFrame, ServerFrame } from '../protocol/frames.js';
+import type { Change } from './directory.js';
+import type { ConnectionEndedError, FetchLike, RefusedError, WebSocketFactory } from './transport.js';
 
 export interface IcwatchClientOptions {
   /** The endpoint: ws(s)://host:port/v1/users or http(s)://host:port[/v1/users]; either scheme gives both. */
@@ -18,7 +19,7 @@ export interface IcwatchClientOptions {
   epoch?: string;
   /** Properties looked up by value through an index (`find`); default extension. */
   indexes?: string[];
-  /** Reconnect after a drop (default true). */
+  /** Reconnect after a drop (default true); never after a close whose advice is `never` (1008, 1009). */
   reconnect?: boolean;
   backoff?: BackoffOptions;
   /** With nothing received for this long the client sends a ping; after twice this, it reconnects. */
@@ -30,7 +31,10 @@ export interface IcwatchClientOptions {
   fetch?: FetchLike;
 }
 
-/** idle → connecting → syncing → live; waiting = backing off before the next attempt; refused and stopped are final. */
+/**
+ * idle → connecting → syncing → live; waiting = before the next attempt (a backoff, or none after 4008); refused
+ * (the upgrade refused with 400/401, or a close whose advice is `never`) and stopped are final.
+ */
 export type ClientState = 'idle' | 'connecting' | 'syncing' | 'live' | 'waiting' | 'refused' | 'stopped';
 
 export interface ClientEvents {
@@ -48,6 +52,8 @@ export interface ClientEvents {
   close: (code: number, reason: string) => void;
   /** The server refused the request (bad query, token missing or not accepted): the client stops. */
   refused: (err: RefusedError) => void;
+  /** The server closed with a code whose advice is `never` (1008, 1009): the client stops (state `refused`). */
+  ended: (err: ConnectionEndedError) => void;
   /** An unfiltered client saw a seq it did not expect (never with a correct server). */
   gap: (expected: number, got: number) => void;
   error: (err: Error) => void;

@@ -3,7 +3,8 @@
  * Only the WHATWG WebSocket interface is used, which `ws` implements too, so one code path serves both; `ws` is
  * loaded lazily and only in Node, so a browser never needs it.
  */
-import type { UsersSnapshot } from './protocol.js';
+import { BEARER_PROTOCOL_PREFIX, PROTOCOL } from '../protocol/subprotocols.js';
+import type { UsersSnapshot } from '../protocol/users-snapshot.js';
 
 /** The part of the WHATWG WebSocket the client uses. */
 export interface WebSocketLike {
@@ -44,10 +45,6 @@ interface HttpAnswer {
 
 /** Called with a RefusedError when a `ws` upgrade is answered with an HTTP error. */
 export type OnRefused = (err: RefusedError) => void;
-
-/** The subprotocol of the protocol, and the prefix of the one that carries the token (the server never echoes it). */
-export const PROTOCOL = 'icwatch.v1';
-export const BEARER_PROTOCOL_PREFIX = 'icwatch.bearer.';
 
 /**
  * The subprotocols that carry `token`, as the Kubernetes API server takes them: a browser cannot set headers on an
@@ -107,6 +104,20 @@ export function cut(ws: WebSocketLike): void {
   const t = (ws as Partial<NodeWsExtras>).terminate;
   if (typeof t === 'function') t.call(ws);
   else ws.close(4000, 'dropped by the client');
+}
+
+/**
+ * The server closed the connection with a code whose advice is `never` (1008 too many bad frames, 1009 frame too
+ * big: src/protocol/close-codes.ts): the client broke the protocol, and a new connection would be closed again.
+ */
+export class ConnectionEndedError extends Error {
+  override name = 'ConnectionEndedError';
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(`the server closed the connection (${code}${reason ? ` ${reason}` : ''}) and advises not to reconnect`);
+  }
 }
 
 export interface FetchLike {

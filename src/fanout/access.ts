@@ -11,6 +11,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { BEARER_PROTOCOL_PREFIX, PROTOCOL } from '../protocol/subprotocols.js';
 import { hostNameOf, isLoopbackHost } from '../util/loopback.js';
 
 /** A configured token: a string reads everything; {token, props} reads only those properties (and ids). */
@@ -36,10 +37,6 @@ export interface Refusal {
   parameter?: string;
   expected?: string;
 }
-
-/** The subprotocol the server selects; the token's subprotocol is read and never echoed. */
-export const PROTOCOL = 'icwatch.v1';
-export const BEARER_PROTOCOL_PREFIX = 'icwatch.bearer.';
 
 const EVERYTHING: Grant = { props: null };
 /** Hashing first makes the comparison constant-time whatever the lengths. */

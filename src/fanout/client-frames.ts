@@ -1,8 +1,10 @@
 /**
- * What a client may send (README, "The WebSocket protocol"): nothing is needed; `{"type":"ping"}` is answered
- * `{"type":"pong"}`; anything else gets `{"type":"error","error":"…"}` naming what was wrong, and a client that
- * sends more than websocket.maxClientErrors of those is closed with CLOSE.policyViolation (1008).
+ * What a client may send (README, "The WebSocket protocol"; ClientFrame in src/protocol/frames.ts): nothing is
+ * needed; `{"type":"ping"}` is answered `{"type":"pong"}`; anything else gets `{"type":"error","error":"…"}` naming
+ * what was wrong, and a client that sends more than websocket.maxClientErrors of those is closed with
+ * CLOSE.policyViolation (1008).
  */
+import { isClientFrame } from '../protocol/frames.js';
 import { CLOSE } from './close-codes.js';
 import { frameOf } from './frames.js';
 import type { ClientSession } from './session.js';
@@ -26,9 +28,12 @@ export function clientFrameError(data: Buffer, isBinary: boolean, maxBytes: numb
   } catch {
     return 'not JSON';
   }
-  if (msg && typeof msg === 'object' && (msg as { type?: unknown }).type === 'ping') return null;
+  if (isClientFrame(msg)) return null;
   return 'unknown frame: the only client frame is {"type":"ping"}';
 }
+
+/** The answer to every ping, framed once. */
+const PONG = frameOf({ type: 'pong' });
 
 /**
  * Answers the frames `c` sends. `onUnsendable` is called when an answer would pass the client's bound: a client
@@ -40,6 +45,6 @@ export function answerClientFrames(c: ClientSession, limits: ClientFrameLimits, 
     if (c.isClosing) return;
     const error = clientFrameError(data, isBinary, limits.maxClientFrameBytes);
     if (error !== null && ++badFrames > limits.maxClientErrors) return c.close(CLOSE.policyViolation, limits.closeGraceMs);
-    if (!c.outbox.writeControl(frameOf(error === null ? { type: 'pong' } : { type: 'error', error }))) onUnsendable(c);
+    if (!c.outbox.writeControl(error === null ? PONG : frameOf({ type: 'error', error }))) onUnsendable(c);
   });
 }

@@ -8,6 +8,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { MirrorKeys } from '../mirror/keys.js';
+import type { ResetReason } from '../protocol/frames.js';
 import { Backoff } from '../util/backoff.js';
 import { ChangePage } from './frames.js';
 import { decodeEntries, entrySeq, readHead, readHeadAndChanges, type MirrorHead, type RedisClient } from './stream.js';
@@ -23,7 +24,7 @@ export interface FollowerOptions {
   logger: Logger;
   /** A returned promise holds the next read back until it settles (the dispatcher has too much waiting). */
   onPage: (page: ChangePage) => void | Promise<void>;
-  onReset: (reason: 'epoch' | 'trimmed', head: MirrorHead) => void;
+  onReset: (reason: ResetReason, head: MirrorHead) => void;
   /** Whether any client receives pages now (default: always). */
   hasReceivers?: () => boolean;
   /** Entries fromSeq..toSeq went by while no client was live: they were not read. */

@@ -1,9 +1,10 @@
 /**
- * Server → client frames of the protocol (README, "The WebSocket protocol"; docs/fanout.md), serialized once and
- * framed once. A server frame is never masked, so the same bytes go to every client that receives it: the fan-out
- * writes these buffers straight to the sockets instead of calling ws.send per client.
+ * Server → client frames of the protocol (src/protocol/frames.ts; README, "The WebSocket protocol"; docs/fanout.md),
+ * serialized once and framed once. A server frame is never masked, so the same bytes go to every client that
+ * receives it: the fan-out writes these buffers straight to the sockets instead of calling ws.send per client.
  */
 import type { ChangeEntry } from '../mirror/change.js';
+import { serverFrameText, type ServerFrame, type UserProps } from '../protocol/frames.js';
 
 /** One unmasked, final WebSocket text frame (RFC 6455 §5.2) carrying `json`. */
 export function textFrame(json: string): Buffer {
@@ -26,7 +27,8 @@ export function textFrame(json: string): Buffer {
   return frame;
 }
 
-export const frameOf = (message: object): Buffer => textFrame(JSON.stringify(message));
+/** A server frame of the protocol, framed: serialized once, whatever the number of clients it goes to. */
+export const frameOf = (frame: ServerFrame): Buffer => textFrame(serverFrameText(frame));
 
 /** Which properties a client receives: null = all of them. */
 export type PropsFilter = ReadonlySet<string> | null;
@@ -37,9 +39,9 @@ export function propsKey(props: PropsFilter): string {
 }
 
 /** Only the properties in `props` (all when null). */
-export function pickProps(data: Record<string, unknown>, props: PropsFilter): Record<string, unknown> {
+export function pickProps(data: UserProps, props: PropsFilter): UserProps {
   if (!props) return data;
-  const out: Record<string, unknown> = {};
+  const out: UserProps = {};
   for (const p of props) if (Object.prototype.hasOwnProperty.call(data, p)) out[p] = data[p];
   return out;
 }

@@ -12,7 +12,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { CloseCode, DisconnectReason } from './close-codes.js';
+import type { DisconnectReason, ServerClose } from './close-codes.js';
 import { Outbox, type WriteCounters } from './outbox.js';
 import type { ClientRequest } from './request.js';
 
@@ -80,7 +80,7 @@ export class ClientSession {
   }
 
   /** Closes with a code of the table; the socket is cut if the close frame cannot go out within `graceMs`. */
-  close(close: CloseCode, graceMs: number): void {
+  close(close: ServerClose, graceMs: number): void {
     if (!this.enterClosing(close.counted)) return;
     this.ws.close(close.code, close.reason);
     // The close frame waits behind whatever the client has not read: cut the socket if it cannot be flushed.

@@ -5,6 +5,7 @@
  * the others. A run stops at its next step once its signal is aborted (a newer run began, or the client closes).
  */
 import type { MirrorKeys } from '../mirror/keys.js';
+import type { ResetReason } from '../protocol/frames.js';
 import { TurnBudget } from '../util/turn-budget.js';
 import type { ChangeFollower } from './follower.js';
 import { ChangePage, frameOf } from './frames.js';
@@ -13,7 +14,7 @@ import type { ClientSession } from './session.js';
 import type { SharedSnapshots } from './snapshot.js';
 import { decodeEntries, entrySeq, readHead, readHeadAndChanges, type MirrorHead, type RedisClient } from './stream.js';
 
-export type ResetReason = 'epoch' | 'trimmed';
+export type { ResetReason };
 
 /** Snapshot chunks are framed and written for at most this long before other work gets the event loop. */
 const SNAPSHOT_SLICE_MS = 5;

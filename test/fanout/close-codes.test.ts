@@ -1,8 +1,12 @@
-/** The close-code table, and the server closing with its names: 1009 on an oversized frame, 1011 when it fails. */
+/**
+ * The close-code table of the protocol and the server's view of it (each row with how it is counted), and the
+ * server closing with its names: 1009 on an oversized frame, 1011 when it fails.
+ */
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { CLOSE, closeCode } from '../../src/fanout/close-codes.js';
+import { CLOSE } from '../../src/fanout/close-codes.js';
+import { CLOSE as PROTOCOL_CLOSE, closeCode } from '../../src/protocol/close-codes.js';
 import { waitFor } from '../helpers/net.js';
 import { SHARED_REDIS_URL } from '../helpers/redis.js';
 import { startHarness, useFixture } from './harness.js';
@@ -19,14 +23,20 @@ function closeOf(url: string, onOpen: (ws: WebSocket) => void = () => {}): Promi
 
 describe('fanout: close codes', function () {
   it('lists every code once, with a reason text a close frame can carry and advice for reconnecting', () => {
-    const rows = Object.values(CLOSE);
+    const rows = Object.values(PROTOCOL_CLOSE);
     expect(new Set(rows.map((r) => r.code)).size).to.equal(rows.length);
     for (const r of rows) {
       expect(Buffer.byteLength(r.reason), r.reason).to.be.at.most(123);
       expect(['resume', 'resume-after-backoff', 'never']).to.include(r.reconnect);
     }
-    expect(closeCode(4008)).to.equal(CLOSE.slowConsumer);
+    expect(closeCode(4008)).to.equal(PROTOCOL_CLOSE.slowConsumer);
     expect(CLOSE.slowConsumer).to.include({ code: 4008, reason: 'slow consumer', reconnect: 'resume' });
+    // the server closes with the protocol's rows, each counted under a disconnect reason
+    expect(Object.keys(CLOSE)).to.deep.equal(Object.keys(PROTOCOL_CLOSE));
+    for (const [name, { counted, ...row }] of Object.entries(CLOSE)) {
+      expect(row, name).to.deep.equal(PROTOCOL_CLOSE[name as keyof typeof PROTOCOL_CLOSE]);
+      expect(['client', 'slow-consumer', 'keepalive', 'abuse', 'shutdown', 'error']).to.include(counted);
+    }
     expect(closeCode(1008).reconnect).to.equal('never');
     expect(closeCode(1001).reconnect).to.equal('resume-after-backoff');
     // a code icwatch never sends (a proxy's) is a drop: resume after a backoff

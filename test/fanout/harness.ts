@@ -11,6 +11,8 @@ import { LayoutWriter } from './layout.js';
 
 export interface Harness {
   fanout: FanoutServer;
+  /** The HTTP server the fan-out is attached to (its `upgrade` events are the connections clients make). */
+  server: http.Server;
   metrics: Metrics;
   url: string;
   port: number;
@@ -50,6 +52,7 @@ export async function startHarness(redis: Redis, keyPrefix: string, overrides: P
   const clients: IcwatchClient[] = [];
   return {
     fanout,
+    server,
     metrics,
     url,
     port,
