@@ -47,3 +47,11 @@ export function mirrorKeys(prefix: string): MirrorKeys {
     indexKeyPrefix: `${tag}:idx:`,
   };
 }
+
+/** The keys of the leader lease (README "High availability"): what src/ha's lease scripts are given. */
+export type LeaseKeys = Pick<MirrorKeys, 'leader' | 'meta' | 'leaderReleased'>;
+
+export function leaseKeys(prefix: string): LeaseKeys {
+  const { leader, meta, leaderReleased } = mirrorKeys(prefix);
+  return { leader, meta, leaderReleased };
+}
