@@ -55,3 +55,14 @@ export function leaseKeys(prefix: string): LeaseKeys {
   const { leader, meta, leaderReleased } = mirrorKeys(prefix);
   return { leader, meta, leaderReleased };
 }
+
+/** Key names to show an operator (messages, `redis-cli` hints; README "The Redis mirror"), never to read with. */
+export interface KeyNamesToShow {
+  readonly meta: string;
+  readonly changes: string;
+}
+
+export function keyNamesToShow(prefix: string): KeyNamesToShow {
+  const { meta, changes } = mirrorKeys(prefix);
+  return { meta, changes };
+}

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeChangeEntry, type ChangeEntry } from './change.js';
 import { parseHeldInfo, type HeldInfo } from './held.js';
-import { mirrorKeys, type MirrorKeys } from './keys.js';
+import { keyNamesToShow, mirrorKeys, type KeyNamesToShow, type MirrorKeys } from './keys.js';
 import type { StoredProps } from './state.js';
 
 export type RedisClient = Redis | Cluster;
@@ -171,14 +171,14 @@ const ignoreBadEntry: OnBadEntry = () => {};
 export class MirrorReader {
   private readonly keys: MirrorKeys;
   /** Key names for messages to operators (README "The Redis mirror"), never to read with. */
-  readonly keyNames: { readonly meta: string; readonly changes: string };
+  readonly keyNames: KeyNamesToShow;
 
   constructor(
     private readonly redis: RedisClient,
     keyPrefix: string,
   ) {
     this.keys = mirrorKeys(keyPrefix);
-    this.keyNames = { meta: this.keys.meta, changes: this.keys.changes };
+    this.keyNames = keyNamesToShow(keyPrefix);
     if (typeof (redis as unknown as Record<string, unknown>)[READ_USER] !== 'function') redis.defineCommand(READ_USER, { numberOfKeys: 2, lua: READ_USER_LUA });
   }
 
