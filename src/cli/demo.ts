@@ -9,6 +9,7 @@ import { DEFAULTS } from '../config/defaults.js';
 import { createRedisClient, type RedisClient } from '../daemon/redis.js';
 import { createLogger, componentLogger, silentLogger, type Logger } from '../log/logger.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
+import { keyNamesToShow } from '../mirror/keys.js';
 import { EXIT } from '../errors/exit-codes.js';
 import { loadOrExplain } from './load-config.js';
 import { exitSoon, runDaemon } from './run.js';
@@ -135,7 +136,7 @@ function printUrls(httpPort: number, sim: Simulator, password: string, redis: De
   say(`  simulator API    ${simBase}/_sim/users   ${simBase}/_sim/requests`);
   say(`                   curl -XPOST ${simBase}/_sim/users/<id> -H 'content-type: application/json' -d '{"statusText":"At lunch"}'`);
   say(`  Redis            ${redis.url} (${redis.description}), key prefix ${keyPrefix}`);
-  say(`                   redis-cli -p ${redisPort} HGETALL '{${keyPrefix}}:meta'`);
+  say(`                   redis-cli -p ${redisPort} HGETALL '${keyNamesToShow(keyPrefix).meta}'`);
   say('Ctrl-C stops everything.');
   say('');
 }

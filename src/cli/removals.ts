@@ -2,20 +2,21 @@
  * `icwatch removals [--list | --apply | --discard] [-c FILE]`: the removals the delete guard holds (README "Mass
  * deletions are held"). Talks to Redis with the normal configuration, so it works from any replica's.
  *
- * `--list` reads `{P}:held` and `{P}:held:info`. `--apply` and `--discard` are the leader's to carry out, in order
- * with the messages it writes: the request goes into `{P}:held:info` (compare and set: one at a time) with a publish
- * on `{P}:held:requests`, and the command waits until the hold is gone. A request no leader took within `--timeout`
+ * `--list` reads the held ids and the hold's info (`{P}:held`, `{P}:held:info`, through MirrorReader). `--apply` and
+ * `--discard` are the leader's to carry out, in order with the messages it writes: the request goes into the hold's
+ * info (compare and set: one at a time) with a wake-up published to the leader (HeldRequestSender), and the command
+ * waits until the hold is gone. A request no leader took within `--timeout`
  * is withdrawn (nothing changed) and the command exits 1.
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/defaults.js';
-import { createRedisClient, describeRedis, firstAttempt, quitRedis, type RedisClient } from '../daemon/redis.js';
+import { createRedisClient, describeRedis, firstAttempt, quitRedis } from '../daemon/redis.js';
 import { EXIT } from '../errors/exit-codes.js';
 import { silentLogger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';
-import { parseHeldInfo, parseHeldRequest, takenValue } from '../mirror/held.js';
-import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
-import { swapHeldRequest } from '../mirror/store.js';
+import { parseHeldRequest, takenValue } from '../mirror/held.js';
+import { HeldRequestSender } from '../mirror/held-requests.js';
+import { MirrorReader } from '../mirror/reader.js';
 import { sleep } from '../util/backoff.js';
 import { loadOrExplain } from './load-config.js';
 
@@ -59,10 +60,11 @@ export async function removalsCommand(opts: RemovalsOptions, io: RemovalsIo = { 
       fail(`cannot reach Redis at ${describeRedis(config.redis)}${lastError ? `: ${lastError}` : ''}`);
       return EXIT.failure;
     }
-    const keys = mirrorKeys(config.redis.keyPrefix);
+    const reader = new MirrorReader(redis, config.redis.keyPrefix);
     const action = actions[0] ?? 'list';
-    if (action === 'list') return await list(redis, keys, out);
-    return await request(redis, keys, config, action, opts.timeout ?? REMOVALS_TIMEOUT_MS, out, fail);
+    if (action === 'list') return await list(reader, out);
+    const sender = new HeldRequestSender(redis, config.redis.keyPrefix);
+    return await request(reader, sender, config, action, opts.timeout ?? REMOVALS_TIMEOUT_MS, out, fail);
   } catch (err) {
     fail(`Redis at ${describeRedis(config.redis)}: ${(err as Error).message}`);
     return EXIT.failure;
@@ -73,13 +75,14 @@ export async function removalsCommand(opts: RemovalsOptions, io: RemovalsIo = { 
 
 const iso = (ms: number | undefined) => (ms === undefined ? '?' : new Date(ms).toISOString());
 
-async function list(redis: RedisClient, keys: MirrorKeys, out: (line: string) => void): Promise<number> {
-  const ids = (await redis.smembers(keys.held)).sort();
-  if (!ids.length) {
+async function list(reader: MirrorReader, out: (line: string) => void): Promise<number> {
+  const held = await reader.heldRemovals();
+  const ids = held.ids.sort();
+  if (!held.info) {
     out('no removals are held');
     return EXIT.ok;
   }
-  const info = parseHeldInfo(await redis.hgetall(keys.heldInfo));
+  const info = held.info;
   out(`${ids.length} removals held since ${iso(info.since)} (last held or confirmed ${iso(info.updatedAt)})`);
   if (info.why) out(`why: ${info.why}`);
   const pending = parseHeldRequest(info.request);
@@ -90,21 +93,21 @@ async function list(redis: RedisClient, keys: MirrorKeys, out: (line: string) =>
 }
 
 async function request(
-  redis: RedisClient,
-  keys: MirrorKeys,
+  reader: MirrorReader,
+  sender: HeldRequestSender,
   config: Config,
   action: 'apply' | 'discard',
   timeoutMs: number,
   out: (line: string) => void,
   fail: (line: string) => void,
 ): Promise<number> {
-  const count = await redis.scard(keys.held);
+  const count = await reader.heldCount();
   if (!count) {
     out(`no removals are held; nothing to ${action}`);
     return EXIT.ok;
   }
   const value = `${action}:${randomBytes(6).toString('hex')}`;
-  const made = await swapHeldRequest(redis, keys, '', value);
+  const made = await sender.swap('', value);
   if (made.kind === 'none') {
     out(`no removals are held; nothing to ${action}`);
     return EXIT.ok;
@@ -113,17 +116,17 @@ async function request(
     fail(`another request is pending (${made.current}); wait for the leader to carry it out (icwatch removals --list)`);
     return EXIT.failure;
   }
-  await redis.publish(keys.heldRequests, value);
+  await sender.wakeLeader(value);
   out(`asked the leader to ${action} the ${count} held removals; waiting (up to ${Math.round(timeoutMs / 1000)} s)`);
   let deadline = Date.now() + timeoutMs;
   let lastPublish = Date.now();
   let taken = false;
   for (;;) {
-    const [held, field] = await Promise.all([redis.scard(keys.held), redis.hget(keys.heldInfo, 'request')]);
+    const [held, field] = await Promise.all([reader.heldCount(), reader.heldRequest()]);
     if (!held) {
       out(
         action === 'apply'
-          ? `applied: the leader removed the ${count} held users (ordinary remove entries in ${keys.changes})`
+          ? `applied: the leader removed the ${count} held users (ordinary remove entries in ${reader.keyNames.changes})`
           : `discarded: the ${count} users stay in the mirror and are no longer held`,
       );
       return EXIT.ok;
@@ -146,7 +149,7 @@ async function request(
         );
         return EXIT.failure;
       }
-      const withdrawn = await swapHeldRequest(redis, keys, value, '');
+      const withdrawn = await sender.swap(value, '');
       if (withdrawn.kind === 'ok') {
         fail(
           `no icwatch leader took the request within ${Math.round(timeoutMs / 1000)} s: is \`icwatch run\` leading with this Redis (${describeRedis(config.redis)}) and redis.keyPrefix ${config.redis.keyPrefix}? The request was withdrawn; nothing changed`,
@@ -158,7 +161,7 @@ async function request(
     }
     if (!taken && Date.now() - lastPublish >= REPUBLISH_MS) {
       // The publish is only a wake-up: a leader that was reconnecting missed it.
-      await redis.publish(keys.heldRequests, value);
+      await sender.wakeLeader(value);
       lastPublish = Date.now();
     }
     await sleep(POLL_MS);

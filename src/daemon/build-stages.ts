@@ -7,7 +7,6 @@ import { FanoutServer } from '../fanout/server.js';
 import { IcwsUsersFeed } from '../icws/users-feed.js';
 import { MirrorWriter } from '../mirror/writer.js';
 import { heldRequests$ } from '../mirror/held-requests.js';
-import { mirrorKeys } from '../mirror/keys.js';
 import { usersPipeline } from '../pipeline/pipeline.js';
 import { componentLogger } from '../log/logger.js';
 import { sitePolicy } from './site-policy.js';
@@ -75,7 +74,7 @@ export function writerFactory(ctx: StageContext): (w: WriterContext) => WriterSt
       metrics,
       logger: mirrorLogger,
       verifyIntervalMs: config.subscription.verifyIntervalMs,
-      heldRequests$: heldRequests$(redis, () => ctx.createSubscriber(), mirrorKeys(config.redis.keyPrefix), mirrorLogger),
+      heldRequests$: heldRequests$(redis, () => ctx.createSubscriber(), config.redis.keyPrefix, mirrorLogger),
     });
     return { feed, mirror, committed$ };
   };

@@ -24,7 +24,7 @@ import { Backoff, sleep } from '../util/backoff.js';
 import type { Leadership } from '../ha/leadership.js';
 import { createLeadership } from '../ha/setup.js';
 import { WriterTerm } from '../ha/writer-term.js';
-import { mirrorKeys } from '../mirror/keys.js';
+import { MirrorReader } from '../mirror/reader.js';
 import { sitePolicy } from './site-policy.js';
 
 export type { DaemonOptions, DaemonState, PrimaryLink } from './daemon-options.js';
@@ -287,7 +287,7 @@ export class Daemon {
       waiting: this.waiting,
       lastError: this.lastError,
       // The leader says it from memory; a standby (or a role fanout process) reads it from Redis. A worker: the primary.
-      removalsHeld: this.options.primary || !this.redis ? undefined : () => this.redis!.scard(mirrorKeys(this.config.redis.keyPrefix).held),
+      removalsHeld: this.options.primary || !this.redis ? undefined : () => new MirrorReader(this.redis!, this.config.redis.keyPrefix).heldCount(),
     });
   }
 

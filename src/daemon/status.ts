@@ -1,8 +1,7 @@
 /** The status page's content: the mirror's state (from the mirror, or from Redis in role fanout), lag, last changes. */
 import type { StatusView } from '../http/types.js';
 import { histogramQuantile } from '../http/quantile.js';
-import { decodeChangeEntry, type ChangeEntry } from '../mirror/change.js';
-import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
+import { MirrorReader } from '../mirror/reader.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Config } from '../config/defaults.js';
 import type { UsersFeed } from '../icws/feed.js';
@@ -34,31 +33,9 @@ export async function lagQuantiles(metrics: Metrics): Promise<StatusView['lag']>
 }
 
 /** The mirror's meta hash, for a process that does not run the mirror itself (role fanout). */
-export async function readMeta(redis: RedisClient, keys: MirrorKeys): Promise<MirrorFigures> {
-  const meta = await redis.hgetall(keys.meta);
-  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
-  return {
-    epoch: meta.epoch,
-    seq: num(meta.seq),
-    users: num(meta.users),
-    syncing: meta.syncing === undefined ? undefined : meta.syncing === '1',
-    lastChangeAt: num(meta.lastChangeAt),
-    verifiedAt: num(meta.verifiedAt),
-  };
-}
-
-/** The newest change entries, newest first; entries that do not decode are skipped. */
-export async function recentChanges(redis: RedisClient, keys: MirrorKeys, count = STATUS_RECENT_CHANGES): Promise<ChangeEntry[]> {
-  const entries = (await redis.xrevrange(keys.changes, '+', '-', 'COUNT', count)) as Array<[string, string[]]>;
-  const out: ChangeEntry[] = [];
-  for (const [, fields] of entries) {
-    try {
-      out.push(decodeChangeEntry(fields));
-    } catch {
-      // a foreign entry is not the status page's business
-    }
-  }
-  return out;
+export async function readMeta(reader: MirrorReader): Promise<MirrorFigures> {
+  const { epoch, seq, users, syncing, lastChangeAt, verifiedAt } = await reader.meta();
+  return { epoch, seq, users, syncing, lastChangeAt, verifiedAt };
 }
 
 export interface StatusSources {
@@ -79,7 +56,6 @@ export interface StatusSources {
 /** What the status page shows of this process: the mirror (its own, or the meta in Redis), lag, the last changes. */
 export async function statusView(src: StatusSources): Promise<StatusView> {
   const { config, redis, feed, mirror, fanout, leadership } = src;
-  const keys = mirrorKeys(config.redis.keyPrefix);
   let figures: MirrorFigures = {};
   let lastError = src.lastError;
   let removalsHeld: number | undefined;
@@ -92,12 +68,14 @@ export async function statusView(src: StatusSources): Promise<StatusView> {
   const redisUp = redis ? await redisAnswers(redis) : false;
   let changes: StatusView['recentChanges'] = [];
   if (redis && redisUp) {
+    const reader = new MirrorReader(redis, config.redis.keyPrefix);
     try {
       if (!mirror) {
-        figures = await readMeta(redis, keys);
-        removalsHeld = await redis.scard(keys.held);
+        figures = await readMeta(reader);
+        removalsHeld = await reader.heldCount();
       }
-      changes = await recentChanges(redis, keys);
+      // Entries that do not decode are skipped: a foreign entry is not the status page's business.
+      changes = await reader.recentChanges(STATUS_RECENT_CHANGES);
     } catch (err) {
       lastError ??= (err as Error).message;
     }

@@ -13,7 +13,7 @@ import { Cluster } from 'ioredis';
 import type { Config } from '../config/defaults.js';
 import { createRedisClient, describeRedis, firstAttempt, quitRedis, type RedisClient } from '../daemon/redis.js';
 import { silentLogger } from '../log/logger.js';
-import { mirrorKeys } from '../mirror/keys.js';
+import { MirrorReader } from '../mirror/reader.js';
 import { commandsFor, commandWords, type RedisCommandUse } from '../mirror/redis-commands.js';
 import { fail, pass, warn, type CheckResult } from './report.js';
 
@@ -183,21 +183,19 @@ export class RedisChecks {
 
   /** What the mirror holds: {P}:meta and the leader lease {P}:leader. */
   async mirror(): Promise<CheckResult> {
-    const client = this.client!;
-    const keys = mirrorKeys(this.config.redis.keyPrefix);
+    const reader = new MirrorReader(this.client!, this.config.redis.keyPrefix);
     try {
-      const meta = await client.hgetall(keys.meta);
-      const leader = await client.get(keys.leader);
-      const ttl = leader ? await client.pttl(keys.leader) : -2;
+      const meta = await reader.meta();
+      const leader = await reader.leaderLease();
       const lease = leader
-        ? `leader ${leader} (lease ${(Math.max(0, ttl) / 1000).toFixed(1)} s left)`
+        ? `leader ${leader.holder} (lease ${(Math.max(0, leader.remainingMs) / 1000).toFixed(1)} s left)`
         : 'no leader now (no replica running, or its lease expired)';
       if (!meta.epoch) return pass(`no mirror under ${this.tag} yet (the first start creates it); ${lease}`);
-      const synced = meta.syncedAt ? `, synced ${new Date(Number(meta.syncedAt)).toISOString()}` : '';
-      const syncing = meta.syncing === '1' ? ', a full replace under way' : '';
+      const synced = meta.syncedAt ? `, synced ${new Date(meta.syncedAt).toISOString()}` : '';
+      const syncing = meta.syncing ? ', a full replace under way' : '';
       return pass(`epoch ${meta.epoch}, seq ${meta.seq ?? 0}, ${meta.users ?? 0} users${synced}${syncing}; ${lease}`);
     } catch (err) {
-      return fail(`cannot read ${keys.meta}: ${messageOf(err)}`, 'see the ACL check above');
+      return fail(`cannot read ${reader.keyNames.meta}: ${messageOf(err)}`, 'see the ACL check above');
     }
   }
 

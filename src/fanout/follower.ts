@@ -7,16 +7,14 @@
  * position: a full replace of a big directory is then not read back and decoded for nobody.
  */
 import type { Logger } from '../log/logger.js';
-import type { MirrorKeys } from '../mirror/keys.js';
 import type { ResetReason } from '../protocol/frames.js';
 import { Backoff } from '../util/backoff.js';
 import { ChangePage } from './frames.js';
-import { decodeEntries, entrySeq, readHead, readHeadAndChanges, type MirrorHead, type RedisClient } from './stream.js';
+import type { MirrorHead, MirrorReader, RedisClient } from '../mirror/reader.js';
 
 export interface FollowerOptions {
-  redis: RedisClient;
+  reader: MirrorReader;
   createSubscriber: () => RedisClient;
-  keys: MirrorKeys;
   /** Stream entries per XRANGE page. */
   pageEntries: number;
   /** Fallback poll of the mirror's head when no notification comes. */
@@ -48,15 +46,14 @@ export class ChangeFollower {
   constructor(private readonly o: FollowerOptions) {}
 
   async start(): Promise<void> {
-    const head = await readHead(this.o.redis, this.o.keys);
+    const head = await this.o.reader.head();
     this.epoch = head.epoch;
     this.headSeq = head.seq;
     const sub = (this.subscriber = this.o.createSubscriber());
-    sub.on('message', (channel: string, message: string) => {
-      if (channel === this.o.keys.notify && !(Number(message) <= this.headSeq)) this.wake();
-    });
     sub.on('error', () => {}); // the connection's owner logs outages; the poll timer covers the gap
-    await sub.subscribe(this.o.keys.notify);
+    await this.o.reader.followNotify(sub, (seq) => {
+      if (!(seq <= this.headSeq)) this.wake();
+    });
     this.started = true;
     this.timer = setInterval(() => this.wake(), this.o.pollIntervalMs);
     this.timer.unref();
@@ -120,28 +117,28 @@ export class ChangeFollower {
 
   private async pullPage(): Promise<void> {
     if (this.o.hasReceivers && !this.o.hasReceivers()) return this.skipPage();
-    const { head, raw } = await readHeadAndChanges(this.o.redis, this.o.keys, this.headSeq, this.o.pageEntries);
+    const { head, page } = await this.o.reader.headAndChanges(this.headSeq, this.o.pageEntries, (err, id) =>
+      this.o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
+    );
     if (this.closed || this.restarted(head)) return;
-    if (!raw.length) {
+    if (page.kind === 'empty') {
       // Entries up to head.seq exist but the stream no longer holds the next one: trimmed before it was read.
       if (head.seq > this.headSeq) this.skipTo('trimmed', head);
       return;
     }
-    if (entrySeq(raw[0]!) !== this.headSeq + 1) {
+    if (page.firstSeq !== this.headSeq + 1) {
       this.skipTo('trimmed', head);
       return;
     }
-    const last = entrySeq(raw[raw.length - 1]!);
-    const entries = decodeEntries(raw, (err, id) => this.o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }));
-    this.headSeq = last;
+    this.headSeq = page.lastSeq;
     this.moved();
-    if (raw.length === this.o.pageEntries) this.again = true;
-    if (entries.length) await this.o.onPage(new ChangePage(entries));
+    if (page.read === this.o.pageEntries) this.again = true;
+    if (page.entries.length) await this.o.onPage(new ChangePage(page.entries));
   }
 
   /** No client is live: move to the head without reading entries (unless a client went live meanwhile). */
   private async skipPage(): Promise<void> {
-    const head = await readHead(this.o.redis, this.o.keys);
+    const head = await this.o.reader.head();
     if (this.closed) return;
     // A client that went live while the head was read stands at headSeq and needs the pages after it.
     if (this.o.hasReceivers!()) {

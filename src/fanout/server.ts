@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { componentLogger, type Logger } from '../log/logger.js';
 import { registerSecret } from '../log/redact.js';
-import { mirrorKeys } from '../mirror/keys.js';
+import { MirrorReader, type MirrorHead } from '../mirror/reader.js';
 import { answerClientFrames } from './client-frames.js';
 import { CLOSE } from './close-codes.js';
 import { Dispatcher, type DispatchCounters } from './dispatch.js';
@@ -27,7 +27,6 @@ import { FANOUT_LIMITS, type FanoutLimits, type FanoutOptions } from './options.
 import type { ClientRequest } from './request.js';
 import { ClientSession } from './session.js';
 import { SharedSnapshots } from './snapshot.js';
-import type { MirrorHead } from './stream.js';
 import { ClientSync, type ResetReason } from './sync.js';
 import { UpgradeGate } from './upgrade.js';
 
@@ -55,7 +54,7 @@ export class FanoutServer {
     this.countFrames = (frames) => options.metrics.wsFramesSent.inc(frames);
     this.o = options;
     const limits = (this.limits = { ...FANOUT_LIMITS, ...options.limits });
-    const keys = mirrorKeys(options.keyPrefix);
+    const reader = new MirrorReader(options.redis, options.keyPrefix);
     const log = (this.log = componentLogger(options.logger, 'fanout'));
     for (const t of options.tokens) registerSecret(typeof t === 'string' ? t : t.token);
     this.gate = new UpgradeGate({
@@ -71,7 +70,7 @@ export class FanoutServer {
       onClient: (ws, socket, request) => this.onClient(ws, socket, request),
     });
     const onBadEntry = (err: Error, id: string) => log.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message });
-    const snapshots = new SharedSnapshots(options.redis, keys, {
+    const snapshots = new SharedSnapshots(reader, {
       chunkUsers: options.snapshotChunkUsers,
       pageEntries: limits.streamPageEntries,
       maxAttempts: limits.snapshotAttempts,
@@ -87,9 +86,8 @@ export class FanoutServer {
       onHandedOff: (page) => this.lag.handedOff(page),
     });
     this.follower = new ChangeFollower({
-      redis: options.redis,
+      reader,
       createSubscriber: options.createSubscriber,
-      keys,
       pageEntries: limits.streamPageEntries,
       pollIntervalMs: limits.pollIntervalMs,
       logger: log,
@@ -99,8 +97,7 @@ export class FanoutServer {
       onSkipped: (from, to) => this.lag.skipped(from, to),
     });
     this.sync = new ClientSync({
-      redis: options.redis,
-      keys,
+      reader,
       follower: this.follower,
       snapshots,
       version: options.version,

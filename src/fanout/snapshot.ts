@@ -1,15 +1,11 @@
 /**
- * A snapshot consistent with the seq it names, without any lock on the mirror: read seq S0, read the users
- * (pipelined HGETALLs in chunks), read seq S1, then replay the stream entries S0+1..S1 onto what was read. Each
- * entry sets absolute values, so replaying one on a user already read after it is harmless, and the result is
- * exactly the mirror at S1.
+ * Snapshots for WebSocket clients: the mirror as of one seq (MirrorReader.snapshot, README "The WebSocket protocol"),
+ * listed once and framed once per props filter, and shared between clients while they hold one.
  */
-import type { ChangeEntry } from '../mirror/change.js';
-import type { MirrorKeys } from '../mirror/keys.js';
+import type { MirrorReader, OnBadEntry, UserProps } from '../mirror/reader.js';
 import { frameOf, pickProps, propsKey, type PropsFilter } from './frames.js';
-import { decodeEntries, entrySeq, readChanges, readHead, type RedisClient } from './stream.js';
 
-export type UserProps = Record<string, unknown>;
+export type { UserProps } from '../mirror/reader.js';
 
 export interface SnapshotOptions {
   /** Users per pipelined round trip, and per snapshot frame. */
@@ -20,33 +16,7 @@ export interface SnapshotOptions {
   maxAttempts: number;
   /** A full snapshot still held by a client is handed to new clients while it is at most this many entries behind. */
   reuseMaxEntries: number;
-  onBadEntry: (err: Error, id: string) => void;
-}
-
-/** Applies one change to a users map, as a client does. */
-export function applyChange(users: Map<string, UserProps>, entry: ChangeEntry): void {
-  if (entry.op === 'remove') {
-    users.delete(entry.id);
-    return;
-  }
-  let user = users.get(entry.id);
-  if (!user) users.set(entry.id, (user = {}));
-  for (const [k, v] of Object.entries(entry.data)) {
-    if (v === null) delete user[k];
-    else user[k] = v;
-  }
-}
-
-function decodeHash(hash: Record<string, string>): UserProps {
-  const out: UserProps = {};
-  for (const [k, v] of Object.entries(hash)) {
-    try {
-      out[k] = JSON.parse(v);
-    } catch {
-      out[k] = v; // not JSON: hand it on as the string it is rather than lose the property
-    }
-  }
-  return out;
+  onBadEntry: OnBadEntry;
 }
 
 export class Snapshot {
@@ -83,42 +53,10 @@ export class Snapshot {
   }
 }
 
-class TrimmedWhileReading extends Error {}
-
-async function buildOnce(redis: RedisClient, keys: MirrorKeys, ids: ReadonlySet<string> | null, o: SnapshotOptions): Promise<Snapshot> {
-  const start = await readHead(redis, keys);
-  const idList = ids ? [...ids] : await redis.smembers(keys.ids);
-  const users = new Map<string, UserProps>();
-  for (let i = 0; i < idList.length; i += o.chunkUsers) {
-    const chunk = idList.slice(i, i + o.chunkUsers);
-    const p = redis.pipeline();
-    for (const id of chunk) p.hgetall(keys.user(id));
-    const results = (await p.exec()) ?? [];
-    results.forEach(([err, hash], j) => {
-      if (err) throw err;
-      const h = hash as Record<string, string>;
-      if (Object.keys(h).length) users.set(chunk[j]!, decodeHash(h));
-    });
-  }
-  const end = await readHead(redis, keys);
-  if (end.epoch !== start.epoch || end.seq < start.seq) throw new TrimmedWhileReading('the mirror restarted while reading');
-  for (let from = start.seq + 1; from <= end.seq;) {
-    const raw = await readChanges(redis, keys, from, o.pageEntries, end.seq);
-    if (!raw.length || entrySeq(raw[0]!) !== from) throw new TrimmedWhileReading(`the stream no longer holds seq ${from}`);
-    for (const entry of decodeEntries(raw, o.onBadEntry)) if (!ids || ids.has(entry.id)) applyChange(users, entry);
-    from = entrySeq(raw[raw.length - 1]!) + 1;
-  }
-  return new Snapshot(end.epoch, end.seq, users, o.chunkUsers);
-}
-
-export async function buildSnapshot(redis: RedisClient, keys: MirrorKeys, ids: ReadonlySet<string> | null, o: SnapshotOptions): Promise<Snapshot> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await buildOnce(redis, keys, ids, o);
-    } catch (err) {
-      if (!(err instanceof TrimmedWhileReading) || attempt >= o.maxAttempts) throw err;
-    }
-  }
+/** The mirror as of one seq, read consistently; `ids`: only those users. */
+export async function buildSnapshot(reader: MirrorReader, ids: ReadonlySet<string> | null, options: SnapshotOptions): Promise<Snapshot> {
+  const picture = await reader.snapshot({ ids, ...options });
+  return new Snapshot(picture.epoch, picture.seq, picture.users, options.chunkUsers);
 }
 
 /**
@@ -135,19 +73,18 @@ export class SharedSnapshots {
   builds = 0;
 
   constructor(
-    private readonly redis: RedisClient,
-    private readonly keys: MirrorKeys,
+    private readonly reader: MirrorReader,
     private readonly options: SnapshotOptions,
   ) {}
 
   async get(ids: ReadonlySet<string> | null): Promise<Snapshot> {
-    if (ids) return buildSnapshot(this.redis, this.keys, ids, this.options);
+    if (ids) return buildSnapshot(this.reader, ids, this.options);
     if (this.building) return this.building;
     const held = await this.reusable();
     if (held) return held;
     if (!this.building) {
       this.builds++;
-      this.building = buildSnapshot(this.redis, this.keys, null, this.options)
+      this.building = buildSnapshot(this.reader, null, this.options)
         .then((snap) => {
           this.newest = new WeakRef(snap);
           return snap;
@@ -162,10 +99,9 @@ export class SharedSnapshots {
   private async reusable(): Promise<Snapshot | null> {
     const snap = this.newest?.deref();
     if (!snap) return null;
-    const head = await readHead(this.redis, this.keys);
+    const head = await this.reader.head();
     if (head.epoch !== snap.epoch || head.seq < snap.seq || head.seq - snap.seq > this.options.reuseMaxEntries) return null;
     if (head.seq === snap.seq) return snap;
-    const next = `${snap.seq + 1}-0`;
-    return (await this.redis.xrange(this.keys.changes, next, next)).length ? snap : null;
+    return (await this.reader.holdsChange(snap.seq + 1)) ? snap : null;
   }
 }

@@ -4,15 +4,14 @@
  * by the changes since; then it goes live. Each client reads Redis at its own pace, so a slow one never holds back
  * the others. A run stops at its next step once its signal is aborted (a newer run began, or the client closes).
  */
-import type { MirrorKeys } from '../mirror/keys.js';
 import type { ResetReason } from '../protocol/frames.js';
+import type { MirrorHead, MirrorReader } from '../mirror/reader.js';
 import { TurnBudget } from '../util/turn-budget.js';
 import type { ChangeFollower } from './follower.js';
 import { ChangePage, frameOf } from './frames.js';
 import { ClientGone } from './outbox.js';
 import type { ClientSession } from './session.js';
 import type { SharedSnapshots } from './snapshot.js';
-import { decodeEntries, entrySeq, readHead, readHeadAndChanges, type MirrorHead, type RedisClient } from './stream.js';
 
 export type { ResetReason };
 
@@ -20,8 +19,7 @@ export type { ResetReason };
 const SNAPSHOT_SLICE_MS = 5;
 
 export interface SyncOptions {
-  redis: RedisClient;
-  keys: MirrorKeys;
+  reader: MirrorReader;
   follower: ChangeFollower;
   snapshots: SharedSnapshots;
   version: string;
@@ -58,7 +56,7 @@ export class ClientSync {
   }
 
   private async greet(c: ClientSession, signal: AbortSignal): Promise<void> {
-    const head = await readHead(this.o.redis, this.o.keys);
+    const head = await this.o.reader.head();
     signal.throwIfAborted();
     await c.outbox.writePaced(
       frameOf({ type: 'hello', epoch: head.epoch, seq: head.seq, version: this.o.version, ...(this.o.worker ? { worker: this.o.worker } : {}) }),
@@ -100,10 +98,11 @@ export class ClientSync {
         this.o.onLive(c, sentSeq);
         return;
       }
-      const { head, raw } = await readHeadAndChanges(this.o.redis, this.o.keys, sentSeq, this.o.pageEntries);
+      // Entries that do not decode are skipped silently: the follower logs them.
+      const { head, page } = await this.o.reader.headAndChanges(sentSeq, this.o.pageEntries);
       signal.throwIfAborted();
       if (head.epoch !== epoch || head.seq < sentSeq) return this.snapshotThenCatchUp(c, signal, 'epoch', head);
-      if (!raw.length) {
+      if (page.kind === 'empty') {
         if (head.seq > sentSeq) return this.snapshotThenCatchUp(c, signal, 'trimmed', head);
         if (caughtUp()) continue;
         // Up to date with Redis, but the follower has not read that far yet (or is on an older epoch).
@@ -112,13 +111,12 @@ export class ClientSync {
         await moved;
         continue;
       }
-      if (entrySeq(raw[0]!) !== sentSeq + 1) return this.snapshotThenCatchUp(c, signal, 'trimmed', head);
-      const entries = decodeEntries(raw, () => {}); // the follower logs entries it cannot decode
-      if (entries.length) {
-        const { buffer, count } = new ChangePage(entries).bytesFor(c.request.props, c.request.ids, sentSeq);
+      if (page.firstSeq !== sentSeq + 1) return this.snapshotThenCatchUp(c, signal, 'trimmed', head);
+      if (page.entries.length) {
+        const { buffer, count } = new ChangePage(page.entries).bytesFor(c.request.props, c.request.ids, sentSeq);
         if (count) await c.outbox.writePaced(buffer, count, signal);
       }
-      sentSeq = entrySeq(raw[raw.length - 1]!);
+      sentSeq = page.lastSeq;
     }
   }
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
-import type { MirrorKeys } from '../mirror/keys.js';
+import type { LeaseKeys } from '../mirror/keys.js';
 
 const lua = (name: string) => readFileSync(new URL(`../mirror/lua/${name}.lua`, import.meta.url), 'utf8');
 const SCRIPTS = {
@@ -22,7 +22,7 @@ export type RenewReply = { kind: 'renewed' } | { kind: 'lost'; holder: string; f
 export class LeaseStore {
   constructor(
     private readonly redis: Redis | Cluster,
-    private readonly keys: MirrorKeys,
+    private readonly keys: LeaseKeys,
     /** This replica's id (ha.replicaId): the value of the lease key while it leads. */
     readonly replicaId: string,
     private readonly leaseMs: number,

@@ -3,7 +3,7 @@ import type { Config } from '../config/defaults.js';
 import type { RedisClient } from '../daemon/redis.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { mirrorKeys } from '../mirror/keys.js';
+import { leaseKeys } from '../mirror/keys.js';
 import { LeaseStore } from './lease.js';
 import { Leadership, type LeaderTerm, type Writer } from './leadership.js';
 import { replicaIdFor } from './replica-id.js';
@@ -24,7 +24,7 @@ export interface LeadershipDeps {
 
 export function createLeadership(d: LeadershipDeps): Leadership {
   const { ha, redis: redisConfig } = d.config;
-  const keys = mirrorKeys(redisConfig.keyPrefix);
+  const keys = leaseKeys(redisConfig.keyPrefix);
   const replicaId = replicaIdFor(ha.replicaId);
   d.metrics.leader.set(0);
   return new Leadership({

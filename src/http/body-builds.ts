@@ -8,7 +8,7 @@
  *   hundred different `props` are built one after another, in slices (src/http/users-json.ts), while live changes
  *   keep flowing between the slices.
  */
-import type { MirrorHead } from '../fanout/stream.js';
+import type { MirrorHead } from '../mirror/reader.js';
 import type { Body, Turn } from './body-cache.js';
 
 export interface BodyBuildLimits {

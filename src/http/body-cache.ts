@@ -6,7 +6,7 @@
  */
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
-import type { MirrorHead } from '../fanout/stream.js';
+import type { MirrorHead } from '../mirror/reader.js';
 
 export type Encoding = 'br' | 'gzip' | 'identity';
 

@@ -1,7 +1,7 @@
 /**
  * HTTP reads of the directory (the README's "HTTP reads"), beside the WebSocket on its path:
  *   GET /v1/users[?ids=a,b][&props=p,q]   {"epoch","seq","users":[…]}: the mirror as of seq, one consistent picture
- *   GET /v1/users?<indexed>=<value>       the users the index {P}:idx:<indexed> names for value
+ *   GET /v1/users?<indexed>=<value>       the users the mirror's index of <indexed> names for value
  *   GET /v1/users/<id>                    {"id",…props}, X-Icwatch-Seq; 404 when absent
  * ETag "<epoch>:<seq>" (If-None-Match → 304), compressed per Accept-Encoding. A client may resume the WebSocket
  * with since=<seq>&epoch=<epoch> of such an answer.
@@ -12,16 +12,14 @@ import { MirroredProps } from '../fanout/mirrored-props.js';
 import { FANOUT_LIMITS } from '../fanout/options.js';
 import { AccessDoor, type SitePolicy, type TokenSpec } from '../fanout/access.js';
 import type { Refusal } from '../fanout/request.js';
-import type { UserProps } from '../fanout/snapshot.js';
-import { parseHead, type MirrorHead, type RedisClient } from '../fanout/stream.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { mirrorKeys, type MirrorKeys } from '../mirror/keys.js';
+import { MirrorReader, type MirrorHead, type RedisClient, type UserProps } from '../mirror/reader.js';
 import { BodyBuilds, BuildsBusy, type BodyBuildLimits } from './body-builds.js';
 import { Body, BodyCache, etagOf, type BodyCacheLimits } from './body-cache.js';
 import { directoryJson } from './users-json.js';
 import { parseUsersQuery, type UsersQuery } from './users-query.js';
-import { decodeUserHash, UsersView, type ViewLimits } from './users-view.js';
+import { UsersView, type ViewLimits } from './users-view.js';
 
 export interface UsersReadsOptions {
   redis: RedisClient;
@@ -67,14 +65,6 @@ export const READ_LIMITS: ReadLimits = {
 /** Queries whose last body size is remembered. */
 const LAST_SIZES = 1024;
 
-/** One user and the mirror's head, read atomically: through the index (KEYS[2] given) or by id (ARGV[2]). */
-const READ_ONE = `
-local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
-local id = ARGV[2]
-if KEYS[2] then id = redis.call('HGET', KEYS[2], ARGV[3]) end
-if not id then return {meta[1], meta[2]} end
-return {meta[1], meta[2], id, redis.call('HGETALL', ARGV[1] .. id)}`;
-
 export class UsersReads {
   readonly door: AccessDoor;
   readonly view: UsersView;
@@ -83,17 +73,17 @@ export class UsersReads {
   private readonly mirrored: MirroredProps;
   /** query → the size of its last body: the next one is about as large (users-json.ts allocates it once). */
   private readonly lastSize = new Map<string, number>();
-  private readonly keys: MirrorKeys;
+  private readonly reader: MirrorReader;
   private readonly limits: ReadLimits;
 
   constructor(private readonly o: UsersReadsOptions) {
     this.limits = { ...READ_LIMITS, ...o.limits };
-    this.keys = mirrorKeys(o.keyPrefix);
+    this.reader = new MirrorReader(o.redis, o.keyPrefix);
     this.door = new AccessDoor(o.tokens, o.site);
     this.mirrored = new MirroredProps(o.properties);
     this.bodies = new BodyCache(this.limits);
     this.builds = new BodyBuilds(this.limits);
-    this.view = new UsersView(o.redis, this.keys, this.limits, (err, id) =>
+    this.view = new UsersView(this.reader, this.limits, (err, id) =>
       o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
     );
   }
@@ -185,25 +175,22 @@ export class UsersReads {
   /** GET /v1/users?<indexed>=<value>: through the index, with the head, in one atomic read. */
   private async lookup(req: IncomingMessage, res: ServerResponse, q: UsersQuery): Promise<void> {
     const { property, value } = q.lookup!;
-    const r = (await this.o.redis.eval(READ_ONE, 2, this.keys.meta, this.keys.index(property), this.keys.userKeyPrefix, '', value)) as unknown[];
-    const head = parseHead([r[0] as string | null, r[1] as string | null]);
-    const user = r[2] ? toUser(r[2] as string, r[3] as string[], q) : null;
+    const { head, id, props } = await this.reader.lookup(property, value);
+    const user = id ? toUser(id, props, q) : null;
     const json = Buffer.from(JSON.stringify({ epoch: head.epoch, seq: head.seq, users: user ? [user] : [] }));
     sendJsonBuffer(res, req, 200, json, head);
   }
 
   /** GET /v1/users/<id>. */
   private async one(req: IncomingMessage, res: ServerResponse, id: string, q: UsersQuery): Promise<void> {
-    const r = (await this.o.redis.eval(READ_ONE, 1, this.keys.meta, this.keys.userKeyPrefix, id)) as unknown[];
-    const head = parseHead([r[0] as string | null, r[1] as string | null]);
-    const fields = (r[3] as string[] | undefined) ?? [];
-    if (!fields.length)
+    const { head, props } = await this.reader.user(id);
+    if (!Object.keys(props).length)
       return sendRefusal(
         res,
         { status: 404, error: `no user "${id.slice(0, 100)}" in the mirror`, parameter: 'id', expected: 'the id of a user in the directory' },
         head,
       );
-    sendJsonBuffer(res, req, 200, Buffer.from(JSON.stringify(toUser(id, fields, q))), head);
+    sendJsonBuffer(res, req, 200, Buffer.from(JSON.stringify(toUser(id, props, q))), head);
   }
 
   private async send(req: IncomingMessage, res: ServerResponse, body: Body): Promise<void> {
@@ -222,10 +209,8 @@ export class UsersReads {
   }
 }
 
-function toUser(id: string, fields: string[], q: UsersQuery): { id: string } & UserProps {
-  const hash: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
-  return { id, ...pickProps(decodeUserHash(hash), q.props) };
+function toUser(id: string, props: UserProps, q: UsersQuery): { id: string } & UserProps {
+  return { id, ...pickProps(props, q.props) };
 }
 
 /** If-None-Match holds this ETag (a list, weak or not, or `*`). */

@@ -2,16 +2,14 @@
  * The directory as of one seq, in memory, for the HTTP reads. Caught up lazily, when a request comes: read the
  * mirror's head and apply the stream entries since the view's seq (each entry holds absolute values, so the view
  * is exactly the mirror at the head it read). Only a first read, a new epoch, a trimmed stream or a long absence
- * reads the users themselves: lock-free, as the fan-out's snapshots are (read seq S0, the users, seq S1, then
- * replay S0+1..S1), so Redis is never blocked by a large directory and the mirror writer is not slowed.
+ * reads the users themselves: lock-free, the fan-out's snapshot read (MirrorReader.snapshot: read seq S0, the users,
+ * seq S1, then replay S0+1..S1), so Redis is never blocked by a large directory and the mirror writer is not slowed.
  * Why a view rather than a Lua read per request: with the directory changing many times a second, a request would
  * otherwise read every user hash for a body that is stale a moment later; the view costs one HMGET and the new
  * entries per request, and one copy of the directory per process (dropped when no reads come for a while).
  */
-import type { UserProps } from '../fanout/snapshot.js';
 import type { ChangeEntry } from '../mirror/change.js';
-import { decodeEntries, entrySeq, readChanges, readHead, type MirrorHead, type RedisClient } from '../fanout/stream.js';
-import type { MirrorKeys } from '../mirror/keys.js';
+import type { MirrorHead, MirrorPicture, MirrorReader, OnBadEntry, UserProps } from '../mirror/reader.js';
 
 export interface ViewLimits {
   /** Users per pipelined round trip while loading. */
@@ -26,25 +24,13 @@ export interface ViewLimits {
   idleDropMs: number;
 }
 
-export interface ViewState {
-  epoch: string | null;
-  seq: number;
+export interface ViewState extends MirrorPicture {
   /**
    * Read it, do not change it: it is the view's own map, changed in place by the next catch-up. A user's properties
    * are never changed in place, though (a change replaces the object): what was read of it at one seq stays as it was.
    */
   users: Map<string, UserProps>;
 }
-
-class StaleRead extends Error {}
-
-const decodeValue = (v: string): unknown => {
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v; // not JSON: hand it on as the string it is
-  }
-};
 
 /**
  * Applies one change as a client does, but copy-on-write: the changed user becomes a new object, so a body being
@@ -63,9 +49,6 @@ export function applyChange(users: Map<string, UserProps>, entry: ChangeEntry): 
   users.set(entry.id, user);
 }
 
-/** A user hash as stored (one JSON value per property) → its properties. */
-export const decodeUserHash = (hash: Record<string, string>): UserProps => Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, decodeValue(v)]));
-
 export class UsersView {
   private state: ViewState | null = null;
   private inFlight: Promise<ViewState> | null = null;
@@ -75,15 +58,14 @@ export class UsersView {
   loads = 0;
 
   constructor(
-    private readonly redis: RedisClient,
-    private readonly keys: MirrorKeys,
+    private readonly reader: MirrorReader,
     private readonly limits: ViewLimits,
-    private readonly onBadEntry: (err: Error, id: string) => void,
+    private readonly onBadEntry: OnBadEntry,
   ) {}
 
   /** The mirror's head, for a cheap If-None-Match check before anything else. */
   head(): Promise<MirrorHead> {
-    return readHead(this.redis, this.keys);
+    return this.reader.head();
   }
 
   /**
@@ -114,50 +96,23 @@ export class UsersView {
   }
 
   private async refresh(): Promise<ViewState> {
-    const head = await readHead(this.redis, this.keys);
+    const head = await this.reader.head();
     const s = this.state;
     if (s && s.epoch === head.epoch && head.seq >= s.seq && head.seq - s.seq <= this.limits.maxCatchUpEntries) {
-      if (head.seq === s.seq || (await this.catchUp(s, head.seq))) return s;
+      if (
+        head.seq === s.seq ||
+        (await this.reader.catchUp(s, head.seq, { pageEntries: this.limits.pageEntries, onBadEntry: this.onBadEntry, apply: applyChange }))
+      )
+        return s;
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.state = await this.load();
-        return this.state;
-      } catch (err) {
-        if (!(err instanceof StaleRead) || attempt >= this.limits.maxLoadAttempts) throw err;
-      }
-    }
-  }
-
-  /** Applies seq s.seq+1..toSeq; false when the stream no longer holds them (then the view is loaded afresh). */
-  private async catchUp(s: ViewState, toSeq: number): Promise<boolean> {
-    while (s.seq < toSeq) {
-      const raw = await readChanges(this.redis, this.keys, s.seq + 1, this.limits.pageEntries, toSeq);
-      if (!raw.length || entrySeq(raw[0]!) !== s.seq + 1) return false;
-      for (const entry of decodeEntries(raw, this.onBadEntry)) applyChange(s.users, entry);
-      s.seq = entrySeq(raw[raw.length - 1]!);
-    }
-    return true;
-  }
-
-  private async load(): Promise<ViewState> {
     this.loads++;
-    const start = await readHead(this.redis, this.keys);
-    const ids = await this.redis.smembers(this.keys.ids);
-    const users = new Map<string, UserProps>();
-    for (let i = 0; i < ids.length; i += this.limits.loadChunkUsers) {
-      const chunk = ids.slice(i, i + this.limits.loadChunkUsers);
-      const p = this.redis.pipeline();
-      for (const id of chunk) p.hgetall(this.keys.user(id));
-      for (const [j, [err, hash]] of ((await p.exec()) ?? []).entries()) {
-        if (err) throw err;
-        if (Object.keys(hash as object).length) users.set(chunk[j]!, decodeUserHash(hash as Record<string, string>));
-      }
-    }
-    const end = await readHead(this.redis, this.keys);
-    if (end.epoch !== start.epoch || end.seq < start.seq) throw new StaleRead('the mirror restarted while reading');
-    const state: ViewState = { epoch: end.epoch, seq: start.seq, users };
-    if (!(await this.catchUp(state, end.seq))) throw new StaleRead(`the stream no longer holds seq ${start.seq + 1}`);
-    return state;
+    this.state = await this.reader.snapshot({
+      ids: null,
+      chunkUsers: this.limits.loadChunkUsers,
+      pageEntries: this.limits.pageEntries,
+      maxAttempts: this.limits.maxLoadAttempts,
+      onBadEntry: this.onBadEntry,
+    });
+    return this.state;
   }
 }

@@ -47,3 +47,22 @@ export function mirrorKeys(prefix: string): MirrorKeys {
     indexKeyPrefix: `${tag}:idx:`,
   };
 }
+
+/** The keys of the leader lease (README "High availability"): what src/ha's lease scripts are given. */
+export type LeaseKeys = Pick<MirrorKeys, 'leader' | 'meta' | 'leaderReleased'>;
+
+export function leaseKeys(prefix: string): LeaseKeys {
+  const { leader, meta, leaderReleased } = mirrorKeys(prefix);
+  return { leader, meta, leaderReleased };
+}
+
+/** Key names to show an operator (messages, `redis-cli` hints; README "The Redis mirror"), never to read with. */
+export interface KeyNamesToShow {
+  readonly meta: string;
+  readonly changes: string;
+}
+
+export function keyNamesToShow(prefix: string): KeyNamesToShow {
+  const { meta, changes } = mirrorKeys(prefix);
+  return { meta, changes };
+}

@@ -34,8 +34,8 @@ const SHA = '0'.repeat(40);
 
 export const REDIS_COMMANDS_USED: readonly RedisCommandUse[] = [
   // The mirror's scripts (lua/*.lua, run by EVALSHA with an EVAL fallback: ioredis defineCommand) and the one-user read.
-  { command: 'evalsha', why: 'runs the mirror and lease scripts', args: (k) => [SHA, '3', k('meta'), k('ids'), k('changes')] },
-  { command: 'eval', why: 'loads a script Redis does not hold yet; reads one user (HTTP)', args: (k) => ['return 1', '1', k('meta')] },
+  { command: 'evalsha', why: 'runs the mirror and lease scripts, and the one-user read (HTTP)', args: (k) => [SHA, '3', k('meta'), k('ids'), k('changes')] },
+  { command: 'eval', why: 'loads a script Redis does not hold yet', args: (k) => ['return 1', '1', k('meta')] },
   { command: 'hget', why: 'scripts and readers: meta fields, index lookups', args: (k) => [k('meta'), 'seq'] },
   { command: 'hmget', why: 'readers: epoch and seq of meta', args: (k) => [k('meta'), 'epoch', 'seq'] },
   { command: 'hgetall', why: 'snapshots, status, loading the mirror', args: (k) => [k('meta')] },

@@ -1,6 +1,6 @@
 /**
- * The mirror's Redis side: the two Lua scripts (run by EVALSHA with a NOSCRIPT fallback: ioredis defineCommand
- * does both) and the reads that load the mirror back into memory.
+ * The mirror's Redis side: the writer's Lua scripts (run by EVALSHA with a NOSCRIPT fallback: ioredis defineCommand
+ * does both); loading the mirror back into memory is the reader's (src/mirror/reader.ts).
  */
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -8,7 +8,9 @@ import type { Cluster, Redis } from 'ioredis';
 import { EMPTY_HELD } from './chunk-builder.js';
 import type { MirrorKeys } from './keys.js';
 import type { Chunk } from './planner.js';
-import type { StoredProps } from './state.js';
+import { MirrorReader, type LoadedMirror } from './reader.js';
+
+export type { LoadedMirror } from './reader.js';
 
 const APPLY_LUA = readFileSync(new URL('./lua/apply.lua', import.meta.url), 'utf8');
 const INIT_LUA = readFileSync(new URL('./lua/init.lua', import.meta.url), 'utf8');
@@ -17,9 +19,6 @@ const HELD_REQUEST_LUA = readFileSync(new URL('./lua/held-request.lua', import.m
 const APPLY = 'icwatchMirrorApply';
 const INIT = 'icwatchMirrorInit';
 const HELD_REQUEST = 'icwatchHeldRequest';
-
-/** Users read per pipelined round trip while loading the mirror. */
-export const LOAD_CHUNK_USERS = 1000;
 
 type ScriptFn = (...args: string[]) => Promise<string[]>;
 
@@ -57,15 +56,6 @@ export interface ReplicaWait {
   timeoutMs: number;
 }
 
-export interface LoadedMirror {
-  meta: Record<string, string>;
-  users: Map<string, StoredProps>;
-  indexEntries: Map<string, Map<string, string>>;
-  /** Ids whose removal the delete guard holds ({P}:held), and {P}:held:info. */
-  held: string[];
-  heldInfo: Record<string, string>;
-}
-
 /** The outcome of a compare-and-set of the held-removals request (lua/held-request.lua). */
 export type HeldRequestReply = { kind: 'ok' } | { kind: 'none' } | { kind: 'other'; current: string };
 
@@ -85,6 +75,8 @@ export interface ApplyArgs {
 }
 
 export class MirrorStore {
+  private readonly reader: MirrorReader;
+
   constructor(
     private readonly redis: Redis | Cluster,
     readonly keys: MirrorKeys,
@@ -96,6 +88,7 @@ export class MirrorStore {
     if (typeof r[APPLY] !== 'function') redis.defineCommand(APPLY, { numberOfKeys: 5, lua: APPLY_LUA });
     if (typeof r[INIT] !== 'function') redis.defineCommand(INIT, { numberOfKeys: 3, lua: INIT_LUA });
     defineHeldRequest(redis);
+    this.reader = new MirrorReader(redis, keys.prefix);
   }
 
   private script(name: string): ScriptFn {
@@ -178,35 +171,9 @@ export class MirrorStore {
     return { kind: 'empty' };
   }
 
-  /**
-   * Everything the mirror holds. meta is read before and after the users: if seq moved meanwhile (another writer),
-   * the load is repeated so that users and seq belong together.
-   */
-  async load(indexedProperties: readonly string[]): Promise<LoadedMirror> {
-    for (;;) {
-      const meta = await this.redis.hgetall(this.keys.meta);
-      const ids = await this.redis.smembers(this.keys.ids);
-      const users = new Map<string, StoredProps>();
-      for (let i = 0; i < ids.length; i += LOAD_CHUNK_USERS) {
-        const chunk = ids.slice(i, i + LOAD_CHUNK_USERS);
-        const pipe = this.redis.pipeline();
-        for (const id of chunk) pipe.hgetall(this.keys.user(id));
-        const replies = (await pipe.exec()) ?? [];
-        chunk.forEach((id, j) => {
-          const [err, hash] = replies[j] ?? [new Error('no reply')];
-          if (err) throw err;
-          const fields = Object.entries(hash as Record<string, string>);
-          // An id whose hash is gone is not a user (the next full replace removes the id).
-          if (fields.length) users.set(id, new Map(fields));
-        });
-      }
-      const indexEntries = new Map<string, Map<string, string>>();
-      for (const prop of indexedProperties) indexEntries.set(prop, new Map(Object.entries(await this.redis.hgetall(this.keys.index(prop)))));
-      const held = await this.redis.smembers(this.keys.held);
-      const heldInfo = held.length ? await this.redis.hgetall(this.keys.heldInfo) : {};
-      const after = await this.redis.hget(this.keys.meta, 'seq');
-      if ((after ?? undefined) === meta.seq) return { meta, users, indexEntries, held, heldInfo };
-    }
+  /** Everything the mirror holds, read consistently (MirrorReader.writerLoad). */
+  load(indexedProperties: readonly string[]): Promise<LoadedMirror> {
+    return this.reader.writerLoad(indexedProperties);
   }
 }
 

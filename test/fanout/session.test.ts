@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { CLOSE } from '../../src/fanout/close-codes.js';
 import { ChangeFollower } from '../../src/fanout/follower.js';
 import { ClientSession } from '../../src/fanout/session.js';
+import { MirrorReader } from '../../src/mirror/reader.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { LayoutWriter } from './layout.js';
 
@@ -106,9 +107,8 @@ describe('fanout: the change follower', () => {
     await writer.init();
     const pages: number[] = [];
     follower = new ChangeFollower({
-      redis,
+      reader: new MirrorReader(redis, prefix),
       createSubscriber: () => new Redis(SHARED_REDIS_URL),
-      keys: writer.keys,
       pageEntries: 100,
       pollIntervalMs: 60000,
       logger: silentLogger(),

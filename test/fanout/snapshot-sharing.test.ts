@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { SharedSnapshots } from '../../src/fanout/snapshot.js';
+import { MirrorReader } from '../../src/mirror/reader.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { LayoutWriter } from './layout.js';
 
@@ -20,7 +21,13 @@ describe('fan-out: shared snapshots', () => {
     writer = new LayoutWriter(redis, prefix);
     await writer.init();
     for (let i = 0; i < 20; i++) await writer.upsert(`u${i}`, { extension: String(1000 + i) });
-    snapshots = new SharedSnapshots(redis, writer.keys, { chunkUsers: 8, pageEntries: 100, maxAttempts: 3, reuseMaxEntries: 5, onBadEntry: () => {} });
+    snapshots = new SharedSnapshots(new MirrorReader(redis, prefix), {
+      chunkUsers: 8,
+      pageEntries: 100,
+      maxAttempts: 3,
+      reuseMaxEntries: 5,
+      onBadEntry: () => {},
+    });
   });
   afterEach(async () => {
     await dropPrefix(redis, prefix);

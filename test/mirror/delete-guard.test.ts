@@ -42,7 +42,7 @@ describe('mirror: the delete guard holds mass removals', function () {
     const h = await startMirror(redis, prefix, {
       logger,
       deleteGuard: guard,
-      ...(withRequests ? { heldRequests$: heldRequests$(redis, subscriber, mirrorKeys(prefix), silentLogger()) } : {}),
+      ...(withRequests ? { heldRequests$: heldRequests$(redis, subscriber, prefix, silentLogger()) } : {}),
     });
     mirrors.push(h.mirror);
     return h;

@@ -1,0 +1,376 @@
+/**
+ * The mirror's one door for reading its Redis layout (README, "The Redis mirror (for readers)"): the head, the change
+ * stream in pages, the one consistent snapshot, meta, one user, index lookups, the held removals, the lease holder,
+ * the notify wake-ups and the writer's own load. The fan-out, the HTTP reads, the status page and the commands read
+ * the mirror only through here, so its key names stay in src/mirror/keys.ts. Nothing here writes.
+ */
+import { readFileSync } from 'node:fs';
+import type { Cluster, Redis } from 'ioredis';
+import { decodeChangeEntry, type ChangeEntry } from './change.js';
+import { parseHeldInfo, type HeldInfo } from './held.js';
+import { keyNamesToShow, mirrorKeys, type KeyNamesToShow, type MirrorKeys } from './keys.js';
+import type { StoredProps } from './state.js';
+
+export type RedisClient = Redis | Cluster;
+
+/** A user's properties, decoded from its hash (one JSON value per property). */
+export type UserProps = Record<string, unknown>;
+
+/** The mirror's position: `epoch` is null until a mirror has initialised this prefix. */
+export interface MirrorHead {
+  epoch: string | null;
+  seq: number;
+}
+
+/** The mirror's users as of `seq`. */
+export interface MirrorPicture {
+  epoch: string | null;
+  seq: number;
+  users: Map<string, UserProps>;
+}
+
+export type OnBadEntry = (err: Error, entryId: string) => void;
+
+/** One XRANGE page of the change stream: the seqs it read (undecodable entries included) and the entries decoded. */
+export type StreamPage = { kind: 'empty' } | { kind: 'entries'; firstSeq: number; lastSeq: number; read: number; entries: ChangeEntry[] };
+
+export interface SnapshotReadOptions {
+  /** Only these users, and only their changes replayed; null = every user. */
+  ids: ReadonlySet<string> | null;
+  /** Users per pipelined round trip of HGETALLs. */
+  chunkUsers: number;
+  /** Stream entries per XRANGE page while replaying. */
+  pageEntries: number;
+  /** Reads restarted (the mirror restarted, or the stream trimmed past S0, while reading) before giving up. */
+  maxAttempts: number;
+  onBadEntry: OnBadEntry;
+}
+
+export interface CatchUpOptions {
+  pageEntries: number;
+  onBadEntry: OnBadEntry;
+  /** How an entry is applied to the picture's users (the HTTP view copies a user on write). */
+  apply: (users: Map<string, UserProps>, entry: ChangeEntry) => void;
+}
+
+/** meta's fields as numbers and flags; absent fields are undefined. */
+export interface MirrorMeta {
+  epoch?: string;
+  seq?: number;
+  users?: number;
+  syncing?: boolean;
+  syncedAt?: number;
+  lastChangeAt?: number;
+  verifiedAt?: number;
+}
+
+/** One user read with the head, atomically. `props` is {} when the user's hash is absent. */
+export interface UserRead {
+  head: MirrorHead;
+  /** The user's id; null when an index names nobody for the value. */
+  id: string | null;
+  props: UserProps;
+}
+
+export interface HeldRemovalsRead {
+  /** Ids whose removal the delete guard holds, in Redis's order; [] when none. */
+  ids: string[];
+  /** About the hold; absent when nothing is held. */
+  info?: HeldInfo;
+}
+
+export interface LeaderLease {
+  holder: string;
+  /** What PTTL says: ms left, -1 for a key without expiry. */
+  remainingMs: number;
+}
+
+/** Everything the mirror holds, as the writer loads it into memory (values as stored, JSON text). */
+export interface LoadedMirror {
+  meta: Record<string, string>;
+  users: Map<string, StoredProps>;
+  indexEntries: Map<string, Map<string, string>>;
+  /** Ids whose removal the delete guard holds, and the hold's info hash. */
+  held: string[];
+  heldInfo: Record<string, string>;
+}
+
+/** Users read per pipelined round trip while the writer loads the mirror. */
+export const LOAD_CHUNK_USERS = 1000;
+
+type RawEntry = [id: string, fields: string[]];
+
+const READ_USER_LUA = readFileSync(new URL('./lua/read-user.lua', import.meta.url), 'utf8');
+// The command name on the shared client; several mirrors may share one client, the script is the same.
+const READ_USER = 'icwatchMirrorReadUser';
+type ReadUserFn = (...args: string[]) => Promise<unknown[]>;
+
+class StaleRead extends Error {}
+
+export function parseHead(values: (string | null | undefined)[]): MirrorHead {
+  const [epoch, seq] = values;
+  const n = Number(seq ?? 0);
+  return { epoch: epoch || null, seq: Number.isSafeInteger(n) && n >= 0 ? n : 0 };
+}
+
+function decodeValue(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v; // not JSON: hand it on as the string it is rather than lose the property
+  }
+}
+
+/** A user hash as stored (one JSON value per property) → its properties. */
+export function decodeUserHash(hash: Record<string, string>): UserProps {
+  const props: UserProps = {};
+  for (const k in hash) props[k] = decodeValue(hash[k]!);
+  return props;
+}
+
+/** HGETALL as a Lua script returns it ([field, value, …]) → the user's properties. */
+function decodeUserFields(fields: string[]): UserProps {
+  const props: UserProps = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) props[fields[i]!] = decodeValue(fields[i + 1]!);
+  return props;
+}
+
+/** Applies one change to a users map in place, as a client does (each entry holds absolute values). */
+export function applyChange(users: Map<string, UserProps>, entry: ChangeEntry): void {
+  if (entry.op === 'remove') {
+    users.delete(entry.id);
+    return;
+  }
+  let user = users.get(entry.id);
+  if (!user) users.set(entry.id, (user = {}));
+  for (const [k, v] of Object.entries(entry.data)) {
+    if (v === null) delete user[k];
+    else user[k] = v;
+  }
+}
+
+/** The seq of a raw entry (its id is `<seq>-0`). */
+const entrySeq = (raw: RawEntry): number => Number(raw[0].split('-')[0]);
+
+/** Decodes raw XRANGE entries into a page; an entry without the documented fields is reported and skipped. */
+function pageOf(raw: RawEntry[], onBadEntry: OnBadEntry): StreamPage {
+  if (!raw.length) return { kind: 'empty' };
+  const entries: ChangeEntry[] = [];
+  for (const [id, fields] of raw) {
+    try {
+      entries.push(decodeChangeEntry(fields));
+    } catch (err) {
+      onBadEntry(err as Error, id);
+    }
+  }
+  return { kind: 'entries', firstSeq: entrySeq(raw[0]!), lastSeq: entrySeq(raw[raw.length - 1]!), read: raw.length, entries };
+}
+
+const ignoreBadEntry: OnBadEntry = () => {};
+
+export class MirrorReader {
+  private readonly keys: MirrorKeys;
+  /** Key names for messages to operators (README "The Redis mirror"), never to read with. */
+  readonly keyNames: KeyNamesToShow;
+
+  constructor(
+    private readonly redis: RedisClient,
+    keyPrefix: string,
+  ) {
+    this.keys = mirrorKeys(keyPrefix);
+    this.keyNames = keyNamesToShow(keyPrefix);
+    if (typeof (redis as unknown as Record<string, unknown>)[READ_USER] !== 'function') redis.defineCommand(READ_USER, { numberOfKeys: 2, lua: READ_USER_LUA });
+  }
+
+  /** The mirror's epoch and seq (one HMGET). */
+  async head(): Promise<MirrorHead> {
+    return parseHead(await this.redis.hmget(this.keys.meta, 'epoch', 'seq'));
+  }
+
+  /** meta, every field. */
+  async meta(): Promise<MirrorMeta> {
+    const meta = await this.redis.hgetall(this.keys.meta);
+    const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+    return {
+      epoch: meta.epoch,
+      seq: num(meta.seq),
+      users: num(meta.users),
+      syncing: meta.syncing === undefined ? undefined : meta.syncing === '1',
+      syncedAt: num(meta.syncedAt),
+      lastChangeAt: num(meta.lastChangeAt),
+      verifiedAt: num(meta.verifiedAt),
+    };
+  }
+
+  /** Up to `count` entries with seq ≥ fromSeq (and ≤ toSeq when given), in order. */
+  async changes(fromSeq: number, count: number, options: { toSeq?: number; onBadEntry?: OnBadEntry } = {}): Promise<StreamPage> {
+    const to = options.toSeq === undefined ? '+' : `${options.toSeq}-0`;
+    const raw = (await this.redis.xrange(this.keys.changes, `${fromSeq}-0`, to, 'COUNT', count)) as RawEntry[];
+    return pageOf(raw, options.onBadEntry ?? ignoreBadEntry);
+  }
+
+  /** The head and the first page of entries after `afterSeq`, in one round trip. */
+  async headAndChanges(afterSeq: number, count: number, onBadEntry: OnBadEntry = ignoreBadEntry): Promise<{ head: MirrorHead; page: StreamPage }> {
+    const results = await this.redis
+      .pipeline()
+      .hmget(this.keys.meta, 'epoch', 'seq')
+      .xrange(this.keys.changes, `${afterSeq + 1}-0`, '+', 'COUNT', count)
+      .exec();
+    if (!results) throw new Error('Redis pipeline returned nothing');
+    for (const [err] of results) if (err) throw err;
+    return { head: parseHead(results[0]![1] as (string | null)[]), page: pageOf(results[1]![1] as RawEntry[], onBadEntry) };
+  }
+
+  /** Whether the stream still holds the entry of `seq`. */
+  async holdsChange(seq: number): Promise<boolean> {
+    return (await this.redis.xrange(this.keys.changes, `${seq}-0`, `${seq}-0`)).length > 0;
+  }
+
+  /** The newest change entries, newest first; entries that do not decode are skipped. */
+  async recentChanges(count: number): Promise<ChangeEntry[]> {
+    const raw = (await this.redis.xrevrange(this.keys.changes, '+', '-', 'COUNT', count)) as RawEntry[];
+    const page = pageOf(raw, ignoreBadEntry);
+    return page.kind === 'entries' ? page.entries : [];
+  }
+
+  /**
+   * A picture consistent with the seq it names, without any lock on the mirror: read seq S0, the users (pipelined
+   * HGETALLs in chunks), seq S1, then replay the entries S0+1..S1 onto what was read. Each entry holds absolute
+   * values, so replaying one onto a user read after it is harmless, and the result is exactly the mirror at S1.
+   * Redis is never blocked by a large directory, and the writer is not slowed. Restarted (at most
+   * `maxAttempts` reads) when the mirror restarted or the stream was trimmed past S0 meanwhile.
+   */
+  async snapshot(options: SnapshotReadOptions): Promise<MirrorPicture> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.snapshotOnce(options);
+      } catch (err) {
+        if (!(err instanceof StaleRead) || attempt >= options.maxAttempts) throw err;
+      }
+    }
+  }
+
+  private async snapshotOnce(options: SnapshotReadOptions): Promise<MirrorPicture> {
+    const { ids } = options;
+    const start = await this.head();
+    const idList = ids ? [...ids] : await this.redis.smembers(this.keys.ids);
+    const users = await this.readUsers(idList, options.chunkUsers, decodeUserHash);
+    const end = await this.head();
+    if (end.epoch !== start.epoch || end.seq < start.seq) throw new StaleRead('the mirror restarted while reading');
+    const picture: MirrorPicture = { epoch: end.epoch, seq: start.seq, users };
+    const apply = ids
+      ? (map: Map<string, UserProps>, entry: ChangeEntry) => {
+          if (ids.has(entry.id)) applyChange(map, entry);
+        }
+      : applyChange;
+    if (!(await this.catchUp(picture, end.seq, { pageEntries: options.pageEntries, onBadEntry: options.onBadEntry, apply })))
+      throw new StaleRead(`the stream no longer holds seq ${picture.seq + 1}`);
+    return picture;
+  }
+
+  /**
+   * Applies the entries picture.seq+1..toSeq to the picture, page by page, moving its seq after each page; false when
+   * the stream no longer holds the next one (then the picture is as far as it got, consistent with its seq).
+   */
+  async catchUp(picture: MirrorPicture, toSeq: number, options: CatchUpOptions): Promise<boolean> {
+    while (picture.seq < toSeq) {
+      const page = await this.changes(picture.seq + 1, options.pageEntries, { toSeq, onBadEntry: options.onBadEntry });
+      if (page.kind === 'empty' || page.firstSeq !== picture.seq + 1) return false;
+      for (const entry of page.entries) options.apply(picture.users, entry);
+      picture.seq = page.lastSeq;
+    }
+    return true;
+  }
+
+  /** One user by id, with the head, in one atomic read (lua/read-user.lua). */
+  async user(id: string): Promise<UserRead> {
+    return this.readUser(this.keys.user(id), 'id', id, '');
+  }
+
+  /** The user the index of `property` names for `value`, with the head, in one atomic read (lua/read-user.lua). */
+  async lookup(property: string, value: string): Promise<UserRead> {
+    return this.readUser(this.keys.index(property), 'index', value, this.keys.userKeyPrefix);
+  }
+
+  private async readUser(key: string, by: 'id' | 'index', idOrValue: string, userKeyPrefix: string): Promise<UserRead> {
+    const script = (this.redis as unknown as Record<string, ReadUserFn>)[READ_USER]!;
+    const reply = await script.call(this.redis, this.keys.meta, key, by, idOrValue, userKeyPrefix);
+    const head = parseHead([reply[0] as string | null, reply[1] as string | null]);
+    const id = (reply[2] as string | undefined) ?? null;
+    return { head, id, props: decodeUserFields((reply[3] as string[] | undefined) ?? []) };
+  }
+
+  /** How many removals the delete guard holds. */
+  async heldCount(): Promise<number> {
+    return await this.redis.scard(this.keys.held);
+  }
+
+  /** The held ids and, when there are any, what the hold is about. */
+  async heldRemovals(): Promise<HeldRemovalsRead> {
+    const ids = await this.redis.smembers(this.keys.held);
+    if (!ids.length) return { ids };
+    return { ids, info: parseHeldInfo(await this.redis.hgetall(this.keys.heldInfo)) };
+  }
+
+  /** The operator's pending request about the held removals (field `request`), null when none. */
+  async heldRequest(): Promise<string | null> {
+    return await this.redis.hget(this.keys.heldInfo, 'request');
+  }
+
+  /** Who holds the leader lease (README "High availability"), null when nobody does. */
+  async leaderLease(): Promise<LeaderLease | null> {
+    const holder = await this.redis.get(this.keys.leader);
+    if (!holder) return null;
+    return { holder, remainingMs: await this.redis.pttl(this.keys.leader) };
+  }
+
+  /**
+   * Subscribes `subscriber` (a connection of its own: it can do nothing else while subscribed) to the wake-ups the
+   * writer publishes after each applied batch; `onSeq` gets the newest seq (NaN for a message that is not one).
+   */
+  async followNotify(subscriber: RedisClient, onSeq: (seq: number) => void): Promise<void> {
+    const channel = this.keys.notify;
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel) onSeq(Number(message));
+    });
+    await subscriber.subscribe(channel);
+  }
+
+  /**
+   * Everything the mirror holds, for the writer's memory. meta is read before and after the users: if seq moved
+   * meanwhile (another writer), the load is repeated so that users and seq belong together.
+   */
+  async writerLoad(indexedProperties: readonly string[]): Promise<LoadedMirror> {
+    for (;;) {
+      const meta = await this.redis.hgetall(this.keys.meta);
+      const ids = await this.redis.smembers(this.keys.ids);
+      const users = await this.readUsers(ids, LOAD_CHUNK_USERS, (hash): StoredProps => new Map(Object.entries(hash)));
+      const indexEntries = new Map<string, Map<string, string>>();
+      for (const prop of indexedProperties) indexEntries.set(prop, new Map(Object.entries(await this.redis.hgetall(this.keys.index(prop)))));
+      const held = await this.redis.smembers(this.keys.held);
+      const heldInfo = held.length ? await this.redis.hgetall(this.keys.heldInfo) : {};
+      const after = await this.redis.hget(this.keys.meta, 'seq');
+      if ((after ?? undefined) === meta.seq) return { meta, users, indexEntries, held, heldInfo };
+    }
+  }
+
+  /**
+   * The users of `ids` in pipelined rounds of `chunkUsers` HGETALLs, each hash turned into a value by `decode`. An
+   * id whose hash is gone is not a user (the next full replace removes the id).
+   */
+  private async readUsers<T>(ids: readonly string[], chunkUsers: number, decode: (hash: Record<string, string>) => T): Promise<Map<string, T>> {
+    const users = new Map<string, T>();
+    for (let i = 0; i < ids.length; i += chunkUsers) {
+      const chunk = ids.slice(i, i + chunkUsers);
+      const pipe = this.redis.pipeline();
+      for (const id of chunk) pipe.hgetall(this.keys.user(id));
+      const replies = (await pipe.exec()) ?? [];
+      for (let j = 0; j < chunk.length; j++) {
+        const [err, hash] = replies[j] ?? [new Error('no reply')];
+        if (err) throw err;
+        if (Object.keys(hash as object).length) users.set(chunk[j]!, decode(hash as Record<string, string>));
+      }
+    }
+    return users;
+  }
+}
