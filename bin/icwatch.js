@@ -29,7 +29,7 @@ async function loadMain() {
     return (await import(pathToFileURL(join(root, 'dist/bin/icwatch.mjs')).href)).main;
   }
   const sources = join(root, 'src/cli/main.ts');
-  if (!existsSync(sources)) return refuse('ICWATCH_FROM_SOURCES=1 runs the TypeScript sources, which only a checkout has (src/ is not here)');
+  if (!existsSync(sources)) return refuse('ICWATCH_FROM_SOURCES=1 runs the TypeScript sources, which only a checkout has (src/cli/main.ts is not here)');
   let tsx;
   try {
     tsx = await import('tsx/esm/api');
