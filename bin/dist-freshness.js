@@ -2,8 +2,8 @@
 // bin/icwatch.js (which runs dist/ only), by bin/setup.js (which builds before `npm start` and `npm test`), and by
 // the page's server when it runs from the sources. The build (src/build/build.ts) writes dist/manifest.json last,
 // naming every file it read with the sha256 of its text; dist/ is current while each still has that hash. Hashes,
-// not times: a checkout, a copy or a pull touches times without changing a byte (and keeps an old time on a file it
-// did change). Plain JavaScript with no dependency: it runs before any loader and in an install without dev tools.
+// not times: a checkout, a copy or a pull touches times without changing a byte. Plain JavaScript with no
+// dependency: it runs before any loader and in an install without dev tools.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
