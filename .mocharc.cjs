@@ -5,6 +5,8 @@ const named = process.argv.slice(2).some((arg) => /\.test\.ts$/.test(arg));
 
 module.exports = {
   'node-option': ['import=tsx'],
+  // The tests spawn bin/icwatch.js, which runs dist/ only: build it first when a source changed since the last build.
+  require: ['test/helpers/current-dist.ts'],
   spec: named ? [] : ['test/**/*.test.ts'],
   ignore: ['test/**/*.slow.test.ts'],
   timeout: 30000,

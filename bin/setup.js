@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // What `npm start` and `npm test` run first (the prestart/pretest scripts): on a fresh clone, or after
-// package-lock.json changed, it installs the dependencies (`npm ci`, whose `prepare` builds dist/); when a source
-// changed since the last build, it rebuilds dist/. When everything is current it only reads a few files (a few ms).
+// package-lock.json changed, it installs the dependencies (`npm ci`, whose `prepare` builds dist/); when dist/ is
+// missing or a source changed since the last build (bin/dist-freshness.js), it rebuilds dist/. When everything is
+// current it only reads and hashes the sources the build read (a few ms).
 // Plain JavaScript with no dependency: it runs before any is installed.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { freshBundle } from './fresh-bundle.js';
+import { distFreshness, distProblem } from './dist-freshness.js';
 
 const mtime = (file) => {
   try {
@@ -44,45 +45,11 @@ export function installNeeded(root) {
   return null;
 }
 
-/** The newest .ts under the given folders (not recursive: the page, the client and util are flat). */
-function newestSource(root, dirs) {
-  let newest = 0;
-  for (const dir of dirs) {
-    let names;
-    try {
-      names = readdirSync(join(root, dir));
-    } catch {
-      continue;
-    }
-    for (const name of names) if (name.endsWith('.ts')) newest = Math.max(newest, mtime(join(root, dir, name)) ?? 0);
-  }
-  return newest;
-}
-
-/**
- * True when dist/bin/manifest.json is newer than every source it names: then the bundle matches them without reading
- * them (a fifth of the time of hashing them). When not, freshBundle compares their hashes, as bin/icwatch.js does.
- */
-function bundleNewerThanSources(root) {
-  const file = join(root, 'dist/bin/manifest.json');
-  const builtAt = mtime(file);
-  let inputs;
-  try {
-    inputs = Object.keys(JSON.parse(readFileSync(file, 'utf8'))?.inputs ?? {});
-  } catch {
-    return false;
-  }
-  return inputs.length > 0 && inputs.every((input) => (mtime(join(root, input)) ?? Infinity) <= builtAt);
-}
-
-/** Why dist/ is not what `npm run build` would write now (a sentence), or null when it is. */
+/** Why this checkout's dist/ must be built before icwatch runs from it (a sentence), or null: bin/dist-freshness.js. */
 export function buildNeeded(root) {
-  if (mtime(join(root, 'src/page/build.ts')) === undefined) return null; // an install without the sources
-  if (!bundleNewerThanSources(root) && !freshBundle(root)) return 'dist/bin is missing or older than the sources';
-  // The same test as src/http/page-assets.ts for the page; icwatch/client is built from a subset of those sources.
-  const built = Math.min(mtime(join(root, 'dist/page/page.js')) ?? 0, mtime(join(root, 'dist/client/index.js')) ?? 0);
-  if (built < newestSource(root, ['src/page', 'src/client', 'src/util'])) return 'dist/page or dist/client is missing or older than the sources';
-  return null;
+  const freshness = distFreshness(root);
+  // An installed package has no sources to build from: bin/icwatch.js says what is wrong with it.
+  return freshness.kind === 'stale' || (freshness.kind === 'missing' && freshness.sources) ? distProblem(freshness) : null;
 }
 
 function say(line) {
@@ -92,6 +59,19 @@ function say(line) {
 function run(command, args, root) {
   const { status, error } = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
   if (error) throw error;
+  return status;
+}
+
+/**
+ * Builds dist/ (`npm run build`) when buildNeeded says so; 0, or the build's exit status. A failed build fails `npm
+ * start` and `npm test`: bin/icwatch.js runs dist/ only, so going on would only fail later and less clearly.
+ */
+export function buildIfNeeded(root) {
+  const why = buildNeeded(root);
+  if (!why) return 0;
+  say(`${why}: building it (npm run build)`);
+  const status = run(process.execPath, ['--import', 'tsx', 'src/build/build.ts'], root);
+  if (status !== 0) say(`the build failed (exit ${status}); see its messages above`);
   return status;
 }
 
@@ -111,14 +91,7 @@ function main() {
       return 1;
     }
   }
-  const stale = buildNeeded(root);
-  if (stale) {
-    say(`${stale}: building it (npm run build)`);
-    // --if-possible: a failed build is a message, not a failure; bin/icwatch.js then runs the sources through tsx and
-    // the page is bundled in memory, so the build problem does not stop the demo or the tests.
-    run(process.execPath, ['--import', 'tsx', 'src/page/build.ts', '--if-possible'], root);
-  }
-  return 0;
+  return buildIfNeeded(root);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main();

@@ -1,30 +1,20 @@
 /**
  * The CLI and the worker as plain JavaScript (dist/bin/), so that a daemon starts without compiling TypeScript:
- * tsx costs about 1.5 CPU-s and some 30 MiB per process (docs/architecture.md, "Processes"). bin/icwatch.js runs
- * the bundle only while dist/bin/manifest.json matches the sources, and the sources through tsx otherwise: an edit
- * never runs stale code.
+ * tsx costs about 1.5 CPU-s and some 30 MiB per process (docs/architecture.md, "Processes"), and a production
+ * install has no compiler at all (tsx and esbuild are dev dependencies). bin/icwatch.js runs the bundle only while
+ * dist/ matches the sources (bin/dist-freshness.js): an edit is never run stale.
  *
  * Files read at run time (the Lua scripts, package.json, the page) are found from `import.meta.url`; in a bundle that
- * would be the bundle's own URL, so each source's `import.meta.url` is rewritten to that source's location.
+ * would be the bundle's own URL, so each source's `import.meta.url` is rewritten to that source's location. The
+ * package ships those files where the sources have them (package.json `files`: the Lua scripts under src/).
  */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Plugin } from 'esbuild';
 
-/** dist/bin/: the outputs of one bundle and its manifest. */
+/** dist/bin/: the outputs of one bundle. */
 export const BUNDLE_DIR = 'dist/bin';
-export const MANIFEST = 'manifest.json';
 const ENTRIES = { icwatch: 'src/cli/main.ts', 'worker-main': 'src/cluster/worker-main.ts' };
-
-/** What bin/fresh-bundle.js compares: each source the bundle holds, by the sha256 of its text. */
-export interface BundleManifest {
-  inputs: Record<string, string>;
-}
-
-export function sourceHash(text: Buffer | string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 /** `import.meta.url` of a source, as seen from a file in dist/bin/. */
 function ownUrlPlugin(outDir: string): Plugin {
@@ -41,8 +31,8 @@ function ownUrlPlugin(outDir: string): Plugin {
   };
 }
 
-/** Writes dist/bin/{icwatch,worker-main}.mjs, their shared chunks and the manifest; returns how many sources. */
-export async function bundleCli(root: string): Promise<number> {
+/** Writes dist/bin/{icwatch,worker-main}.mjs and their shared chunks; returns the files they were made from. */
+export async function bundleCli(root: string): Promise<string[]> {
   const { build } = await import('esbuild');
   const outDir = join(root, BUNDLE_DIR);
   rmSync(outDir, { recursive: true, force: true });
@@ -67,9 +57,5 @@ export async function bundleCli(root: string): Promise<number> {
     logLevel: 'silent',
     plugins: [ownUrlPlugin(outDir)],
   });
-  const inputs: Record<string, string> = {};
-  for (const file of Object.keys(result.metafile.inputs).sort()) inputs[file] = sourceHash(readFileSync(join(root, file)));
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, MANIFEST), `${JSON.stringify({ inputs } satisfies BundleManifest, null, 1)}\n`);
-  return Object.keys(inputs).length;
+  return Object.keys(result.metafile.inputs);
 }

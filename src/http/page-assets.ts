@@ -1,12 +1,15 @@
 /**
- * The live page's script (/assets/page.js). The bundle built at install time (dist/page/page.js, `npm run build`)
- * is served when it is at least as new as the sources; otherwise (a checkout edited since, or an image whose
- * install ran before the sources were copied) it is bundled once in memory with esbuild, and a warning says so.
+ * The live page's script (/assets/page.js): dist/page/page.js, which the build writes (`npm run build`). The bundle
+ * serves it as it is (bin/icwatch.js ran it only after checking that dist/ is current). From the sources (`npm run
+ * dev`, the tests), when dist/ is older than they are, the page is bundled once in memory instead, with a warning:
+ * an edit to the page shows without a build (esbuild is there: the sources only run with the dev dependencies).
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { distFreshness, distProblem } from '../../bin/dist-freshness.js';
+import { runningFrom } from '../daemon/version.js';
 import type { Logger } from '../log/logger.js';
 
 export interface PageScript {
@@ -16,29 +19,6 @@ export interface PageScript {
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BUNDLE = join(ROOT, 'dist/page/page.js');
-const SOURCES = ['src/page', 'src/client', 'src/util'].map((d) => join(ROOT, d));
-
-const mtime = (file: string) => {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return undefined;
-  }
-};
-
-function newestSource(): number {
-  let newest = 0;
-  for (const dir of SOURCES) {
-    let names: string[];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const name of names) if (name.endsWith('.ts')) newest = Math.max(newest, mtime(join(dir, name)) ?? 0);
-  }
-  return newest;
-}
 
 export class PageAssets {
   private script: Promise<PageScript> | null = null;
@@ -55,13 +35,13 @@ export class PageAssets {
   }
 
   private async load(): Promise<PageScript> {
-    const built = mtime(BUNDLE);
+    const problem = runningFrom() === 'bundle' ? null : distProblem(distFreshness(ROOT));
     let body: Buffer;
-    if (built !== undefined && built >= newestSource()) body = readFileSync(BUNDLE);
+    if (!problem) body = readFileSync(BUNDLE);
     else {
-      this.logger.warn(`${built === undefined ? 'no' : 'an outdated'} dist/page/page.js: bundling the page in memory (npm run build makes it at install time)`);
-      const { bundlePage } = await import('../page/build.js');
-      body = Buffer.from(await bundlePage());
+      this.logger.warn(`${problem}: bundling the page in memory (npm run build writes dist/page/page.js)`);
+      const { bundlePage } = await import('../build/page-bundle.js');
+      body = Buffer.from((await bundlePage(ROOT)).script);
     }
     return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` };
   }

@@ -1,52 +1,108 @@
 /**
- * The CLI bundle (src/build/cli-bundle.ts): bin/icwatch.js runs dist/bin while it matches every source it was built
- * from and the sources through tsx as soon as one differs, and a bundled daemon forks the bundled worker and still
- * finds its Lua scripts and its page.
+ * dist/ and the one check of whether it is current (bin/dist-freshness.js): bin/icwatch.js runs dist/ only, refuses
+ * (exit 78, saying how to build) when it is missing or older than the sources, runs the sources only when asked
+ * (ICWATCH_FROM_SOURCES=1, with tsx from the dev dependencies), and a bundled daemon forks the bundled worker and
+ * still finds its Lua scripts and its page.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { freshBundle } from '../../bin/fresh-bundle.js';
-import { bundleCli, sourceHash } from '../../src/build/cli-bundle.js';
+import { distFreshness, distProblem, MANIFEST, sourceHash } from '../../bin/dist-freshness.js';
 import { CLUSTER_LIMITS } from '../../src/cluster/limits.js';
 import { waitFor } from '../helpers/net.js';
 import { killAll, ROOT, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
-describe('the CLI bundle', function () {
+describe('dist/ and the CLI bundle', function () {
   this.timeout(90000);
 
-  describe('freshBundle', () => {
-    let root: string;
-    const manifest = (inputs: Record<string, string>) => {
-      mkdirSync(join(root, 'dist/bin'), { recursive: true });
-      writeFileSync(join(root, 'dist/bin/manifest.json'), JSON.stringify({ inputs }));
-    };
-    beforeEach(() => {
-      root = mkdtempSync(join(tmpdir(), 'icwatch-bundle-'));
-      mkdirSync(join(root, 'src'));
-      writeFileSync(join(root, 'src/a.ts'), 'export const a = 1;\n');
-    });
+  let root: string;
+  const write = (file: string, text: string) => {
+    mkdirSync(join(root, file, '..'), { recursive: true });
+    writeFileSync(join(root, file), text);
+  };
+  const manifest = (inputs: Record<string, string>) => write(MANIFEST, JSON.stringify({ inputs }));
+  /** A checkout: the build script and one source. */
+  const checkout = () => {
+    write('src/build/build.ts', '');
+    write('src/a.ts', 'export const a = 1;\n');
+  };
+
+  describe('distFreshness', () => {
+    beforeEach(() => (root = mkdtempSync(join(tmpdir(), 'icwatch-dist-'))));
     afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-    it('names the bundle while every source matches the manifest', () => {
-      manifest({ 'src/a.ts': sourceHash('export const a = 1;\n') });
-      expect(freshBundle(root)).to.equal(join(root, 'dist/bin/icwatch.mjs'));
+    it('is current in a checkout while every file the build read has the hash the manifest names', () => {
+      checkout();
+      manifest({ 'src/a.ts': sourceHash('export const a = 1;\n'), 'src/build/build.ts': sourceHash('') });
+      expect(distFreshness(root)).to.deep.equal({ kind: 'current' });
+      expect(distProblem(distFreshness(root))).to.equal(null);
     });
 
-    it('falls back to the sources when one is edited, gone, or the manifest is missing or empty', () => {
-      expect(freshBundle(root), 'no manifest').to.equal(null);
+    it('is stale when a source is edited or gone, and missing without a manifest (or with an empty or unreadable one)', () => {
+      checkout();
+      expect(distFreshness(root), 'no manifest').to.deep.equal({ kind: 'missing', sources: true });
+      expect(distProblem(distFreshness(root))).to.equal('dist/ is not built');
       manifest({});
-      expect(freshBundle(root), 'empty manifest').to.equal(null);
+      expect(distFreshness(root), 'empty manifest').to.deep.equal({ kind: 'missing', sources: true });
       manifest({ 'src/a.ts': sourceHash('export const a = 1;\n') });
-      writeFileSync(join(root, 'src/a.ts'), 'export const a = 2;\n');
-      expect(freshBundle(root), 'edited').to.equal(null);
+      write('src/a.ts', 'export const a = 2;\n');
+      expect(distFreshness(root), 'edited').to.deep.equal({ kind: 'stale', source: 'src/a.ts', change: 'edited' });
+      expect(distProblem(distFreshness(root))).to.equal('dist/ is older than the sources (src/a.ts was edited since the build)');
       manifest({ 'src/a.ts': sourceHash('export const a = 2;\n'), 'src/b.ts': sourceHash('') });
-      expect(freshBundle(root), 'a source gone').to.equal(null);
-      writeFileSync(join(root, 'dist/bin/manifest.json'), '{not json');
-      expect(freshBundle(root), 'unreadable manifest').to.equal(null);
+      expect(distFreshness(root), 'a source gone').to.deep.equal({ kind: 'stale', source: 'src/b.ts', change: 'gone' });
+      write(MANIFEST, '{not json');
+      expect(distFreshness(root), 'unreadable manifest').to.deep.equal({ kind: 'missing', sources: true });
+    });
+
+    it('trusts dist/ in an install without the sources (a package), and says when it has none', () => {
+      manifest({ 'src/a.ts': sourceHash('export const a = 1;\n') });
+      expect(distFreshness(root)).to.deep.equal({ kind: 'packaged' });
+      rmSync(join(root, MANIFEST));
+      expect(distFreshness(root)).to.deep.equal({ kind: 'missing', sources: false });
+      expect(distProblem(distFreshness(root))).to.equal('dist/ is missing from this install');
+    });
+  });
+
+  describe('bin/icwatch.js', () => {
+    // bin/icwatch.js and its check, copied into a checkout of their own (no node_modules: no tsx either).
+    beforeEach(() => {
+      root = mkdtempSync(join(tmpdir(), 'icwatch-bin-'));
+      mkdirSync(join(root, 'bin'));
+      for (const file of ['icwatch.js', 'dist-freshness.js']) copyFileSync(join(ROOT, 'bin', file), join(root, 'bin', file));
+      write('package.json', JSON.stringify({ name: 'icwatch', type: 'module', private: true }));
+      checkout();
+    });
+    afterEach(() => rmSync(root, { recursive: true, force: true }));
+    const icwatch = (env: Record<string, string> = {}) =>
+      spawnSync(process.execPath, [join(root, 'bin/icwatch.js'), '--version'], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
+
+    it('refuses a dist/ that is not built or older than the sources: exit 78, saying how to build it', () => {
+      const missing = icwatch();
+      expect(missing.status).to.equal(78);
+      expect(missing.stderr).to.match(/^icwatch: dist\/ is not built: build it with `npm run build`.*`npm run dev -- <arguments>`/);
+      manifest({ 'src/a.ts': sourceHash('export const a = 0;\n') });
+      const stale = icwatch();
+      expect(stale.status).to.equal(78);
+      expect(stale.stderr).to.include('icwatch: dist/ is older than the sources (src/a.ts was edited since the build): build it with `npm run build`');
+    });
+
+    it('runs dist/ when it is current, without reading a source', () => {
+      manifest({ 'src/a.ts': sourceHash('export const a = 1;\n') });
+      write('dist/bin/icwatch.mjs', 'export async function main(argv) { console.log(`dist ${argv.join(" ")}`); return 3; }\n');
+      const ran = icwatch();
+      expect(ran.stdout).to.equal('dist --version\n');
+      expect(ran.status).to.equal(3);
+    });
+
+    it('says that the sources need tsx, a dev dependency, when ICWATCH_FROM_SOURCES=1 finds none', () => {
+      write('src/cli/main.ts', 'export async function main(): Promise<number> { return 0; }\n');
+      const ran = icwatch({ ICWATCH_FROM_SOURCES: '1' });
+      expect(ran.status).to.equal(78);
+      expect(ran.stderr).to.include('icwatch: ICWATCH_FROM_SOURCES=1 runs the TypeScript sources through tsx, a dev dependency, which is not installed');
     });
   });
 
@@ -58,8 +114,9 @@ describe('the CLI bundle', function () {
 
     before(async () => {
       redis = new Redis(SHARED_REDIS_URL);
-      // What `npm ci` and `npm run build` leave; rebuilt here when a source was edited since.
-      if (!freshBundle(ROOT)) await bundleCli(ROOT);
+      // What `npm ci` and `npm run build` leave; rebuilt before the tests when a source was edited since
+      // (test/helpers/current-dist.ts).
+      expect(distFreshness(ROOT)).to.deep.equal({ kind: 'current' });
       sim = await startSimulatorProcess({ users: 5 });
     });
     beforeEach(() => (prefix = uniquePrefix('bundle')));

@@ -1,7 +1,8 @@
 /**
  * bin/setup.js, what `npm start` and `npm test` run first: it installs the dependencies when node_modules does not
- * hold what package-lock.json names, rebuilds dist/ when a source changed since the build, and does nothing (and says
- * nothing) when both are current. The whole path on a fresh clone is .ci/fresh-clone (run by .ci/run).
+ * hold what package-lock.json names, builds dist/ when it is not built or a source changed since the build
+ * (bin/dist-freshness.js), and does nothing (and says nothing) when both are current. The whole path on a fresh
+ * clone is .ci/fresh-clone (run by .ci/run).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { buildNeeded, installNeeded } from '../../bin/setup.js';
-import { sourceHash } from '../../src/build/cli-bundle.js';
+import { MANIFEST, sourceHash } from '../../bin/dist-freshness.js';
 import { ROOT } from '../helpers/processes.js';
 
 describe('bin/setup.js (before npm start and npm test)', function () {
@@ -59,14 +60,12 @@ describe('bin/setup.js (before npm start and npm test)', function () {
   });
 
   describe('buildNeeded', () => {
-    // A checkout with sources and a dist/ built from them.
+    // A checkout with sources and a dist/ built from them (bin/dist-freshness.js: the manifest's hashes).
     const built = () => {
-      write('src/page/build.ts', '', 60);
-      write('src/page/main.ts', 'export {};\n', 60);
+      write('src/build/build.ts', '', 60);
       write('src/cli/main.ts', 'export const a = 1;\n', 60);
-      write('dist/bin/manifest.json', JSON.stringify({ inputs: { 'src/cli/main.ts': sourceHash('export const a = 1;\n') } }), 30);
-      write('dist/page/page.js', '', 30);
-      write('dist/client/index.js', '', 30);
+      write('dist/bin/icwatch.mjs', '', 30);
+      write(MANIFEST, JSON.stringify({ inputs: { 'src/build/build.ts': sourceHash(''), 'src/cli/main.ts': sourceHash('export const a = 1;\n') } }), 30);
     };
 
     it('is content when dist/ was built from the sources as they are', () => {
@@ -74,31 +73,24 @@ describe('bin/setup.js (before npm start and npm test)', function () {
       expect(buildNeeded(root)).to.equal(null);
     });
 
-    it('asks for a build when the CLI bundle differs from the sources or is missing', () => {
+    it('asks for a build when a source differs from the one built, or dist/ is not built', () => {
       built();
       write('src/cli/main.ts', 'export const a = 2;\n');
-      expect(buildNeeded(root)).to.equal('dist/bin is missing or older than the sources');
+      expect(buildNeeded(root)).to.equal('dist/ is older than the sources (src/cli/main.ts was edited since the build)');
       built();
-      rmSync(join(root, 'dist/bin'), { recursive: true });
-      expect(buildNeeded(root)).to.equal('dist/bin is missing or older than the sources');
+      rmSync(join(root, 'dist'), { recursive: true });
+      expect(buildNeeded(root)).to.equal('dist/ is not built');
     });
 
-    it('is content when a source was only touched (a checkout), its text the one bundled', () => {
+    it('is content when a source was only touched (a checkout), its text the one built', () => {
       built();
       write('src/cli/main.ts', 'export const a = 1;\n');
       expect(buildNeeded(root)).to.equal(null);
     });
 
-    it('asks for a build when the page or the client is older than their sources, or missing', () => {
-      built();
-      write('src/client/index.ts', 'export {};\n');
-      expect(buildNeeded(root)).to.equal('dist/page or dist/client is missing or older than the sources');
-      built();
-      rmSync(join(root, 'dist/client'), { recursive: true });
-      expect(buildNeeded(root)).to.equal('dist/page or dist/client is missing or older than the sources');
-    });
-
     it('builds nothing in an install without the sources', () => {
+      expect(buildNeeded(root)).to.equal(null);
+      write(MANIFEST, JSON.stringify({ inputs: { 'src/cli/main.ts': sourceHash('') } }));
       expect(buildNeeded(root)).to.equal(null);
     });
   });
@@ -106,7 +98,7 @@ describe('bin/setup.js (before npm start and npm test)', function () {
   it('installs once on a checkout without node_modules, saying so, and is silent on the next run', () => {
     // A project with one local dependency: npm ci installs it without the registry.
     mkdirSync(join(root, 'bin'));
-    for (const file of ['setup.js', 'fresh-bundle.js']) copyFileSync(join(ROOT, 'bin', file), join(root, 'bin', file));
+    for (const file of ['setup.js', 'dist-freshness.js']) copyFileSync(join(ROOT, 'bin', file), join(root, 'bin', file));
     write('dep/package.json', JSON.stringify({ name: 'dep', version: '1.0.0' }));
     write('package.json', JSON.stringify({ name: 'p', version: '1.0.0', private: true, type: 'module', dependencies: { dep: 'file:./dep' } }));
     const npm = process.env.npm_execpath ? [process.execPath, process.env.npm_execpath] : ['npm'];
