@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/defaults.js';
-import { createRedisClient, describeRedis, firstAttempt, quitRedis, type RedisClient } from '../daemon/redis.js';
+import { createRedisClient, describeRedis, firstAttempt, quitRedis, type RedisClient } from '../redis/client.js';
 import { EXIT } from '../errors/exit-codes.js';
 import { silentLogger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';

@@ -12,7 +12,7 @@ import type { Config } from '../config/defaults.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { aggregateProcessMetrics, type ProcessMetrics } from '../metrics/aggregate.js';
-import type { CommittedBatch, FanoutStage } from '../daemon/stages.js';
+import type { CommittedBatch, FanoutStage } from '../stages/contracts.js';
 import { Backoff } from '../util/backoff.js';
 import { EXIT, type ErrorWithExitCode, type ExitCode } from '../errors/exit-codes.js';
 import { endpointOf, IpcChannel } from './ipc.js';
