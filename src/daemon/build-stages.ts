@@ -70,7 +70,6 @@ export function leaderStagesFactory(ctx: StageContext): (context: LeaderContext)
     const mirrorLogger = componentLogger(logger, 'mirror');
     const committed$ = usersPipeline(feed, mirror, {
       maxPendingMessages: config.redis.maxPendingMessages,
-      maxBatchMessages: config.redis.maxBatchMessages,
       redis,
       metrics,
       logger: mirrorLogger,
