@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { DEFAULTS } from '../config/defaults.js';
-import { createRedisClient, type RedisClient } from '../daemon/redis.js';
+import { createRedisClient, type RedisClient } from '../redis/client.js';
 import { createLogger, componentLogger, silentLogger, type Logger } from '../log/logger.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 import { keyNamesToShow } from '../mirror/keys.js';

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/defaults.js';
-import { createRedisClient, describeRedis, firstAttempt, quitRedis } from '../daemon/redis.js';
+import { createRedisClient, describeRedis, firstAttempt, quitRedis } from '../redis/client.js';
 import { EXIT } from '../errors/exit-codes.js';
 import { silentLogger } from '../log/logger.js';
 import { redactText } from '../log/redact.js';

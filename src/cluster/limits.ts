@@ -10,8 +10,6 @@ export interface ClusterLimits {
   stableAfterMs: number;
   /** A worker that has not listened after this long is a failed start. */
   startTimeoutMs: number;
-  /** How much nicer (lower priority, setpriority(2)) than the primary a worker runs; 0 = the same. */
-  workerNiceness: number;
   /**
    * V8's young generation per worker (--max-semi-space-size, MiB) unless node's options set one. A worker's
    * allocations (frames, reads of the stream) die young and are few at a time; V8's default (16) keeps up to
@@ -25,6 +23,5 @@ export const CLUSTER_LIMITS: ClusterLimits = {
   restartBackoff: { initialMs: 250, maxMs: 15_000, multiplier: 2, jitter: 0.2 },
   stableAfterMs: 30_000,
   startTimeoutMs: 60_000,
-  workerNiceness: 5,
   workerSemiSpaceMiB: 2,
 };

@@ -3,7 +3,7 @@
  * (docs/architecture.md, "Processes"). Everything is plain JSON (node's IPC serialization).
  */
 import type { Config } from '../config/defaults.js';
-import type { PrimaryState } from '../daemon/combined-state.js';
+import type { PrimaryState } from './primary-state.js';
 import type { RegistryJson } from '../metrics/aggregate.js';
 
 /** A commit forwarded as a wake-up; `receivedAtMs` is absolute (performance.timeOrigin + now), valid in any process. */

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/defaults.js';
 import { Daemon } from '../daemon/daemon.js';
-import { writerFactory } from '../daemon/build-stages.js';
+import { leaderStagesFactory } from '../daemon/build-stages.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { lagHistograms } from '../http/status-json.js';
@@ -24,8 +24,8 @@ export function createPrimaryDaemon(config: Config, logger: Logger): Daemon {
   const daemon = new Daemon(config, {
     logger,
     metrics,
-    serve: false,
-    buildStages: async (ctx) => ({ ...(config.role === 'all' ? { writer: writerFactory(ctx) } : {}), fanout: pool }),
+    process: { type: 'primary' },
+    buildStages: async (ctx) => ({ ...(config.role === 'all' ? { leader: leaderStagesFactory(ctx) } : {}), fanout: pool }),
   });
   pool.answerStateWith(async () => ({ readiness: await daemon.readiness(), status: await daemon.status(), lag: await lagHistograms(metrics) }));
   logger.info(`${pool.size} worker${pool.size === 1 ? '' : 's'} will serve http.port (websocket.workers)`, { component: 'cluster' });

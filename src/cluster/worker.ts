@@ -13,6 +13,7 @@ import { createLogger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { endpointOf, IpcChannel } from './ipc.js';
 import { CLUSTER_LIMITS } from './limits.js';
+import { primaryLink } from './primary-state.js';
 import { isMessage, type AggregatedMetrics, type PrimaryState, type ToPrimary, type ToWorker } from './messages.js';
 
 /** How often at most a worker tells the primary its client count (the status page's total). */
@@ -70,7 +71,7 @@ export async function runWorker(): Promise<number> {
     logger,
     metrics,
     buildStages: async (ctx) => ({ fanout: (fanout = buildFanout(ctx, worker)) }),
-    primary: { state: () => channel.request<PrimaryState>('state', 'the primary process') },
+    process: { type: 'worker', primary: primaryLink(() => channel.request<PrimaryState>('state', 'the primary process')) },
     onListening: (port) => {
       listening = true;
       channel.send({ t: 'listening', port } satisfies ToPrimary);

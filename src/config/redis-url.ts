@@ -1,7 +1,7 @@
 /**
  * redis.url read once, for the schema (an error names the part that is wrong and never echoes the URL: a password
  * with `/`, `#`, `?` or a space is where the URL's structure breaks, so no URL redaction could find it) and for the
- * Redis clients (src/daemon/redis.ts). The form is redis[s]://[[user]:password@]host[:port][/db], the user and password
+ * Redis clients (src/redis/client.ts). The form is redis[s]://[[user]:password@]host[:port][/db], the user and password
  * percent-encoded (https://www.iana.org/assignments/uri-schemes/prov/redis); `redis.password` takes a password as is.
  */
 export interface RedisUrl {

@@ -274,6 +274,12 @@ export const configSchema = z.strictObject({
        * the mirror writer run in the primary process, which serves no sockets.
        */
       workers: int(0, 256).default(1),
+      /**
+       * How many nice levels below the primary the worker processes run (setpriority(2)), so that where they share
+       * cores the kernel runs the mirror writer first; 0 = the primary's priority. A priority the system refuses to
+       * lower is logged once, and the workers run at the primary's.
+       */
+      workerNice: int(0, 19).default(5),
     })
     .prefault({}),
   log: z

@@ -10,12 +10,12 @@ import { heldRequests$ } from '../mirror/held-requests.js';
 import { usersPipeline } from '../pipeline/pipeline.js';
 import { componentLogger } from '../log/logger.js';
 import { sitePolicy } from './site-policy.js';
-import type { StageContext, Stages, WriterContext, WriterStages } from './stages.js';
+import type { LeaderContext, LeaderStages, StageContext, Stages } from '../stages/contracts.js';
 
 export async function buildStages(ctx: StageContext): Promise<Stages> {
   const fanout = buildFanout(ctx);
   if (ctx.config.role === 'fanout') return { fanout };
-  return { writer: writerFactory(ctx), fanout };
+  return { leader: leaderStagesFactory(ctx), fanout };
 }
 
 /** The WebSocket fan-out; `worker` is the serving worker's id, told to clients in the hello. */
@@ -42,12 +42,12 @@ export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
   });
 }
 
-/** Builds a fresh feed, mirror writer and pipeline for each leadership term (src/ha/writer-term.ts). */
-export function writerFactory(ctx: StageContext): (w: WriterContext) => WriterStages {
+/** Builds a fresh feed, mirror writer and pipeline for each leadership term (src/ha/leadership-term.ts). */
+export function leaderStagesFactory(ctx: StageContext): (context: LeaderContext) => LeaderStages {
   const { config, redis, metrics, logger } = ctx;
   // The writer of the term before: where it left the mirror is what the next one checks Redis against (lost writes).
   let previous: MirrorWriter | undefined;
-  return ({ fence }: WriterContext): WriterStages => {
+  return ({ fence }: LeaderContext): LeaderStages => {
     // The feed asks the writer which users' texts it holds unchanged, so that a re-sync leaves them unparsed.
     const feed = new IcwsUsersFeed(config, { metrics, logger, knownText: (digest) => mirror.knownText(digest) });
     const mirror = new MirrorWriter({
@@ -69,7 +69,6 @@ export function writerFactory(ctx: StageContext): (w: WriterContext) => WriterSt
     const mirrorLogger = componentLogger(logger, 'mirror');
     const committed$ = usersPipeline(feed, mirror, {
       maxPendingMessages: config.redis.maxPendingMessages,
-      maxBatchMessages: config.redis.maxBatchMessages,
       redis,
       metrics,
       logger: mirrorLogger,

@@ -2,6 +2,8 @@
  * The long-lived process: builds the Redis client, metrics, HTTP server and stages from Config; while this replica
  * leads (src/ha), runs the message pipeline (its commits wake the fan-out); shuts down in order on a signal or a
  * fatal error. DaemonState: starting → running → draining → stopped (exit 0), or → failed (exit code) from any state.
+ * Which process it is (DaemonProcess: single, or the primary or a worker of `icwatch run`) decides whether it serves
+ * HTTP, whether it may write, and whether its answers are merged with a primary's.
  */
 import type { Config } from '../config/defaults.js';
 import { HttpServer } from '../http/server.js';
@@ -12,22 +14,28 @@ import { Metrics } from '../metrics/metrics.js';
 import { EXIT, exitCodeOf } from '../errors/exit-codes.js';
 import { replicaReadiness } from './readiness.js';
 import { icwsWarnings } from './start-warnings.js';
-import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from './redis.js';
+import { createRedisClient, describeRedis, quitRedis, redisAnswers, type RedisClient } from '../redis/client.js';
 import { runShutdown, type ShutdownStep } from './shutdown.js';
-import type { FanoutStage, Stages, WriterFactory } from './stages.js';
+import type { FanoutStage, LeaderStagesFactory, Stages } from '../stages/contracts.js';
 import { statusView } from './status.js';
-import { combineLag, combineReadiness, combineStatus, type PrimaryState } from './combined-state.js';
-import type { DaemonOptions, DaemonState } from './daemon-options.js';
+import type { DaemonOptions, DaemonProcess, DaemonState } from './daemon-options.js';
 import { lagHistograms } from '../http/status-json.js';
 import { packageVersion, runningFrom } from './version.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import type { Leadership } from '../ha/leadership.js';
 import { createLeadership } from '../ha/setup.js';
-import { WriterTerm } from '../ha/writer-term.js';
+import { LeadershipTerm } from '../ha/leadership-term.js';
 import { MirrorReader } from '../mirror/reader.js';
 import { sitePolicy } from './site-policy.js';
 
-export type { DaemonOptions, DaemonState, PrimaryLink } from './daemon-options.js';
+export type { DaemonOptions, DaemonProcess, DaemonState, PrimaryLink } from './daemon-options.js';
+
+/** A process that writes the mirror while it leads (role all, not a worker): its leadership, and the running term. */
+interface Leading {
+  leadership: Leadership;
+  /** The ICWS feed and mirror writer while this replica leads. */
+  term?: LeadershipTerm;
+}
 
 export class Daemon {
   readonly metrics: Metrics;
@@ -37,20 +45,16 @@ export class Daemon {
   private resolveExit!: (code: number) => void;
   private current: DaemonState = { type: 'starting' };
   private readonly log: Logger;
+  private readonly process: DaemonProcess;
   private redis?: RedisClient;
   private readonly subscribers: RedisClient[] = [];
   private http?: HttpServer;
   private stages?: Stages;
-  /** Which replica writes (src/ha); role all only. */
-  private leadership?: Leadership;
-  /** The ICWS feed and mirror writer while this replica leads. */
-  private term?: WriterTerm;
-  private shutdownDeadline?: number;
+  /** Which replica writes (src/ha), once started; role all, not a worker. */
+  private leading?: Leading;
   private fanoutStarted = false;
   private shutdown?: Promise<number>;
   private lastError?: string;
-  /** What the start is waiting for, for /readyz. */
-  private waiting?: string;
   /** Aborted when the shutdown begins: ends the waits of the start. */
   private readonly stopping = new AbortController();
 
@@ -59,6 +63,7 @@ export class Daemon {
     private readonly options: DaemonOptions,
   ) {
     this.metrics = options.metrics ?? new Metrics();
+    this.process = options.process ?? { type: 'single' };
     this.log = componentLogger(options.logger, 'daemon');
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
   }
@@ -88,7 +93,7 @@ export class Daemon {
 
       const redisLogger = componentLogger(this.options.logger, 'redis');
       this.redis = createRedisClient(config.redis, redisLogger);
-      if (this.options.serve ?? true) await this.listen(this.redis);
+      if (this.process.type !== 'primary') await this.listen(this.redis);
       if (this.shutdown) return;
 
       this.stages = await this.options.buildStages({
@@ -99,16 +104,18 @@ export class Daemon {
         logger: this.options.logger,
         version: this.version,
       });
-      const { writer, fanout } = this.stages;
+      const { fanout } = this.stages;
+      // A worker serves the fan-out alone, whatever its stage factory builds.
+      const leader = this.process.type === 'worker' ? undefined : this.stages.leader;
       if (this.http) fanout.attach(this.http.server);
       // A daemon outlives a Redis that is not up yet: wait (readyz says so) rather than exit into a restart loop.
       if (!(await this.waitForRedis())) return;
       // Worker processes follow the mirror from Redis themselves: the writer need not wait for them to listen.
       const writerFirst = fanout.followsOnItsOwn === true;
-      if (writer && writerFirst) this.startLeadership(writer, fanout);
+      if (leader && writerFirst) this.startLeadership(leader, fanout);
       await fanout.start();
       this.fanoutStarted = true;
-      if (writer && !writerFirst && !this.shutdown) this.startLeadership(writer, fanout);
+      if (leader && !writerFirst && !this.shutdown) this.startLeadership(leader, fanout);
       if (this.shutdown) return;
       this.current = { type: 'running', since: Date.now() };
       this.log.info('running');
@@ -119,6 +126,7 @@ export class Daemon {
 
   private async listen(redis: RedisClient): Promise<void> {
     const { config } = this;
+    const primary = this.process.type === 'worker' ? this.process.primary : undefined;
     this.http = new HttpServer({
       host: config.http.host,
       port: config.http.port,
@@ -126,7 +134,8 @@ export class Daemon {
       readiness: () => this.readiness(),
       status: () => this.status(),
       logger: componentLogger(this.options.logger, 'http'),
-      ...(this.options.primary ? { lagHistograms: async () => combineLag(await this.primaryState(), await lagHistograms(this.metrics)) } : {}),
+      // A worker's lag chart: the primary's redis stage with this worker's websocket stage.
+      ...(primary ? { lagHistograms: async () => primary.lagHistograms(await lagHistograms(this.metrics)) } : {}),
       reads: {
         redis,
         keyPrefix: config.redis.keyPrefix,
@@ -144,32 +153,37 @@ export class Daemon {
   }
 
   /**
-   * High availability (src/ha): every replica serves the fan-out; the one holding the lease runs a WriterTerm (the
-   * ICWS feed and the mirror writer), started when it wins the lease and stopped when it loses it or shuts down.
+   * High availability (src/ha): every replica serves the fan-out; the one holding the lease runs a LeadershipTerm
+   * (the ICWS feed and the mirror writer), started when it wins the lease and stopped when it loses it or shuts down.
    */
-  private startLeadership(build: WriterFactory, fanout: FanoutStage): void {
+  private startLeadership(build: LeaderStagesFactory, fanout: FanoutStage): void {
     const logger = this.options.logger;
-    this.leadership = createLeadership({
+    const leadership = createLeadership({
       config: this.config,
       redis: this.newSubscriber('icwatch-lease'),
       createSubscriber: () => this.newSubscriber('icwatch-leader'),
       metrics: this.metrics,
       logger,
-      startWriter: async (leaderTerm) => {
-        const drainTimeoutMs = () => Math.max((this.shutdownDeadline ?? Date.now() + this.config.shutdown.timeoutMs) - Date.now(), 0);
-        const term = new WriterTerm(leaderTerm, { build, fanout, drainTimeoutMs, onFatal: (err, context) => void this.fail(err, context), logger });
-        this.term = term;
+      startTerm: async (termFence) => {
+        const drainTimeoutMs = () => {
+          const deadline = this.current.type === 'draining' ? this.current.deadline : Date.now() + this.config.shutdown.timeoutMs;
+          return Math.max(deadline - Date.now(), 0);
+        };
+        const term = new LeadershipTerm(termFence, { build, fanout, drainTimeoutMs, onFatal: (err, context) => void this.fail(err, context), logger });
+        leading.term = term;
         return {
           stop: async (how) => {
             await term.stop(how);
-            if (this.term === term) this.term = undefined;
+            if (leading.term === term) leading.term = undefined;
             // The next leader says how many removals are held; a standby holds none of its own.
             this.metrics.removalsHeld.set(0);
           },
         };
       },
     });
-    this.leadership.start();
+    const leading: Leading = { leadership };
+    this.leading = leading;
+    leadership.start();
   }
 
   /** Resolves true once Redis answers PING (retrying with redis.backoff), false when a shutdown began meanwhile. */
@@ -179,10 +193,10 @@ export class Daemon {
     while (!this.shutdown) {
       if (this.redis && (await redisAnswers(this.redis, undefined, !said))) {
         if (said) this.log.info('Redis answers; starting');
-        this.waiting = undefined;
+        if (this.current.type === 'starting') this.current = { type: 'starting' };
         return true;
       }
-      this.waiting = 'waiting for Redis';
+      if (this.current.type === 'starting') this.current = { type: 'starting', waiting: 'waiting for Redis' };
       if (!said) this.log.warn(`waiting for Redis at ${describeRedis(this.config.redis)} (retrying with redis.backoff)`);
       said = true;
       try {
@@ -219,17 +233,16 @@ export class Daemon {
   private beginShutdown(code: number, reason: string): Promise<number> {
     if (this.shutdown) return this.shutdown;
     this.stopping.abort();
-    this.current = { type: 'draining', reason };
+    const { timeoutMs } = this.config.shutdown;
+    this.current = { type: 'draining', reason, deadline: Date.now() + timeoutMs };
     this.log.info(`shutting down: ${reason}`);
     // Read the stages when each step runs: a signal may come while they are still being built.
     const stage = () => this.stages ?? ({} as Partial<Stages>);
-    const { timeoutMs } = this.config.shutdown;
-    this.shutdownDeadline = Date.now() + timeoutMs;
     const steps: ShutdownStep[] = [
       // The leader's last writes go in before the lease is released, so the standby taking over starts from them.
       {
         name: 'stopping the ICWS feed (DELETE subscription, DELETE connection), draining Redis writes, releasing the leader lease',
-        run: async () => this.leadership?.stop(),
+        run: async () => this.leading?.leadership.stop(),
       },
       { name: 'closing WebSocket clients (1001)', run: async () => stage().fanout?.close() },
       { name: 'closing the HTTP server', run: async () => this.http?.close() },
@@ -243,7 +256,7 @@ export class Daemon {
       if (outcome.hung) {
         this.log.error(`shutdown did not finish within ${timeoutMs} ms (shutdown.timeoutMs): ${outcome.hung} hung; exiting 1`);
         // The steps after the one that hung never ran: let go of sockets at once.
-        this.term?.abandon();
+        this.leading?.term?.abandon();
         for (const c of [this.redis, ...this.subscribers]) c?.disconnect();
         this.http?.server.closeAllConnections();
         this.http?.server.close();
@@ -263,48 +276,40 @@ export class Daemon {
 
   async readiness(): Promise<Readiness> {
     const own = await this.ownReadiness();
-    return this.options.primary ? combineReadiness(await this.primaryState(), own) : own;
-  }
-
-  /** The primary's state, or why it could not be had. */
-  private async primaryState(): Promise<PrimaryState | Error> {
-    try {
-      return await this.options.primary!.state();
-    } catch (err) {
-      return err as Error;
-    }
+    return this.process.type === 'worker' ? this.process.primary.readiness(own) : own;
   }
 
   private ownReadiness(): Promise<Readiness> {
+    const worker = this.process.type === 'worker';
     return replicaReadiness({
-      // A worker serves the fan-out alone: the primary's half (session, mirror, leader) is combined in by readiness().
-      writes: this.config.role === 'all' && !this.options.primary,
-      term: this.term,
-      leadership: this.leadership,
+      // A worker serves the fan-out alone: the primary's half (session, mirror, leader) is merged in by readiness().
+      writes: this.config.role === 'all' && !worker,
+      term: this.leading?.term,
+      leadership: this.leading?.leadership,
       redis: this.redis,
       fanoutStarted: this.fanoutStarted,
       daemon: this.current.type,
-      waiting: this.waiting,
+      waiting: this.current.type === 'starting' ? this.current.waiting : undefined,
       lastError: this.lastError,
       // The leader says it from memory; a standby (or a role fanout process) reads it from Redis. A worker: the primary.
-      removalsHeld: this.options.primary || !this.redis ? undefined : () => new MirrorReader(this.redis!, this.config.redis.keyPrefix).heldCount(),
+      removalsHeld: worker || !this.redis ? undefined : () => new MirrorReader(this.redis!, this.config.redis.keyPrefix).heldCount(),
     });
   }
 
   async status(): Promise<StatusView> {
-    const { feed, mirror } = this.term ?? {};
+    const { feed, mirror } = this.leading?.term ?? {};
     const own = await statusView({
       config: this.config,
       feed,
       mirror,
       fanout: this.stages?.fanout,
-      leadership: this.leadership,
+      leadership: this.leading?.leadership,
       redis: this.redis,
       metrics: this.metrics,
       version: this.version,
       daemon: this.current.type,
       lastError: this.lastError,
     });
-    return this.options.primary ? combineStatus(await this.primaryState(), own) : own;
+    return this.process.type === 'worker' ? this.process.primary.status(own) : own;
   }
 }

@@ -1,16 +1,16 @@
 /** /readyz and the status page's session line, from the feed's session state and the mirror's status. */
 import type { SessionState } from '../icws/feed.js';
 import type { Readiness } from '../http/types.js';
-import type { MirrorStatus } from './stages.js';
+import type { MirrorStatus } from '../stages/contracts.js';
 import { describeLeadership, leadershipReadiness } from '../ha/describe.js';
 import type { Leadership } from '../ha/leadership.js';
-import type { WriterTerm } from '../ha/writer-term.js';
-import { redisAnswers, type RedisClient } from './redis.js';
+import type { LeadershipTerm } from '../ha/leadership-term.js';
+import { redisAnswers, type RedisClient } from '../redis/client.js';
 
 export interface ReadinessSources {
   /** Whether this process runs the ICWS feed and the mirror writer when it leads (role all, not a worker). */
   writes: boolean;
-  term?: Pick<WriterTerm, 'feed' | 'mirror'>;
+  term?: Pick<LeadershipTerm, 'feed' | 'mirror'>;
   leadership?: Leadership;
   redis?: RedisClient;
   fanoutStarted: boolean;

@@ -8,8 +8,8 @@ import type { UsersFeed } from '../icws/feed.js';
 import { describeLeadership } from '../ha/describe.js';
 import type { Leadership } from '../ha/leadership.js';
 import { describeSession } from './readiness.js';
-import { describeRedis, redisAnswers, type RedisClient } from './redis.js';
-import type { FanoutStage, MirrorStage } from './stages.js';
+import { describeRedis, redisAnswers, type RedisClient } from '../redis/client.js';
+import type { FanoutStage, MirrorStage } from '../stages/contracts.js';
 
 /** Change entries shown on the status page. */
 export const STATUS_RECENT_CHANGES = 10;

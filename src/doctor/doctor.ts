@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { Config } from '../config/defaults.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
-import { describeRedis, REDIS_CLIENT_DEFAULTS } from '../daemon/redis.js';
+import { describeRedis, REDIS_CLIENT_DEFAULTS } from '../redis/client.js';
 import { registerSecret } from '../log/redact.js';
 import { checkHttpPort } from './http-port.js';
 import { IcwsChecks } from './icws.js';

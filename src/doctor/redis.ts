@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import type { Config } from '../config/defaults.js';
-import { createRedisClient, describeRedis, firstAttempt, quitRedis, type RedisClient } from '../daemon/redis.js';
+import { createRedisClient, describeRedis, firstAttempt, quitRedis, type RedisClient } from '../redis/client.js';
 import { silentLogger } from '../log/logger.js';
 import { MirrorReader } from '../mirror/reader.js';
 import { commandsFor, commandWords, type RedisCommandUse } from '../mirror/redis-commands.js';

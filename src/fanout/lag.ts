@@ -7,13 +7,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ChangePage } from './frames.js';
+import type { CommittedBatch } from '../mirror/types.js';
 
-export interface CommittedBatch {
-  fromSeq: number;
-  toSeq: number;
-  /** performance.now() when the batch's first message arrived from ICWS. */
-  receivedAt: number;
-}
+export type { CommittedBatch };
 
 export class WebsocketLag {
   private committed: CommittedBatch[] = [];

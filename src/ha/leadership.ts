@@ -21,16 +21,16 @@ export type LeadershipState =
   | { type: 'stepping-down'; since: number; reason: string }
   | { type: 'stopped'; since: number };
 
-/** One leadership term, as the writer sees it. */
-export interface LeaderTerm {
+/** One leadership term's fence, as the mirror writer of the term sees it. */
+export interface TermFence {
   /** The fence every write of this term carries (undefined with ha.enabled false). */
   readonly fence?: number;
   /** The writer reports a write refused for its fence: the term ends at once. */
   fenced(detail: string): void;
 }
 
-/** What runs while this replica leads: the ICWS feed and the mirror writer. */
-export interface Writer {
+/** What runs while this replica leads (a LeadershipTerm: the ICWS feed and the mirror writer). */
+export interface RunningTerm {
   /** `handover`: the last writes, then log out (shutdown). `deposed`: stop writing at once, then log out. */
   stop(how: 'handover' | 'deposed'): Promise<void>;
 }
@@ -47,7 +47,8 @@ export interface LeadershipOptions {
   leaseMs: number;
   renewMs: number;
   replicaId: string;
-  startWriter(term: LeaderTerm): Promise<Writer>;
+  /** Starts what runs while this replica leads, once per term. */
+  startTerm(fence: TermFence): Promise<RunningTerm>;
   metrics: LeadershipMetrics;
   logger: Logger;
   /**
@@ -57,32 +58,40 @@ export interface LeadershipOptions {
   onReleased?(released: (by: string) => void): () => void;
 }
 
+/** A term this replica holds the lease for. */
 interface Term {
   fence?: number;
   /** performance.now() past which the lease may have expired in Redis. */
   leaseUntil: number;
-  /** Why the term must end (a refused write, a writer that could not start), once known. */
+  /** Why the term must end (a refused write, a term that could not start), once known. */
   trouble?: string;
+  /** What runs in the term, once started (undefined: it could not start, or it has been stopped). */
+  running: Promise<RunningTerm | undefined>;
 }
+
+/**
+ * Whether this replica holds a term, with the term's data. `leading` lasts from winning the lease until what ran in
+ * the term has stopped (so through the reported `stepping-down`); the reported LeadershipState follows it.
+ */
+type Holding = { type: 'following' } | { type: 'leading'; term: Term };
 
 export class Leadership {
   private readonly subject = new BehaviorSubject<LeadershipState>({ type: 'standby', since: Date.now() });
   readonly state$: Observable<LeadershipState> = this.subject.asObservable();
   private readonly log: Logger;
   private loop?: Promise<void>;
-  private stopped?: Promise<void>;
-  private stopping = false;
+  /** Set by stop(): the loop ends, the term's last writes go in, the lease is released. */
+  private shutdown?: Promise<void>;
   private wakeup?: () => void;
-  private writer?: Promise<Writer | undefined>;
-  private term?: Term;
+  private holding: Holding = { type: 'following' };
   /** Last lease holder logged by a standby, so that it says so once per holder, not once per poll. */
   private lastHolder?: string;
   private lastError?: string;
   private unsubscribeReleased?: () => void;
 
-  constructor(private readonly o: LeadershipOptions) {
-    this.log = componentLogger(o.logger, 'ha');
-    if (o.enabled && !o.lease) throw new Error('Leadership: ha.enabled needs a lease store');
+  constructor(private readonly options: LeadershipOptions) {
+    this.log = componentLogger(options.logger, 'ha');
+    if (options.enabled && !options.lease) throw new Error('Leadership: ha.enabled needs a lease store');
   }
 
   get state(): LeadershipState {
@@ -98,45 +107,54 @@ export class Leadership {
     return this.isLeader ? this.term?.fence : undefined;
   }
 
+  private get term(): Term | undefined {
+    return this.holding.type === 'leading' ? this.holding.term : undefined;
+  }
+
+  private get stopping(): boolean {
+    return this.shutdown !== undefined;
+  }
+
   get replicaId(): string {
-    return this.o.replicaId;
+    return this.options.replicaId;
   }
 
   start(): void {
     if (this.loop || this.stopping) return;
-    this.unsubscribeReleased = this.o.onReleased?.((by) => {
+    this.unsubscribeReleased = this.options.onReleased?.((by) => {
       // Its own release must not cut short the pause a replica takes after stepping down.
-      if (this.state.type === 'standby' && by !== this.o.replicaId) this.wake();
+      if (this.state.type === 'standby' && by !== this.options.replicaId) this.wake();
     });
-    this.loop = this.o.enabled ? this.run() : Promise.resolve(this.lead(undefined, 0));
+    this.loop = this.options.enabled ? this.run() : Promise.resolve(this.lead(undefined, 0));
   }
 
   /** Ends leadership for good: the writer's last writes, then the lease is released for a standby to take. */
   stop(): Promise<void> {
-    this.stopped ??= this.shutdown();
-    return this.stopped;
+    this.shutdown ??= this.shutDown();
+    return this.shutdown;
   }
 
-  private async shutdown(): Promise<void> {
-    this.stopping = true;
+  private async shutDown(): Promise<void> {
+    // Called only by stop(), which sets `shutdown` (so `stopping`) before the loop can resume: wake() resolves later.
     this.unsubscribeReleased?.();
     this.wake();
     await this.loop;
     const term = this.term;
-    if (term && this.writer) {
+    if (term) {
       this.set({ type: 'stepping-down', since: Date.now(), reason: 'shutting down' });
       // The last writes may take a while (ICWS logout, a queue to apply): keep the lease meanwhile.
-      const keep = term.fence === undefined ? undefined : setInterval(() => void this.o.lease!.renew(term.fence!).catch(() => undefined), this.o.renewMs);
-      await this.stopWriter('handover').finally(() => clearInterval(keep));
-      if (this.o.enabled && term.fence !== undefined) {
-        const released = await this.bounded(this.o.lease!.release(term.fence)).catch((err: unknown) =>
+      const keep =
+        term.fence === undefined ? undefined : setInterval(() => void this.options.lease!.renew(term.fence!).catch(() => undefined), this.options.renewMs);
+      await this.stopTerm(term, 'handover').finally(() => clearInterval(keep));
+      if (this.options.enabled && term.fence !== undefined) {
+        const released = await this.bounded(this.options.lease!.release(term.fence)).catch((err: unknown) =>
           this.log.warn(`could not release the leader lease: ${(err as Error).message}; a standby takes over once it expires (ha.leaseMs)`),
         );
         if (released) this.log.info('released the leader lease; a standby takes over now');
       }
     }
-    this.term = undefined;
-    this.o.metrics.leader.set(0);
+    this.holding = { type: 'following' };
+    this.options.metrics.leader.set(0);
     this.set({ type: 'stopped', since: Date.now() });
   }
 
@@ -157,16 +175,16 @@ export class Leadership {
     const sentAt = performance.now();
     let reply: AcquireReply;
     try {
-      reply = await this.bounded(this.o.lease!.acquire());
+      reply = await this.bounded(this.options.lease!.acquire());
     } catch (err) {
       this.warnOnce(`cannot reach Redis for the leader lease: ${(err as Error).message}; standing by`);
       if (this.state.type !== 'standby') this.set({ type: 'standby', since: Date.now() });
-      return this.sleep(this.o.renewMs);
+      return this.sleep(this.options.renewMs);
     }
     this.lastError = undefined;
     if (this.stopping) {
       // Won while stopping: give it straight back.
-      if (reply.kind === 'acquired') await this.o.lease!.release(reply.fence).catch(() => undefined);
+      if (reply.kind === 'acquired') await this.options.lease!.release(reply.fence).catch(() => undefined);
       return;
     }
     if (reply.kind === 'acquired') return this.lead(reply.fence, sentAt);
@@ -176,25 +194,25 @@ export class Leadership {
     if (s.type !== 'standby' || s.leader !== reply.holder) this.set({ type: 'standby', since: Date.now(), leader: reply.holder });
     // Poll at ha.renewMs, but try right after the holder's lease would run out (a crashed leader renews no more).
     // A key without expiry (set by hand) is polled at ha.renewMs too.
-    const poll = this.o.renewMs * (0.9 + 0.1 * Math.random());
+    const poll = this.options.renewMs * (0.9 + 0.1 * Math.random());
     await this.sleep(reply.remainingMs > 0 ? Math.min(poll, reply.remainingMs + 5) : poll);
   }
 
   private lead(fence: number | undefined, sentAt: number): void {
-    this.term = { fence, leaseUntil: sentAt + this.o.leaseMs };
+    const term: Term = { fence, leaseUntil: sentAt + this.options.leaseMs, running: Promise.resolve(undefined) };
+    this.holding = { type: 'leading', term };
     this.lastHolder = undefined;
     this.set({ type: 'leader', since: Date.now(), fence });
-    this.o.metrics.leader.set(1);
-    this.o.metrics.leaderChanges.inc();
+    this.options.metrics.leader.set(1);
+    this.options.metrics.leaderChanges.inc();
     this.log.info(
       fence === undefined
         ? 'leading the mirror (ha.enabled false: no lease)'
-        : `leading the mirror as ${this.o.replicaId} (fence ${fence}; lease ${this.o.leaseMs} ms renewed every ${this.o.renewMs} ms)`,
+        : `leading the mirror as ${this.options.replicaId} (fence ${fence}; lease ${this.options.leaseMs} ms renewed every ${this.options.renewMs} ms)`,
       { fence },
     );
-    const term = this.term;
-    const writer = this.o.startWriter({ fence, fenced: (detail) => this.trouble(term, `a write was refused for its fence (${detail})`) });
-    this.writer = writer.catch((err: unknown) => {
+    const running = this.options.startTerm({ fence, fenced: (detail) => this.trouble(term, `a write was refused for its fence (${detail})`) });
+    term.running = running.catch((err: unknown) => {
       this.trouble(term, `the writer could not start: ${(err as Error).message}`);
       return undefined;
     });
@@ -209,14 +227,14 @@ export class Leadership {
   /** While leading: renew every ha.renewMs; step down on a lost lease, an expired one, or a refused write. */
   private async hold(): Promise<void> {
     const term = this.term!;
-    await this.sleep(Math.min(this.o.renewMs, term.leaseUntil - performance.now()));
+    await this.sleep(Math.min(this.options.renewMs, term.leaseUntil - performance.now()));
     if (this.stopping) return;
     if (term.trouble) return this.stepDown(term.trouble);
-    if (performance.now() >= term.leaseUntil) return this.stepDown(`could not renew the lease within ha.leaseMs (${this.o.leaseMs} ms)`);
+    if (performance.now() >= term.leaseUntil) return this.stepDown(`could not renew the lease within ha.leaseMs (${this.options.leaseMs} ms)`);
     const sentAt = performance.now();
     let reply: RenewReply;
     try {
-      reply = await this.bounded(this.o.lease!.renew(term.fence!), Math.min(this.o.renewMs, term.leaseUntil - sentAt));
+      reply = await this.bounded(this.options.lease!.renew(term.fence!), Math.min(this.options.renewMs, term.leaseUntil - sentAt));
     } catch (err) {
       this.warnOnce(`could not renew the leader lease: ${(err as Error).message}; retrying until it expires`);
       return;
@@ -224,7 +242,7 @@ export class Leadership {
     if (this.stopping || this.term !== term) return;
     if (reply.kind === 'renewed') {
       this.lastError = undefined;
-      term.leaseUntil = sentAt + this.o.leaseMs;
+      term.leaseUntil = sentAt + this.options.leaseMs;
       return;
     }
     await this.stepDown(`the lease was taken over (holder ${reply.holder || 'none'}, fence ${reply.fence || 'none'}; ours ${term.fence})`);
@@ -233,22 +251,22 @@ export class Leadership {
   private async stepDown(reason: string): Promise<void> {
     const term = this.term!;
     this.set({ type: 'stepping-down', since: Date.now(), reason });
-    this.o.metrics.leader.set(0);
+    this.options.metrics.leader.set(0);
     this.log.warn(`stepping down: ${reason}; stopping writes and logging out of ICWS`, { fence: term.fence });
-    await this.stopWriter('deposed');
-    this.term = undefined;
+    await this.stopTerm(term, 'deposed');
+    this.holding = { type: 'following' };
     // Free the lease at once if it is still ours (expired locally, or our writer failed), so a standby need not wait.
-    await this.bounded(this.o.lease!.release(term.fence!)).catch(() => false);
+    await this.bounded(this.options.lease!.release(term.fence!)).catch(() => false);
     this.set({ type: 'standby', since: Date.now() });
     this.log.info('standing by');
     // Give another replica the first chance.
-    await this.sleep(this.o.renewMs);
+    await this.sleep(this.options.renewMs);
   }
 
-  private async stopWriter(how: 'handover' | 'deposed'): Promise<void> {
-    const writer = await this.writer;
-    this.writer = undefined;
-    await writer?.stop(how).catch((err: unknown) => this.log.warn(`stopping the writer: ${(err as Error).message}`));
+  private async stopTerm(term: Term, how: 'handover' | 'deposed'): Promise<void> {
+    const running = await term.running;
+    term.running = Promise.resolve(undefined);
+    await running?.stop(how).catch((err: unknown) => this.log.warn(`stopping the writer: ${(err as Error).message}`));
   }
 
   private set(state: LeadershipState): void {
@@ -262,7 +280,7 @@ export class Leadership {
   }
 
   /** A lease call that does not answer within `ms` (default ha.renewMs) counts as failed. */
-  private bounded<T>(p: Promise<T>, ms = this.o.renewMs): Promise<T> {
+  private bounded<T>(p: Promise<T>, ms = this.options.renewMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(ms)} ms`)), Math.max(ms, 1))));
     return Promise.race([p, limit]).finally(() => clearTimeout(timer));

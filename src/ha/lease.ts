@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import type { LeaseKeys } from '../mirror/keys.js';
 
-const lua = (name: string) => readFileSync(new URL(`../mirror/lua/${name}.lua`, import.meta.url), 'utf8');
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 const SCRIPTS = {
   icwatchLeaseAcquire: lua('lease-acquire'),
   icwatchLeaseRenew: lua('lease-renew'),

@@ -1,11 +1,11 @@
 /** The leadership of one daemon from ha.* (src/ha/leadership.ts), with its lease store and release wake-ups. */
 import type { Config } from '../config/defaults.js';
-import type { RedisClient } from '../daemon/redis.js';
+import type { RedisClient } from '../redis/client.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { leaseKeys } from '../mirror/keys.js';
 import { LeaseStore } from './lease.js';
-import { Leadership, type LeaderTerm, type Writer } from './leadership.js';
+import { Leadership, type RunningTerm, type TermFence } from './leadership.js';
 import { replicaIdFor } from './replica-id.js';
 
 export interface LeadershipDeps {
@@ -19,7 +19,7 @@ export interface LeadershipDeps {
   createSubscriber(): RedisClient;
   metrics: Metrics;
   logger: Logger;
-  startWriter(term: LeaderTerm): Promise<Writer>;
+  startTerm(fence: TermFence): Promise<RunningTerm>;
 }
 
 export function createLeadership(d: LeadershipDeps): Leadership {
@@ -33,7 +33,7 @@ export function createLeadership(d: LeadershipDeps): Leadership {
     leaseMs: ha.leaseMs,
     renewMs: ha.renewMs,
     replicaId,
-    startWriter: (term) => d.startWriter(term),
+    startTerm: (fence) => d.startTerm(fence),
     metrics: d.metrics,
     logger: d.logger,
     onReleased: ha.enabled

@@ -1,10 +1,10 @@
 /**
- * Whether Redis answers the mirror, from the mirror's own operations: the last error, and the retry loop with
- * backoff that every Redis step of the mirror goes through while Redis is away.
+ * Whether Redis answers the mirror, from the mirror's own operations: the last error, and the backoff between
+ * the retries of its Redis steps while Redis is away (the pipeline retries: src/pipeline/pipeline.ts).
  */
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { Backoff, sleep, type BackoffOptions } from '../util/backoff.js';
+import { Backoff, type BackoffOptions } from '../util/backoff.js';
 import { refusedWrite } from './write-errors.js';
 
 export class RedisHealth {
@@ -42,28 +42,5 @@ export class RedisHealth {
   /** The next backoff delay (exponential with jitter, capped by redis.backoff.maxMs). */
   nextDelayMs(): number {
     return this.backoff.next();
-  }
-
-  /** Waits the next backoff delay; false if `signal` aborted meanwhile. */
-  pause(signal: AbortSignal): Promise<boolean> {
-    return sleep(this.backoff.next(), signal).then(
-      () => true,
-      () => false,
-    );
-  }
-
-  /** Runs `fn` until it succeeds, backing off between attempts; false if `signal` aborted or `stopped()` says so. */
-  async retrying(what: string, fn: () => Promise<void>, signal: AbortSignal, stopped: () => boolean): Promise<boolean> {
-    for (;;) {
-      if (stopped()) return false;
-      try {
-        await fn();
-        this.markUp();
-        return true;
-      } catch (err) {
-        this.markDown(err, what);
-        if (!(await this.pause(signal))) return false;
-      }
-    }
   }
 }

@@ -25,8 +25,6 @@ import { actOnSessionMessages, keepOurSubscription, parseItems } from './session
 export interface PipelineOptions {
   /** Messages waiting for Redis at most (redis.maxPendingMessages); past it they are dropped and a resync asked. */
   maxPendingMessages: number;
-  /** Messages handed to the writer in one batch at most (the writer cuts round trips at redis.maxBatchMessages). */
-  maxBatchMessages: number;
   /** The Redis client the writer uses: its "ready" (a reconnect) makes the writer look at Redis again. */
   redis: { on(event: string, l: () => void): unknown; off(event: string, l: () => void): unknown };
   metrics: Metrics;

@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { DEFAULTS, type Config } from '../../src/config/defaults.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import type { FanoutStage, StageFactory } from '../../src/daemon/stages.js';
+import type { FanoutStage, StageFactory } from '../../src/stages/contracts.js';
 import { createLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { buildStages } from '../../src/daemon/build-stages.js';

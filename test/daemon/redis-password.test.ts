@@ -13,7 +13,7 @@ import type { Config } from '../../src/config/defaults.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { loadConfig } from '../../src/config/load.js';
 import { parseRedisUrl } from '../../src/config/redis-url.js';
-import { createRedisClient, describeRedis, quitRedis } from '../../src/daemon/redis.js';
+import { createRedisClient, describeRedis, quitRedis } from '../../src/redis/client.js';
 import { createLogger } from '../../src/log/logger.js';
 import { runCli } from '../helpers/processes.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis.js';

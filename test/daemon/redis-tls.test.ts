@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import type { Config } from '../../src/config/defaults.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createRedisClient, type RedisClient } from '../../src/daemon/redis.js';
+import { createRedisClient, type RedisClient } from '../../src/redis/client.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { SimUser } from '../helpers/mirror.js';
 import { CountingProxy } from '../helpers/counting-proxy.js';

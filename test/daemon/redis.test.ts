@@ -1,7 +1,7 @@
 /** The daemon's Redis client: reaches Redis, keeps its password out of logs, and never queues commands forever. */
 import { expect } from 'chai';
 import { DEFAULTS } from '../../src/config/defaults.js';
-import { createRedisClient, describeRedis, quitRedis, redisAnswers } from '../../src/daemon/redis.js';
+import { createRedisClient, describeRedis, quitRedis, redisAnswers } from '../../src/redis/client.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { redactText } from '../../src/log/redact.js';
 import { freePort } from '../helpers/net.js';

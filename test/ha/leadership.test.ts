@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { LeaseStore } from '../../src/ha/lease.js';
-import { Leadership, type LeaderTerm, type LeadershipState } from '../../src/ha/leadership.js';
+import { Leadership, type LeadershipState, type TermFence } from '../../src/ha/leadership.js';
 import { createLogger } from '../../src/log/logger.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { waitFor } from '../helpers/net.js';
@@ -20,7 +20,7 @@ interface Replica {
   events: string[];
   /** The lease holder as each writer stop began. */
   holders: Array<string | null>;
-  terms: LeaderTerm[];
+  terms: TermFence[];
   states: LeadershipState['type'][];
   log(): string;
 }
@@ -58,7 +58,7 @@ describe('ha: leadership', function () {
     out.on('data', (d: Buffer) => (text += d.toString()));
     const keys = mirrorKeys(prefix);
     const events: string[] = [];
-    const terms: LeaderTerm[] = [];
+    const terms: TermFence[] = [];
     const holders: Array<string | null> = [];
     const leadership = new Leadership({
       enabled: true,
@@ -67,7 +67,7 @@ describe('ha: leadership', function () {
       replicaId: id,
       metrics: { leader: { set: () => {} }, leaderChanges: { inc: () => {} } },
       logger: createLogger({ stream: out, level: 'info' }),
-      startWriter: async (term) => {
+      startTerm: async (term) => {
         events.push(`start ${term.fence}`);
         terms.push(term);
         return {
@@ -176,7 +176,7 @@ describe('ha: leadership', function () {
       replicaId: 'solo',
       metrics: { leader: { set: () => {} }, leaderChanges: { inc: () => {} } },
       logger: createLogger({ silent: true }),
-      startWriter: async (term) => {
+      startTerm: async (term) => {
         events.push(`start ${term.fence}`);
         return { stop: async (how) => void events.push(`stop ${how}`) };
       },

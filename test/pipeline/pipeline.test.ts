@@ -48,7 +48,7 @@ describe('pipeline: feed → usersPipeline → mirror writer', function () {
     feed = new IcwsUsersFeed(config, { metrics, logger });
     const r = DEFAULTS.redis;
     const writer = new MirrorWriter({ ...r, redis, keyPrefix: prefix, metrics, logger });
-    return usersPipeline(feed, writer, { maxPendingMessages: r.maxPendingMessages, maxBatchMessages: r.maxBatchMessages, redis, metrics, logger });
+    return usersPipeline(feed, writer, { maxPendingMessages: r.maxPendingMessages, redis, metrics, logger });
   }
 
   it('is cold: nothing reaches ICWS before it is subscribed, and a late subscriber gets every message', async () => {

@@ -4,6 +4,7 @@
  * clients resume, and SIGTERM closes every client with 1001 and exits 0.
  */
 import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
@@ -11,6 +12,7 @@ import { DEFAULTS } from '../../src/config/defaults.js';
 import { IcwatchClient as FanoutClient } from '../../src/client/index.js';
 import { CLOSE } from '../../src/fanout/close-codes.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
+import { threadsOf } from '../../src/cluster/worker-priority.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
@@ -113,6 +115,8 @@ describe('icwatch run with two workers', function () {
       ICWATCH_ICWS_URL: sim.url,
       ICWATCH_ICWS_PASSWORD: 'icwatch',
       ICWATCH_WEBSOCKET_WORKERS: '2',
+      // Not the default (5): the workers' niceness must come from the configuration.
+      ICWATCH_WEBSOCKET_WORKER_NICE: '7',
     });
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
     // Ready means the first worker serves (the port answers); the second may start a moment later, and until it
@@ -156,6 +160,20 @@ describe('icwatch run with two workers', function () {
       .split('\n')
       .filter((l) => l.includes('"worker":"2"'));
     expect(lines.some((l) => l.includes('HTTP on'))).to.equal(true);
+  });
+
+  it('runs every thread of each worker websocket.workerNice levels below the primary', () => {
+    // The primary runs at this process's priority (nothing lowers it); the workers 7 below.
+    const expected = Math.min(getPriority() + 7, 19);
+    const starts = workerStarts();
+    expect(starts).to.have.lengthOf(2);
+    for (const { pid } of starts) {
+      expect(getPriority(pid), `worker pid ${pid}`).to.equal(expected);
+      const threads = threadsOf(pid);
+      expect(threads.length, `threads of worker pid ${pid}`).to.be.greaterThan(1);
+      for (const tid of threads) expect(getPriority(tid), `worker pid ${pid}, thread ${tid}`).to.equal(expected);
+    }
+    expect(icwatch.stdout()).not.to.include('cannot lower the priority');
   });
 
   it('each worker knows the mirrored properties: props naming another is a 400, over HTTP and the WebSocket', async () => {

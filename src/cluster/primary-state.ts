@@ -3,6 +3,7 @@
  * primary runs the ICWS session and the mirror, the worker serves the clients, so both halves count. A primary that
  * does not answer (within CLUSTER_LIMITS.ipcRequestTimeoutMs) makes the worker not ready, saying so.
  */
+import type { PrimaryLink } from '../daemon/daemon-options.js';
 import type { Readiness, StatusView } from '../http/types.js';
 import type { HistogramSample } from '../http/status-json.js';
 
@@ -49,4 +50,14 @@ export function combineStatus(primary: PrimaryState | Error, own: StatusView): S
 export function combineLag(primary: PrimaryState | Error, own: Record<string, HistogramSample>): Record<string, HistogramSample> {
   if (primary instanceof Error) return own;
   return { ...own, ...(primary.lag.redis ? { redis: primary.lag.redis } : {}) };
+}
+
+/** A worker's link to its primary: each answer of the worker's merged with the primary's `state`, or why it could not be had. */
+export function primaryLink(state: () => Promise<PrimaryState>): PrimaryLink {
+  const primary = (): Promise<PrimaryState | Error> => state().catch((err: unknown) => err as Error);
+  return {
+    readiness: async (own) => combineReadiness(await primary(), own),
+    status: async (own) => combineStatus(await primary(), own),
+    lagHistograms: async (own) => combineLag(await primary(), own),
+  };
 }

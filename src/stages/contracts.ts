@@ -1,7 +1,7 @@
 /**
- * The stages the daemon wires together, as the daemon sees them: the ICWS feed, the Redis mirror, the pipeline
- * between them (src/pipeline/pipeline.ts) and the WebSocket fan-out. `buildStages` constructs the real ones from
- * Config; tests may hand in their own.
+ * The stages' contracts, as the processes that wire them see them: the ICWS feed, the Redis mirror, the pipeline
+ * between them (src/pipeline/pipeline.ts) and the WebSocket fan-out. Below src/ha, src/daemon and src/cluster, which
+ * all speak of stages: src/daemon/build-stages.ts constructs the real ones from Config; tests may hand in their own.
  */
 import type { Server } from 'node:http';
 import type { Observable } from 'rxjs';
@@ -10,7 +10,7 @@ import type { UsersFeed } from '../icws/feed.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { CommittedBatch, MirrorStatus } from '../mirror/types.js';
-import type { RedisClient } from './redis.js';
+import type { RedisClient } from '../redis/client.js';
 
 export type { CommittedBatch, MirrorStatus };
 
@@ -28,8 +28,8 @@ export interface FanoutStage {
   close(): Promise<void>;
 }
 
-/** The ICWS feed, the mirror writer and the pipeline between them, for one leadership term (src/ha/writer-term.ts). */
-export interface WriterStages {
+/** The ICWS feed, the mirror writer and the pipeline between them, for one leadership term (src/ha/leadership-term.ts). */
+export interface LeaderStages {
   feed: UsersFeed;
   mirror: MirrorStage;
   /**
@@ -40,17 +40,17 @@ export interface WriterStages {
   committed$: Observable<CommittedBatch>;
 }
 
-export interface WriterContext {
+export interface LeaderContext {
   /** The leader's fencing token, carried by every write (undefined with ha.enabled false). */
   fence?: number;
 }
 
 /** Builds a fresh feed, mirror writer and pipeline each time this replica becomes the leader. */
-export type WriterFactory = (context: WriterContext) => WriterStages;
+export type LeaderStagesFactory = (context: LeaderContext) => LeaderStages;
 
 export interface Stages {
-  /** Absent for role fanout. */
-  writer?: WriterFactory;
+  /** What runs while this replica leads; absent for role fanout. */
+  leader?: LeaderStagesFactory;
   fanout: FanoutStage;
 }
 

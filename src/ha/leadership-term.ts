@@ -1,5 +1,5 @@
 /**
- * The writer of one leadership term: a fresh ICWS feed, mirror writer and pipeline (src/pipeline/pipeline.ts), run
+ * What runs in one leadership term: a fresh ICWS feed, mirror writer and pipeline (src/pipeline/pipeline.ts), run
  * when this replica wins the lease and thrown away when it stops leading. The new session's subscription starts
  * with a full replace, which converges the mirror the previous leader left without emptying it, so a takeover
  * loses nothing. The pipeline is cold: subscribing it loads the mirror, then logs in to ICWS.
@@ -8,11 +8,11 @@ import type { Subscription } from 'rxjs';
 import type { UsersFeed } from '../icws/feed.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import { MirrorFencedError } from '../mirror/write-errors.js';
-import type { FanoutStage, MirrorStage, WriterFactory } from '../daemon/stages.js';
-import type { LeaderTerm, Writer } from './leadership.js';
+import type { FanoutStage, LeaderStagesFactory, MirrorStage } from '../stages/contracts.js';
+import type { RunningTerm, TermFence } from './leadership.js';
 
-export interface WriterTermOptions {
-  build: WriterFactory;
+export interface LeadershipTermOptions {
+  build: LeaderStagesFactory;
   fanout: FanoutStage;
   /** Time the handover (shutdown) may still spend applying what is queued, asked when it begins. */
   drainTimeoutMs(): number;
@@ -21,7 +21,7 @@ export interface WriterTermOptions {
   logger: Logger;
 }
 
-export class WriterTerm implements Writer {
+export class LeadershipTerm implements RunningTerm {
   readonly feed: UsersFeed;
   readonly mirror: MirrorStage;
   private readonly log: Logger;
@@ -32,24 +32,24 @@ export class WriterTerm implements Writer {
   private ending = false;
 
   constructor(
-    private readonly term: LeaderTerm,
-    private readonly o: WriterTermOptions,
+    private readonly term: TermFence,
+    private readonly options: LeadershipTermOptions,
   ) {
-    this.log = componentLogger(o.logger, 'ha');
-    const { feed, mirror, committed$ } = o.build({ fence: term.fence });
+    this.log = componentLogger(options.logger, 'ha');
+    const { feed, mirror, committed$ } = options.build({ fence: term.fence });
     this.feed = feed;
     this.mirror = mirror;
     let ended!: () => void;
     this.ended = new Promise<void>((resolve) => (ended = resolve));
     this.subscription = committed$.subscribe({
-      next: (batch) => o.fanout.notifyCommitted(batch),
+      next: (batch) => options.fanout.notifyCommitted(batch),
       error: (err: unknown) => {
         ended();
         this.failed(err);
       },
       complete: () => {
         ended();
-        if (!this.ending) o.onFatal(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped');
+        if (!this.ending) options.onFatal(new Error('the ICWS feed ended without being stopped'), 'the mirror stopped');
       },
     });
   }
@@ -64,7 +64,7 @@ export class WriterTerm implements Writer {
     // What came before a fatal feed error is written first, then: exit 78 (410 Gone, bad subscription); even while ending.
     const icws = (err as Error)?.name?.startsWith('Icws');
     if (this.ending && !icws) return;
-    this.o.onFatal(err, icws ? 'fatal ICWS error' : 'the mirror stopped');
+    this.options.onFatal(err, icws ? 'fatal ICWS error' : 'the mirror stopped');
   }
 
   async stop(how: 'handover' | 'deposed'): Promise<void> {
@@ -76,7 +76,7 @@ export class WriterTerm implements Writer {
     } else {
       // The last writes: items$ completes, the pipeline writes what the feed delivered, then completes.
       await this.feed.stop();
-      const timeoutMs = this.o.drainTimeoutMs();
+      const timeoutMs = this.options.drainTimeoutMs();
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         this.ended.then(() => false),
