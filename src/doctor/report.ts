@@ -44,19 +44,19 @@ export interface PrinterOptions {
 export class ReportPrinter {
   readonly counts: Record<Outcome, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
 
-  constructor(private readonly o: PrinterOptions) {}
+  constructor(private readonly options: PrinterOptions) {}
 
   line(name: string, result: CheckResult): void {
     this.counts[result.outcome]++;
-    const paint = (outcome: Outcome, text: string) => (this.o.colour ? `\x1b[${COLOUR[outcome]}m${text}\x1b[0m` : text);
-    const indent = ' '.repeat(this.o.nameWidth + 4);
-    let text = `${paint(result.outcome, MARK[result.outcome])} ${name.padEnd(this.o.nameWidth)}  ${oneLine(result.found)}\n`;
+    const paint = (outcome: Outcome, text: string) => (this.options.colour ? `\x1b[${COLOUR[outcome]}m${text}\x1b[0m` : text);
+    const indent = ' '.repeat(this.options.nameWidth + 4);
+    let text = `${paint(result.outcome, MARK[result.outcome])} ${name.padEnd(this.options.nameWidth)}  ${oneLine(result.found)}\n`;
     if (result.fix && result.outcome !== 'pass') text += `${indent}${paint(result.outcome, '→')} ${oneLine(result.fix)}\n`;
-    this.o.write(redactText(text));
+    this.options.write(redactText(text));
   }
 
   note(text: string): void {
-    this.o.write(redactText(`${text}\n`));
+    this.options.write(redactText(`${text}\n`));
   }
 
   get failed(): boolean {

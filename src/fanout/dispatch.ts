@@ -55,7 +55,7 @@ export class Dispatcher {
   private writing = false;
   private closed = false;
 
-  constructor(private readonly o: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {}
 
   get liveCount(): number {
     return this.members.size;
@@ -107,7 +107,7 @@ export class Dispatcher {
     this.waiting.push(page);
     this.waitingEntries += page.entries.length;
     this.schedule();
-    if (this.waitingEntries < this.o.maxRoundEntries) return undefined;
+    if (this.waitingEntries < this.options.maxRoundEntries) return undefined;
     return new Promise<void>((resolve) => this.room.push(resolve));
   }
 
@@ -153,10 +153,10 @@ export class Dispatcher {
     const arriving = this.waiting;
     let joined = 0;
     try {
-      this.o.counters.rounds++;
+      this.options.counters.rounds++;
       const recipients = this.recipientsOf(page);
       for (let i = 0; i < recipients.length; i++) {
-        if (i > 0 && i % this.o.sliceClients === 0) {
+        if (i > 0 && i % this.options.sliceClients === 0) {
           await nextTurn();
           // The clients this round has not reached yet get the pages read meanwhile in the same write: a change
           // waits for the rest of one round, not for it and then the whole next one. The next round skips what a
@@ -169,12 +169,12 @@ export class Dispatcher {
         const m = recipients[i]!;
         // Left (or closing: nothing may follow its close frame), or already sent all of this.
         if (m.gone || m.session.phase.name !== 'live' || page.toSeq <= m.skipThrough) continue;
-        this.o.counters.clientsVisited++;
+        this.options.counters.clientsVisited++;
         const { buffer, count } = page.bytesFor(m.session.request.props, m.session.request.ids, m.skipThrough);
         m.skipThrough = page.toSeq;
-        if (count && !m.session.outbox.push(buffer, count)) this.o.onSlowConsumer(m.session);
+        if (count && !m.session.outbox.push(buffer, count)) this.options.onSlowConsumer(m.session);
       }
-      if (!this.closed) this.o.onHandedOff(roundPage);
+      if (!this.closed) this.options.onHandedOff(roundPage);
     } finally {
       this.writing = false;
       if (this.waiting.length) this.schedule();

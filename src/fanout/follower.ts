@@ -43,19 +43,19 @@ export class ChangeFollower {
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly waiting = new Set<() => void>();
 
-  constructor(private readonly o: FollowerOptions) {}
+  constructor(private readonly options: FollowerOptions) {}
 
   async start(): Promise<void> {
-    const head = await this.o.reader.head();
+    const head = await this.options.reader.head();
     this.epoch = head.epoch;
     this.headSeq = head.seq;
-    const sub = (this.subscriber = this.o.createSubscriber());
+    const sub = (this.subscriber = this.options.createSubscriber());
     sub.on('error', () => {}); // the connection's owner logs outages; the poll timer covers the gap
-    await this.o.reader.followNotify(sub, (seq) => {
+    await this.options.reader.followNotify(sub, (seq) => {
       if (!(seq <= this.headSeq)) this.wake();
     });
     this.started = true;
-    this.timer = setInterval(() => this.wake(), this.o.pollIntervalMs);
+    this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.timer.unref();
     this.wake(); // anything committed between reading the head and subscribing
   }
@@ -106,7 +106,7 @@ export class ChangeFollower {
       this.retry.reset();
     } catch (err) {
       const delay = this.retry.next();
-      this.o.logger.warn('reading the change stream failed; retrying', { error: (err as Error).message, retryInMs: delay });
+      this.options.logger.warn('reading the change stream failed; retrying', { error: (err as Error).message, retryInMs: delay });
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.wake(), delay);
       this.retryTimer.unref();
@@ -116,9 +116,9 @@ export class ChangeFollower {
   }
 
   private async pullPage(): Promise<void> {
-    if (this.o.hasReceivers && !this.o.hasReceivers()) return this.skipPage();
-    const { head, page } = await this.o.reader.headAndChanges(this.headSeq, this.o.pageEntries, (err, id) =>
-      this.o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
+    if (this.options.hasReceivers && !this.options.hasReceivers()) return this.skipPage();
+    const { head, page } = await this.options.reader.headAndChanges(this.headSeq, this.options.pageEntries, (err, id) =>
+      this.options.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
     );
     if (this.closed || this.restarted(head)) return;
     if (page.kind === 'empty') {
@@ -132,23 +132,23 @@ export class ChangeFollower {
     }
     this.headSeq = page.lastSeq;
     this.moved();
-    if (page.read === this.o.pageEntries) this.again = true;
-    if (page.entries.length) await this.o.onPage(new ChangePage(page.entries));
+    if (page.read === this.options.pageEntries) this.again = true;
+    if (page.entries.length) await this.options.onPage(new ChangePage(page.entries));
   }
 
   /** No client is live: move to the head without reading entries (unless a client went live meanwhile). */
   private async skipPage(): Promise<void> {
-    const head = await this.o.reader.head();
+    const head = await this.options.reader.head();
     if (this.closed) return;
     // A client that went live while the head was read stands at headSeq and needs the pages after it.
-    if (this.o.hasReceivers!()) {
+    if (this.options.hasReceivers!()) {
       this.again = true;
       return;
     }
     if (this.restarted(head) || head.seq === this.headSeq) return;
     const from = this.headSeq + 1;
     this.headSeq = head.seq;
-    this.o.onSkipped?.(from, head.seq);
+    this.options.onSkipped?.(from, head.seq);
     this.moved();
   }
 
@@ -157,18 +157,18 @@ export class ChangeFollower {
     if (head.epoch === this.epoch && head.seq >= this.headSeq) return false;
     // A fan-out started before the mirror existed sees its first epoch here: that is no restart.
     const what = this.epoch === null ? 'following the mirror' : 'the mirror restarted: clients get a new snapshot';
-    this.o.logger.info(what, { epoch: head.epoch, seq: head.seq });
+    this.options.logger.info(what, { epoch: head.epoch, seq: head.seq });
     this.epoch = head.epoch;
     this.headSeq = head.seq;
-    this.o.onReset('epoch', head);
+    this.options.onReset('epoch', head);
     this.moved();
     return true;
   }
 
   private skipTo(reason: 'trimmed', head: MirrorHead): void {
-    this.o.logger.warn('the change stream was trimmed past the fan-out: clients get a new snapshot', { from: this.headSeq + 1, seq: head.seq });
+    this.options.logger.warn('the change stream was trimmed past the fan-out: clients get a new snapshot', { from: this.headSeq + 1, seq: head.seq });
     this.headSeq = head.seq;
-    this.o.onReset(reason, head);
+    this.options.onReset(reason, head);
     this.moved();
   }
 

@@ -37,7 +37,7 @@ export type { DispatchCounters } from './dispatch.js';
 export class FanoutServer {
   /** Rounds, clients visited, socket writes and merged deliveries since start (tests and benchmarks read them). */
   readonly counters: DispatchCounters = { rounds: 0, clientsVisited: 0, writes: 0, heldBack: 0 };
-  private readonly o: FanoutOptions;
+  private readonly options: FanoutOptions;
   private readonly limits: FanoutLimits;
   private readonly log: Logger;
   private readonly clients = new Set<ClientSession>();
@@ -52,7 +52,7 @@ export class FanoutServer {
 
   constructor(options: FanoutOptions) {
     this.countFrames = (frames) => options.metrics.wsFramesSent.inc(frames);
-    this.o = options;
+    this.options = options;
     const limits = (this.limits = { ...FANOUT_LIMITS, ...options.limits });
     const reader = new MirrorReader(options.redis, options.keyPrefix);
     const log = (this.log = componentLogger(options.logger, 'fanout'));
@@ -153,14 +153,14 @@ export class FanoutServer {
 
   private onClient(ws: WebSocket, socket: Duplex, request: ClientRequest): void {
     if (this.closed) return void ws.close(CLOSE.goingAway.code, CLOSE.goingAway.reason);
-    const { metrics } = this.o;
-    const c = new ClientSession(ws, socket, request, this.o.maxBufferedBytes, this.counters, this.countFrames);
+    const { metrics } = this.options;
+    const c = new ClientSession(ws, socket, request, this.options.maxBufferedBytes, this.counters, this.countFrames);
     this.clients.add(c);
     metrics.wsClients.set(this.clients.size);
     this.keepalive.watch(c);
     answerClientFrames(
       c,
-      { maxClientFrameBytes: this.o.maxClientFrameBytes, maxClientErrors: this.o.maxClientErrors, closeGraceMs: this.limits.slowConsumerGraceMs },
+      { maxClientFrameBytes: this.options.maxClientFrameBytes, maxClientErrors: this.options.maxClientErrors, closeGraceMs: this.limits.slowConsumerGraceMs },
       (s) => this.slowConsumer(s),
     );
     ws.on('error', (err: Error & { code?: string }) => c.failed(err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CLOSE.messageTooBig.counted : 'error'));

@@ -34,7 +34,7 @@ export interface SyncOptions {
 }
 
 export class ClientSync {
-  constructor(private readonly o: SyncOptions) {}
+  constructor(private readonly options: SyncOptions) {}
 
   /** A new connection: hello, then resume or snapshot. */
   connect(c: ClientSession): void {
@@ -51,15 +51,21 @@ export class ClientSync {
   private run(c: ClientSession, signal: AbortSignal, work: Promise<void>): void {
     work.catch((err: Error) => {
       if (signal.aborted || err instanceof ClientGone) return; // superseded, or the client left
-      this.o.onFailure(c, err);
+      this.options.onFailure(c, err);
     });
   }
 
   private async greet(c: ClientSession, signal: AbortSignal): Promise<void> {
-    const head = await this.o.reader.head();
+    const head = await this.options.reader.head();
     signal.throwIfAborted();
     await c.outbox.writePaced(
-      frameOf({ type: 'hello', epoch: head.epoch, seq: head.seq, version: this.o.version, ...(this.o.worker ? { worker: this.o.worker } : {}) }),
+      frameOf({
+        type: 'hello',
+        epoch: head.epoch,
+        seq: head.seq,
+        version: this.options.version,
+        ...(this.options.worker ? { worker: this.options.worker } : {}),
+      }),
       1,
       signal,
     );
@@ -75,7 +81,7 @@ export class ClientSync {
   private async snapshotThenCatchUp(c: ClientSession, signal: AbortSignal, reason: ResetReason | null, head: MirrorHead): Promise<void> {
     c.continueSync('snapshot', signal);
     if (reason) await c.outbox.writePaced(frameOf({ type: 'reset', reason, epoch: head.epoch, seq: head.seq }), 1, signal);
-    const snap = await this.o.snapshots.get(c.request.ids);
+    const snap = await this.options.snapshots.get(c.request.ids);
     // A socket that takes every write at once never makes writePaced wait: without the budget, framing a whole
     // directory for a new props filter would hold the event loop, and every live client with it.
     const budget = new TurnBudget(SNAPSHOT_SLICE_MS);
@@ -89,17 +95,17 @@ export class ClientSync {
 
   /** The changes after `sentSeq` from Redis, until the follower has nothing newer: then the client goes live. */
   private async catchUp(c: ClientSession, signal: AbortSignal, epoch: string | null, sentSeq: number): Promise<void> {
-    const follower = this.o.follower;
+    const follower = this.options.follower;
     const caughtUp = () => epoch === follower.epoch && sentSeq >= follower.headSeq;
     for (;;) {
       signal.throwIfAborted();
       if (caughtUp()) {
         c.goLive(signal);
-        this.o.onLive(c, sentSeq);
+        this.options.onLive(c, sentSeq);
         return;
       }
       // Entries that do not decode are skipped silently: the follower logs them.
-      const { head, page } = await this.o.reader.headAndChanges(sentSeq, this.o.pageEntries);
+      const { head, page } = await this.options.reader.headAndChanges(sentSeq, this.options.pageEntries);
       signal.throwIfAborted();
       if (head.epoch !== epoch || head.seq < sentSeq) return this.snapshotThenCatchUp(c, signal, 'epoch', head);
       if (page.kind === 'empty') {

@@ -34,14 +34,14 @@ export class UpgradeGate {
   private readonly wss: WebSocketServer;
   private closed = false;
 
-  constructor(private readonly o: UpgradeOptions) {
-    this.door = new AccessDoor(o.tokens, o.site);
+  constructor(private readonly options: UpgradeOptions) {
+    this.door = new AccessDoor(options.tokens, options.site);
     // The token's subprotocol is read by the door and never echoed: the server selects icwatch.v1 (or none).
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
-      maxPayload: o.maxPayloadBytes,
+      maxPayload: options.maxPayloadBytes,
       handleProtocols: (offered) => selectProtocol(offered),
     });
   }
@@ -64,17 +64,18 @@ export class UpgradeGate {
   private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {}); // a reset during the handshake is the client's business
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== this.o.path) return refuseUpgrade(socket, { status: 404, error: `no WebSocket endpoint at ${path.slice(0, 100)}`, expected: this.o.path });
+    if (path !== this.options.path)
+      return refuseUpgrade(socket, { status: 404, error: `no WebSocket endpoint at ${path.slice(0, 100)}`, expected: this.options.path });
     if (this.closed) return refuseUpgrade(socket, { status: 503, error: 'shutting down' });
-    if (this.o.clientCount() >= this.o.maxClients)
-      return refuseUpgrade(socket, { status: 503, error: 'too many clients', expected: `at most ${this.o.maxClients}` });
-    const parsed = parseClientRequest(req, this.door, this.o.limits, this.o.mirrored);
+    if (this.options.clientCount() >= this.options.maxClients)
+      return refuseUpgrade(socket, { status: 503, error: 'too many clients', expected: `at most ${this.options.maxClients}` });
+    const parsed = parseClientRequest(req, this.door, this.options.limits, this.options.mirrored);
     if (isRefusal(parsed)) {
-      this.o.logger.info('refused a WebSocket client', { status: parsed.status, error: parsed.error, remote: req.socket.remoteAddress });
+      this.options.logger.info('refused a WebSocket client', { status: parsed.status, error: parsed.error, remote: req.socket.remoteAddress });
       return refuseUpgrade(socket, parsed);
     }
     // Without verifyClient, ws completes the handshake synchronously (or refuses it and never calls back), so the
     // client is counted before the next request is admitted.
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.o.onClient(ws, socket, parsed));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.options.onClient(ws, socket, parsed));
   }
 }

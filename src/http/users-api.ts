@@ -76,27 +76,27 @@ export class UsersReads {
   private readonly reader: MirrorReader;
   private readonly limits: ReadLimits;
 
-  constructor(private readonly o: UsersReadsOptions) {
-    this.limits = { ...READ_LIMITS, ...o.limits };
-    this.reader = new MirrorReader(o.redis, o.keyPrefix);
-    this.door = new AccessDoor(o.tokens, o.site);
-    this.mirrored = new MirroredProps(o.properties);
+  constructor(private readonly options: UsersReadsOptions) {
+    this.limits = { ...READ_LIMITS, ...options.limits };
+    this.reader = new MirrorReader(options.redis, options.keyPrefix);
+    this.door = new AccessDoor(options.tokens, options.site);
+    this.mirrored = new MirroredProps(options.properties);
     this.bodies = new BodyCache(this.limits);
     this.builds = new BodyBuilds(this.limits);
     this.view = new UsersView(this.reader, this.limits, (err, id) =>
-      o.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
+      options.logger.error('skipping a change entry that cannot be decoded', { entry: id, error: err.message }),
     );
   }
 
   /** Whether `path` is one of the reads' (the WebSocket path, or below it). */
   serves(path: string): boolean {
-    return path === this.o.path || path.startsWith(`${this.o.path}/`);
+    return path === this.options.path || path.startsWith(`${this.options.path}/`);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const rest = path.slice(this.o.path.length + 1);
+    const rest = path.slice(this.options.path.length + 1);
     let id: string | null = null;
-    if (path !== this.o.path) {
+    if (path !== this.options.path) {
       try {
         id = decodeURIComponent(rest);
       } catch {
@@ -104,18 +104,18 @@ export class UsersReads {
           status: 400,
           error: 'the user id in the path is not valid percent-encoding',
           parameter: 'id',
-          expected: `${this.o.path}/<url-encoded user id>`,
+          expected: `${this.options.path}/<url-encoded user id>`,
         });
       }
       if (!id || id.includes('/') || id.length > FANOUT_LIMITS.maxIdLength) {
         return sendRefusal(res, {
           status: 404,
           error: `no such resource: ${path.slice(0, 100)}`,
-          expected: `${this.o.path} or ${this.o.path}/<user id> (at most ${FANOUT_LIMITS.maxIdLength} characters)`,
+          expected: `${this.options.path} or ${this.options.path}/<user id> (at most ${FANOUT_LIMITS.maxIdLength} characters)`,
         });
       }
     }
-    const q = parseUsersQuery(req, this.door, FANOUT_LIMITS, this.mirrored, this.o.indexedProperties, id !== null);
+    const q = parseUsersQuery(req, this.door, FANOUT_LIMITS, this.mirrored, this.options.indexedProperties, id !== null);
     if ('status' in q) return sendRefusal(res, q);
     try {
       if (id !== null) return await this.one(req, res, id, q);
@@ -126,7 +126,7 @@ export class UsersReads {
         return sendRefusal(res, { status: 503, error: `too busy building bodies: ${err.message}`, expected: 'a retry after a moment' });
       // Redis away (or a read that kept racing a restart of the mirror): the client may retry; nothing is wrong with its request.
       if (res.headersSent) throw err;
-      this.o.logger.warn('an HTTP read of the mirror failed', { error: (err as Error).message });
+      this.options.logger.warn('an HTTP read of the mirror failed', { error: (err as Error).message });
       return sendRefusal(res, { status: 503, error: `the mirror cannot be read right now: ${(err as Error).message}`, expected: 'a retry after a moment' });
     }
   }
@@ -164,7 +164,7 @@ export class UsersReads {
     };
     if (q.ids) for (const id of q.ids) take(id, state.users.get(id));
     else for (const [id, props] of state.users) take(id, props);
-    this.o.metrics?.httpBodyBuilds.inc();
+    this.options.metrics?.httpBodyBuilds.inc();
     const json = await directoryJson({ ...at, ids, users }, q.props, this.limits.buildSliceMs, this.lastSize.get(query));
     this.lastSize.delete(query);
     this.lastSize.set(query, json.length);
