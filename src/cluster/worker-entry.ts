@@ -3,7 +3,7 @@
  * (src/build/cli-bundle.ts), or the TypeScript source through tsx, as bin/icwatch.js does.
  */
 import { fileURLToPath } from 'node:url';
-import { runningFrom } from '../daemon/version.js';
+import { runningFrom } from '../util/version.js';
 import { CLUSTER_LIMITS } from './limits.js';
 
 const bundled = runningFrom() === 'bundle';

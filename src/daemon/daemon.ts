@@ -20,7 +20,7 @@ import type { FanoutStage, LeaderStagesFactory, Stages } from '../stages/contrac
 import { statusView } from './status.js';
 import type { DaemonOptions, DaemonProcess, DaemonState } from './daemon-options.js';
 import { lagHistograms } from '../http/status-json.js';
-import { packageVersion, runningFrom } from './version.js';
+import { packageVersion, runningFrom } from '../util/version.js';
 import { Backoff, sleep } from '../util/backoff.js';
 import type { Leadership } from '../ha/leadership.js';
 import { createLeadership } from '../ha/setup.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distFreshness, distProblem } from '../../bin/dist-freshness.js';
-import { runningFrom } from '../daemon/version.js';
+import { runningFrom } from '../util/version.js';
 import type { Logger } from '../log/logger.js';
 
 export interface PageScript {
