@@ -6,7 +6,7 @@
  */
 import { DEFAULTS } from '../src/config/defaults.js';
 import { checkUser } from '../src/icws/check-user.js';
-import { textDigest } from '../src/util/digest.js';
+import { digestOf } from '../src/util/digest.js';
 import { ChunkBuilder } from '../src/mirror/chunk-builder.js';
 import { MirrorState } from '../src/mirror/state.js';
 import { generateUsers } from '../src/simulator/users.js';
@@ -23,7 +23,7 @@ function userTexts(): string[] {
 function mirrorOf(texts: string[]): MirrorState {
   const state = new MirrorState(DEFAULTS.redis.indexedProperties);
   for (const text of texts) {
-    const user = checkUser(JSON.parse(text), { keepNulls: false, textDigest: textDigest(text) });
+    const user = checkUser(JSON.parse(text), { keepNulls: false, textDigest: digestOf(text) });
     if (user.kind === 'rejected') throw new Error(user.problem);
     state.setExact(new ChunkBuilder(), user);
   }

@@ -24,7 +24,6 @@ export interface CheckOptions {
 }
 
 export function checkUser(user: unknown, options: CheckOptions): CheckedUser | RejectedUser {
-  const rejected = (id: string, problem: string): RejectedUser => ({ kind: 'rejected', id, problem });
   if (user === null || typeof user !== 'object' || Array.isArray(user)) return rejected('?', `expected a user object, got ${describe(user)}`);
   const record = user as Record<string, unknown>;
   const cid = record.configurationId as { id?: unknown } | null | undefined;
@@ -42,15 +41,11 @@ export function checkUser(user: unknown, options: CheckOptions): CheckedUser | R
     if (!encoded.ok) return rejected(id, encoded.problem);
     props.set(key, encoded.json);
   }
-  const modifiedAt = options.modifiedAt ? parseIcwsDate(record.lastModifiedDate) : undefined;
-  return {
-    kind: 'checked',
-    id,
-    props,
-    ...(options.textDigest !== undefined ? { textDigest: options.textDigest } : {}),
-    ...(modifiedAt !== undefined ? { modifiedAt } : {}),
-  };
+  // One shape for every user (absent fields undefined): a directory's users are made by the same code, kept monomorphic.
+  return { kind: 'checked', id, props, textDigest: options.textDigest, modifiedAt: options.modifiedAt ? parseIcwsDate(record.lastModifiedDate) : undefined };
 }
+
+const rejected = (id: string, problem: string): RejectedUser => ({ kind: 'rejected', id, problem });
 
 function describe(value: unknown): string {
   if (value === null) return 'null';

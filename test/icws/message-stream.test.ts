@@ -5,7 +5,7 @@ import { SseReader } from '../../src/icws/transport/sse-reader.js';
 import { parseMessage, type ParseOutcome } from '../../src/icws/parse.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
 import { KnownText, sentUserOf, type ReadUser } from '../../src/icws/read-users.js';
-import { textDigest } from '../../src/util/digest.js';
+import { digestOf } from '../../src/util/digest.js';
 import { withParsedUsers } from './harness.js';
 
 const user = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -38,12 +38,12 @@ describe('StreamedMessage: users whose text the mirror knows', () => {
 
   it('holds a new user of a full replace as its encoded properties, a known one as its text, each with its id and digest', () => {
     const users = [user('a', { extension: '2001', workgroups: [{ id: 'w' }] }), user('b')];
-    const digestOfB = textDigest(JSON.stringify(users[1]));
+    const digestOfB = digestOf(JSON.stringify(users[1]));
     const m = known({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's', added: users }, (d) => (d === digestOfB ? 'b' : undefined));
     expect(m.added).to.equal(undefined);
     // Checked (a new text is parsed to check it) and encoded as the mirror stores it, but not held parsed.
     const a = m.readUsers[0]!;
-    expect(a).to.include({ kind: 'checked', id: 'a', textDigest: textDigest(JSON.stringify(users[0])) });
+    expect(a).to.include({ kind: 'checked', id: 'a', textDigest: digestOf(JSON.stringify(users[0])) });
     expect([...(a as Extract<ReadUser, { kind: 'checked' }>).props]).to.deep.equal(Object.entries(users[0]!).map(([k, v]) => [k, JSON.stringify(v)]));
     expect(sentUserOf(a)).to.deep.equal(users[0]);
     // Known unchanged: neither parsed nor encoded; read only if the writer must plan it after all.
