@@ -4,7 +4,7 @@
  * users are reported, not thrown, so one bad user never stops a message.
  */
 import { encodeValue } from '../mirror/encode.js';
-import type { CheckedUser } from '../mirror/input.js';
+import type { CheckedUser, UserProps } from '../mirror/input.js';
 import { parseIcwsDate } from './dates.js';
 
 /** A user that cannot be used, and why (logged and skipped: "skipped malformed user …"). */
@@ -17,7 +17,7 @@ export interface RejectedUser {
 export interface CheckOptions {
   /** A delta's `changed` keeps nulls (= cleared); an add or a full replace (which carry every set property) drops them. */
   keepNulls: boolean;
-  /** The digest of the text the user arrived as (util/digest.ts textDigest), when a full replace read it as text. */
+  /** The digest of the text the user arrived as (util/digest.ts digestOf), when a full replace read it as text. */
   textDigest?: number;
   /** Read lastModifiedDate as a date, for icwatch_source_lag_seconds (deltas: a full replace's dates may be years old). */
   modifiedAt?: boolean;
@@ -29,20 +29,91 @@ export function checkUser(user: unknown, options: CheckOptions): CheckedUser | R
   const cid = record.configurationId as { id?: unknown } | null | undefined;
   const id = cid && typeof cid === 'object' ? cid.id : undefined;
   if (typeof id !== 'string' || id === '') return rejected('?', `configurationId.id missing or not a non-empty string (got ${describe(id)})`);
-  const props = new Map<string, string | null>();
+  const names: string[] = [];
+  const texts: (string | null)[] = [];
   for (const key of Object.keys(record)) {
     const value = record[key];
     if (value === null || value === undefined) {
       if (key === 'configurationId') return rejected(id, 'configurationId given as null');
-      if (options.keepNulls && value === null) props.set(key, null);
+      if (options.keepNulls && value === null) {
+        names.push(key);
+        texts.push(null);
+      }
       continue;
     }
     const encoded = encodeValue(key, value);
     if (!encoded.ok) return rejected(id, encoded.problem);
-    props.set(key, encoded.json);
+    names.push(key);
+    texts.push(encoded.json);
   }
-  // One shape for every user (absent fields undefined): a directory's users are made by the same code, kept monomorphic.
-  return { kind: 'checked', id, props, textDigest: options.textDigest, modifiedAt: options.modifiedAt ? parseIcwsDate(record.lastModifiedDate) : undefined };
+  const modifiedAt = options.modifiedAt ? parseIcwsDate(record.lastModifiedDate) : undefined;
+  return options.keepNulls ? new UserOfProps(id, names, texts, modifiedAt) : PackedUser.joined(id, names, texts as string[], options.textDigest, modifiedAt);
+}
+
+/** A checked user as a map of its properties (a delta's, with the nulls of cleared properties). */
+class UserOfProps implements CheckedUser {
+  readonly kind = 'checked';
+  readonly props: UserProps;
+  readonly textDigest = undefined;
+  constructor(
+    readonly id: string,
+    names: readonly string[],
+    texts: readonly (string | null)[],
+    readonly modifiedAt: number | undefined,
+  ) {
+    const props = new Map<string, string | null>();
+    for (let i = 0; i < names.length; i++) props.set(names[i]!, texts[i]!);
+    this.props = props;
+  }
+}
+
+/**
+ * A checked user without nulls (an add, a user of a full replace) held packed until the writer plans it: its
+ * properties' texts as ranges of one string, the names shared with the users before it. A full replace holds a whole
+ * directory of them until it is planned; as maps and strings per property they would outlive the young generation
+ * and leave the old one full of garbage when the replace ends (docs/architecture.md, "Big directories").
+ */
+export class PackedUser implements CheckedUser {
+  readonly kind = 'checked';
+  private readonly names: readonly string[];
+
+  /** `text`: every property's text at [starts[i], ends[i]) (the joined texts, or the user's own text, user-slices.ts). */
+  constructor(
+    readonly id: string,
+    names: string[],
+    private readonly text: string,
+    private readonly starts: readonly number[],
+    private readonly ends: readonly number[],
+    readonly textDigest: number | undefined,
+    readonly modifiedAt: number | undefined,
+  ) {
+    this.names = sharedNames(names);
+  }
+
+  static joined(id: string, names: string[], texts: string[], textDigest: number | undefined, modifiedAt: number | undefined): PackedUser {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    let end = 0;
+    for (const text of texts) {
+      starts.push(end);
+      ends.push((end += text.length));
+    }
+    return new PackedUser(id, names, texts.join(''), starts, ends, textDigest, modifiedAt);
+  }
+
+  /** A new map each time: the planner reads it once, and it dies young. */
+  get props(): UserProps {
+    const props = new Map<string, string>();
+    for (let i = 0; i < this.ends.length; i++) props.set(this.names[i]!, this.text.slice(this.starts[i], this.ends[i]));
+    return props;
+  }
+}
+
+/** Users of one directory mostly have the same properties: the same list of names is held once. */
+let lastNames: readonly string[] = [];
+function sharedNames(names: string[]): readonly string[] {
+  if (names.length === lastNames.length && names.every((name, i) => name === lastNames[i])) return lastNames;
+  return (lastNames = names);
 }
 
 const rejected = (id: string, problem: string): RejectedUser => ({ kind: 'rejected', id, problem });

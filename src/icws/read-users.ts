@@ -5,7 +5,9 @@
  * changed").
  */
 import type { CheckedUser, KnownUserText } from '../mirror/input.js';
-import { checkUser, type RejectedUser } from './check-user.js';
+import { checkUser, PackedUser, type RejectedUser } from './check-user.js';
+import type { User } from './messages.js';
+import { userSlices } from './user-slices.js';
 import { listElementProblem } from './parse.js';
 
 /** A user of a full replace as read: checked, known to the mirror as its text, or refused (the user as read kept). */
@@ -54,6 +56,21 @@ export function readAddedUser(
   }
   const problem = listElementProblem('added', index, element);
   if (problem) return { problem };
+  // Text as JSON.stringify writes it: each property's stored text is its slice, nothing to encode.
+  const id = (element as User).configurationId.id;
+  const slices = id !== '' ? userSlices(text) : undefined;
+  if (slices) {
+    const { names, starts, ends } = slices;
+    // A property given as null is not set (checkUser drops it too).
+    for (let i = names.length - 1; i >= 0; i--) {
+      if (ends[i]! - starts[i]! === 4 && text.startsWith('null', starts[i])) {
+        names.splice(i, 1);
+        starts.splice(i, 1);
+        ends.splice(i, 1);
+      }
+    }
+    return { user: new PackedUser(id, names, text, starts, ends, textDigest, undefined) };
+  }
   const checked = checkUser(element, { keepNulls: false, textDigest });
   return { user: checked.kind === 'checked' ? checked : { ...checked, user: element } };
 }

@@ -12,6 +12,7 @@ export type UserProps = ReadonlyMap<string, string | null>;
 export interface CheckedUser {
   readonly kind: 'checked';
   readonly id: string;
+  /** Read once per planning: a source may hold its users packed and make the map when asked. */
   readonly props: UserProps;
   /** The digest of the text the user arrived as, when a later full replace may ask KnownUserTexts about it. */
   readonly textDigest?: number;

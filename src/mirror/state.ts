@@ -11,7 +11,7 @@
 import { ChunkBuilder, keyJson, type OpenUpsert } from './chunk-builder.js';
 import { digestOf } from '../util/digest.js';
 import { indexValue } from './encode.js';
-import type { CheckedUser } from './input.js';
+import type { CheckedUser, UserProps } from './input.js';
 
 /** property → JSON encoding, as in the user's Redis hash (what a load reads). */
 export type StoredProps = Map<string, string>;
@@ -172,16 +172,16 @@ export class MirrorState {
    */
   setExact(b: ChunkBuilder, user: CheckedUser): boolean {
     const { id, textDigest } = user;
-    const wrote = this.setTo(b, user);
+    const wrote = this.setTo(b, user, user.props);
     if (textDigest !== undefined && this.users.has(id)) this.rememberText(id, textDigest);
     else this.forgetText(id, !this.users.has(id));
     return wrote;
   }
 
-  private setTo(b: ChunkBuilder, user: CheckedUser): boolean {
-    const { id, props: desired } = user;
+  private setTo(b: ChunkBuilder, user: CheckedUser, desired: UserProps): boolean {
+    const id = user.id;
     const current = this.users.get(id);
-    if (!current) return this.create(b, user);
+    if (!current) return this.create(b, user, desired);
     const e = b.beginUpsert(id, false);
     for (const [prop, json] of desired) {
       if (json === null) continue;
@@ -197,7 +197,7 @@ export class MirrorState {
     const { id, props: patch } = user;
     this.forgetText(id);
     const current = this.users.get(id);
-    if (!current) return this.create(b, user);
+    if (!current) return this.create(b, user, patch);
     const e = b.beginUpsert(id, false);
     for (const [prop, json] of patch) {
       if (json === null) {
@@ -221,8 +221,8 @@ export class MirrorState {
   }
 
   /** A user new to the mirror: every non-null property is a change (the fast path of a replace into an empty mirror). */
-  private create(b: ChunkBuilder, user: CheckedUser): boolean {
-    const { id, props } = user;
+  private create(b: ChunkBuilder, user: CheckedUser, props: UserProps): boolean {
+    const id = user.id;
     const stored: UserDigests = new Map();
     const e = b.beginUpsert(id, true);
     for (const [prop, json] of props) if (json !== null) this.set(b, e, user, stored, prop, json, digestOf(json));

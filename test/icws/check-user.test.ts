@@ -6,6 +6,8 @@ import { usersInputOf } from '../../src/icws/mirror-input.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
 import { silentLogger } from '../../src/log/logger.js';
 import type { CheckedUser } from '../../src/mirror/input.js';
+import { userSlices } from '../../src/icws/user-slices.js';
+import { generateUsers } from '../../src/simulator/users.js';
 
 describe('checkUser and readAddedUser: what the mirror stores of a user', () => {
   // Whitespace, escapes JSON.stringify writes otherwise, numbers in other forms, integer-like keys, a duplicate key.
@@ -55,5 +57,27 @@ describe('checkUser and readAddedUser: what the mirror stores of a user', () => 
       ['configurationId', '{"id":"a"}'],
       ['extension', null],
     ]);
+  });
+
+  it('takes a text as JSON.stringify writes it as slices, byte for byte what encoding its parsed value stores', () => {
+    const generated = generateUsers(500, 7).map((u) => JSON.stringify(u));
+    const crafted = [
+      { s: 'tab\there "quoted" back\\slash \b\f\r\n', e: 'é – ü', empty: '', obj: {}, arr: [], deep: [[{ a: [{ b: null }] }]] },
+      { n: [0, -5, 100, 1.5, 0.1, 1e21, 1e-7, -0, 123456789012345, 2 ** 53 + 2], t: true, f: false, gone: null },
+      { __proto__x: 1, 'we"ird': { 'k\\ey': 1 }, ü: 'ü' },
+      { emoji: '😀' },
+      { nested: { '2': 'index', b: 1 } },
+    ].map((props, i) => JSON.stringify({ configurationId: { id: `c${i}`, displayName: null }, ...props }));
+    // A key twice in a nested object, and spaces: JSON.stringify writes neither.
+    crafted.push('{"configurationId":{"id":"d1"},"x":{"a":1,"a":2}}', '{"configurationId":{"id":"d2"},"x":{"a": 1}}');
+    let sliced = 0;
+    for (const text of [...generated, ...crafted]) {
+      const read = readAddedUser(text, 0, 1).user as CheckedUser;
+      const encoded = checkUser(JSON.parse(text), { keepNulls: false, textDigest: 1 }) as CheckedUser;
+      expect([...read.props], text).to.deep.equal([...encoded.props]);
+      if (userSlices(text)) sliced++;
+    }
+    // The generated users and the first three crafted ones are as JSON.stringify writes them; the rest are encoded.
+    expect(sliced).to.equal(generated.length + 3);
   });
 });
