@@ -54,7 +54,7 @@ export function userSlices(text: string): UserSlices | undefined {
         const own = keys[keys.length - 1]!;
         if (own.includes(key)) return undefined;
         own.push(key);
-        if (keys.length === 1) names.push(key);
+        if (keys.length === 1) names.push(nameOf(key));
         expectKey = false;
       }
       continue;
@@ -104,4 +104,19 @@ export function userSlices(text: string): UserSlices | undefined {
     if (c < 97 || c > 122) return undefined;
   }
   return undefined;
+}
+
+/**
+ * The one copy of a property name. A name sliced from a user's text would keep that text, and the piece of the
+ * stream it came in, alive as long as the mirror holds the name (a key of each user's digests). Bounded: a source
+ * sending ever new names costs a fresh copy each, not memory.
+ */
+const names = new Map<string, string>();
+function nameOf(key: string): string {
+  const known = names.get(key);
+  if (known !== undefined) return known;
+  // JSON.parse makes a string of its own, not a slice of the user's text.
+  const own = JSON.parse(JSON.stringify(key)) as string;
+  if (names.size < 10_000) names.set(own, own);
+  return own;
 }

@@ -22,5 +22,9 @@ export function encodeValue(property: string, value: unknown): EncodedValue {
 
 /** The index value of a stored property: a string property is indexed by the string itself, anything else by its JSON. */
 export function indexValue(json: string): string {
-  return json.charCodeAt(0) === 34 /* " */ ? (JSON.parse(json) as string) : json;
+  if (json.charCodeAt(0) === 34 /* " */) return JSON.parse(json) as string;
+  // A copy of its own: the text may be a slice of what a source read (a whole user, a piece of its stream), which the
+  // index would keep alive for as long as it holds the value.
+  // (JSON text has no lone surrogates: through UTF-8 and back it is the same string.)
+  return Buffer.from(json).toString();
 }
