@@ -47,18 +47,18 @@ export function checkUser(user: unknown, options: CheckOptions): CheckedUser | R
     texts.push(encoded.json);
   }
   const modifiedAt = options.modifiedAt ? parseIcwsDate(record.lastModifiedDate) : undefined;
-  return options.keepNulls ? new UserOfProps(id, names, texts, modifiedAt) : PackedUser.joined(id, names, texts as string[], options.textDigest, modifiedAt);
+  return new UserOfProps(id, names, texts, options.textDigest, modifiedAt);
 }
 
-/** A checked user as a map of its properties (a delta's, with the nulls of cleared properties). */
+/** A checked user as a map of its properties (a delta's with the nulls of cleared properties): planned soon after. */
 class UserOfProps implements CheckedUser {
   readonly kind = 'checked';
   readonly props: UserProps;
-  readonly textDigest = undefined;
   constructor(
     readonly id: string,
     names: readonly string[],
     texts: readonly (string | null)[],
+    readonly textDigest: number | undefined,
     readonly modifiedAt: number | undefined,
   ) {
     const props = new Map<string, string | null>();
@@ -90,15 +90,20 @@ export class PackedUser implements CheckedUser {
     this.names = sharedNames(names);
   }
 
-  static joined(id: string, names: string[], texts: string[], textDigest: number | undefined, modifiedAt: number | undefined): PackedUser {
+  /** A checked user (without nulls) packed to be held. */
+  static of(user: CheckedUser): PackedUser {
+    const names: string[] = [];
+    const texts: string[] = [];
     const starts: number[] = [];
     const ends: number[] = [];
     let end = 0;
-    for (const text of texts) {
+    for (const [name, text] of user.props) {
+      names.push(name);
+      texts.push(text!);
       starts.push(end);
-      ends.push((end += text.length));
+      ends.push((end += text!.length));
     }
-    return new PackedUser(id, names, texts.join(''), starts, ends, textDigest, modifiedAt);
+    return new PackedUser(user.id, names, texts.join(''), starts, ends, user.textDigest, user.modifiedAt);
   }
 
   /** A new map each time: the planner reads it once, and it dies young. */

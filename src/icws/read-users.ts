@@ -71,8 +71,9 @@ export function readAddedUser(
     }
     return { user: new PackedUser(id, names, text, starts, ends, textDigest, undefined) };
   }
+  // Otherwise encoded property by property, and packed: a full replace holds its users until they are planned.
   const checked = checkUser(element, { keepNulls: false, textDigest });
-  return { user: checked.kind === 'checked' ? checked : { ...checked, user: element } };
+  return { user: checked.kind === 'checked' ? PackedUser.of(checked) : { ...checked, user: element } };
 }
 
 /** The user as ICWS sent it, for a message that turned out not to be a full replace (its lists stay ICWS users). */
