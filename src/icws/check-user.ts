@@ -29,42 +29,31 @@ export function checkUser(user: unknown, options: CheckOptions): CheckedUser | R
   const cid = record.configurationId as { id?: unknown } | null | undefined;
   const id = cid && typeof cid === 'object' ? cid.id : undefined;
   if (typeof id !== 'string' || id === '') return rejected('?', `configurationId.id missing or not a non-empty string (got ${describe(id)})`);
-  const names: string[] = [];
-  const texts: (string | null)[] = [];
+  const props = new Map<string, string | null>();
   for (const key of Object.keys(record)) {
     const value = record[key];
     if (value === null || value === undefined) {
       if (key === 'configurationId') return rejected(id, 'configurationId given as null');
-      if (options.keepNulls && value === null) {
-        names.push(key);
-        texts.push(null);
-      }
+      if (options.keepNulls && value === null) props.set(key, null);
       continue;
     }
     const encoded = encodeValue(key, value);
     if (!encoded.ok) return rejected(id, encoded.problem);
-    names.push(key);
-    texts.push(encoded.json);
+    props.set(key, encoded.json);
   }
   const modifiedAt = options.modifiedAt ? parseIcwsDate(record.lastModifiedDate) : undefined;
-  return new UserOfProps(id, names, texts, options.textDigest, modifiedAt);
+  return new UserOfProps(id, props, options.textDigest, modifiedAt);
 }
 
 /** A checked user as a map of its properties (a delta's with the nulls of cleared properties): planned soon after. */
 class UserOfProps implements CheckedUser {
   readonly kind = 'checked';
-  readonly props: UserProps;
   constructor(
     readonly id: string,
-    names: readonly string[],
-    texts: readonly (string | null)[],
+    readonly props: UserProps,
     readonly textDigest: number | undefined,
     readonly modifiedAt: number | undefined,
-  ) {
-    const props = new Map<string, string | null>();
-    for (let i = 0; i < names.length; i++) props.set(names[i]!, texts[i]!);
-    this.props = props;
-  }
+  ) {}
 }
 
 /**

@@ -10,45 +10,47 @@ import type { ReceivedUsersMessage, UsersMessage } from './messages.js';
 
 export function receivedUsersOf(received: ReceivedUsersMessage, logger: Logger): ReceivedUsers {
   const { message, receivedAt, icServer, syncReason } = received;
-  return {
-    input: usersInputOf(message, logger),
-    receivedAt,
-    icServer,
-    ...(message.subscriptionId !== undefined ? { subscriptionId: message.subscriptionId } : {}),
-    ...(syncReason ? { syncReason } : {}),
-  };
+  return { input: usersInputOf(message, logger), receivedAt, icServer, subscriptionId: message.subscriptionId, syncReason };
 }
 
 export function usersInputOf(message: UsersMessage, logger: Logger): UsersInput {
-  const warnSkipped = (user: RejectedUser, where: string) =>
-    logger.warn(`skipped malformed user ${user.id} in ${where}: ${user.problem}`, { user: user.id, problem: user.problem });
-  const checked = (field: 'added' | 'changed', where: string, options: CheckOptions): CheckedUser[] => {
-    const users: CheckedUser[] = [];
-    for (const user of listOf(message, field, logger)) {
-      const read = checkUser(user, options);
-      if (read.kind === 'rejected') warnSkipped(read, where);
-      else users.push(read);
-    }
-    return users;
-  };
   if (message.isDelta === false) {
     // A full replace carries its users in `added` (and, defensively, `changed`); `removed` means nothing here.
     const users: ReplaceUser[] = [];
     for (const user of message.readUsers ?? []) {
-      if (user.kind === 'rejected') warnSkipped(user, 'full replace');
+      if (user.kind === 'rejected') warnSkipped(logger, user, 'full replace');
       else users.push(user);
     }
-    users.push(...checked('added', 'full replace', { keepNulls: false }), ...checked('changed', 'full replace', { keepNulls: false }));
+    checkInto(users, listOf(message, 'added', logger), 'full replace', REPLACE, logger);
+    checkInto(users, listOf(message, 'changed', logger), 'full replace', REPLACE, logger);
     return { kind: 'replace', users };
   }
-  const added = checked('added', 'added', { keepNulls: false, modifiedAt: true });
-  const changed = checked('changed', 'changed', { keepNulls: true, modifiedAt: true });
+  const added: CheckedUser[] = [];
+  const changed: CheckedUser[] = [];
+  checkInto(added, listOf(message, 'added', logger), 'added', ADDED, logger);
+  checkInto(changed, listOf(message, 'changed', logger), 'changed', CHANGED, logger);
   const removed: string[] = [];
   for (const id of listOf(message, 'removed', logger)) {
     if (typeof id === 'string' && id !== '') removed.push(id);
     else logger.warn(`skipped malformed removed id: expected a non-empty string, got ${JSON.stringify(id)?.slice(0, 40)}`);
   }
   return { kind: 'delta', added, changed, removed };
+}
+
+const REPLACE: CheckOptions = { keepNulls: false };
+const ADDED: CheckOptions = { keepNulls: false, modifiedAt: true };
+const CHANGED: CheckOptions = { keepNulls: true, modifiedAt: true };
+
+function checkInto(into: ReplaceUser[], users: unknown[], where: string, options: CheckOptions, logger: Logger): void {
+  for (const user of users) {
+    const read = checkUser(user, options);
+    if (read.kind === 'rejected') warnSkipped(logger, read, where);
+    else into.push(read);
+  }
+}
+
+function warnSkipped(logger: Logger, user: RejectedUser, where: string): void {
+  logger.warn(`skipped malformed user ${user.id} in ${where}: ${user.problem}`, { user: user.id, problem: user.problem });
 }
 
 function listOf(message: UsersMessage, field: 'added' | 'changed' | 'removed', logger: Logger): unknown[] {
