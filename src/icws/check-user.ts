@@ -4,15 +4,11 @@
  * users are reported, not thrown, so one bad user never stops a message.
  */
 import { encodeValue } from '../mirror/encode.js';
-import type { CheckedUser, UserProps } from '../mirror/input.js';
+import type { CheckedUser, RefusedUser, UserProps } from '../mirror/input.js';
 import { parseIcwsDate } from './dates.js';
 
 /** A user that cannot be used, and why (logged and skipped: "skipped malformed user …"). */
-export interface RejectedUser {
-  readonly kind: 'rejected';
-  readonly id: string;
-  readonly problem: string;
-}
+export type RejectedUser = RefusedUser;
 
 export interface CheckOptions {
   /** A delta's `changed` keeps nulls (= cleared); an add or a full replace (which carry every set property) drops them. */
@@ -38,8 +34,8 @@ export function checkUser(user: unknown, options: CheckOptions): CheckedUser | R
       continue;
     }
     const encoded = encodeValue(key, value);
-    if (!encoded.ok) return rejected(id, encoded.problem);
-    props.set(key, encoded.json);
+    if (typeof encoded !== 'string') return rejected(id, encoded.problem);
+    props.set(key, encoded);
   }
   const modifiedAt = options.modifiedAt ? parseIcwsDate(record.lastModifiedDate) : undefined;
   return new UserOfProps(id, props, options.textDigest, modifiedAt);

@@ -21,8 +21,10 @@ export function usersInputOf(message: UsersMessage, logger: Logger): UsersInput 
       if (user.kind === 'rejected') warnSkipped(logger, user, 'full replace');
       else users.push(user);
     }
-    checkInto(users, listOf(message, 'added', logger), 'full replace', REPLACE, logger);
-    checkInto(users, listOf(message, 'changed', logger), 'full replace', REPLACE, logger);
+    // Users that arrived parsed (polling) are checked when planned, in the writer's bounded steps.
+    for (const field of ['added', 'changed'] as const) {
+      for (const user of listOf(message, field, logger)) users.push({ kind: 'to-read', read: () => checkUser(user, REPLACE) });
+    }
     return { kind: 'replace', users };
   }
   const added: CheckedUser[] = [];
@@ -41,7 +43,7 @@ const REPLACE: CheckOptions = { keepNulls: false };
 const ADDED: CheckOptions = { keepNulls: false, modifiedAt: true };
 const CHANGED: CheckOptions = { keepNulls: true, modifiedAt: true };
 
-function checkInto(into: ReplaceUser[], users: unknown[], where: string, options: CheckOptions, logger: Logger): void {
+function checkInto(into: CheckedUser[], users: unknown[], where: string, options: CheckOptions, logger: Logger): void {
   for (const user of users) {
     const read = checkUser(user, options);
     if (read.kind === 'rejected') warnSkipped(logger, read, where);

@@ -4,20 +4,22 @@
  * readers parse (README "Redis layout"). And the index value of a stored property.
  */
 
-/** A property's stored text, or why the value cannot be stored. */
-export type EncodedValue = { ok: true; json: string } | { ok: false; problem: string };
+/** Why a value cannot be stored. */
+export interface EncodingProblem {
+  problem: string;
+}
 
-/** Encode one property's (non-null) value as the mirror stores it. */
-export function encodeValue(property: string, value: unknown): EncodedValue {
+/** Encode one property's (non-null) value as the mirror stores it: its text, or why it cannot be stored. */
+export function encodeValue(property: string, value: unknown): string | EncodingProblem {
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
   } catch (err) {
-    return { ok: false, problem: `property ${property} is not JSON-encodable: ${(err as Error).message}` };
+    return { problem: `property ${property} is not JSON-encodable: ${(err as Error).message}` };
   }
   // undefined: a function or symbol; 'null': NaN or Infinity. Neither is a value a JSON source can have sent.
-  if (json === undefined || json === 'null') return { ok: false, problem: `property ${property} is not JSON-encodable (a ${typeof value})` };
-  return { ok: true, json };
+  if (json === undefined || json === 'null') return { problem: `property ${property} is not JSON-encodable (a ${typeof value})` };
+  return json;
 }
 
 /** The index value of a stored property: a string property is indexed by the string itself, anything else by its JSON. */

@@ -32,7 +32,23 @@ export interface KnownUserText {
   read(): CheckedUser | string;
 }
 
-export type ReplaceUser = CheckedUser | KnownUserText;
+/** A user the source could not use, and why: skipped with a warning naming it (`?` when it has no id). */
+export interface RefusedUser {
+  readonly kind: 'rejected';
+  readonly id: string;
+  readonly problem: string;
+}
+
+/**
+ * A user of a full replace checked only when the writer plans it: the users of a replace that arrived parsed (polling)
+ * are read in the writer's bounded steps, not all at once on arrival (docs/architecture.md, "Big directories").
+ */
+export interface UserToRead {
+  readonly kind: 'to-read';
+  read(): CheckedUser | RefusedUser;
+}
+
+export type ReplaceUser = CheckedUser | KnownUserText | UserToRead;
 
 /** What the source says of the users: all of them (a full replace), or what changed (a delta). */
 export type UsersInput =

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { ChunkBuilder } from './chunk-builder.js';
-import { usersIn, type ReceivedUsers, type ReplaceUser, type UsersInput } from './input.js';
+import { usersIn, type CheckedUser, type ReceivedUsers, type ReplaceUser, type UsersInput } from './input.js';
 import type { HeldRemovals, HeldRequest } from './held.js';
 import type { MirrorState } from './state.js';
 
@@ -131,6 +131,12 @@ export class ReplacePlanner implements MultiChunkPlanner {
     const last = Math.min(this.users.length, this.next + budget);
     while (this.next < last && b.entries < budget) {
       const user = this.users[this.next++]!;
+      if (user.kind === 'to-read') {
+        const read = user.read();
+        if (read.kind === 'checked') this.setExact(b, read);
+        else this.options.logger.warn(`skipped malformed user ${read.id} in full replace: ${read.problem}`, { user: read.id, problem: read.problem });
+        continue;
+      }
       // The same text as at the previous full replace, and no change since: nothing to compare.
       if (user.textDigest !== undefined && this.state.unchangedSince(user.id, user.textDigest)) {
         this.seen.add(user.id);
@@ -142,9 +148,9 @@ export class ReplacePlanner implements MultiChunkPlanner {
         this.options.logger.warn(`skipped malformed user ${user.id} in full replace: ${checked}`, { user: user.id, problem: checked });
         continue;
       }
-      this.seen.add(checked.id);
-      this.state.setExact(b, checked);
+      this.setExact(b, checked);
     }
+
     if (this.next >= this.users.length) {
       this.absent ??= this.absentUsers(b);
       while (this.nextAbsent < this.absent.length && b.entries < budget) this.state.remove(b, this.absent[this.nextAbsent++]!);
@@ -164,6 +170,11 @@ export class ReplacePlanner implements MultiChunkPlanner {
       // A user first seen in a full replace is not a fresh change: its lastModifiedDate may be years old.
       sourceLag: false,
     };
+  }
+
+  private setExact(b: ChunkBuilder, user: CheckedUser): void {
+    this.seen.add(user.id);
+    this.state.setExact(b, user);
   }
 
   /**
