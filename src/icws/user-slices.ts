@@ -29,6 +29,7 @@ export function userSlices(text: string): UserSlices | undefined {
   const objects: boolean[] = [];
   let expectKey = false;
   let valueStart = -1;
+  let backslash = -1;
   const n = text.length;
   if (text.charCodeAt(0) !== 123 /* { */) return undefined;
   for (let i = 0; i < n; i++) {
@@ -36,16 +37,20 @@ export function userSlices(text: string): UserSlices | undefined {
     if (c === QUOTE) {
       const from = i + 1;
       let raw = false;
-      for (i = from; i < n; i++) {
-        const s = text.charCodeAt(i);
-        if (s === QUOTE) break;
-        if (s === BACKSLASH) {
-          const e = text.charCodeAt(++i);
-          // JSON.stringify writes these escapes (and \u00xx for other control characters, never mind: rare).
-          if (e !== QUOTE && e !== BACKSLASH && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116) return undefined;
-          raw = true;
-        }
+      // Jump to the closing quote (most strings hold no backslash: the next one is looked for again only once passed).
+      let close = text.indexOf('"', from);
+      if (close === -1) return undefined;
+      if (backslash < from) backslash = nextBackslash(text, from);
+      while (backslash < close) {
+        const e = text.charCodeAt(backslash + 1);
+        // JSON.stringify writes these escapes (and \u00xx for other control characters, never mind: rare).
+        if (e !== QUOTE && e !== BACKSLASH && e !== 98 && e !== 102 && e !== 110 && e !== 114 && e !== 116) return undefined;
+        raw = true;
+        if (close === backslash + 1) close = text.indexOf('"', backslash + 2);
+        backslash = nextBackslash(text, backslash + 2);
       }
+      if (close === -1) return undefined;
+      i = close;
       if (expectKey) {
         const keyText = text.slice(from, i);
         const first = keyText.charCodeAt(0);
@@ -104,6 +109,12 @@ export function userSlices(text: string): UserSlices | undefined {
     if (c < 97 || c > 122) return undefined;
   }
   return undefined;
+}
+
+/** The next backslash at or after `from`; the text's length when there is none (so that it is not looked for again). */
+function nextBackslash(text: string, from: number): number {
+  const at = text.indexOf('\\', from);
+  return at === -1 ? text.length : at;
 }
 
 /**
