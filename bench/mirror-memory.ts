@@ -5,8 +5,8 @@
  * exact figure needs full collections (--expose-gc) in a process that holds nothing else.
  */
 import { DEFAULTS } from '../src/config/defaults.js';
-import { encodeUser } from '../src/icws/encode-user.js';
-import { textDigest } from '../src/util/digest.js';
+import { checkUser } from '../src/icws/check-user.js';
+import { digestOf } from '../src/util/digest.js';
 import { ChunkBuilder } from '../src/mirror/chunk-builder.js';
 import { MirrorState } from '../src/mirror/state.js';
 import { generateUsers } from '../src/simulator/users.js';
@@ -23,9 +23,9 @@ function userTexts(): string[] {
 function mirrorOf(texts: string[]): MirrorState {
   const state = new MirrorState(DEFAULTS.redis.indexedProperties);
   for (const text of texts) {
-    const e = encodeUser(JSON.parse(text), false);
-    if (!e.ok) throw new Error(e.problem);
-    state.setExact(new ChunkBuilder(), e.id, e.props, textDigest(text));
+    const user = checkUser(JSON.parse(text), { keepNulls: false, textDigest: digestOf(text) });
+    if (user.kind === 'rejected') throw new Error(user.problem);
+    state.setExact(new ChunkBuilder(), user);
   }
   return state;
 }

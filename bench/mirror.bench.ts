@@ -79,7 +79,7 @@ export default async function mirrorBench({ quick, log }: { quick: boolean; log:
     // first such replace records them), timed from the first piece read to the replace applied.
     let text = JSON.stringify(fullReplace(users).message);
     const streamed = () => {
-      const reader = new StreamedMessage(DEFAULTS.icws.maxMessageBytes, (digest) => mirror.writer.knownText(digest));
+      const reader = new StreamedMessage(DEFAULTS.icws.maxMessageBytes, mirror.writer);
       for (let i = 0; i < text.length; i += 65536) reader.write(text.slice(i, i + 65536));
       const outcome = reader.end();
       if (outcome.kind !== 'message') throw new Error(`the full replace did not parse: ${outcome.kind}`);

@@ -48,8 +48,6 @@ export function leaderStagesFactory(ctx: StageContext): (context: LeaderContext)
   // The writer of the term before: where it left the mirror is what the next one checks Redis against (lost writes).
   let previous: MirrorWriter | undefined;
   return ({ fence }: LeaderContext): LeaderStages => {
-    // The feed asks the writer which users' texts it holds unchanged, so that a re-sync leaves them unparsed.
-    const feed = new IcwsUsersFeed(config, { metrics, logger, knownText: (digest) => mirror.knownText(digest) });
     const mirror = new MirrorWriter({
       redis,
       keyPrefix: config.redis.keyPrefix,
@@ -66,6 +64,8 @@ export function leaderStagesFactory(ctx: StageContext): (context: LeaderContext)
       deleteGuard: config.mirror.deleteGuard,
     });
     previous = mirror;
+    // The feed asks the writer which users' texts it holds unchanged, so that a re-sync leaves them unparsed.
+    const feed = new IcwsUsersFeed(config, { metrics, logger, knownUserTexts: mirror });
     const mirrorLogger = componentLogger(logger, 'mirror');
     const committed$ = usersPipeline(feed, mirror, {
       maxPendingMessages: config.redis.maxPendingMessages,

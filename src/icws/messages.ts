@@ -1,3 +1,5 @@
+import type { ReadUser } from './read-users.js';
+
 /**
  * ICWS message shapes (docs/icws.md "Messages"), as discriminated unions on `__type`. The simulator produces these,
  * the client parses them (parse.ts), the mirror consumes UsersMessage.
@@ -30,6 +32,11 @@ export interface UsersMessage {
   added?: User[];
   changed?: User[];
   removed?: string[];
+  /**
+   * A full replace read from a server-sent event carries its users here instead of in `added`: each read once, as it
+   * arrived, into what the mirror takes (read-users.ts, message-stream.ts).
+   */
+  readUsers?: ReadUser[];
 }
 
 /** connectionState values of GET /connection and connectionStateChangeMessage. */

@@ -5,6 +5,7 @@
  */
 import { redactText } from '../log/redact.js';
 import { propertyTypeProblem } from './property-types.js';
+import type { ReadUser } from './read-users.js';
 import { CONNECTION_STATE_CHANGE_MESSAGE, SUBSCRIPTION_STATE_MESSAGE, USERS_MESSAGE, type IcwsMessage, type User, type UsersMessage } from './messages.js';
 
 /** Longest sample of a bad message that reaches a log line. */
@@ -90,6 +91,8 @@ export function parseMessage(raw: unknown, checked?: CheckedLists): ParseOutcome
 /** Lists of a usersMessage read and checked element by element: `problem` is the first thing wrong found in them. */
 export interface CheckedLists {
   lists: Map<string, unknown[]>;
+  /** A full replace's `added`, read into what the mirror takes (read-users.ts). */
+  readUsers?: ReadUser[];
   problem?: string;
 }
 
@@ -110,9 +113,11 @@ function usersMessage(v: Record<string, unknown>, checked?: CheckedLists): Users
   if (checked?.problem) return checked.problem;
   const out: UsersMessage = { __type: USERS_MESSAGE, isDelta: v.isDelta };
   if (typeof v.subscriptionId === 'string') out.subscriptionId = v.subscriptionId;
+  if (checked?.readUsers) out.readUsers = checked.readUsers;
   for (const list of ['added', 'changed', 'removed'] as const) {
     const done = checked?.lists.get(list);
-    if (done) {
+    if (done || (list === 'added' && checked?.readUsers)) {
+      if (!done) continue;
       (out as unknown as Record<string, unknown[]>)[list] = done;
       continue;
     }

@@ -71,7 +71,9 @@ function typeOf(value: unknown): JsonType | 'null' {
 
 /** What is wrong with the first mistyped property of `user`, or undefined. */
 export function propertyTypeProblem(user: Record<string, unknown>): string | undefined {
-  for (const [name, value] of Object.entries(user)) {
+  // Keys, not entries: every user of a full replace is checked, and an entries array per user is garbage.
+  for (const name of Object.keys(user)) {
+    const value = user[name];
     const expected = PROPERTY_TYPES[name];
     if (!expected || value === null) continue;
     const actual = typeOf(value);

@@ -6,7 +6,7 @@
  * reads, raw, with a SessionHandle: reading the messages is the pipeline's (src/pipeline/session-messages.ts).
  * items$ errors only on a fatal condition: IcwsGoneError (410) or IcwsConfigError (the subscription is wrong).
  */
-import type { KnownTextLookup } from './text-digest.js';
+import type { KnownUserTexts } from '../mirror/input.js';
 import { BehaviorSubject, Observable, Subscription, type Subscriber } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import { componentLogger, type Logger } from '../log/logger.js';
@@ -37,8 +37,8 @@ export interface UsersFeedDeps {
   stopTimeoutMs?: number;
   /** Consecutive failed polls / streams after which the session logs in again, maybe on another host (default 5). */
   transportFailuresBeforeRelogin?: number;
-  /** Users whose text the mirror holds unchanged (src/icws/text-digest.ts): a full replace leaves them unparsed. */
-  knownText?: KnownTextLookup;
+  /** Users whose text the mirror holds unchanged (KnownUserTexts, src/mirror/input.ts): a full replace leaves them unparsed. */
+  knownUserTexts?: KnownUserTexts;
 }
 
 /** One live session: what its items are handed out with. Its abort also cancels its transport. */
@@ -256,7 +256,7 @@ export class IcwsUsersFeed implements UsersFeed {
       connection: this.connection,
       logger: this.log,
       failuresBeforeRelogin: this.transportFailuresBeforeRelogin,
-      knownText: this.deps.knownText,
+      knownUserTexts: this.deps.knownUserTexts,
       hooks: {
         retrying: (delayMs, why) => {
           this.log.warn(`receiving messages failed (${why}); retrying in ${delayMs} ms`);

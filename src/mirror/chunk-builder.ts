@@ -33,8 +33,8 @@ export class ChunkBuilder {
   readonly entryArgs: string[] = [];
   upserts = 0;
   removes = 0;
-  /** lastModifiedDate JSON of the users whose lastModifiedDate changed (for icwatch_source_lag_seconds). */
-  readonly modifiedDates: string[] = [];
+  /** lastModifiedDate (ms since the epoch) of the users whose lastModifiedDate changed (icwatch_source_lag_seconds). */
+  readonly modifiedAts: number[] = [];
   private readonly touched = new Map<PropertyIndex, Map<string, string | undefined>>();
   /** The delete guard's writes (src/mirror/held.ts): id → held (true) or let go (false), the last word winning. */
   private readonly heldIds = new Map<string, boolean>();

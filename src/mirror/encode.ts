@@ -1,27 +1,32 @@
 /**
- * Reading what the mirror stores: index values and ICWS dates. Users are encoded as they are read, by
- * src/icws/encode-user.ts.
+ * What the mirror stores of a property: its value's JSON encoding (JSON.stringify of the value as the source gave it,
+ * key order as received), so that "did this property change" is a string comparison and Redis gets the exact text
+ * readers parse (README "Redis layout"). And the index value of a stored property.
  */
-/** The index value of a stored property: a string property is indexed by the string itself, anything else by its JSON. */
-export function indexValue(json: string): string {
-  return json.charCodeAt(0) === 34 /* " */ ? (JSON.parse(json) as string) : json;
+
+/** Why a value cannot be stored. */
+export interface EncodingProblem {
+  problem: string;
 }
 
-/**
- * ICWS dates: compact ISO 8601 (`20171118T063908Z`, optional fraction) or the extended form
- * (`2017-11-18T06:39:08Z`). Returns ms since the epoch, or undefined when the text is neither.
- */
-export function parseIcwsDate(text: unknown): number | undefined {
-  if (typeof text !== 'string') return undefined;
-  const compact = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:[.,](\d{1,9}))?Z$/.exec(text);
-  if (compact) {
-    const [, y, mo, d, h, mi, s, frac] = compact;
-    const ms = frac ? Math.round(Number(`0.${frac}`) * 1000) : 0;
-    return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
+/** Encode one property's (non-null) value as the mirror stores it: its text, or why it cannot be stored. */
+export function encodeValue(property: string, value: unknown): string | EncodingProblem {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    return { problem: `property ${property} is not JSON-encodable: ${(err as Error).message}` };
   }
-  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(text)) {
-    const t = Date.parse(text);
-    return Number.isNaN(t) ? undefined : t;
-  }
-  return undefined;
+  // undefined: a function or symbol; 'null': NaN or Infinity. Neither is a value a JSON source can have sent.
+  if (json === undefined || json === 'null') return { problem: `property ${property} is not JSON-encodable (a ${typeof value})` };
+  return json;
+}
+
+/** The index value of a stored property: a string property is indexed by the string itself, anything else by its JSON. */
+export function indexValue(json: string): string {
+  if (json.charCodeAt(0) === 34 /* " */) return JSON.parse(json) as string;
+  // A copy of its own: the text may be a slice of what a source read (a whole user, a piece of its stream), which the
+  // index would keep alive for as long as it holds the value.
+  // (JSON text has no lone surrogates: through UTF-8 and back it is the same string.)
+  return Buffer.from(json).toString();
 }

@@ -1,6 +1,5 @@
 /** The metrics of one committed chunk: lag from arrival to commit, changes by op, and the ICWS server's own lag. */
 import type { Metrics } from '../metrics/metrics.js';
-import { parseIcwsDate } from './encode.js';
 import type { Chunk } from './planner.js';
 
 export function observeCommit(m: Metrics, chunk: Chunk, committedAt: { mono: number; wall: number }): void {
@@ -12,8 +11,5 @@ export function observeCommit(m: Metrics, chunk: Chunk, committedAt: { mono: num
   if (b.upserts) m.changes.inc({ op: 'upsert' }, b.upserts);
   if (b.removes) m.changes.inc({ op: 'remove' }, b.removes);
   if (!chunk.sourceLag) return;
-  for (const json of b.modifiedDates) {
-    const at = parseIcwsDate(JSON.parse(json));
-    if (at !== undefined) m.sourceLag.observe(Math.max(0, committedAt.wall - at) / 1000);
-  }
+  for (const at of b.modifiedAts) m.sourceLag.observe(Math.max(0, committedAt.wall - at) / 1000);
 }

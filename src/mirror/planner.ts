@@ -4,16 +4,14 @@
  * replaceBatchSize change entries (unchanged users cost nothing), removals of absent users last.
  */
 import type { Logger } from '../log/logger.js';
-import type { ReceivedUsersMessage, UsersMessage } from '../icws/messages.js';
-import { encodeUser, type EncodedProps } from '../icws/encode-user.js';
-import { textDigestOf, UserText } from '../icws/text-digest.js';
 import { ChunkBuilder } from './chunk-builder.js';
+import { usersIn, type CheckedUser, type ReceivedUsers, type ReplaceUser, type UsersInput } from './input.js';
 import type { HeldRemovals, HeldRequest } from './held.js';
 import type { MirrorState } from './state.js';
 
 export type QueueItem =
-  | { kind: 'delta'; received: ReceivedUsersMessage }
-  | { kind: 'replace'; received: ReceivedUsersMessage; reason: string }
+  | { kind: 'delta'; received: ReceivedUsers }
+  | { kind: 'replace'; received: ReceivedUsers; reason: string }
   /** The operator's word on held removals (`icwatch removals`); `taken` once the writer took it in Redis. */
   | { kind: 'held'; request: HeldRequest; taken?: boolean };
 
@@ -55,49 +53,22 @@ export interface MultiChunkPlanner {
   plan(): Planned & { done: boolean };
 }
 
-function listOf(message: UsersMessage, field: 'added' | 'changed' | 'removed', logger: Logger): unknown[] {
-  const list = message[field];
-  if (list === undefined || list === null) return [];
-  if (Array.isArray(list)) return list;
-  logger.warn(`usersMessage.${field} is not a list (got ${typeof list}); ignored`, { subscriptionId: message.subscriptionId });
-  return [];
-}
-
-function usersIn(message: UsersMessage): number {
-  return (message.added?.length ?? 0) + (message.changed?.length ?? 0) + (message.removed?.length ?? 0);
-}
-
-function encodeOrWarn(user: unknown, keepNulls: boolean, where: string, logger: Logger): { id: string; props: EncodedProps } | undefined {
-  const encoded = encodeUser(user, keepNulls);
-  if (encoded.ok) return encoded;
-  logger.warn(`skipped malformed user ${encoded.id} in ${where}: ${encoded.problem}`, { user: encoded.id, problem: encoded.problem });
-  return undefined;
-}
-
 /**
  * Apply one delta message to memory and the builder: added, then changed, then removed. A user shown again leaves
  * the hold; removals past the delete guard's bounds are held instead (README "Mass deletions are held").
  */
-function planDelta(state: MirrorState, b: ChunkBuilder, message: UsersMessage, logger: Logger, held: HeldRemovals | undefined): void {
+function planDelta(state: MirrorState, b: ChunkBuilder, delta: Extract<UsersInput, { kind: 'delta' }>, held: HeldRemovals | undefined): void {
   const before = state.size;
-  for (const user of listOf(message, 'added', logger)) {
-    const u = encodeOrWarn(user, false, 'added', logger);
-    if (!u) continue;
-    held?.release(b, u.id);
-    state.setExact(b, u.id, u.props);
+  for (const user of delta.added) {
+    held?.release(b, user.id);
+    state.setExact(b, user);
   }
-  for (const user of listOf(message, 'changed', logger)) {
-    const u = encodeOrWarn(user, true, 'changed', logger);
-    if (!u) continue;
-    held?.release(b, u.id);
-    state.merge(b, u.id, u.props);
+  for (const user of delta.changed) {
+    held?.release(b, user.id);
+    state.merge(b, user);
   }
   const removals = new Set<string>();
-  for (const id of listOf(message, 'removed', logger)) {
-    if (typeof id !== 'string' || id === '') {
-      logger.warn(`skipped malformed removed id: expected a non-empty string, got ${JSON.stringify(id)?.slice(0, 40)}`);
-      continue;
-    }
+  for (const id of delta.removed) {
     // A held user stays held: only the operator's word or ICWS showing it again ends that.
     if (!held?.has(id) && state.users.has(id)) removals.add(id);
   }
@@ -113,11 +84,13 @@ export function planDeltas(state: MirrorState, items: readonly QueueItem[], opti
   let users = 0;
   for (const item of items) {
     if (item.kind !== 'delta' || receivedAts.length >= Math.max(1, options.maxBatchMessages)) break;
+    const input = item.received.input;
     // A message is never split (it is atomic); the size bound only stops adding more messages.
-    const size = usersIn(item.received.message);
+    const size = usersIn(input);
     if (receivedAts.length && users + size > options.replaceBatchSize) break;
     users += size;
-    planDelta(state, b, item.received.message, options.logger, options.held);
+    // A full replace queued as a delta cannot be: the writer takes it as the replace it is.
+    if (input.kind === 'delta') planDelta(state, b, input, options.held);
     receivedAts.push(item.received.receivedAt);
   }
   return { builder: b, meta: [], completes: receivedAts.length, receivedAts, receivedAt: receivedAts[0]!, sourceLag: true };
@@ -125,8 +98,8 @@ export function planDeltas(state: MirrorState, items: readonly QueueItem[], opti
 
 /** A full replace planned chunk by chunk, each against memory as the previous chunks left it. */
 export class ReplacePlanner implements MultiChunkPlanner {
-  /** The replace's users (ICWS objects, encoded one at a time). */
-  private readonly users: unknown[];
+  /** The replace's users, checked by the source (or known to the mirror as their text). */
+  private readonly users: readonly ReplaceUser[];
   private next = 0;
   private absent: string[] | undefined;
   private nextAbsent = 0;
@@ -143,11 +116,8 @@ export class ReplacePlanner implements MultiChunkPlanner {
     private readonly options: PlannerOptions,
   ) {
     this.usersBefore = state.size;
-    const m = item.received.message;
-    // A full replace carries its users in `added` (and, defensively, `changed`); `removed` means nothing here.
-    const added = listOf(m, 'added', options.logger);
-    const changed = listOf(m, 'changed', options.logger);
-    this.users = changed.length ? [...added, ...changed] : added;
+    const input = item.received.input;
+    this.users = input.kind === 'replace' ? input.users : [...input.added, ...input.changed];
     this.receivedAt = item.received.receivedAt;
     this.reason = item.reason;
   }
@@ -160,30 +130,27 @@ export class ReplacePlanner implements MultiChunkPlanner {
     // planning all of it at once would hold the event loop (the writer yields between chunks).
     const last = Math.min(this.users.length, this.next + budget);
     while (this.next < last && b.entries < budget) {
-      let user = this.users[this.next++];
-      // The same text as at the previous full replace, and no change since: nothing to encode or compare.
-      const textDigest = textDigestOf(user);
-      const id = user instanceof UserText ? user.id : (user as { configurationId?: { id?: unknown } } | null)?.configurationId?.id;
-      if (textDigest !== undefined && typeof id === 'string' && this.state.unchangedSince(id, textDigest)) {
-        this.seen.add(id);
+      const user = this.users[this.next++]!;
+      if (user.kind === 'to-read') {
+        const read = user.read();
+        if (read.kind === 'checked') this.setExact(b, read);
+        else this.options.logger.warn(`skipped malformed user ${read.id} in full replace: ${read.problem}`, { user: read.id, problem: read.problem });
         continue;
       }
-      if (user instanceof UserText) {
-        // Checked and encoded when it was read: nothing to parse or encode.
-        const props = user.props();
-        if (props) {
-          this.seen.add(user.id);
-          this.state.setExact(b, user.id, props, textDigest);
-          continue;
-        }
-        // Held unchanged, but changed since (a user seen twice in one replace): parse it now, to die young.
-        user = user.parse();
+      // The same text as at the previous full replace, and no change since: nothing to compare.
+      if (user.textDigest !== undefined && this.state.unchangedSince(user.id, user.textDigest)) {
+        this.seen.add(user.id);
+        continue;
       }
-      const u = encodeOrWarn(user, false, 'full replace', this.options.logger);
-      if (!u) continue;
-      this.seen.add(u.id);
-      this.state.setExact(b, u.id, u.props, textDigest);
+      // Known as its text, but changed since (a delta came, or it appears twice in this replace): read it now.
+      const checked = user.kind === 'known' ? user.read() : user;
+      if (typeof checked === 'string') {
+        this.options.logger.warn(`skipped malformed user ${user.id} in full replace: ${checked}`, { user: user.id, problem: checked });
+        continue;
+      }
+      this.setExact(b, checked);
     }
+
     if (this.next >= this.users.length) {
       this.absent ??= this.absentUsers(b);
       while (this.nextAbsent < this.absent.length && b.entries < budget) this.state.remove(b, this.absent[this.nextAbsent++]!);
@@ -203,6 +170,11 @@ export class ReplacePlanner implements MultiChunkPlanner {
       // A user first seen in a full replace is not a fresh change: its lastModifiedDate may be years old.
       sourceLag: false,
     };
+  }
+
+  private setExact(b: ChunkBuilder, user: CheckedUser): void {
+    this.seen.add(user.id);
+    this.state.setExact(b, user);
   }
 
   /**

@@ -10,8 +10,8 @@
  */
 import { ChunkBuilder, keyJson, type OpenUpsert } from './chunk-builder.js';
 import { digestOf } from '../util/digest.js';
-import type { EncodedProps } from '../icws/encode-user.js';
 import { indexValue } from './encode.js';
+import type { CheckedUser, UserProps } from './input.js';
 
 /** property → JSON encoding, as in the user's Redis hash (what a load reads). */
 export type StoredProps = Map<string, string>;
@@ -95,7 +95,7 @@ export class MirrorState {
   readonly users = new Map<string, UserDigests>();
   /**
    * id → digest of the text its last full replace carried it as, while nothing changed it since
-   * (icws/text-digest.ts); NO_TEXT once something did (overwritten, not deleted: a delta costs no rehash).
+   * (KnownUserTexts, input.ts); NO_TEXT once something did (overwritten, not deleted: a delta costs no rehash).
    */
   private readonly textDigests = new Map<string, number>();
   /** digest → id, checked against textDigests when read (a stale entry is ignored; pruned as they pile up). */
@@ -145,6 +145,7 @@ export class MirrorState {
     return this.textDigests.get(id) === textDigest;
   }
 
+  /** KnownUserTexts (input.ts): the user whose last full replace carried it as text of this digest, unchanged since. */
   idOfText(textDigest: number): string | undefined {
     const id = this.textOwners.get(textDigest);
     return id !== undefined && this.textDigests.get(id) === textDigest ? id : undefined;
@@ -166,34 +167,37 @@ export class MirrorState {
   }
 
   /**
-   * Set the user to exactly `desired` (an add, or a user of a full replace; `textDigest`: the digest of the text it
-   * arrived as). Returns whether an entry was written.
+   * Set the user to exactly what it carries (an add, or a user of a full replace, whose text digest is remembered).
+   * Returns whether an entry was written.
    */
-  setExact(b: ChunkBuilder, id: string, desired: EncodedProps, textDigest?: number): boolean {
-    const wrote = this.setTo(b, id, desired);
+  setExact(b: ChunkBuilder, user: CheckedUser): boolean {
+    const { id, textDigest } = user;
+    const wrote = this.setTo(b, user, user.props);
     if (textDigest !== undefined && this.users.has(id)) this.rememberText(id, textDigest);
     else this.forgetText(id, !this.users.has(id));
     return wrote;
   }
 
-  private setTo(b: ChunkBuilder, id: string, desired: EncodedProps): boolean {
+  private setTo(b: ChunkBuilder, user: CheckedUser, desired: UserProps): boolean {
+    const id = user.id;
     const current = this.users.get(id);
-    if (!current) return this.create(b, id, desired);
+    if (!current) return this.create(b, user, desired);
     const e = b.beginUpsert(id, false);
     for (const [prop, json] of desired) {
       if (json === null) continue;
       const digest = digestOf(json);
-      if (current.get(prop) !== digest) this.set(b, e, id, current, prop, json, digest);
+      if (current.get(prop) !== digest) this.set(b, e, user, current, prop, json, digest);
     }
     for (const prop of current.keys()) if (desired.get(prop) == null) e.dels.push(prop);
     return this.finish(b, e, id, current);
   }
 
-  /** Merge `patch` into the user (a delta's `changed`; null = clear). Returns whether an entry was written. */
-  merge(b: ChunkBuilder, id: string, patch: EncodedProps): boolean {
+  /** Merge the user's properties into what the mirror holds (a delta's `changed`; null = clear). Returns whether an entry was written. */
+  merge(b: ChunkBuilder, user: CheckedUser): boolean {
+    const { id, props: patch } = user;
     this.forgetText(id);
     const current = this.users.get(id);
-    if (!current) return this.create(b, id, patch);
+    if (!current) return this.create(b, user, patch);
     const e = b.beginUpsert(id, false);
     for (const [prop, json] of patch) {
       if (json === null) {
@@ -201,7 +205,7 @@ export class MirrorState {
         continue;
       }
       const digest = digestOf(json);
-      if (current.get(prop) !== digest) this.set(b, e, id, current, prop, json, digest);
+      if (current.get(prop) !== digest) this.set(b, e, user, current, prop, json, digest);
     }
     return this.finish(b, e, id, current);
   }
@@ -217,22 +221,24 @@ export class MirrorState {
   }
 
   /** A user new to the mirror: every non-null property is a change (the fast path of a replace into an empty mirror). */
-  private create(b: ChunkBuilder, id: string, props: EncodedProps): boolean {
+  private create(b: ChunkBuilder, user: CheckedUser, props: UserProps): boolean {
+    const id = user.id;
     const stored: UserDigests = new Map();
     const e = b.beginUpsert(id, true);
-    for (const [prop, json] of props) if (json !== null) this.set(b, e, id, stored, prop, json, digestOf(json));
+    for (const [prop, json] of props) if (json !== null) this.set(b, e, user, stored, prop, json, digestOf(json));
     if (!e.sets) return b.abandon(e);
     this.users.set(id, stored);
     return this.finish(b, e, id, stored);
   }
 
-  private set(b: ChunkBuilder, e: OpenUpsert, id: string, stored: UserDigests, prop: string, json: string, digest: number): void {
+  private set(b: ChunkBuilder, e: OpenUpsert, user: CheckedUser, stored: UserDigests, prop: string, json: string, digest: number): void {
+    const id = user.id;
     const index = this.indexes.get(prop);
     if (index) {
       index.release(b, id);
       index.hold(b, indexValue(json), id);
     }
-    if (prop === 'lastModifiedDate') b.modifiedDates.push(json);
+    if (prop === 'lastModifiedDate' && user.modifiedAt !== undefined) b.modifiedAts.push(user.modifiedAt);
     stored.set(prop, digest);
     const key = keyJson(prop);
     // A name that needs escaping: the data is built in Node after all.

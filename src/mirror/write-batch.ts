@@ -1,11 +1,11 @@
 /** What the pipeline hands the mirror's writer: the writes of a batch, and how far the batch got. */
-import type { ReceivedUsersMessage } from '../icws/messages.js';
 import type { HeldRequest } from './held.js';
+import type { ReceivedUsers } from './input.js';
 
 /** What the pipeline hands the writer. */
 export type WriteItem =
-  | { kind: 'delta'; received: ReceivedUsersMessage }
-  | { kind: 'replace'; received: ReceivedUsersMessage; reason: string }
+  | { kind: 'delta'; received: ReceivedUsers }
+  | { kind: 'replace'; received: ReceivedUsers; reason: string }
   /** Redis reconnected: it may have restarted without its data; reload before anything else. */
   | { kind: 'reload' }
   /** The operator's word on held removals (`icwatch removals --apply | --discard`), in order with the messages. */

@@ -11,12 +11,12 @@
  * remembers how far it got): nothing lost, nothing applied twice.
  */
 import { Observable } from 'rxjs';
-import type { ReceivedUsersMessage } from '../icws/messages.js';
 import { componentLogger, type Logger } from '../log/logger.js';
 import { mirrorKeys } from './keys.js';
 import { observeCommit } from './observe.js';
 import { HeldRequestPlanner, planDeltas, ReplacePlanner, type Chunk, type MultiChunkPlanner, type PlannerOptions, type QueueItem } from './planner.js';
 import { HeldRemovals, takenValue } from './held.js';
+import type { KnownUserTexts, ReceivedUsers } from './input.js';
 import { RedisHealth } from './redis-health.js';
 import { ChunkBuilder } from './chunk-builder.js';
 import { MirrorState } from './state.js';
@@ -36,7 +36,7 @@ export type MirrorLossReason = 'redis' | 'incomplete-write' | 'lost-writes';
 export const YIELD_AFTER_MS = 10;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export class MirrorWriter {
+export class MirrorWriter implements KnownUserTexts {
   private readonly log: Logger;
   private readonly store: MirrorStore;
   readonly health: RedisHealth;
@@ -78,8 +78,10 @@ export class MirrorWriter {
     this.verification = new Verification(options.metrics, this.log);
   }
 
-  /** The user whose last full replace carried it as text of this digest, unchanged since (src/icws/text-digest.ts). */
-  readonly knownText = (digest: number): string | undefined => this.state.idOfText(digest);
+  /** KnownUserTexts (input.ts): the user whose last full replace carried it as text of this digest, unchanged since. */
+  idOf(textDigest: number): string | undefined {
+    return this.state.idOfText(textDigest);
+  }
 
   /** `listener` is called when the mirror starts a new epoch: a full replace must come (the pipeline asks the session). */
   onMirrorLost(listener: (reason: MirrorLossReason) => void): void {
@@ -218,7 +220,7 @@ export class MirrorWriter {
 
   private planNext(queue: QueueItem[], planned: number, replace: MultiChunkPlanner | undefined, baseSeq: number) {
     let p;
-    let received: ReceivedUsersMessage | undefined;
+    let received: ReceivedUsers | undefined;
     let verifying = replace instanceof ReplacePlanner && replace.reason === VERIFY_REASON;
     if (replace) {
       p = replace.plan();
@@ -228,7 +230,7 @@ export class MirrorWriter {
       if (!item) return undefined;
       if (item.kind === 'delta') {
         p = planDeltas(this.state, queue.slice(planned, planned + this.options.maxBatchMessages), this.plannerOptions);
-        received = (queue[planned + p.completes - 1] as { received: ReceivedUsersMessage }).received;
+        received = (queue[planned + p.completes - 1] as { received: ReceivedUsers }).received;
         planned += p.completes;
       } else if (item.kind === 'held') {
         const request = new HeldRequestPlanner(this.state, this.held, item, this.plannerOptions);
@@ -268,8 +270,8 @@ export class MirrorWriter {
   }
 
   /** Meta subscriptionId and icServer come from the messages; written only when they change. */
-  private metaFrom(received: ReceivedUsersMessage, meta: string[]): void {
-    const values = { subscriptionId: received.message.subscriptionId, icServer: received.icServer };
+  private metaFrom(received: ReceivedUsers, meta: string[]): void {
+    const values = { subscriptionId: received.subscriptionId, icServer: received.icServer };
     for (const [field, value] of Object.entries(values)) {
       if (typeof value === 'string' && value !== this.metaKnown[field]) {
         meta.push(field, value);

@@ -5,8 +5,8 @@
  * sync for reason "overflow". A full replace arriving with the bound reached supersedes what waits.
  */
 import type { SessionHandle } from '../icws/feed.js';
-import type { ReceivedUsersMessage } from '../icws/messages.js';
 import type { Logger } from '../log/logger.js';
+import type { ReceivedUsers } from '../mirror/input.js';
 import type { WriteItem } from '../mirror/write-batch.js';
 
 export class OverflowGuard {
@@ -19,15 +19,10 @@ export class OverflowGuard {
   ) {}
 
   /** Whether a message goes on to the writer, as what kind of write. */
-  admit(m: ReceivedUsersMessage & { session?: SessionHandle }): WriteItem | undefined {
+  admit(m: ReceivedUsers & { session?: SessionHandle }): WriteItem | undefined {
     this.session = m.session ?? this.session;
-    const received: ReceivedUsersMessage = {
-      message: m.message,
-      receivedAt: m.receivedAt,
-      icServer: m.icServer,
-      ...(m.syncReason ? { syncReason: m.syncReason } : {}),
-    };
-    if (m.message.isDelta === false) {
+    const { session: _session, ...received } = m;
+    if (received.input.kind === 'replace') {
       const reason = this.awaitingReplace ? 'overflow' : (m.syncReason ?? 'server');
       this.awaitingReplace = false;
       return { kind: 'replace', received, reason };

@@ -10,9 +10,9 @@
  */
 import { defer, EMPTY, filter, map, type Observable, type OperatorFunction, retry, share, switchMap, tap, throwError, timer } from 'rxjs';
 import type { SessionHandle, UsersFeed } from '../icws/feed.js';
-import type { ReceivedUsersMessage } from '../icws/messages.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { ReceivedUsers } from '../mirror/input.js';
 import type { CommittedBatch } from '../mirror/types.js';
 import { MirrorMovedError, RedisUnavailableError } from '../mirror/write-errors.js';
 import { WriteBatch, type WriteItem } from '../mirror/write-batch.js';
@@ -20,7 +20,7 @@ import type { MirrorWriter } from '../mirror/writer.js';
 import { coalesceWhileBusy } from './coalesce.js';
 import { OverflowGuard } from './overflow.js';
 import { alsoFrom, alsoOnEvent, whileRunningEvery } from './rxutils.js';
-import { actOnSessionMessages, keepOurSubscription, parseItems } from './session-messages.js';
+import { actOnSessionMessages, keepOurSubscription, parseItems, toMirrorInput } from './session-messages.js';
 
 export interface PipelineOptions {
   /** Messages waiting for Redis at most (redis.maxPendingMessages); past it they are dropped and a resync asked. */
@@ -45,6 +45,7 @@ export function usersPipeline(feed: UsersFeed, writer: MirrorWriter, options: Pi
     parseItems(options), //              raw item → typed ICWS message (bad ones counted and skipped)
     actOnSessionMessages(options), //    connection / subscription state → the session; usersMessages go on
     keepOurSubscription(options), //     our subscription's usersMessages, tagged with arrival time and sync reason
+    toMirrorInput(options), //           → the mirror's input: users checked, malformed ones logged and skipped
     writeToMirror(writer, options), //   in order, coalesced while Redis is busy → commits
     share(), //                          one run for every consumer (fan-out, tests), ended with the last of them
   );
@@ -55,10 +56,7 @@ export function usersPipeline(feed: UsersFeed, writer: MirrorWriter, options: Pi
  * batch: concatMap semantics, with the messages that arrived during a batch coalesced into the next one (bounded
  * by maxPendingMessages: past it, OverflowGuard). A Redis reconnect reloads memory before the next write.
  */
-export function writeToMirror(
-  writer: MirrorWriter,
-  options: PipelineOptions,
-): OperatorFunction<ReceivedUsersMessage & { session?: SessionHandle }, CommittedBatch> {
+export function writeToMirror(writer: MirrorWriter, options: PipelineOptions): OperatorFunction<ReceivedUsers & { session?: SessionHandle }, CommittedBatch> {
   const { metrics, logger } = options;
   const overflow = new OverflowGuard(options.maxPendingMessages, logger);
   const pending = pendingGauge(metrics);

@@ -1,5 +1,6 @@
 /**
- * The first steps of the pipeline, from what the ICWS transport read to the usersMessages of our subscription.
+ * The first steps of the pipeline, from what the ICWS transport read to the usersMessages of our subscription, as
+ * the mirror's input.
  * Each is a small operator, so that src/pipeline/pipeline.ts reads as the flow. A bad item is counted, logged and
  * skipped (with a resync when it may have carried changes): one bad message never ends the stream.
  */
@@ -15,9 +16,11 @@ import {
   type ReceivedUsersMessage,
   type UsersMessage,
 } from '../icws/messages.js';
+import { receivedUsersOf } from '../icws/mirror-input.js';
 import { parseMessage, shortTypeName } from '../icws/parse.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { ReceivedUsers } from '../mirror/input.js';
 
 export interface StepDeps {
   metrics: Metrics;
@@ -110,4 +113,11 @@ export function keepOurSubscription({ logger }: StepDeps): OperatorFunction<User
       ...(message.isDelta ? {} : { syncReason: session.fullReplaceArrived() }),
     })),
   );
+}
+
+/** Each of our usersMessages as the mirror takes it (src/mirror/input.ts); malformed users are logged and skipped. */
+export function toMirrorInput({
+  logger,
+}: Pick<StepDeps, 'logger'>): OperatorFunction<ReceivedUsersMessage & { session: SessionHandle }, ReceivedUsers & { session: SessionHandle }> {
+  return map((m) => ({ ...receivedUsersOf(m, logger), session: m.session }));
 }

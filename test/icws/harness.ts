@@ -3,7 +3,7 @@ import type { Subscription } from 'rxjs';
 import { DEFAULTS, type Config } from '../../src/config/defaults.js';
 import type { SessionState } from '../../src/icws/feed.js';
 import type { ReceivedUsersMessage } from '../../src/icws/messages.js';
-import { UserText } from '../../src/icws/text-digest.js';
+import { sentUserOf } from '../../src/icws/read-users.js';
 import { IcwsUsersFeed } from '../../src/icws/users-feed.js';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log/logger.js';
@@ -31,11 +31,11 @@ export function testConfig(url: string, over: DeepPartial<Config> = {}): Config 
   return c;
 }
 
-/** The message with the users a full replace carries as text (UserText) parsed, as the writer parses them. */
+/** The message with the users a full replace carries as read (readUsers, src/icws/read-users.ts) as ICWS sent them, in `added`. */
 export function withParsedUsers<M>(message: M): M {
-  const added = (message as { added?: unknown }).added;
-  if (!Array.isArray(added) || !added.some((u) => u instanceof UserText)) return message;
-  return { ...message, added: added.map((u: unknown) => (u instanceof UserText ? u.parse() : u)) };
+  const { readUsers, ...rest } = message as { readUsers?: Parameters<typeof sentUserOf>[0][] };
+  if (!readUsers) return message;
+  return { ...rest, added: readUsers.map(sentUserOf) } as M;
 }
 
 export class FeedProbe {

@@ -4,8 +4,8 @@ import { MessageTooLargeError, StreamedMessage } from '../../src/icws/message-st
 import { SseReader } from '../../src/icws/transport/sse-reader.js';
 import { parseMessage, type ParseOutcome } from '../../src/icws/parse.js';
 import { USERS_MESSAGE } from '../../src/icws/messages.js';
-import { UserText } from '../../src/icws/text-digest.js';
-import { textDigest } from '../../src/util/digest.js';
+import { KnownText, sentUserOf, type ReadUser } from '../../src/icws/read-users.js';
+import { digestOf } from '../../src/util/digest.js';
 import { withParsedUsers } from './harness.js';
 
 const user = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -28,36 +28,38 @@ function streamed(text: string, pieces: number[], max = 1 << 20): ParseOutcome {
 }
 
 describe('StreamedMessage: users whose text the mirror knows', () => {
-  const known = (m: Record<string, unknown>, lookup: (digest: number) => string | undefined) => {
-    const s = new StreamedMessage(1 << 20, lookup);
+  const known = (m: Record<string, unknown>, idOf: (digest: number) => string | undefined) => {
+    const s = new StreamedMessage(1 << 20, { idOf });
     s.write(JSON.stringify(m));
     const outcome = s.end();
     if (outcome.kind !== 'message') throw new Error(outcome.kind);
-    return outcome.message as { added: unknown[] };
+    return outcome.message as { added: unknown[]; readUsers: ReadUser[] };
   };
 
   it('holds a new user of a full replace as its encoded properties, a known one as its text, each with its id and digest', () => {
     const users = [user('a', { extension: '2001', workgroups: [{ id: 'w' }] }), user('b')];
-    const digestOfB = textDigest(JSON.stringify(users[1]));
+    const digestOfB = digestOf(JSON.stringify(users[1]));
     const m = known({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's', added: users }, (d) => (d === digestOfB ? 'b' : undefined));
+    expect(m.added).to.equal(undefined);
     // Checked (a new text is parsed to check it) and encoded as the mirror stores it, but not held parsed.
-    const a = m.added[0] as UserText;
-    expect(a).to.be.instanceOf(UserText);
-    expect(a).to.include({ id: 'a', digest: textDigest(JSON.stringify(users[0])) });
-    expect([...a.props()!]).to.deep.equal(Object.entries(users[0]!).map(([k, v]) => [k, JSON.stringify(v)]));
-    expect(a.parse()).to.deep.equal(users[0]);
-    // Known unchanged: neither parsed nor encoded; parsed only if the writer must plan it after all.
-    const b = m.added[1] as UserText;
-    expect(b).to.be.instanceOf(UserText);
-    expect(b).to.include({ id: 'b', digest: digestOfB });
-    expect(b.props()).to.equal(undefined);
-    expect(b.parse()).to.deep.equal(users[1]);
+    const a = m.readUsers[0]!;
+    expect(a).to.include({ kind: 'checked', id: 'a', textDigest: digestOf(JSON.stringify(users[0])) });
+    expect([...(a as Extract<ReadUser, { kind: 'checked' }>).props]).to.deep.equal(Object.entries(users[0]!).map(([k, v]) => [k, JSON.stringify(v)]));
+    expect(sentUserOf(a)).to.deep.equal(users[0]);
+    // Known unchanged: neither parsed nor encoded; read only if the writer must plan it after all.
+    const b = m.readUsers[1]!;
+    expect(b).to.be.instanceOf(KnownText);
+    expect(b).to.include({ kind: 'known', id: 'b', textDigest: digestOfB });
+    expect(sentUserOf(b)).to.deep.equal(users[1]);
+    const read = (b as KnownText).read();
+    expect(read).to.include({ kind: 'checked', id: 'b', textDigest: digestOfB });
+    expect([...(read as Extract<ReadUser, { kind: 'checked' }>).props]).to.deep.equal(Object.entries(users[1]!).map(([k, v]) => [k, JSON.stringify(v)]));
   });
 
   it('takes the id from the text itself when it does not name the user its digest points at', () => {
     const m = known({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 's', added: [user('a')] }, () => 'zz-someone-else');
-    expect(m.added[0]).to.include({ id: 'a' });
-    expect((m.added[0] as UserText).parse()).to.deep.equal(user('a'));
+    expect(m.readUsers[0]).to.include({ kind: 'checked', id: 'a' });
+    expect(sentUserOf(m.readUsers[0]!)).to.deep.equal(user('a'));
   });
 
   it('parses them after all in anything but a full replace, wherever isDelta stands', () => {
@@ -68,7 +70,8 @@ describe('StreamedMessage: users whose text the mirror knows', () => {
     ]) {
       const parsed = known(m, () => 'a');
       expect(parsed.added).to.deep.equal(users);
-      expect(parsed.added.some((u) => u instanceof UserText)).to.equal(false);
+      expect(parsed.readUsers).to.equal(undefined);
+      expect(parsed.added.some((u) => u instanceof KnownText || (u as { kind?: unknown }).kind !== undefined)).to.equal(false);
     }
   });
 });

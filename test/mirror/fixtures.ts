@@ -15,7 +15,8 @@ import { silentLogger } from '../../src/log/logger.js';
 import { USERS_MESSAGE, type ReceivedUsersMessage, type User } from '../../src/icws/messages.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { StreamedMessage } from '../../src/icws/message-stream.js';
-import type { KnownTextLookup } from '../../src/icws/text-digest.js';
+import type { KnownUserTexts, ReceivedUsers } from '../../src/mirror/input.js';
+import { receivedUsersOf } from '../../src/icws/mirror-input.js';
 import { parseUserHash, readUserHashes } from '../helpers/mirror.js';
 
 export function user(id: string, props: Record<string, unknown> = {}): User {
@@ -33,12 +34,12 @@ export function replace(users: User[], extra: Partial<ReceivedUsersMessage> = {}
 
 /**
  * A full replace as the SSE path delivers it: its text read by StreamedMessage (in pieces), so each user carries the
- * digest of the text it arrived as (src/icws/text-digest.ts); with `knownText` (the writer's), users whose text the
- * mirror holds unchanged arrive unparsed, as in the daemon.
+ * digest of the text it arrived as (src/icws/read-users.ts); with `knownUserTexts` (the writer), users whose text
+ * the mirror holds unchanged arrive unparsed, as in the daemon.
  */
-export function streamedReplace(users: User[], knownText?: KnownTextLookup): ReceivedUsersMessage {
+export function streamedReplace(users: User[], knownUserTexts?: KnownUserTexts): ReceivedUsersMessage {
   const text = JSON.stringify({ __type: USERS_MESSAGE, isDelta: false, subscriptionId: 'icwatch', added: users });
-  const streamed = new StreamedMessage(DEFAULTS.icws.maxMessageBytes, knownText);
+  const streamed = new StreamedMessage(DEFAULTS.icws.maxMessageBytes, knownUserTexts);
   for (let i = 0; i < text.length; i += 1000) streamed.write(text.slice(i, i + 1000));
   const outcome = streamed.end();
   if (outcome.kind !== 'message') throw new Error(`the streamed full replace did not parse: ${JSON.stringify(outcome)}`);
@@ -109,7 +110,7 @@ export function mirrorOptions(redis: Redis, prefix: string, over: Partial<Harnes
 export async function startMirror(redis: Redis, prefix: string, over: Partial<HarnessOptions> = {}): Promise<Harness> {
   const options = mirrorOptions(redis, prefix, over);
   const writer = new MirrorWriter(options);
-  const source = new Subject<ReceivedUsersMessage>();
+  const source = new Subject<ReceivedUsers & { session?: SessionHandle }>();
   // A session as the pipeline sees it; the full replace it sends when Redis lost the mirror comes later, as from ICWS.
   const resync = (reason: string) =>
     reason === 'redis'
@@ -136,7 +137,8 @@ export async function startMirror(redis: Redis, prefix: string, over: Partial<Ha
       sub.unsubscribe();
     },
   };
-  const push = (m: ReceivedUsersMessage) => source.next(Object.assign({ session }, m));
+  // The ICWS message becomes the mirror's input as in the pipeline (usersPipeline), with the mirror's logger.
+  const push = (m: ReceivedUsersMessage) => source.next({ session, ...receivedUsersOf(m, options.logger) });
   const apply = async (...messages: ReceivedUsersMessage[]) => {
     for (const m of messages) push(m);
     await waitIdle(options.metrics);

@@ -232,9 +232,9 @@ describe('mirror integrity', function () {
   it('entryIds names the users of a chunk, whatever the entry shape', () => {
     const state = new MirrorState([]);
     const b = new ChunkBuilder();
-    state.setExact(b, 'n1', new Map([['statusText', '"x"']]));
-    state.setExact(b, 'n2', new Map([['we"ird', '"x"']]));
-    state.merge(b, 'n1', new Map([['statusText', null]]));
+    state.setExact(b, { kind: 'checked', id: 'n1', props: new Map([['statusText', '"x"']]) });
+    state.setExact(b, { kind: 'checked', id: 'n2', props: new Map([['we"ird', '"x"']]) });
+    state.merge(b, { kind: 'checked', id: 'n1', props: new Map([['statusText', null]]) });
     state.remove(b, 'n2');
     expect(entryIds(b, 20)).to.deep.equal(['n1', 'n2', 'n1', 'n2']);
     expect(entryIds(b, 3)).to.deep.equal(['n1', 'n2', 'n1']);

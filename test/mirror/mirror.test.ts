@@ -4,7 +4,6 @@ import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
-import { UserText } from '../../src/icws/text-digest.js';
 import type { CommittedBatch } from '../../src/mirror/types.js';
 import {
   delta,
@@ -213,13 +212,13 @@ describe('mirror: Redis layout and semantics', function () {
 
   it('skips users a streamed full replace carries as the same text, but never one changed since', async () => {
     const h = await start();
-    const known = (digest: number) => h.mirror.writer.knownText(digest);
+    const known = h.mirror.writer;
     const users = Array.from({ length: 50 }, (_, i) => user(`u${i}`, { extension: String(i), statusText: 'Available' }));
     await h.apply(streamedReplace(users, known));
     const before = await readMirrorView(redis, prefix);
     // The same text again: nothing written, and no user even parsed.
     const again = streamedReplace(users, known);
-    expect(again.message.added!.every((u) => u instanceof UserText)).to.equal(true);
+    expect(again.message.readUsers!.every((u) => u.kind === 'known')).to.equal(true);
     await h.apply(again);
     expect((await readMirrorView(redis, prefix)).meta.seq).to.equal(before.meta.seq);
     // A delta changes u3 and u7 goes: the same full replace puts both back.

@@ -13,7 +13,7 @@ import type { TransportItem, TransportOptions } from './types.js';
 export function chooseTransport(
   icws: Config['icws'],
   info: SessionInfo,
-  deps: Pick<TransportOptions, 'connection' | 'logger' | 'hooks' | 'failuresBeforeRelogin' | 'knownText'>,
+  deps: Pick<TransportOptions, 'connection' | 'logger' | 'hooks' | 'failuresBeforeRelogin' | 'knownUserTexts'>,
 ): Observable<TransportItem> {
   const messaging = info.features.get('messaging');
   let sse = icws.transport === 'sse' || (icws.transport === 'auto' && (messaging ?? 0) >= 2);

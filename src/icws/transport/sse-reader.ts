@@ -7,7 +7,7 @@
  * StreamedMessage as it arrives, so that a full replace of a big directory is parsed user by user while it is
  * still being received (see src/icws/message-stream.ts).
  */
-import type { KnownTextLookup } from '../text-digest.js';
+import type { KnownUserTexts } from '../../mirror/input.js';
 import { StreamedMessage } from '../message-stream.js';
 import type { ParseOutcome } from '../parse.js';
 
@@ -36,8 +36,8 @@ export class SseReader {
   constructor(
     private readonly maxMessageBytes: number,
     private readonly sink: SseReaderSink,
-    /** Users whose text the mirror holds unchanged (text-digest.ts): left unparsed in a full replace. */
-    private readonly knownText?: KnownTextLookup,
+    /** Users whose text the mirror holds unchanged (KnownUserTexts, src/mirror/input.ts): left unparsed in a full replace. */
+    private readonly knownUserTexts?: KnownUserTexts,
   ) {}
 
   /** The next decoded text of the stream. Throws MessageTooLargeError for an event past its bound. */
@@ -94,7 +94,7 @@ export class SseReader {
     this.dropSpace = true;
     this.value = '';
     if (this.field === 'data') {
-      this.event ??= new StreamedMessage(this.maxMessageBytes, this.knownText);
+      this.event ??= new StreamedMessage(this.maxMessageBytes, this.knownUserTexts);
       // Lines of one event's data are joined with LF.
       if (this.dataLines++) this.event.write('\n');
       this.state = 'value';
@@ -115,7 +115,7 @@ export class SseReader {
     if (state === 'field' && field === '') return this.dispatch(); // a blank line
     if (state === 'field' && field === 'data') {
       // `data` without a colon: an empty data line.
-      this.event ??= new StreamedMessage(this.maxMessageBytes, this.knownText);
+      this.event ??= new StreamedMessage(this.maxMessageBytes, this.knownUserTexts);
       if (this.dataLines++) this.event.write('\n');
     }
     if (state === 'value' && field === 'retry' && /^\d+$/.test(this.value)) this.sink.onRetry(Number(this.value));

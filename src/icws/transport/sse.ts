@@ -161,7 +161,7 @@ function consume(
         },
         onRetry: (ms) => callbacks.onRetry(ms),
       },
-      options.knownText,
+      options.knownUserTexts,
     );
     let ranSince = performance.now();
     const onData = (chunk: Buffer) => {

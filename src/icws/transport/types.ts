@@ -2,7 +2,7 @@
  * What both message transports (short polling, server-sent events) share: the items they emit, the hooks through
  * which they report retries, and which errors end the session instead of being retried.
  */
-import type { KnownTextLookup } from '../text-digest.js';
+import type { KnownUserTexts } from '../../mirror/input.js';
 import { Observable, type Subscriber } from 'rxjs';
 import type { Logger } from '../../log/logger.js';
 import type { BackoffOptions } from '../../util/backoff.js';
@@ -41,8 +41,8 @@ export interface TransportOptions {
    * the session logs in again: a server that failed over never answers this session again.
    */
   failuresBeforeRelogin: number;
-  /** Users whose text the mirror holds unchanged: a full replace read by SSE leaves them unparsed (text-digest.ts). */
-  knownText?: KnownTextLookup;
+  /** Users whose text the mirror holds unchanged: a full replace read by SSE leaves them unparsed (KnownUserTexts, src/mirror/input.ts). */
+  knownUserTexts?: KnownUserTexts;
 }
 
 /** Errors a transport does not retry (the session is dead, or the API is gone): one rule, in failures.ts. */

@@ -1,0 +1,64 @@
+/**
+ * A usersMessage as the mirror takes it (src/mirror/input.ts): the one place ICWS users become the mirror's input.
+ * A full replace read from a server-sent event comes already read (read-users.ts); anything else is checked here, one
+ * user at a time. Malformed users and removed ids are logged and skipped; the rest of the message goes on.
+ */
+import type { Logger } from '../log/logger.js';
+import type { CheckedUser, ReceivedUsers, ReplaceUser, UsersInput } from '../mirror/input.js';
+import { checkUser, type CheckOptions, type RejectedUser } from './check-user.js';
+import type { ReceivedUsersMessage, UsersMessage } from './messages.js';
+
+export function receivedUsersOf(received: ReceivedUsersMessage, logger: Logger): ReceivedUsers {
+  const { message, receivedAt, icServer, syncReason } = received;
+  return { input: usersInputOf(message, logger), receivedAt, icServer, subscriptionId: message.subscriptionId, syncReason };
+}
+
+export function usersInputOf(message: UsersMessage, logger: Logger): UsersInput {
+  if (message.isDelta === false) {
+    // A full replace carries its users in `added` (and, defensively, `changed`); `removed` means nothing here.
+    const users: ReplaceUser[] = [];
+    for (const user of message.readUsers ?? []) {
+      if (user.kind === 'rejected') warnSkipped(logger, user, 'full replace');
+      else users.push(user);
+    }
+    // Users that arrived parsed (polling) are checked when planned, in the writer's bounded steps.
+    for (const field of ['added', 'changed'] as const) {
+      for (const user of listOf(message, field, logger)) users.push({ kind: 'to-read', read: () => checkUser(user, REPLACE) });
+    }
+    return { kind: 'replace', users };
+  }
+  const added: CheckedUser[] = [];
+  const changed: CheckedUser[] = [];
+  checkInto(added, listOf(message, 'added', logger), 'added', ADDED, logger);
+  checkInto(changed, listOf(message, 'changed', logger), 'changed', CHANGED, logger);
+  const removed: string[] = [];
+  for (const id of listOf(message, 'removed', logger)) {
+    if (typeof id === 'string' && id !== '') removed.push(id);
+    else logger.warn(`skipped malformed removed id: expected a non-empty string, got ${JSON.stringify(id)?.slice(0, 40)}`);
+  }
+  return { kind: 'delta', added, changed, removed };
+}
+
+const REPLACE: CheckOptions = { keepNulls: false };
+const ADDED: CheckOptions = { keepNulls: false, modifiedAt: true };
+const CHANGED: CheckOptions = { keepNulls: true, modifiedAt: true };
+
+function checkInto(into: CheckedUser[], users: unknown[], where: string, options: CheckOptions, logger: Logger): void {
+  for (const user of users) {
+    const read = checkUser(user, options);
+    if (read.kind === 'rejected') warnSkipped(logger, read, where);
+    else into.push(read);
+  }
+}
+
+function warnSkipped(logger: Logger, user: RejectedUser, where: string): void {
+  logger.warn(`skipped malformed user ${user.id} in ${where}: ${user.problem}`, { user: user.id, problem: user.problem });
+}
+
+function listOf(message: UsersMessage, field: 'added' | 'changed' | 'removed', logger: Logger): unknown[] {
+  const list = message[field];
+  if (list === undefined || list === null) return [];
+  if (Array.isArray(list)) return list;
+  logger.warn(`usersMessage.${field} is not a list (got ${typeof list}); ignored`, { subscriptionId: message.subscriptionId });
+  return [];
+}

@@ -1,0 +1,93 @@
+/**
+ * The mirror's front door: the one input its writer takes, whatever the source read. Users arrive checked, as the
+ * JSON text the mirror stores of each property (encode.ts), so that planning never parses, checks or encodes; the
+ * source (src/icws) produces them once, as it reads them, and depends on these types, not the other way round
+ * (docs/architecture.md, "Who owns what").
+ */
+
+/** property → the JSON text the mirror stores (encode.ts); `null`, in a delta's `changed` only, = the property was cleared. */
+export type UserProps = ReadonlyMap<string, string | null>;
+
+/** A user read and checked: its id and its properties as the mirror stores them. */
+export interface CheckedUser {
+  readonly kind: 'checked';
+  readonly id: string;
+  /** Read once per planning: a source may hold its users packed and make the map when asked. */
+  readonly props: UserProps;
+  /** The digest of the text the user arrived as, when a later full replace may ask KnownUserTexts about it. */
+  readonly textDigest?: number;
+  /** Its lastModifiedDate as ms since the epoch, when it has one the source could read (icwatch_source_lag_seconds). */
+  readonly modifiedAt?: number;
+}
+
+/**
+ * A user of a full replace that arrived as exactly the text the mirror said it holds unchanged (KnownUserTexts): not
+ * read at all. `read()` reads it after all, for when it changed since (a delta came, or it appears twice in the
+ * replace); a string is why it cannot be used.
+ */
+export interface KnownUserText {
+  readonly kind: 'known';
+  readonly id: string;
+  readonly textDigest: number;
+  read(): CheckedUser | string;
+}
+
+/** A user the source could not use, and why: skipped with a warning naming it (`?` when it has no id). */
+export interface RefusedUser {
+  readonly kind: 'rejected';
+  readonly id: string;
+  readonly problem: string;
+}
+
+/**
+ * A user of a full replace checked only when the writer plans it: the users of a replace that arrived parsed (polling)
+ * are read in the writer's bounded steps, not all at once on arrival (docs/architecture.md, "Big directories").
+ */
+export interface UserToRead {
+  readonly kind: 'to-read';
+  read(): CheckedUser | RefusedUser;
+}
+
+export type ReplaceUser = CheckedUser | KnownUserText | UserToRead;
+
+/** What the source says of the users: all of them (a full replace), or what changed (a delta). */
+export type UsersInput =
+  | { readonly kind: 'replace'; readonly users: readonly ReplaceUser[] }
+  | {
+      readonly kind: 'delta';
+      readonly added: readonly CheckedUser[];
+      /** Merged into the user: a property given as null was cleared, one absent is unchanged. */
+      readonly changed: readonly CheckedUser[];
+      readonly removed: readonly string[];
+    };
+
+/** Where and when the input arrived. */
+export interface UsersArrival {
+  /** performance.now() at arrival: the start of icwatch_lag_seconds. */
+  readonly receivedAt: number;
+  /** The server that sent it (meta icServer). */
+  readonly icServer: string;
+  /** The source's subscription (meta subscriptionId). */
+  readonly subscriptionId?: string;
+  /** Why a full replace came (icwatch_full_syncs_total reason); undefined for deltas. */
+  readonly syncReason?: string;
+}
+
+/** One message's worth of users, as the writer takes it. */
+export interface ReceivedUsers extends UsersArrival {
+  readonly input: UsersInput;
+}
+
+/**
+ * The mirror's answer to "which user did the last full replace carry as text of this digest, unchanged since?": the
+ * source asks it while reading a full replace, and hands a user it names on as a KnownUserText, unread (a re-sync
+ * costs what changed, docs/architecture.md). The writer implements it.
+ */
+export interface KnownUserTexts {
+  idOf(textDigest: number): string | undefined;
+}
+
+/** How many users (and removed ids) an input carries: the size bound of a coalesced delta chunk. */
+export function usersIn(input: UsersInput): number {
+  return input.kind === 'replace' ? input.users.length : input.added.length + input.changed.length + input.removed.length;
+}
