@@ -53,7 +53,10 @@ export default async function readsBench({ quick, log }: { quick: boolean; log: 
     const combos = subsets(DEFAULTS.subscription.properties).slice(0, burst);
     const started = performance.now();
     const answers = await reader.get(
-      combos.map((c, i): { url: string; headers: Record<string, string> } => ({ url: `${server.base}/v1/users?props=${c.join(',')}`, headers: i % 2 ? { 'accept-encoding': 'gzip' } : {} })),
+      combos.map((c, i): { url: string; headers: Record<string, string> } => ({
+        url: `${server.base}/v1/users?props=${c.join(',')}`,
+        headers: i % 2 ? { 'accept-encoding': 'gzip' } : {},
+      })),
     );
     const readsBurstSeconds = (performance.now() - started) / 1000;
     await new Promise((r) => setTimeout(r, 500));

@@ -89,7 +89,7 @@ describe('simulator: user statuses', function () {
     for (const body of [{}, { userIds: [] }, { userIds: [''] }, { userIds: 'x' }]) expect((await call(s, 'PUT', USER_STATUSES, body)).status).to.equal(400);
     const unknown = await call(s, 'PUT', USER_STATUSES, { userIds: [ids[1], 'nobody'] });
     expect(unknown.status).to.equal(404);
-    expect(((await unknown.json())).message).to.include('"nobody"');
+    expect((await unknown.json()).message).to.include('"nobody"');
     sim.control.setStatus(ids[0]!, { notes: 'still followed' });
     const [delta] = await statusMessages(s);
     expect(delta.userStatusList[0]).to.include({ userId: ids[0], notes: 'still followed' });
@@ -104,7 +104,7 @@ describe('simulator: user statuses', function () {
     await statusMessages(s);
     const res = await call(s, 'PUT', `/status/user-statuses/${id}`, { statusId: 'do not disturb', notes: 'focus' });
     expect(res.status).to.equal(202);
-    expect(((await res.json())).requestId).to.be.a('string');
+    expect((await res.json()).requestId).to.be.a('string');
     const [delta] = await statusMessages(s);
     expect(delta.userStatusList[0]).to.include({ userId: id, statusId: 'Do Not Disturb', notes: 'focus' });
     expect((await call(s, 'PUT', `/status/user-statuses/${id}`, { statusId: 'Napping' })).status).to.equal(400);
@@ -158,7 +158,7 @@ describe('simulator: user statuses', function () {
       ['statusMessagesAdded'],
       ['statusMessagesRemoved'],
     ]);
-    const catalogue = ((await (await call(s, 'GET', '/status/status-messages')).json())).statusMessageList;
+    const catalogue = (await (await call(s, 'GET', '/status/status-messages')).json()).statusMessageList;
     expect(catalogue.map((m: Json) => m.statusId)).to.not.include('Coaching');
 
     const id = sim.control.users()[0]!.configurationId.id;
