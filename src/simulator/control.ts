@@ -98,6 +98,28 @@ const CHURN_TICK_MAX_MS = 1000;
 /** How often the background churn logs a summary. */
 const CHURN_LOG_EVERY_MS = 10_000;
 
+/**
+ * A timer that calls `run(n)` with the changes owed at `perSec` since its last tick (none: undefined): many small
+ * batches at high rates, one change per tick at low ones.
+ */
+function pacedTimer(perSec: number, run: (n: number) => void): NodeJS.Timeout | undefined {
+  if (perSec === 0) return undefined;
+  const tickMs = Math.min(CHURN_TICK_MAX_MS, Math.max(CHURN_TICK_MIN_MS, Math.round(1000 / perSec)));
+  let owed = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    owed += ((now - last) / 1000) * perSec;
+    last = now;
+    const n = Math.floor(owed);
+    if (n <= 0) return;
+    owed -= n;
+    run(n);
+  }, tickMs);
+  timer.unref();
+  return timer;
+}
+
 /** How often a shift change logs in the agents whose moment came. */
 const SHIFT_TICK_MS = 50;
 
@@ -188,22 +210,10 @@ export class Control implements SimulatorControl {
     if (typeof perSec !== 'number' || !Number.isFinite(perSec) || perSec < 0)
       throw new DirectoryError(`churn rate must be a number ≥ 0, got ${perSec}`, 'invalid');
     if (this.churnTimer) clearInterval(this.churnTimer);
-    this.churnTimer = undefined;
-    if (perSec === 0) return;
-    const tickMs = Math.min(CHURN_TICK_MAX_MS, Math.max(CHURN_TICK_MIN_MS, Math.round(1000 / perSec)));
-    let owed = 0;
-    let last = performance.now();
-    this.churnTimer = setInterval(() => {
-      const now = performance.now();
-      owed += ((now - last) / 1000) * perSec;
-      last = now;
-      const n = Math.floor(owed);
-      if (n <= 0) return;
-      owed -= n;
+    this.churnTimer = pacedTimer(perSec, (n) => {
       for (const [k, v] of Object.entries(this.state.churn.run(n))) this.churnCounts[k as ChurnKind] = (this.churnCounts[k as ChurnKind] ?? 0) + v;
       if (Date.now() - this.lastChurnLog >= CHURN_LOG_EVERY_MS) this.logChurn();
-    }, tickMs);
-    this.churnTimer.unref();
+    });
   }
 
   private logChurn(): void {
@@ -301,29 +311,17 @@ export class Control implements SimulatorControl {
     if (typeof perSec !== 'number' || !Number.isFinite(perSec) || perSec < 0)
       throw new StatusError(`status churn rate must be a number ≥ 0, got ${perSec}`, 'invalid');
     if (this.statusChurnTimer) clearInterval(this.statusChurnTimer);
-    this.statusChurnTimer = undefined;
-    if (perSec === 0) return;
-    const tickMs = Math.min(CHURN_TICK_MAX_MS, Math.max(CHURN_TICK_MIN_MS, Math.round(1000 / perSec)));
-    let owed = 0;
-    let last = performance.now();
     let lastLog = Date.now();
-    this.statusChurnTimer = setInterval(() => {
-      const now = performance.now();
-      owed += ((now - last) / 1000) * perSec;
-      last = now;
-      const n = Math.floor(owed);
-      if (n <= 0) return;
-      owed -= n;
+    this.statusChurnTimer = pacedTimer(perSec, (n) => {
       const counts = this.statusChurnCounts;
       for (const [k, v] of Object.entries(this.state.statusChurn.run(n))) counts[k as StatusChurnKind] = (counts[k as StatusChurnKind] ?? 0) + v;
       if (Date.now() - lastLog >= CHURN_LOG_EVERY_MS) {
-        const total = Object.values(counts).reduce((a, b) => a + b, 0);
+        const total = Object.values(counts).reduce((x, y) => x + y, 0);
         this.state.log.info(`status churn: ${total} changes in the last ${Math.round((Date.now() - lastLog) / 1000)} s`, counts);
         this.statusChurnCounts = {};
         lastLog = Date.now();
       }
-    }, tickMs);
-    this.statusChurnTimer.unref();
+    });
   }
 
   shiftChange(agents: number, withinMs: number): string[] {

@@ -1,20 +1,8 @@
 /** Frames built once for every client: valid WebSocket framing at every length, filters applied per view. */
 import { expect } from 'chai';
+import { readFrames } from '../helpers/ws-frames.js';
 import fc from 'fast-check';
-import type { EventEmitter } from 'node:events';
-import * as ws from 'ws';
 import { ChangePage, textFrame } from '../../src/fanout/frames.js';
-
-/** What a ws client reads from these bytes. */
-function readFrames(bytes: Buffer): string[] {
-  const out: string[] = [];
-  // ws's frame parser (exported at run time, not in its type definitions)
-  const Receiver = (ws as unknown as { Receiver: new (o: object) => EventEmitter & { write(b: Buffer): void } }).Receiver;
-  const receiver = new Receiver({ isServer: false, maxPayload: 0 });
-  receiver.on('message', (data: Buffer) => out.push(data.toString('utf8')));
-  receiver.write(bytes);
-  return out;
-}
 
 describe('fanout frames', () => {
   it('frames text of any length (7-bit, 16-bit and 64-bit lengths) as ws reads it', () => {

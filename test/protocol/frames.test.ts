@@ -4,21 +4,9 @@
  * stopped catching a drifted frame, the directive itself would be an error ("Unused '@ts-expect-error'").
  */
 import { expect } from 'chai';
-import * as ws from 'ws';
-import type { EventEmitter } from 'node:events';
+import { readFrames } from '../helpers/ws-frames.js';
 import { frameOf } from '../../src/fanout/frames.js';
 import { clientFrameText, isClientFrame, parseServerFrame, serverFrameText, type ServerFrame } from '../../src/protocol/frames.js';
-
-/** What a ws client reads from these bytes. */
-function readFrames(bytes: Buffer): string[] {
-  const out: string[] = [];
-  // ws's frame parser (exported at run time, not in its type definitions)
-  const Receiver = (ws as unknown as { Receiver: new (o: object) => EventEmitter & { write(b: Buffer): void } }).Receiver;
-  const receiver = new Receiver({ isServer: false, maxPayload: 0 });
-  receiver.on('message', (data: Buffer) => out.push(data.toString('utf8')));
-  receiver.write(bytes);
-  return out;
-}
 
 describe('protocol frames', () => {
   it('do not compile with a shape that drifted from the protocol', () => {
