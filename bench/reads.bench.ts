@@ -11,24 +11,12 @@
 import { Redis } from 'ioredis';
 import { DEFAULTS } from '../src/config/defaults.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
-import { get, startReadsServer } from '../test/http/harness.js';
+import { get, quantile, startReadsServer, subsets } from '../test/http/harness.js';
 import { LiveProbe } from '../test/http/live-probe.js';
 import type { Figures } from './run.js';
 
 const CHANGE_EVERY_MS = 20;
 const QUIET_MS = 3000;
-
-function quantile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]! : NaN;
-}
-
-/** Every non-empty subset of `names`, in a fixed order. */
-function subsets(names: readonly string[]): string[][] {
-  const out: string[][] = [];
-  for (let mask = 1; mask < 1 << names.length; mask++) out.push(names.filter((_, i) => mask & (1 << i)));
-  return out;
-}
 
 export default async function readsBench({ quick, log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
   const users = quick ? 2_000 : 10_000;

@@ -17,7 +17,7 @@ import { Body } from '../../src/http/body-cache.js';
 import { directoryJson } from '../../src/http/users-json.js';
 import { BodyBuilds, BuildsBusy } from '../../src/http/body-builds.js';
 import type { ReadLimits } from '../../src/http/users-api.js';
-import { get, startReadsServer, type ReadsServer } from './harness.js';
+import { get, quantile, startReadsServer, subsets, type ReadsServer } from './harness.js';
 import { LiveProbe } from './live-probe.js';
 
 /** The upgrade's answer to a WebSocket request: the status, and the JSON body of a refusal. */
@@ -35,19 +35,6 @@ function upgradeAnswer(url: string): Promise<{ status: number; body: any }> {
     });
     ws.on('error', reject);
   });
-}
-
-/** p-quantile of `values` (nearest rank). */
-function quantile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
-}
-
-/** Every non-empty subset of `names`, in a fixed order. */
-function subsets(names: readonly string[]): string[][] {
-  const out: string[][] = [];
-  for (let mask = 1; mask < 1 << names.length; mask++) out.push(names.filter((_, i) => mask & (1 << i)));
-  return out;
 }
 
 describe('HTTP reads: props the mirror holds, and bodies built once, within bounds', function () {

@@ -111,3 +111,16 @@ export function get(url: string, headers: Record<string, string> = {}): Promise<
       .on('error', reject);
   });
 }
+
+/** p-quantile of `values` (nearest rank); NaN for none. */
+export function quantile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]! : NaN;
+}
+
+/** Every non-empty subset of `names`, in a fixed order (distinct `props` combinations). */
+export function subsets(names: readonly string[]): string[][] {
+  const out: string[][] = [];
+  for (let mask = 1; mask < 1 << names.length; mask++) out.push(names.filter((_, i) => mask & (1 << i)));
+  return out;
+}
