@@ -1,5 +1,5 @@
 /**
- * Who builds the bodies of `GET /v1/users`, and when (README, "HTTP reads"; the contract's "reads cannot be turned
+ * Who builds the bodies of `GET /v1/users`, and when (README, "HTTP reads": "Reads cannot be turned
  * into a CPU weapon"):
  * - one build per query at a time: requests for a query whose body is waiting for its turn, or being built at
  *   their seq or a later one, share it (single flight), so a burst of identical requests costs one build;
