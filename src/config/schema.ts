@@ -305,6 +305,21 @@ export const configSchema = z.strictObject({
       message: 'expected at most half of ha.leaseMs (the leader must get several renewals in before its lease expires)',
     })
     .prefault({}),
+  /** Presence (README "Presence"): user statuses for every mirrored user, in the mirror, the fan-out and the reads. */
+  presence: z
+    .strictObject({
+      /** false = the users directory alone: no status subscription, no status keys or entries. */
+      enabled: flag.default(true),
+      /** Status groups (the catalogue's groupTag) whose logged-in agents off the phone count as available. */
+      availableGroups: list(nonEmpty).min(1, 'expected at least one status group, e.g. AVAILABLE').default(() => ['AVAILABLE']),
+      /** Workgroup ids that get an icwatch_available_agents{workgroup} series (a list, so labels stay bounded). */
+      metricWorkgroups: list(nonEmpty).max(1000, 'expected at most 1000 workgroup ids').default(() => []),
+      /** After the mirror's ids change, wait this long for more changes before PUTting the whole list again. */
+      subscribeDebounceMs: int(0, 600_000).default(500),
+      /** Statuses for users not (yet) in the directory kept until the user appears; past it the oldest are dropped, counted. */
+      maxPendingStatuses: int(0, 10_000_000).default(10000),
+    })
+    .prefault({}),
   shutdown: z
     .strictObject({
       /** Shutdown steps (DELETE subscription and connection, closing clients, draining writes) must end within this. */

@@ -6,6 +6,10 @@ export interface MirrorKeys {
   readonly prefix: string;
   user(id: string): string;
   readonly ids: string;
+  /** A user's status (presence): one field per status property that is set, JSON-encoded as for users. */
+  status(id: string): string;
+  /** The status catalogue (presence): statusId → the catalogue entry's JSON. */
+  readonly statuses: string;
   index(property: string): string;
   readonly meta: string;
   readonly changes: string;
@@ -24,6 +28,8 @@ export interface MirrorKeys {
   readonly heldRequests: string;
   /** What precedes the id in a user key, for scripts that build user keys themselves. */
   readonly userKeyPrefix: string;
+  /** What precedes the id in a status key. */
+  readonly statusKeyPrefix: string;
   readonly indexKeyPrefix: string;
 }
 
@@ -33,6 +39,8 @@ export function mirrorKeys(prefix: string): MirrorKeys {
     prefix,
     user: (id) => `${tag}:user:${id}`,
     ids: `${tag}:ids`,
+    status: (id) => `${tag}:status:${id}`,
+    statuses: `${tag}:statuses`,
     index: (property) => `${tag}:idx:${property}`,
     meta: `${tag}:meta`,
     changes: `${tag}:changes`,
@@ -44,6 +52,7 @@ export function mirrorKeys(prefix: string): MirrorKeys {
     heldInfo: `${tag}:held:info`,
     heldRequests: `${tag}:held:requests`,
     userKeyPrefix: `${tag}:user:`,
+    statusKeyPrefix: `${tag}:status:`,
     indexKeyPrefix: `${tag}:idx:`,
   };
 }

@@ -46,6 +46,17 @@ export interface UpsertFrame {
   data: UserProps;
 }
 
+/**
+ * The status properties of `id` that changed at `seq` (presence; `null`: cleared), with `available` whenever it
+ * changed; merged into the user's `status`. A status left with no `statusId` is gone.
+ */
+export interface StatusFrame {
+  type: 'status';
+  seq: number;
+  id: string;
+  data: UserProps;
+}
+
 export interface RemoveFrame {
   type: 'remove';
   seq: number;
@@ -64,7 +75,7 @@ export interface ErrorFrame {
 }
 
 /** Every frame the server sends. */
-export type ServerFrame = HelloFrame | ResetFrame | SnapshotFrame | UpsertFrame | RemoveFrame | PongFrame | ErrorFrame;
+export type ServerFrame = HelloFrame | ResetFrame | SnapshotFrame | UpsertFrame | StatusFrame | RemoveFrame | PongFrame | ErrorFrame;
 
 /** For clients that cannot see WebSocket pings: answered with a `pong` frame. */
 export interface PingFrame {
