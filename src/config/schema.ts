@@ -311,9 +311,13 @@ export const configSchema = z.strictObject({
       /** false = the users directory alone: no status subscription, no status keys or entries. */
       enabled: flag.default(true),
       /** Status groups (the catalogue's groupTag) whose logged-in agents off the phone count as available. */
-      availableGroups: list(nonEmpty).min(1, 'expected at least one status group, e.g. AVAILABLE').default(() => ['AVAILABLE']),
+      availableGroups: list(nonEmpty)
+        .min(1, 'expected at least one status group, e.g. AVAILABLE')
+        .default(() => ['AVAILABLE']),
       /** Workgroup ids that get an icwatch_available_agents{workgroup} series (a list, so labels stay bounded). */
-      metricWorkgroups: list(nonEmpty).max(1000, 'expected at most 1000 workgroup ids').default(() => []),
+      metricWorkgroups: list(nonEmpty)
+        .max(1000, 'expected at most 1000 workgroup ids')
+        .default(() => []),
       /** After the mirror's ids change, wait this long for more changes before PUTting the whole list again. */
       subscribeDebounceMs: int(0, 600_000).default(500),
       /** Statuses for users not (yet) in the directory kept until the user appears; past it the oldest are dropped, counted. */

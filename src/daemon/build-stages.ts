@@ -11,6 +11,18 @@ import { usersPipeline } from '../pipeline/pipeline.js';
 import { componentLogger } from '../log/logger.js';
 import { sitePolicy } from './site-policy.js';
 import type { LeaderContext, LeaderStages, StageContext, Stages } from '../stages/contracts.js';
+import type { Config } from '../config/defaults.js';
+import { availableGroupSet } from '../mirror/presence.js';
+import type { PresenceOptions } from '../mirror/types.js';
+
+/** The writer's presence options from config.presence. */
+export function presenceOptions(presence: Config['presence']): PresenceOptions {
+  return {
+    availableGroups: availableGroupSet(presence.availableGroups),
+    maxPending: presence.maxPendingStatuses,
+    metricWorkgroups: presence.metricWorkgroups,
+  };
+}
 
 export async function buildStages(ctx: StageContext): Promise<Stages> {
   const fanout = buildFanout(ctx);
@@ -62,10 +74,17 @@ export function leaderStagesFactory(ctx: StageContext): (context: LeaderContext)
       replicaWait: { replicas: config.redis.waitReplicas, timeoutMs: config.redis.waitTimeoutMs },
       committed: previous?.position(),
       deleteGuard: config.mirror.deleteGuard,
+      ...(config.presence.enabled ? { presence: presenceOptions(config.presence) } : {}),
     });
     previous = mirror;
     // The feed asks the writer which users' texts it holds unchanged, so that a re-sync leaves them unparsed.
-    const feed = new IcwsUsersFeed(config, { metrics, logger, knownUserTexts: mirror });
+    const feed = new IcwsUsersFeed(config, {
+      metrics,
+      logger,
+      knownUserTexts: mirror,
+      // Presence: the feed keeps the user statuses subscription equal to the mirror's ids.
+      ...(config.presence.enabled ? { presence: { ids: mirror, debounceMs: config.presence.subscribeDebounceMs } } : {}),
+    });
     const mirrorLogger = componentLogger(logger, 'mirror');
     const committed$ = usersPipeline(feed, mirror, {
       maxPendingMessages: config.redis.maxPendingMessages,

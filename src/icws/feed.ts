@@ -25,6 +25,8 @@ export interface SessionHandle {
   readonly live: boolean;
   /** Ask for a fresh full replace (re-PUT the subscription): something that may have carried changes was lost. */
   resync(reason: FullSyncReason): void;
+  /** Ask for the statuses afresh (presence: re-PUT the user statuses subscription and GET the catalogue again). */
+  resyncStatuses(): void;
   /** The server said the connection is down (`reason`: the message's, e.g. SessionTimeout): log in again. */
   connectionDown(detail: string, reason?: string): void;
   /** The server reports the subscription faulted: subscribe again. */

@@ -1,4 +1,5 @@
 import type { ReadUser } from './read-users.js';
+import type { StatusMessagesMessage, UserStatusMessage } from './user-statuses.js';
 
 /**
  * ICWS message shapes (docs/icws.md "Messages"), as discriminated unions on `__type`. The simulator produces these,
@@ -57,11 +58,14 @@ export interface SubscriptionStateMessage {
   error?: { errorId?: string; message?: string };
 }
 
-export type IcwsMessage = UsersMessage | ConnectionStateChangeMessage | SubscriptionStateMessage;
+export type IcwsMessage = UsersMessage | UserStatusMessage | StatusMessagesMessage | ConnectionStateChangeMessage | SubscriptionStateMessage;
+
+/** The messages whose content the mirror takes: the users, and with presence their statuses and the status catalogue. */
+export type MirroredMessage = UsersMessage | UserStatusMessage | StatusMessagesMessage;
 
 /** A usersMessage as the mirror receives it: with when and from where it arrived. */
-export interface ReceivedUsersMessage {
-  message: UsersMessage;
+export interface ReceivedUsersMessage<M extends MirroredMessage = UsersMessage> {
+  message: M;
   /** performance.now() at arrival: the start of icwatch_lag_seconds. */
   receivedAt: number;
   /** The IC server that sent it (the session's icServer). */

@@ -6,11 +6,19 @@
 import type { Logger } from '../log/logger.js';
 import type { CheckedUser, ReceivedUsers, ReplaceUser, UsersInput } from '../mirror/input.js';
 import { checkUser, type CheckOptions, type RejectedUser } from './check-user.js';
-import type { ReceivedUsersMessage, UsersMessage } from './messages.js';
+import { USERS_MESSAGE, type MirroredMessage, type ReceivedUsersMessage, type UsersMessage } from './messages.js';
+import { catalogueInputOf, statusesInputOf } from './read-statuses.js';
+import { USER_STATUS_MESSAGE } from './user-statuses.js';
 
-export function receivedUsersOf(received: ReceivedUsersMessage, logger: Logger): ReceivedUsers {
+export function receivedUsersOf(received: ReceivedUsersMessage<MirroredMessage>, logger: Logger): ReceivedUsers {
   const { message, receivedAt, icServer, syncReason } = received;
+  if (message.__type !== USERS_MESSAGE) return { input: presenceInputOf(message), receivedAt, icServer };
   return { input: usersInputOf(message, logger), receivedAt, icServer, subscriptionId: message.subscriptionId, syncReason };
+}
+
+/** A status message (presence) as the mirror takes it: the statuses, or the status catalogue. */
+function presenceInputOf(message: Exclude<MirroredMessage, UsersMessage>): UsersInput {
+  return message.__type === USER_STATUS_MESSAGE ? statusesInputOf(message) : catalogueInputOf(message);
 }
 
 export function usersInputOf(message: UsersMessage, logger: Logger): UsersInput {

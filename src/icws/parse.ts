@@ -7,6 +7,8 @@ import { redactText } from '../log/redact.js';
 import { propertyTypeProblem } from './property-types.js';
 import type { ReadUser } from './read-users.js';
 import { CONNECTION_STATE_CHANGE_MESSAGE, SUBSCRIPTION_STATE_MESSAGE, USERS_MESSAGE, type IcwsMessage, type User, type UsersMessage } from './messages.js';
+import { STATUS_MESSAGES_MESSAGE, USER_STATUS_MESSAGE } from './user-statuses.js';
+import { statusMessagesMessage, userStatusMessage } from './read-statuses.js';
 
 /** Longest sample of a bad message that reaches a log line. */
 export const SAMPLE_CHARS = 200;
@@ -14,7 +16,7 @@ export const SAMPLE_CHARS = 200;
 export type ParseOutcome =
   | { kind: 'message'; message: IcwsMessage }
   /** `mayCarryChanges`: it could have been a usersMessage, so the mirror may have missed changes (ask a resync). */
-  | { kind: 'malformed'; reason: string; sample: string; mayCarryChanges: boolean }
+  | { kind: 'malformed'; reason: string; sample: string; mayCarryChanges: boolean; statuses?: true }
   | { kind: 'unknown'; type: string; sample: string };
 
 /** The short type name used as the `type` label of icwatch_messages_total ("usersMessage", …). */
@@ -55,11 +57,25 @@ export function parseMessage(raw: unknown, checked?: CheckedLists): ParseOutcome
   if (!isObject(value)) return { kind: 'malformed', reason: 'not a JSON object', sample: sampleOf(raw), mayCarryChanges: true };
   const type = value.__type;
   if (typeof type !== 'string') return { kind: 'malformed', reason: '__type missing or not a string', sample: sampleOf(raw), mayCarryChanges: true };
-  const bad = (reason: string, mayCarryChanges = false): ParseOutcome => ({ kind: 'malformed', reason, sample: sampleOf(raw), mayCarryChanges });
+  const bad = (reason: string, mayCarryChanges = false): Extract<ParseOutcome, { kind: 'malformed' }> => ({
+    kind: 'malformed',
+    reason,
+    sample: sampleOf(raw),
+    mayCarryChanges,
+  });
   switch (type) {
     case USERS_MESSAGE: {
       const message = usersMessage(value, checked);
       return typeof message === 'string' ? bad(`usersMessage: ${message}`, true) : { kind: 'message', message };
+    }
+    case USER_STATUS_MESSAGE: {
+      const message = userStatusMessage(value);
+      // What it may have carried are statuses: a resync of the statuses, not of the users (statuses: true).
+      return typeof message === 'string' ? { ...bad(`userStatusMessage: ${message}`, true), statuses: true } : { kind: 'message', message };
+    }
+    case STATUS_MESSAGES_MESSAGE: {
+      const message = statusMessagesMessage(value);
+      return typeof message === 'string' ? { ...bad(`statusMessagesMessage: ${message}`, true), statuses: true } : { kind: 'message', message };
     }
     case CONNECTION_STATE_CHANGE_MESSAGE:
       if (typeof value.newConnectionState !== 'number') return bad('connectionStateChangeMessage: newConnectionState is not a number');

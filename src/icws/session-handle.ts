@@ -15,6 +15,8 @@ export interface HandleContext {
   log: Logger;
   /** Told when a full replace arrived (the feed resets its login backoff). */
   fullReplaceArrived: () => void;
+  /** Presence: ask the statuses afresh (a no-op without presence). */
+  resyncStatuses: () => void;
 }
 
 export function sessionHandle(session: () => PutSession & { info: SessionInfo }, ctx: HandleContext): SessionHandle {
@@ -38,6 +40,7 @@ export function sessionHandle(session: () => PutSession & { info: SessionInfo },
       log.warn(`the server reports the subscription faulted${detail ? ` (${detail})` : ''}; subscribing again`);
       puts.again(session(), 'resubscribe');
     },
+    resyncStatuses: () => isLive() && ctx.resyncStatuses(),
     fullReplaceArrived: () => {
       ctx.fullReplaceArrived();
       return puts.fullReplaceArrived();

@@ -6,7 +6,7 @@
  * reads, raw, with a SessionHandle: reading the messages is the pipeline's (src/pipeline/session-messages.ts).
  * items$ errors only on a fatal condition: IcwsGoneError (410) or IcwsConfigError (the subscription is wrong).
  */
-import type { KnownUserTexts } from '../mirror/input.js';
+import type { KnownUserTexts, MirroredIds } from '../mirror/input.js';
 import { BehaviorSubject, Observable, Subscription, type Subscriber } from 'rxjs';
 import type { Config } from '../config/defaults.js';
 import { componentLogger, type Logger } from '../log/logger.js';
@@ -15,6 +15,7 @@ import { Backoff, sleep } from '../util/backoff.js';
 import { connectionFromConfig, serverAt, type IcwsConnection, type SessionInfo } from './connection.js';
 import { IcwsConfigError, IcwsGoneError } from './errors.js';
 import { sessionHandle } from './session-handle.js';
+import { StatusSubscription, type StatusSession } from './status-subscription.js';
 import { SubscriptionPuts, type PutSession } from './subscription-puts.js';
 import { classify, nextLoginDelay, sessionGone, type SessionEnd } from './failures.js';
 import type { SessionHandle, SessionItem, SessionState, UsersFeed } from './feed.js';
@@ -39,6 +40,8 @@ export interface UsersFeedDeps {
   transportFailuresBeforeRelogin?: number;
   /** Users whose text the mirror holds unchanged (KnownUserTexts, src/mirror/input.ts): a full replace leaves them unparsed. */
   knownUserTexts?: KnownUserTexts;
+  /** Presence: follow the statuses of the mirror's ids (src/icws/status-subscription.ts); absent = presence off. */
+  presence?: { ids: MirroredIds; debounceMs: number };
 }
 
 /** One live session: what its items are handed out with. Its abort also cancels its transport. */
@@ -68,6 +71,8 @@ export class IcwsUsersFeed implements UsersFeed {
   private stopping?: Promise<void>;
   private live?: LiveSession;
   private readonly puts: SubscriptionPuts;
+  /** Presence: the status catalogue and the user statuses subscription of each session. */
+  private readonly statuses: StatusSubscription | undefined;
   /** The base URL that last accepted a login: tried first next time (it may be the backup after a switchover). */
   private lastGoodUrl?: string;
   private knownAlternates: string[] = [];
@@ -89,6 +94,10 @@ export class IcwsUsersFeed implements UsersFeed {
     this.connection = deps.connection ?? connectionFromConfig(icws, { metrics: deps.metrics, logger: this.log });
     this.backoff = new Backoff(icws.backoff);
     this.puts = new SubscriptionPuts(this.connection, icws.backoff, this.log, this.metrics);
+    const presence = deps.presence;
+    this.statuses = presence
+      ? new StatusSubscription(this.connection, { ids: presence.ids, debounceMs: presence.debounceMs, backoff: icws.backoff, logger: this.log })
+      : undefined;
     this.stopTimeoutMs = deps.stopTimeoutMs ?? Math.min(icws.requestTimeoutMs, config.shutdown.timeoutMs / 2);
     this.transportFailuresBeforeRelogin = deps.transportFailuresBeforeRelogin ?? 5;
   }
@@ -212,6 +221,7 @@ export class IcwsUsersFeed implements UsersFeed {
         abort.abort();
         sub.unsubscribe();
         this.abort.signal.removeEventListener('abort', onStop);
+        this.statuses?.sessionEnded(statusSession);
         if (this.live === live) this.live = undefined;
       };
       const live: LiveSession = {
@@ -223,6 +233,7 @@ export class IcwsUsersFeed implements UsersFeed {
           log: this.log,
           // The session works end to end: the next failure starts from a short wait.
           fullReplaceArrived: () => this.backoff.reset(),
+          resyncStatuses: () => this.statuses?.resync(),
         }),
         abort,
         end: (end) => {
@@ -238,6 +249,14 @@ export class IcwsUsersFeed implements UsersFeed {
       const onStop = () => live.end({ reason: 'network', description: 'stopping', detail: 'stop() was called' });
       this.abort.signal.addEventListener('abort', onStop, { once: true });
       this.live = live;
+      const statusSession: StatusSession = {
+        abort,
+        end: (end) => live.end(end),
+        emit: (raw) => {
+          if (this.live === live) this.output?.next({ item: { kind: 'message', raw }, session: live.handle });
+        },
+      };
+      this.statuses?.sessionUp(statusSession);
       sub.add(
         this.transport(info).subscribe({
           next: (item) => {

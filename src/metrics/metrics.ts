@@ -159,6 +159,36 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Presence (README "Presence"): set by the leader's writer alone, like the mirror's other gauges.
+  readonly presenceUsers = new client.Gauge({
+    name: 'icwatch_presence_users',
+    help: 'Users of the mirror with a status (presence).',
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+  readonly statusChanges = new client.Counter({
+    name: 'icwatch_status_changes_total',
+    help: 'Status change entries (op status) written to the mirror.',
+    registers: [this.registry],
+  });
+  readonly availableAgents = new client.Gauge({
+    name: 'icwatch_available_agents',
+    help: 'Available agents of each workgroup listed in presence.metricWorkgroups (logged in, not on the phone, in a status of presence.availableGroups).',
+    labelNames: ['workgroup'] as const,
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+  readonly statusesDropped = new client.Counter({
+    name: 'icwatch_statuses_dropped_total',
+    help: 'Statuses of users not in the directory dropped: more than presence.maxPendingStatuses waited for their user.',
+    registers: [this.registry],
+  });
+  readonly unknownStatusIds = new client.Counter({
+    name: 'icwatch_unknown_status_ids_total',
+    help: 'Statuses written whose statusId the status catalogue does not know (kept, shown by their id, never available).',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     // Unknown until a login says: 0 would read as "expired" (and fire the alert).
     this.icwsPasswordExpiryDays.set(NaN);

@@ -33,6 +33,16 @@ export class ChunkBuilder {
   readonly entryArgs: string[] = [];
   upserts = 0;
   removes = 0;
+  /** Whether the chunk adds or removes users (the mirror's ids change: MirroredIds). */
+  idsChanged = false;
+  /** Status entries (presence, op status). */
+  statuses = 0;
+  /** Statuses naming a status id the catalogue does not know (kept, shown by their id; counted at commit). */
+  unknownStatusIds = 0;
+  /** Statuses of users not in the directory dropped past presence.maxPendingStatuses (counted at commit). */
+  droppedStatuses = 0;
+  /** The catalogue's writes (presence): statusId → entry JSON to set, or undefined to delete; the last word wins. */
+  private readonly catalogue = new Map<string, string | undefined>();
   /** lastModifiedDate (ms since the epoch) of the users whose lastModifiedDate changed (icwatch_source_lag_seconds). */
   readonly modifiedAts: number[] = [];
   private readonly touched = new Map<PropertyIndex, Map<string, string | undefined>>();
@@ -44,7 +54,7 @@ export class ChunkBuilder {
   readonly heldNotes: HeldNote[] = [];
 
   get entries(): number {
-    return this.upserts + this.removes;
+    return this.upserts + this.removes + this.statuses;
   }
 
   /** Start an upsert entry: its field/value pairs are pushed straight after, the counts patched by endUpsert. */
@@ -68,6 +78,7 @@ export class ChunkBuilder {
   }
 
   endUpsert(e: OpenUpsert): void {
+    if (this.entryArgs[e.at] === 'n') this.idsChanged = true;
     if (e.composed) {
       // One argument instead of 2·S. JSON never holds a raw U+001F, and the names on this path need no escaping, so
       // the separator cannot collide.
@@ -92,8 +103,35 @@ export class ChunkBuilder {
   }
 
   remove(id: string): void {
+    this.idsChanged = true;
     this.entryArgs.push('r', id);
     this.removes++;
+  }
+
+  /**
+   * A status entry (presence): `sets` field/value pairs for the status hash, `dels` fields to delete, and `data`, the
+   * JSON of what changed (the apply script's 's' entry).
+   */
+  status(id: string, sets: readonly string[], dels: readonly string[], data: string): void {
+    this.entryArgs.push('s', id, String(sets.length / 2), String(dels.length), ...sets, ...dels, data);
+    this.statuses++;
+  }
+
+  /** Set (`json`) or delete (undefined) one catalogue entry. */
+  setCatalogue(statusId: string, json: string | undefined): void {
+    this.catalogue.set(statusId, json);
+  }
+
+  /** The catalogue segment of the apply script: CS, CD, CS statusId/JSON pairs, CD statusIds. */
+  catalogueArgs(): { args: readonly string[]; writes: number } {
+    if (!this.catalogue.size) return { args: EMPTY_CATALOGUE, writes: 0 };
+    const sets: string[] = [];
+    const dels: string[] = [];
+    for (const [statusId, json] of this.catalogue) {
+      if (json === undefined) dels.push(statusId);
+      else sets.push(statusId, json);
+    }
+    return { args: [String(sets.length / 2), String(dels.length), ...sets, ...dels], writes: this.catalogue.size };
   }
 
   /** The delete guard holds this user's removal (`true`) or lets go of it (`false`). */
@@ -150,6 +188,9 @@ export class ChunkBuilder {
     return { args, writes };
   }
 }
+
+/** The catalogue segment of a chunk that writes none of it. */
+export const EMPTY_CATALOGUE: readonly string[] = Object.freeze(['0', '0']);
 
 /** The held segment of a chunk that holds and lets go of nothing. */
 export const EMPTY_HELD: readonly string[] = Object.freeze(['0', '0', '0']);

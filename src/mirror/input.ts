@@ -50,8 +50,37 @@ export interface UserToRead {
 
 export type ReplaceUser = CheckedUser | KnownUserText | UserToRead;
 
-/** What the source says of the users: all of them (a full replace), or what changed (a delta). */
+/** One user's status (presence) as the mirror stores it: property → JSON text; `null`, in a delta, = cleared. */
+export interface CheckedStatus {
+  readonly id: string;
+  readonly props: ReadonlyMap<string, string | null>;
+}
+
+/** One entry of the status catalogue: its id as the server spells it, its JSON, and its group (`groupTag`). */
+export interface CatalogueEntry {
+  readonly statusId: string;
+  readonly json: string;
+  readonly group: string;
+}
+
+/** What the source says of the statuses (presence): all of the subscribed users' (a full replace), or what changed. */
+export type StatusesInput = { readonly kind: 'statuses'; readonly replace: boolean; readonly statuses: readonly CheckedStatus[] };
+
+/** What the source says of the status catalogue: all of it (a full replace), or what was added, changed and removed. */
+export type CatalogueInput = {
+  readonly kind: 'catalogue';
+  readonly replace: boolean;
+  readonly entries: readonly CatalogueEntry[];
+  readonly removed: readonly string[];
+};
+
+/**
+ * What the source says of the users: all of them (a full replace), or what changed (a delta); or, with presence, of
+ * their statuses and of the status catalogue (docs/presence.md).
+ */
 export type UsersInput =
+  | StatusesInput
+  | CatalogueInput
   | { readonly kind: 'replace'; readonly users: readonly ReplaceUser[] }
   | {
       readonly kind: 'delta';
@@ -89,5 +118,23 @@ export interface KnownUserTexts {
 
 /** How many users (and removed ids) an input carries: the size bound of a coalesced delta chunk. */
 export function usersIn(input: UsersInput): number {
-  return input.kind === 'replace' ? input.users.length : input.added.length + input.changed.length + input.removed.length;
+  switch (input.kind) {
+    case 'replace':
+      return input.users.length;
+    case 'delta':
+      return input.added.length + input.changed.length + input.removed.length;
+    case 'statuses':
+      return input.statuses.length;
+    case 'catalogue':
+      return 1;
+  }
+}
+
+/**
+ * The mirror's ids, for the source's subscription to their statuses (presence: the list is kept equal to them). The
+ * writer implements it; `listener` is told after a commit that added or removed users, or finished a full replace.
+ */
+export interface MirroredIds {
+  ids(): string[];
+  onIdsChanged(listener: () => void): void;
 }

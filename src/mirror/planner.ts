@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { ChunkBuilder } from './chunk-builder.js';
-import { usersIn, type CheckedUser, type ReceivedUsers, type ReplaceUser, type UsersInput } from './input.js';
+import { usersIn, type CheckedStatus, type CheckedUser, type ReceivedUsers, type ReplaceUser, type UsersInput } from './input.js';
 import type { HeldRemovals, HeldRequest } from './held.js';
 import type { MirrorState } from './state.js';
 
@@ -34,6 +34,8 @@ export interface Chunk {
   indexWrites: number;
   heldArgs: readonly string[];
   heldWrites: number;
+  catalogueArgs: readonly string[];
+  catalogueWrites: number;
   epoch: string;
   baseSeq: number;
 }
@@ -46,7 +48,7 @@ export interface PlannerOptions {
   held?: HeldRemovals;
 }
 
-type Planned = Omit<Chunk, 'indexArgs' | 'indexWrites' | 'heldArgs' | 'heldWrites' | 'epoch' | 'baseSeq'>;
+type Planned = Omit<Chunk, 'indexArgs' | 'indexWrites' | 'heldArgs' | 'heldWrites' | 'catalogueArgs' | 'catalogueWrites' | 'epoch' | 'baseSeq'>;
 
 /** A plan that takes several round trips (a full replace, the removals an operator applies). */
 export interface MultiChunkPlanner {
@@ -85,15 +87,75 @@ export function planDeltas(state: MirrorState, items: readonly QueueItem[], opti
   for (const item of items) {
     if (item.kind !== 'delta' || receivedAts.length >= Math.max(1, options.maxBatchMessages)) break;
     const input = item.received.input;
+    // A full replace of statuses is planned on its own, in chunks (StatusReplacePlanner).
+    if (isStatusReplace(item)) break;
     // A message is never split (it is atomic); the size bound only stops adding more messages.
     const size = usersIn(input);
     if (receivedAts.length && users + size > options.replaceBatchSize) break;
     users += size;
     // A full replace queued as a delta cannot be: the writer takes it as the replace it is.
     if (input.kind === 'delta') planDelta(state, b, input, options.held);
+    else if (input.kind === 'statuses' && state.statuses)
+      for (const status of input.statuses) state.statuses.apply(b, status, false, state.users.has(status.id));
+    else if (input.kind === 'catalogue') state.statuses?.catalogueChanged(b, input);
     receivedAts.push(item.received.receivedAt);
   }
   return { builder: b, meta: [], completes: receivedAts.length, receivedAts, receivedAt: receivedAts[0]!, sourceLag: true };
+}
+
+/** Whether the queue item is a full replace of statuses (presence: the message after each PUT of the subscription). */
+export function isStatusReplace(item: QueueItem): boolean {
+  return item.kind === 'delta' && item.received.input.kind === 'statuses' && item.received.input.replace;
+}
+
+/**
+ * A full replace of statuses (docs/presence.md), planned chunk by chunk like a full replace of users: each listed
+ * user's status is set exactly, then the statuses of users it does not list are cleared. Only what differs is written,
+ * so readers never see the statuses emptied.
+ */
+export class StatusReplacePlanner implements MultiChunkPlanner {
+  private readonly statuses: readonly CheckedStatus[];
+  private next = 0;
+  private readonly seen = new Set<string>();
+  private absent: string[] | undefined;
+  private nextAbsent = 0;
+  readonly receivedAt: number;
+
+  constructor(
+    private readonly state: MirrorState,
+    item: Extract<QueueItem, { kind: 'delta' }>,
+    private readonly options: PlannerOptions,
+  ) {
+    const input = item.received.input;
+    this.statuses = input.kind === 'statuses' ? input.statuses : [];
+    this.receivedAt = item.received.receivedAt;
+  }
+
+  plan(): Planned & { done: boolean } {
+    const b = new ChunkBuilder();
+    const book = this.state.statuses;
+    const budget = this.options.replaceBatchSize;
+    const last = Math.min(this.statuses.length, this.next + budget);
+    while (this.next < last && b.entries < budget) {
+      const status = this.statuses[this.next++]!;
+      this.seen.add(status.id);
+      book?.apply(b, status, true, this.state.users.has(status.id));
+    }
+    if (this.next >= this.statuses.length) {
+      this.absent ??= (book?.ids() ?? []).filter((id) => !this.seen.has(id));
+      while (this.nextAbsent < this.absent.length && b.entries < budget) book!.clear(b, this.absent[this.nextAbsent++]!);
+    }
+    const done = this.next >= this.statuses.length && this.nextAbsent >= (this.absent?.length ?? 0);
+    return {
+      builder: b,
+      meta: [],
+      done,
+      completes: done ? 1 : 0,
+      receivedAts: done ? [this.receivedAt] : [],
+      receivedAt: this.receivedAt,
+      sourceLag: false,
+    };
+  }
 }
 
 /** A full replace planned chunk by chunk, each against memory as the previous chunks left it. */
@@ -117,7 +179,7 @@ export class ReplacePlanner implements MultiChunkPlanner {
   ) {
     this.usersBefore = state.size;
     const input = item.received.input;
-    this.users = input.kind === 'replace' ? input.users : [...input.added, ...input.changed];
+    this.users = input.kind === 'replace' ? input.users : input.kind === 'delta' ? [...input.added, ...input.changed] : [];
     this.receivedAt = item.received.receivedAt;
     this.reason = item.reason;
   }

@@ -93,6 +93,14 @@ export interface LoadedMirror {
   /** Ids whose removal the delete guard holds, and the hold's info hash. */
   held: string[];
   heldInfo: Record<string, string>;
+  /** With presence: the users' statuses and the catalogue. */
+  statuses?: LoadedStatuses;
+}
+
+/** The statuses as the writer loads them (presence): each user's status hash, and the catalogue's. */
+export interface LoadedStatuses {
+  byUser: Map<string, StoredProps>;
+  catalogue: Map<string, string>;
 }
 
 /** Users read per pipelined round trip while the writer loads the mirror. */
@@ -340,7 +348,7 @@ export class MirrorReader {
    * Everything the mirror holds, for the writer's memory. meta is read before and after the users: if seq moved
    * meanwhile (another writer), the load is repeated so that users and seq belong together.
    */
-  async writerLoad(indexedProperties: readonly string[]): Promise<LoadedMirror> {
+  async writerLoad(indexedProperties: readonly string[], presence = false): Promise<LoadedMirror> {
     for (;;) {
       const meta = await this.redis.hgetall(this.keys.meta);
       const ids = await this.redis.smembers(this.keys.ids);
@@ -349,9 +357,28 @@ export class MirrorReader {
       for (const prop of indexedProperties) indexEntries.set(prop, new Map(Object.entries(await this.redis.hgetall(this.keys.index(prop)))));
       const held = await this.redis.smembers(this.keys.held);
       const heldInfo = held.length ? await this.redis.hgetall(this.keys.heldInfo) : {};
+      const statuses = presence ? await this.writerLoadStatuses(ids) : undefined;
       const after = await this.redis.hget(this.keys.meta, 'seq');
-      if ((after ?? undefined) === meta.seq) return { meta, users, indexEntries, held, heldInfo };
+      if ((after ?? undefined) === meta.seq) return { meta, users, indexEntries, held, heldInfo, ...(statuses ? { statuses } : {}) };
     }
+  }
+
+  /** The users' status hashes and the status catalogue (presence), as the writer loads them. */
+  private async writerLoadStatuses(ids: readonly string[]): Promise<LoadedStatuses> {
+    const byUser = new Map<string, StoredProps>();
+    for (let i = 0; i < ids.length; i += LOAD_CHUNK_USERS) {
+      const chunk = ids.slice(i, i + LOAD_CHUNK_USERS);
+      const pipe = this.redis.pipeline();
+      for (const id of chunk) pipe.hgetall(this.keys.status(id));
+      const replies = (await pipe.exec()) ?? [];
+      for (let j = 0; j < chunk.length; j++) {
+        const [err, hash] = replies[j] ?? [new Error('no reply')];
+        if (err) throw err;
+        if (Object.keys(hash as object).length) byUser.set(chunk[j]!, new Map(Object.entries(hash as Record<string, string>)));
+      }
+    }
+    const catalogue = new Map(Object.entries(await this.redis.hgetall(this.keys.statuses)));
+    return { byUser, catalogue };
   }
 
   /**

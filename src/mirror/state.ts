@@ -12,6 +12,7 @@ import { ChunkBuilder, keyJson, type OpenUpsert } from './chunk-builder.js';
 import { digestOf } from '../util/digest.js';
 import { indexValue } from './encode.js';
 import type { CheckedUser, UserProps } from './input.js';
+import type { StatusBook } from './statuses.js';
 
 /** property → JSON encoding, as in the user's Redis hash (what a load reads). */
 export type StoredProps = Map<string, string>;
@@ -101,6 +102,10 @@ export class MirrorState {
   /** digest → id, checked against textDigests when read (a stale entry is ignored; pruned as they pile up). */
   private readonly textOwners = new Map<number, string>();
   private readonly indexes = new Map<string, PropertyIndex>();
+  /** The users' statuses (presence; absent when presence is off): told when a user comes and goes. */
+  statuses: StatusBook | undefined;
+  /** Told each user's `workgroups` property as it changes (icwatch_available_agents); null = cleared or gone. */
+  workgroupsFollower: ((id: string, json: string | null) => void) | undefined;
 
   constructor(readonly indexedProperties: readonly string[]) {
     for (const p of indexedProperties) this.indexes.set(p, new PropertyIndex(p));
@@ -216,6 +221,8 @@ export class MirrorState {
     if (!current) return false;
     for (const prop of current.keys()) this.indexes.get(prop)?.release(b, id);
     this.users.delete(id);
+    this.statuses?.userRemoved(id);
+    this.workgroupsFollower?.(id, null);
     b.remove(id);
     return true;
   }
@@ -228,7 +235,10 @@ export class MirrorState {
     for (const [prop, json] of props) if (json !== null) this.set(b, e, user, stored, prop, json, digestOf(json));
     if (!e.sets) return b.abandon(e);
     this.users.set(id, stored);
-    return this.finish(b, e, id, stored);
+    this.finish(b, e, id, stored);
+    // A status that waited for this user follows its entry.
+    this.statuses?.userCreated(b, id);
+    return true;
   }
 
   private set(b: ChunkBuilder, e: OpenUpsert, user: CheckedUser, stored: UserDigests, prop: string, json: string, digest: number): void {
@@ -239,6 +249,7 @@ export class MirrorState {
       index.hold(b, indexValue(json), id);
     }
     if (prop === 'lastModifiedDate' && user.modifiedAt !== undefined) b.modifiedAts.push(user.modifiedAt);
+    if (prop === 'workgroups') this.workgroupsFollower?.(id, json);
     stored.set(prop, digest);
     const key = keyJson(prop);
     // A name that needs escaping: the data is built in Node after all.
@@ -254,6 +265,7 @@ export class MirrorState {
     if (e.dels.length) b.decompose(e);
     for (const prop of e.dels) {
       this.indexes.get(prop)?.release(b, id);
+      if (prop === 'workgroups') this.workgroupsFollower?.(id, null);
       stored.delete(prop);
       b.appendData(e, keyJson(prop), 'null');
     }

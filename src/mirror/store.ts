@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { EMPTY_HELD } from './chunk-builder.js';
+import { EMPTY_CATALOGUE, EMPTY_HELD } from './chunk-builder.js';
 import type { MirrorKeys } from './keys.js';
 import type { Chunk } from './planner.js';
 import { MirrorReader, type LoadedMirror } from './reader.js';
@@ -70,6 +70,8 @@ export interface ApplyArgs {
   entryArgs: string[];
   /** The held segment (ChunkBuilder.heldArgs); absent = no held writes. */
   heldArgs?: readonly string[];
+  /** The catalogue segment (ChunkBuilder.catalogueArgs); absent = no catalogue writes. */
+  catalogueArgs?: readonly string[];
   /** The writer's fencing token (high availability); absent = no fence check. Defaults to the store's own. */
   fence?: number;
 }
@@ -83,9 +85,11 @@ export class MirrorStore {
     /** The fence every write of this store carries (the leader's term, src/ha); undefined = unfenced. */
     readonly fence?: number,
     private readonly wait: ReplicaWait = { replicas: 0, timeoutMs: 0 },
+    /** Presence: a removed user's status hash goes with it (docs/presence.md). */
+    private readonly presence = false,
   ) {
     const r = redis as unknown as Record<string, unknown>;
-    if (typeof r[APPLY] !== 'function') redis.defineCommand(APPLY, { numberOfKeys: 5, lua: APPLY_LUA });
+    if (typeof r[APPLY] !== 'function') redis.defineCommand(APPLY, { numberOfKeys: 6, lua: APPLY_LUA });
     if (typeof r[INIT] !== 'function') redis.defineCommand(INIT, { numberOfKeys: 3, lua: INIT_LUA });
     defineHeldRequest(redis);
     this.reader = new MirrorReader(redis, keys.prefix);
@@ -109,7 +113,8 @@ export class MirrorStore {
   /** One planned chunk as one apply call; a chunk with nothing to write costs no round trip. */
   async applyChunk(chunk: Chunk, maxlen: number): Promise<ApplyReply> {
     const b = chunk.builder;
-    if (!b.entries && !chunk.indexWrites && !chunk.meta.length && !chunk.heldWrites) return { kind: 'ok', seq: chunk.baseSeq, users: NO_WRITE };
+    if (!b.entries && !chunk.indexWrites && !chunk.meta.length && !chunk.heldWrites && !chunk.catalogueWrites)
+      return { kind: 'ok', seq: chunk.baseSeq, users: NO_WRITE };
     return this.apply({
       epoch: chunk.epoch,
       seq: chunk.baseSeq,
@@ -118,6 +123,7 @@ export class MirrorStore {
       meta: chunk.meta,
       indexArgs: chunk.indexArgs,
       heldArgs: chunk.heldArgs,
+      catalogueArgs: chunk.catalogueArgs,
       entryArgs: b.entryArgs,
     });
   }
@@ -131,6 +137,7 @@ export class MirrorStore {
       k.changes,
       k.held,
       k.heldInfo,
+      k.statuses,
       a.epoch,
       String(a.seq),
       k.userKeyPrefix,
@@ -139,10 +146,12 @@ export class MirrorStore {
       String(a.maxlen),
       String(a.now),
       fence === undefined ? '' : String(fence),
+      this.presence ? k.statusKeyPrefix : '',
       String(a.meta.length / 2),
       ...a.meta,
       ...a.indexArgs,
       ...(a.heldArgs ?? EMPTY_HELD),
+      ...(a.catalogueArgs ?? EMPTY_CATALOGUE),
       ...a.entryArgs,
     ];
     let acked: number | undefined;
@@ -173,7 +182,7 @@ export class MirrorStore {
 
   /** Everything the mirror holds, read consistently (MirrorReader.writerLoad). */
   load(indexedProperties: readonly string[]): Promise<LoadedMirror> {
-    return this.reader.writerLoad(indexedProperties);
+    return this.reader.writerLoad(indexedProperties, this.presence);
   }
 }
 

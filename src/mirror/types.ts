@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { BackoffOptions } from '../util/backoff.js';
 import type { Committed, ReplicaWait } from './store.js';
 import type { DeleteGuardLimits } from './held.js';
+import type { StatusBookOptions } from './statuses.js';
 
 export interface MirrorOptions {
   redis: Redis | Cluster;
@@ -29,6 +30,13 @@ export interface MirrorOptions {
   committed?: Committed;
   /** mirror.deleteGuard: mass removals are held (src/mirror/held.ts); absent = no guard. */
   deleteGuard?: DeleteGuardLimits;
+  /** Presence (src/mirror/statuses.ts): the users' statuses are mirrored too; absent = presence off. */
+  presence?: PresenceOptions;
+}
+
+export interface PresenceOptions extends StatusBookOptions {
+  /** presence.metricWorkgroups: the workgroups of icwatch_available_agents. */
+  metricWorkgroups: readonly string[];
 }
 
 export interface CommittedBatch {

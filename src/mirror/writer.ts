@@ -14,9 +14,21 @@ import { Observable } from 'rxjs';
 import { componentLogger, type Logger } from '../log/logger.js';
 import { mirrorKeys } from './keys.js';
 import { observeCommit } from './observe.js';
-import { HeldRequestPlanner, planDeltas, ReplacePlanner, type Chunk, type MultiChunkPlanner, type PlannerOptions, type QueueItem } from './planner.js';
+import {
+  HeldRequestPlanner,
+  isStatusReplace,
+  planDeltas,
+  ReplacePlanner,
+  StatusReplacePlanner,
+  type Chunk,
+  type MultiChunkPlanner,
+  type PlannerOptions,
+  type QueueItem,
+} from './planner.js';
 import { HeldRemovals, takenValue } from './held.js';
-import type { KnownUserTexts, ReceivedUsers } from './input.js';
+import type { KnownUserTexts, MirroredIds, ReceivedUsers } from './input.js';
+import { StatusBook } from './statuses.js';
+import { WorkgroupAvailability } from './workgroup-availability.js';
 import { RedisHealth } from './redis-health.js';
 import { ChunkBuilder } from './chunk-builder.js';
 import { MirrorState } from './state.js';
@@ -36,7 +48,7 @@ export type MirrorLossReason = 'redis' | 'incomplete-write' | 'lost-writes';
 export const YIELD_AFTER_MS = 10;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export class MirrorWriter implements KnownUserTexts {
+export class MirrorWriter implements KnownUserTexts, MirroredIds {
   private readonly log: Logger;
   private readonly store: MirrorStore;
   readonly health: RedisHealth;
@@ -66,10 +78,16 @@ export class MirrorWriter implements KnownUserTexts {
   private readonly verification: Verification;
   /** Whether the last write was acknowledged by redis.waitReplicas replicas (a warning when that changes). */
   private replicated = true;
+  /** Told after a commit that changed the mirror's ids (MirroredIds: the status subscription follows them). */
+  private idsChanged: (() => void) | undefined;
+  /** icwatch_available_agents for presence.metricWorkgroups (none: nothing tracked). */
+  private readonly workgroups: WorkgroupAvailability | undefined;
 
   constructor(private readonly options: MirrorOptions) {
     this.log = componentLogger(options.logger, 'mirror');
-    this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix), options.fence, options.replicaWait);
+    this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix), options.fence, options.replicaWait, options.presence !== undefined);
+    const metricWorkgroups = options.presence?.metricWorkgroups ?? [];
+    this.workgroups = metricWorkgroups.length ? new WorkgroupAvailability(metricWorkgroups, options.metrics) : undefined;
     this.health = new RedisHealth(options.backoff, options.metrics, this.log);
     this.held = new HeldRemovals(options.deleteGuard);
     this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log, held: this.held };
@@ -81,6 +99,16 @@ export class MirrorWriter implements KnownUserTexts {
   /** KnownUserTexts (input.ts): the user whose last full replace carried it as text of this digest, unchanged since. */
   idOf(textDigest: number): string | undefined {
     return this.state.idOfText(textDigest);
+  }
+
+  /** MirroredIds (input.ts): the ids the mirror holds now. */
+  ids(): string[] {
+    return [...this.state.users.keys()];
+  }
+
+  /** MirroredIds (input.ts): `listener` is told after each commit that added or removed users, or ended a full replace. */
+  onIdsChanged(listener: () => void): void {
+    this.idsChanged = listener;
   }
 
   /** `listener` is called when the mirror starts a new epoch: a full replace must come (the pipeline asks the session). */
@@ -228,7 +256,13 @@ export class MirrorWriter implements KnownUserTexts {
     } else {
       const item = queue[planned];
       if (!item) return undefined;
-      if (item.kind === 'delta') {
+      if (isStatusReplace(item)) {
+        replace = new StatusReplacePlanner(this.state, item as Extract<QueueItem, { kind: 'delta' }>, this.plannerOptions);
+        received = (item as Extract<QueueItem, { kind: 'delta' }>).received;
+        planned += 1;
+        p = replace.plan();
+        if (p.done) replace = undefined;
+      } else if (item.kind === 'delta') {
         p = planDeltas(this.state, queue.slice(planned, planned + this.options.maxBatchMessages), this.plannerOptions);
         received = (queue[planned + p.completes - 1] as { received: ReceivedUsers }).received;
         planned += p.completes;
@@ -255,6 +289,7 @@ export class MirrorWriter implements KnownUserTexts {
     if (p.fullSync === VERIFY_REASON) meta.push('verifiedAt', String(Date.now()));
     const index = p.builder.indexArgs();
     const held = p.builder.heldArgs();
+    const catalogue = p.builder.catalogueArgs();
     const chunk: Chunk = {
       ...p,
       meta,
@@ -262,6 +297,8 @@ export class MirrorWriter implements KnownUserTexts {
       indexWrites: index.writes,
       heldArgs: held.args,
       heldWrites: held.writes,
+      catalogueArgs: catalogue.args,
+      catalogueWrites: catalogue.writes,
       epoch: this.epoch,
       baseSeq,
     };
@@ -313,6 +350,7 @@ export class MirrorWriter implements KnownUserTexts {
       this.log.info(`full replace applied (reason ${chunk.fullSync})`, { users: this.users, seq: this.seq });
       collectAfterReplace(this.users, this.activity, (collected) => this.log.debug("collected the full replace's garbage", collected));
     }
+    this.presenceCommitted(chunk);
     if (chunk.builder.entries) {
       this.lastChangeAt = wall;
       emit({ fromSeq: chunk.baseSeq + 1, toSeq: reply.seq, receivedAt: chunk.receivedAt });
@@ -330,6 +368,24 @@ export class MirrorWriter implements KnownUserTexts {
         `a write was not acknowledged by ${wait?.replicas} replica(s) within ${wait?.timeoutMs} ms (redis.waitReplicas); going on, counted in icwatch_redis_unreplicated_writes_total`,
       );
     else this.log.info(`writes are acknowledged by ${wait?.replicas} replica(s) again`);
+  }
+
+  /** Presence's part of a committed chunk: its metrics, and the news that the mirror's ids changed. */
+  private presenceCommitted(chunk: Chunk): void {
+    const b = chunk.builder;
+    const m = this.options.metrics;
+    const book = this.state.statuses;
+    if (book) {
+      if (b.statuses) m.statusChanges.inc(b.statuses);
+      if (b.droppedStatuses) {
+        m.statusesDropped.inc(b.droppedStatuses);
+        this.log.warn(`dropped ${b.droppedStatuses} statuses of users not in the directory (presence.maxPendingStatuses)`);
+      }
+      if (b.unknownStatusIds) m.unknownStatusIds.inc(b.unknownStatusIds);
+      m.presenceUsers.set(book.size);
+      if (b.statuses || b.idsChanged) this.workgroups?.update(book);
+    }
+    if (b.idsChanged || chunk.fullSync) this.idsChanged?.();
   }
 
   /** The delete guard's part of a committed chunk: the gauge, and the log lines of holds (errors, with the counts). */
@@ -411,6 +467,8 @@ export class MirrorWriter implements KnownUserTexts {
     const loaded = await this.store.load(this.options.indexedProperties);
     if (!loaded.meta.epoch) throw new Error('mirror meta vanished while loading');
     const state = MirrorState.loaded(this.options.indexedProperties, loaded.users, loaded.indexEntries);
+    const presence = this.options.presence;
+    if (presence) state.statuses = StatusBook.loaded(presence, loaded.statuses?.byUser ?? new Map(), loaded.statuses?.catalogue ?? new Map());
     this.epoch = loaded.meta.epoch;
     this.seq = Number(loaded.meta.seq ?? 0);
     this.users = Number(loaded.meta.users ?? state.size);
@@ -434,6 +492,15 @@ export class MirrorWriter implements KnownUserTexts {
     if (this.held.size) this.log.warn(`${this.held.size} removals are held (icwatch removals --list)`, { held: this.held.size, why: loaded.heldInfo.why });
     this.options.metrics.removalsHeld.set(this.held.size);
     this.state = state;
+    if (this.workgroups) {
+      this.workgroups.clear();
+      for (const [id, props] of loaded.users) this.workgroups.userWorkgroups(id, props.get('workgroups') ?? null);
+      state.workgroupsFollower = this.workgroups.userWorkgroups;
+    }
+    if (state.statuses) {
+      this.options.metrics.presenceUsers.set(state.statuses.size);
+      this.workgroups?.update(state.statuses);
+    }
     this.options.metrics.seq.set(this.seq);
     this.options.metrics.users.set(this.users);
     this.stale = false;

@@ -13,9 +13,10 @@ import {
   SUBSCRIPTION_STATE_MESSAGE,
   USERS_MESSAGE,
   type IcwsMessage,
+  type MirroredMessage,
   type ReceivedUsersMessage,
-  type UsersMessage,
 } from '../icws/messages.js';
+import { STATUS_MESSAGES_MESSAGE, USER_STATUS_MESSAGE } from '../icws/user-statuses.js';
 import { receivedUsersOf } from '../icws/mirror-input.js';
 import { parseMessage, shortTypeName } from '../icws/parse.js';
 import type { Logger } from '../log/logger.js';
@@ -33,7 +34,7 @@ export interface ParsedItem {
 }
 
 interface UsersItem {
-  message: UsersMessage;
+  message: MirroredMessage;
   session: SessionHandle;
   receivedAt: number;
 }
@@ -54,8 +55,10 @@ export function parseItems({ metrics, logger }: StepDeps): OperatorFunction<Sess
       const parsed = item.kind === 'parsed' ? item.outcome : parseMessage(item.raw);
       if (parsed.kind === 'malformed') {
         metrics.messages.inc({ type: 'malformed', delta: '' });
-        logger.warn(`malformed ICWS message skipped: ${parsed.reason}${parsed.mayCarryChanges ? '; asking a full resync' : ''}`, { sample: parsed.sample });
-        if (parsed.mayCarryChanges) session.resync('unreadable');
+        const resync = !parsed.mayCarryChanges ? '' : parsed.statuses ? '; asking the statuses afresh' : '; asking a full resync';
+        logger.warn(`malformed ICWS message skipped: ${parsed.reason}${resync}`, { sample: parsed.sample });
+        if (parsed.mayCarryChanges && parsed.statuses) session.resyncStatuses();
+        else if (parsed.mayCarryChanges) session.resync('unreadable');
         return undefined;
       }
       if (parsed.kind === 'unknown') {
@@ -71,14 +74,19 @@ export function parseItems({ metrics, logger }: StepDeps): OperatorFunction<Sess
   );
 }
 
-/** Connection and subscription state messages go to their session (log in again, subscribe again); usersMessages pass. */
+/**
+ * Connection and subscription state messages go to their session (log in again, subscribe again); usersMessages (and,
+ * with presence, userStatusMessages and statusMessagesMessages) pass.
+ */
 export function actOnSessionMessages({ metrics }: StepDeps): OperatorFunction<ParsedItem, UsersItem> {
   return pipe(
-    filter((p): p is ParsedItem & { message: UsersMessage } => {
+    filter((p): p is ParsedItem & { message: MirroredMessage } => {
       const { message, session } = p;
       const type = shortTypeName(message.__type);
       switch (message.__type) {
         case USERS_MESSAGE:
+        case USER_STATUS_MESSAGE:
+        case STATUS_MESSAGES_MESSAGE:
           metrics.messages.inc({ type, delta: String(message.isDelta) });
           return true;
         case CONNECTION_STATE_CHANGE_MESSAGE:
@@ -98,9 +106,11 @@ export function actOnSessionMessages({ metrics }: StepDeps): OperatorFunction<Pa
 }
 
 /** usersMessages of another subscription are not ours; ours are tagged with where they came from and, for a full replace, why. */
-export function keepOurSubscription({ logger }: StepDeps): OperatorFunction<UsersItem, ReceivedUsersMessage & { session: SessionHandle }> {
+export function keepOurSubscription({ logger }: StepDeps): OperatorFunction<UsersItem, ReceivedUsersMessage<MirroredMessage> & { session: SessionHandle }> {
   return pipe(
     filter(({ message, session }) => {
+      // Status messages carry no subscription id: there is one such subscription per session.
+      if (message.__type !== USERS_MESSAGE) return true;
       if (message.subscriptionId === undefined || message.subscriptionId === session.subscriptionId) return true;
       logger.debug(`ignored a usersMessage for another subscription (${message.subscriptionId})`);
       return false;
@@ -110,7 +120,7 @@ export function keepOurSubscription({ logger }: StepDeps): OperatorFunction<User
       session,
       receivedAt,
       icServer: session.icServer,
-      ...(message.isDelta ? {} : { syncReason: session.fullReplaceArrived() }),
+      ...(message.isDelta || message.__type !== USERS_MESSAGE ? {} : { syncReason: session.fullReplaceArrived() }),
     })),
   );
 }
@@ -118,6 +128,6 @@ export function keepOurSubscription({ logger }: StepDeps): OperatorFunction<User
 /** Each of our usersMessages as the mirror takes it (src/mirror/input.ts); malformed users are logged and skipped. */
 export function toMirrorInput({
   logger,
-}: Pick<StepDeps, 'logger'>): OperatorFunction<ReceivedUsersMessage & { session: SessionHandle }, ReceivedUsers & { session: SessionHandle }> {
+}: Pick<StepDeps, 'logger'>): OperatorFunction<ReceivedUsersMessage<MirroredMessage> & { session: SessionHandle }, ReceivedUsers & { session: SessionHandle }> {
   return map((m) => ({ ...receivedUsersOf(m, logger), session: m.session }));
 }

@@ -2,7 +2,7 @@
 import type { Subscription } from 'rxjs';
 import { DEFAULTS, type Config } from '../../src/config/defaults.js';
 import type { SessionState } from '../../src/icws/feed.js';
-import type { ReceivedUsersMessage } from '../../src/icws/messages.js';
+import { USERS_MESSAGE, type ReceivedUsersMessage } from '../../src/icws/messages.js';
 import { sentUserOf } from '../../src/icws/read-users.js';
 import { IcwsUsersFeed } from '../../src/icws/users-feed.js';
 import { Writable } from 'node:stream';
@@ -67,7 +67,9 @@ export class FeedProbe {
     const steps = { metrics: this.metrics, logger: this.logger };
     this.subs.push(
       this.feed.items$.pipe(parseItems(steps), actOnSessionMessages(steps), keepOurSubscription(steps)).subscribe({
-        next: (m) => this.messages.push({ ...m, message: withParsedUsers(m.message) }),
+        next: (m) => {
+          if (m.message.__type === USERS_MESSAGE) this.messages.push({ ...m, message: withParsedUsers(m.message) });
+        },
         error: (e: unknown) => (this.error = e),
         complete: () => (this.completed = true),
       }),

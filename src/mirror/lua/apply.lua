@@ -23,6 +23,7 @@ KEYS[2]  {P}:ids      SET
 KEYS[3]  {P}:changes  STREAM
 KEYS[4]  {P}:held     SET   (ids whose removal the delete guard holds)
 KEYS[5]  {P}:held:info HASH (about the hold; deleted with the last held id)
+KEYS[6]  {P}:statuses HASH  (presence: the status catalogue, statusId → entry JSON)
 ARGV[1]  expected epoch
 ARGV[2]  expected seq (meta seq the chunk was computed against)
 ARGV[3]  user key prefix   "{P}:user:"
@@ -31,9 +32,11 @@ ARGV[5]  notify channel    "{P}:notify" (the new seq is published when the chunk
 ARGV[6]  change stream length (XTRIM MAXLEN ~ after the entries)
 ARGV[7]  now, ms since the epoch (each entry's `at`; meta lastChangeAt)
 ARGV[8]  the writer's fence ('' = high availability off: no fence check)
-ARGV[9]  M, then M meta field/value pairs to set (syncing, syncedAt, subscriptionId, icServer)
+ARGV[9]  status key prefix "{P}:status:" ('' = presence off: a removed user has no status to delete)
+ARGV[10] M, then M meta field/value pairs to set (syncing, syncedAt, subscriptionId, icServer)
 then     X, then X index groups, each: property, S, D, S value/user-id pairs to set, D values to delete
 then     the held segment: A, A ids to hold (SADD), R, R ids to let go (SREM), F, F held:info field/value pairs
+then     the catalogue segment: CS, CD, CS statusId/JSON pairs to HSET, CD statusIds to HDEL (presence)
 then     the change entries, in order, to the end of ARGV; each is one of
            'n'|'u', id, S, D, S field/value pairs, D fields, data   upsert (HSET/HDEL the user hash, XADD);
                                                                     'n' = a user new to the mirror (SADD ids)
@@ -42,7 +45,11 @@ then     the change entries, in order, to the end of ARGV; each is one of
                                                                     joined by U+001F in one argument (JSON never
                                                                     holds a raw U+001F); data is composed from the
                                                                     pairs; 'P' = a user new to the mirror
-           'r', id                                                  remove: DEL the user hash, SREM ids, XADD
+           'r', id                                                  remove: DEL the user hash (and its status
+                                                                    hash), SREM ids, XADD
+           's', id, S, D, S field/value pairs, D fields, data       status (presence): HSET/HDEL the status hash,
+                                                                    XADD op status (data: what changed, with
+                                                                    `available` when it changed)
 Returns  {'OK', seq, users} | {'FENCED', current fence or ''} | {'STALE', epoch, seq}
          | {'EMPTY'} (meta missing: Redis lost the mirror)
          | {'INCOMPLETE'} (an earlier write failed halfway, or the stream is ahead of seq: nothing written)
@@ -82,7 +89,7 @@ local function hashWrites(key, at)
   return i + dels, sets
 end
 
-local i = 9
+local i = 10
 local m = tonumber(ARGV[i])
 local metaFirst = i + 1
 i = i + 1 + 2 * m
@@ -99,13 +106,15 @@ heldWrites = heldWrites + tonumber(ARGV[i])
 i = i + 1 + tonumber(ARGV[i])
 heldWrites = heldWrites + tonumber(ARGV[i])
 i = i + 1 + 2 * tonumber(ARGV[i])
+local catalogueFirst = i
+i = i + 2 + 2 * tonumber(ARGV[i]) + tonumber(ARGV[i + 1])
 
 local n = tonumber(seq)
 local written = 0
 local s = seq
 -- Ids of new users, added to the ids set in one call at the end (unless removed again within the chunk).
 local added, pending = {}, {}
-local userPrefix, now = ARGV[3], ARGV[7]
+local userPrefix, statusPrefix, now = ARGV[3], ARGV[9], ARGV[7]
 local last = #ARGV
 while i <= last do
   local op, id = ARGV[i], ARGV[i + 1]
@@ -115,10 +124,18 @@ while i <= last do
   s = string.format('%.0f', n)
   if op == 'r' then
     pending[id] = nil
-    redis.call('DEL', key)
+    if statusPrefix ~= '' then
+      redis.call('DEL', key, statusPrefix .. id)
+    else
+      redis.call('DEL', key)
+    end
     redis.call('SREM', KEYS[2], id)
     redis.call('XADD', KEYS[3], s .. '-0', 'seq', s, 'op', 'remove', 'id', id, 'at', now)
     i = i + 2
+  elseif op == 's' then
+    i = hashWrites(statusPrefix .. id, i + 2)
+    redis.call('XADD', KEYS[3], s .. '-0', 'seq', s, 'op', 'status', 'id', id, 'data', ARGV[i], 'at', now)
+    i = i + 1
   else
     local data
     if op == 'P' or op == 'U' then
@@ -181,6 +198,10 @@ if heldWrites > 0 then
   local held = redis.call('SCARD', KEYS[4])
   if held == 0 then redis.call('DEL', KEYS[5]) else redis.call('HSET', KEYS[5], 'count', held) end
 end
+
+local catalogueSets = tonumber(ARGV[catalogueFirst])
+local catalogueDels = tonumber(ARGV[catalogueFirst + 1])
+if catalogueSets + catalogueDels > 0 then hashWrites(KEYS[6], catalogueFirst) end
 
 local users = redis.call('SCARD', KEYS[2])
 if m > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, metaFirst, metaFirst + 2 * m - 1)) end

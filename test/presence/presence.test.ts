@@ -1,0 +1,195 @@
+/**
+ * Presence end to end, in-process: the ICWS simulator, the real stages (feed → pipeline → writer) and the real
+ * Redis. The mirror's statuses equal the simulator's after the first sync and after churn; the user statuses
+ * subscription always gets the whole list of the mirror's ids; a new session re-subscribes and converges; a
+ * removed user's status is gone; the change stream carries op status entries with the same gap-free seq.
+ */
+import { PassThrough } from 'node:stream';
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { DEFAULTS, type Config } from '../../src/config/defaults.js';
+import { Daemon } from '../../src/daemon/daemon.js';
+import { buildStages } from '../../src/daemon/build-stages.js';
+import { createLogger } from '../../src/log/logger.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { mirrorKeys, type MirrorKeys } from '../../src/mirror/keys.js';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { UserStatus } from '../../src/icws/user-statuses.js';
+import { waitFor } from '../helpers/net.js';
+import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { streamSeqs } from '../helpers/mirror.js';
+
+const USERS = 300;
+
+/** What the mirror should hold of a status: every property the simulator has set, JSON-decoded. */
+function expectedStatus(status: UserStatus): Record<string, unknown> {
+  const { userId: _userId, ...props } = status;
+  return props;
+}
+
+async function mirroredStatuses(redis: Redis, keys: MirrorKeys): Promise<Map<string, Record<string, unknown>>> {
+  const ids = await redis.smembers(keys.ids);
+  const pipe = redis.pipeline();
+  for (const id of ids) pipe.hgetall(keys.status(id));
+  const replies = (await pipe.exec()) ?? [];
+  const out = new Map<string, Record<string, unknown>>();
+  ids.forEach((id, i) => {
+    const hash = replies[i]![1] as Record<string, string>;
+    if (Object.keys(hash).length) out.set(id, Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, JSON.parse(v) as unknown])));
+  });
+  return out;
+}
+
+/** The first difference between the simulator's statuses (of the users it has) and the mirror's, or ''. */
+async function statusDifference(sim: Simulator, redis: Redis, keys: MirrorKeys): Promise<string> {
+  const mirrored = await mirroredStatuses(redis, keys);
+  const truth = new Map(sim.control.statuses().map((s) => [s.userId, expectedStatus(s)]));
+  const directory = new Set(sim.control.users().map((u) => u.configurationId.id));
+  for (const [id, status] of truth) {
+    if (!directory.has(id)) continue;
+    const got = mirrored.get(id);
+    if (JSON.stringify(got) !== JSON.stringify(status) && !sameProps(got, status))
+      return `${id}: mirror ${JSON.stringify(got)}, simulator ${JSON.stringify(status)}`;
+  }
+  for (const id of mirrored.keys()) if (!directory.has(id)) return `${id} has a status in the mirror but is not in the directory`;
+  return '';
+}
+
+function sameProps(a: Record<string, unknown> | undefined, b: Record<string, unknown>): boolean {
+  if (!a) return false;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return false;
+  return true;
+}
+
+describe('presence end to end (simulator → mirror)', function () {
+  this.timeout(60000);
+  let sim: Simulator;
+  let redis: Redis;
+  let prefix: string;
+  let daemon: Daemon;
+  let metrics: Metrics;
+  let log = '';
+
+  before(async () => {
+    sim = await startSimulator({ users: USERS, seed: 7 });
+    redis = new Redis(SHARED_REDIS_URL);
+    prefix = uniquePrefix('presence');
+    const config: Config = structuredClone(DEFAULTS);
+    config.icws.url = sim.url;
+    config.icws.password = 'icwatch';
+    config.icws.backoff = { ...config.icws.backoff, initialMs: 50, maxMs: 300 };
+    config.redis.url = SHARED_REDIS_URL;
+    config.redis.keyPrefix = prefix;
+    config.http.port = 0;
+    config.presence.subscribeDebounceMs = 100;
+    config.presence.metricWorkgroups = ['Support'];
+    const out = new PassThrough();
+    out.on('data', (d: Buffer) => (log += d.toString()));
+    metrics = new Metrics({ defaultMetrics: false });
+    daemon = new Daemon(config, { logger: createLogger({ stream: out, level: 'debug' }), buildStages, metrics });
+    await daemon.start();
+  });
+  after(async () => {
+    await daemon?.stop('test');
+    await sim?.close();
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  const keys = () => mirrorKeys(prefix);
+  const converged = (what: string) => waitFor(what, async () => ((await statusDifference(sim, redis, keys())) === '' ? true : undefined), 20000);
+
+  it('mirrors every user status and the catalogue after the first sync; the subscription lists every mirrored id', async () => {
+    await waitFor('the users', async () => ((await redis.scard(keys().ids)) === USERS ? true : undefined), 20000);
+    await converged('the statuses after the first sync');
+    expect(await redis.hlen(keys().statuses)).to.be.greaterThan(10);
+    const catalogue = await redis.hgetall(keys().statuses);
+    expect(JSON.parse(catalogue['Available']!)).to.include({ groupTag: 'AVAILABLE' });
+    const puts = sim.control.statusSubscriptionPuts().filter((p) => p.status === 200);
+    expect(puts.length).to.be.greaterThan(0);
+    const ids = (await redis.smembers(keys().ids)).sort();
+    expect([...puts.at(-1)!.userIds].sort()).to.deep.equal(ids);
+    const entries = await redis.xrange(keys().changes, '-', '+');
+    expect(entries.some(([, f]) => f[f.indexOf('op') + 1] === 'status')).to.equal(true);
+    const seqs = await streamSeqs(redis, keys());
+    seqs.forEach((s, i) => i && expect(s).to.equal(seqs[i - 1]! + 1));
+    expect(await metricValue('icwatch_presence_users')).to.equal((await mirroredStatuses(redis, keys())).size);
+  });
+
+  async function metricValue(name: string, labels = ''): Promise<number> {
+    const text = await metrics.registry.metrics();
+    const line = text.split('\n').find((l) => l.startsWith(name + labels + ' ') || (labels === '' && l.startsWith(name + ' ')));
+    return Number(line?.split(' ')[1]);
+  }
+
+  it('follows status churn exactly, with available derived from the catalogue, case-insensitively', async () => {
+    sim.control.statusChurn(400);
+    await converged('the statuses after churn');
+    const [agent] = sim.control.users();
+    const id = agent!.configurationId.id;
+    sim.control.setStatus(id, { statusId: 'available', loggedIn: true, onPhone: false });
+    await converged('a status set in lower case');
+    const entries = await redis.xrevrange(keys().changes, '+', '-', 'COUNT', 50);
+    const mine = entries
+      .map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]])))
+      .find((e) => e.id === id && e.op === 'status');
+    expect(mine, 'the status entry of the change').to.not.equal(undefined);
+    expect(JSON.parse(mine!.data)).to.include({ statusId: 'available' });
+    sim.control.setStatus(id, { onPhone: true });
+    await converged('on the phone');
+    const again = await redis.xrevrange(keys().changes, '+', '-', 'COUNT', 5);
+    const last = again.map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]]))).find((e) => e.id === id);
+    expect(JSON.parse(last!.data)).to.deep.equal({ onPhone: true, onPhoneChanged: JSON.parse(last!.data).onPhoneChanged, available: false });
+  });
+
+  it('keeps the subscription equal to the mirror as users come and go (always the whole list); a removed user loses its status', async () => {
+    const before = sim.control.statusSubscriptionPuts().length;
+    const [gone] = sim.control.users().slice(-1);
+    const goneId = gone!.configurationId.id;
+    expect(await redis.exists(keys().status(goneId))).to.equal(1);
+    sim.control.removeUser(goneId);
+    await waitFor('the removal', async () => ((await redis.exists(keys().user(goneId))) === 0 ? true : undefined));
+    expect(await redis.exists(keys().status(goneId))).to.equal(0);
+    const newcomer = structuredClone(sim.control.users()[0]!);
+    newcomer.configurationId = { ...newcomer.configurationId, id: 'newcomer', displayName: 'New Comer' };
+    sim.control.addUser(newcomer);
+    await waitFor('a PUT with the newcomer', () =>
+      sim.control
+        .statusSubscriptionPuts()
+        .slice(before)
+        .find((p) => p.userIds.includes('newcomer')),
+    );
+    await converged('the newcomer has a status');
+    const puts = sim.control.statusSubscriptionPuts().slice(before);
+    const ids = (await redis.smembers(keys().ids)).sort();
+    expect([...puts.at(-1)!.userIds].sort()).to.deep.equal(ids);
+    for (const put of puts) expect(put.userIds.length, 'every PUT carries the whole list').to.be.greaterThan(USERS - 5);
+  });
+
+  it('re-subscribes after a new session and converges on what changed meanwhile', async () => {
+    const sessionsBefore = new Set(sim.control.statusSubscriptionPuts().map((p) => p.sessionId));
+    sim.control.expireSessions();
+    sim.control.statusChurn(100);
+    await waitFor('a PUT in a new session', () => sim.control.statusSubscriptionPuts().find((p) => !sessionsBefore.has(p.sessionId) && p.status === 200));
+    await converged('the statuses after the new session');
+  });
+
+  it('counts the available agents of the workgroups presence.metricWorkgroups lists', async () => {
+    const truth = () => {
+      const statuses = new Map(sim.control.statuses().map((s) => [s.userId, s]));
+      return sim.control.users().filter((u) => {
+        const s = statuses.get(u.configurationId.id);
+        const inSupport = ((u.workgroups as { id: string }[] | undefined) ?? []).some((w) => w.id === 'Support');
+        return (
+          inSupport && s?.loggedIn === true && s.onPhone !== true && ['available', 'available, no acd', 'available, remote'].includes(s.statusId.toLowerCase())
+        );
+      }).length;
+    };
+    await waitFor(
+      'the gauge equals the truth',
+      async () => ((await metricValue('icwatch_available_agents', '{workgroup="Support"}')) === truth() ? true : undefined),
+      10000,
+    );
+  });
+});
