@@ -178,7 +178,7 @@ describe('ICWS users feed against the simulator', () => {
     probe = new FeedProbe(testConfig(sim.url, { icws: { transport: 'sse' } })).start();
     await probe.fullReplace(1);
     sim.control.injectRaw('{"__type": "urn:inin.com:configuration.people:usersMessage", "isDelta": tru');
-    sim.control.injectRaw(JSON.stringify({ __type: 'urn:inin.com:status:userStatusMessage', isDelta: true }));
+    sim.control.injectRaw(JSON.stringify({ __type: 'urn:inin.com:queues:queueContentsMessage', isDelta: true }));
     sim.control.injectRaw(JSON.stringify({ __type: 'urn:inin.com:configuration.people:usersMessage', isDelta: 'yes' }));
     sim.control.setProperties(sim.control.users()[0]!.configurationId.id, { extension: '6161' });
     await waitFor('delta after the bad messages', () => probe!.messages.find((m) => m.message.changed?.[0]?.extension === '6161'));

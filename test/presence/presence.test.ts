@@ -120,7 +120,7 @@ describe('presence end to end (simulator → mirror)', function () {
   async function metricValue(name: string, labels = ''): Promise<number> {
     const text = await metrics.registry.metrics();
     const line = text.split('\n').find((l) => l.startsWith(name + labels + ' ') || (labels === '' && l.startsWith(name + ' ')));
-    return Number(line?.split(' ')[1]);
+    return line === undefined ? 0 : Number(line.split(' ')[1]);
   }
 
   it('follows status churn exactly, with available derived from the catalogue, case-insensitively', async () => {
@@ -191,5 +191,79 @@ describe('presence end to end (simulator → mirror)', function () {
       async () => ((await metricValue('icwatch_available_agents', '{workgroup="Support"}')) === truth() ? true : undefined),
       10000,
     );
+  });
+
+  const raw = (message: unknown) => sim.control.injectRaw(JSON.stringify(message));
+  const USERS_MESSAGE = 'urn:inin.com:configuration.people:usersMessage';
+  const USER_STATUS_MESSAGE = 'urn:inin.com:status:userStatusMessage';
+
+  it('leaves out an id the server answers 404 for, and follows everyone else', async () => {
+    const before = sim.control.statusSubscriptionPuts().length;
+    // A user the mirror holds and the server does not know (as when ICWS removed it before the mirror heard).
+    raw({ __type: USERS_MESSAGE, isDelta: true, added: [{ configurationId: { id: 'ghost', displayName: 'Ghost' }, extension: '9999' }] });
+    const ok = await waitFor('a PUT refused, then one without the ghost', () => {
+      const puts = sim.control.statusSubscriptionPuts().slice(before);
+      const refused = puts.findIndex((p) => p.status === 404 && p.userIds.includes('ghost'));
+      return refused >= 0 ? puts.slice(refused + 1).find((p) => p.status === 200) : undefined;
+    });
+    expect(ok.userIds).to.not.include('ghost');
+    expect(ok.userIds.length).to.equal((await redis.scard(keys().ids)) - 1);
+    expect(log).to.include('the server does not know user ghost');
+    sim.control.statusChurn(50);
+    await converged('the statuses with the ghost left out');
+  });
+
+  it('keeps a status that arrives before its user and writes it with the user; an unknown statusId is kept and counted', async () => {
+    const unknownBefore = await metricValue('icwatch_unknown_status_ids_total');
+    raw({ __type: USER_STATUS_MESSAGE, isDelta: true, userStatusList: [{ userId: 'latecomer', statusId: 'Lunar Walk', loggedIn: true, onPhone: false }] });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await redis.exists(keys().status('latecomer')), 'no status without its user').to.equal(0);
+    raw({ __type: USERS_MESSAGE, isDelta: true, added: [{ configurationId: { id: 'latecomer', displayName: 'Late Comer' }, extension: '4242' }] });
+    await waitFor('the status with its user', async () => ((await redis.exists(keys().status('latecomer'))) === 1 ? true : undefined));
+    expect(await redis.hgetall(keys().status('latecomer'))).to.deep.equal({ statusId: '"Lunar Walk"', loggedIn: 'true', onPhone: 'false' });
+    expect(await metricValue('icwatch_unknown_status_ids_total')).to.equal(unknownBefore + 1);
+    // In the stream, the user's entry comes first, then its status, not available (the catalogue does not know it).
+    const entries = (await redis.xrevrange(keys().changes, '+', '-', 'COUNT', 2)).reverse().map(([, f]) => [f[f.indexOf('op') + 1], f[f.indexOf('id') + 1]]);
+    expect(entries).to.deep.equal([
+      ['upsert', 'latecomer'],
+      ['status', 'latecomer'],
+    ]);
+    raw({ __type: USERS_MESSAGE, isDelta: true, removed: ['latecomer', 'ghost'] });
+    await waitFor('the latecomer gone with its status', async () => ((await redis.exists(keys().status('latecomer'))) === 0 ? true : undefined));
+  });
+
+  it('counts a malformed userStatusMessage, skips it and asks the statuses afresh in the same session', async () => {
+    const malformed = await metricValue('icwatch_messages_total', '{type="malformed",delta=""}');
+    const puts = sim.control.statusSubscriptionPuts().length;
+    const sessions = sim.control.sessions().length;
+    raw({
+      __type: USER_STATUS_MESSAGE,
+      isDelta: true,
+      userStatusList: [{ userId: sim.control.users()[1]!.configurationId.id, statusId: 'Available', loggedIn: 'yes' }],
+    });
+    await waitFor('a fresh PUT', () => (sim.control.statusSubscriptionPuts().length > puts ? true : undefined));
+    expect(await metricValue('icwatch_messages_total', '{type="malformed",delta=""}')).to.equal(malformed + 1);
+    expect(log).to.include('loggedIn is "yes", expected true or false');
+    expect(sim.control.sessions().length).to.equal(sessions);
+    await converged('the statuses after the resync');
+  });
+
+  it('writes {available} entries for the users a catalogue change moves in or out of an available group', async () => {
+    const statuses = sim.control.statuses();
+    const onBreak = statuses.filter((s) => s.loggedIn === true && s.onPhone !== true && s.statusId.toLowerCase() === 'at lunch');
+    for (const s of statuses.filter((x) => x.loggedIn === true && x.onPhone !== true).slice(0, 3)) sim.control.setStatus(s.userId, { statusId: 'At Lunch' });
+    await converged('three agents at lunch');
+    const atLunch = sim.control.statuses().filter((s) => s.loggedIn === true && s.onPhone !== true && s.statusId.toLowerCase() === 'at lunch');
+    expect(atLunch.length).to.be.at.least(Math.max(3, onBreak.length));
+    const lunch = (await redis.hgetall(keys().statuses))['At Lunch']!;
+    const seq = Number(await redis.hget(keys().meta, 'seq'));
+    sim.control.setStatusMessage({ ...(JSON.parse(lunch) as Record<string, unknown>), groupTag: 'AVAILABLE' } as never);
+    await waitFor('the catalogue changed', async () =>
+      JSON.parse((await redis.hgetall(keys().statuses))['At Lunch']!).groupTag === 'AVAILABLE' ? true : undefined,
+    );
+    const entries = await redis.xrange(keys().changes, String(seq + 1), '+');
+    const flipped = entries.map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]])));
+    expect(flipped.map((e) => e.id).sort()).to.deep.equal(atLunch.map((s) => s.userId).sort());
+    for (const e of flipped) expect(e).to.include({ op: 'status', data: '{"available":true}' });
   });
 });
