@@ -243,7 +243,7 @@ describe('presence end to end (simulator → mirror)', function () {
     });
     await waitFor('a fresh PUT', () => (sim.control.statusSubscriptionPuts().length > puts ? true : undefined));
     expect(await metricValue('icwatch_messages_total', '{type="malformed",delta=""}')).to.equal(malformed + 1);
-    expect(log).to.include('loggedIn is "yes", expected true or false');
+    expect(log).to.match(/malformed ICWS message skipped: userStatusMessage: .*loggedIn is \\"yes\\", expected true or false; asking the statuses afresh/);
     expect(sim.control.sessions().length).to.equal(sessions);
     await converged('the statuses after the resync');
   });
