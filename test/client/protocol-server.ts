@@ -4,14 +4,16 @@
  * `status`), upsert / status / remove frames with one gap-free seq, resumes with since/epoch from its log, and
  * `reset` + a fresh snapshot on a new epoch. `GET /v1/users` answers the same state (the client's HTTP start). It
  * keeps its own copy of each user, merged by the contract's rules (not by the client's code), for the tests to
- * compare the client's map with.
+ * compare the client's map with. Other paths answer what a test routes to them (`route`), else 404. A browser's
+ * subprotocols (`icwatch.v1` with the token's) are answered with `icwatch.v1`, as icwatch does.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { serverFrameText, type ServerFrame, type UserProps, type UserRecord } from '../../src/protocol/frames.js';
 
 type ChangeFrame = Extract<ServerFrame, { type: 'upsert' | 'status' | 'remove' }>;
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export class ProtocolServer {
   epoch = 'e1';
@@ -23,6 +25,7 @@ export class ProtocolServer {
   /** Users per snapshot frame (several frames for one snapshot when there are more). */
   chunk = 2;
   private log: ChangeFrame[] = [];
+  private readonly routes = new Map<string, Handler>();
   private readonly live = new Set<WebSocket>();
   private constructor(
     private readonly http: Server,
@@ -31,17 +34,25 @@ export class ProtocolServer {
 
   static async start(users: UserRecord[] = []): Promise<ProtocolServer> {
     const http = createServer();
-    const wss = new WebSocketServer({ server: http, path: '/v1/users' });
+    const wss = new WebSocketServer({ server: http, path: '/v1/users', handleProtocols: (protocols) => (protocols.has('icwatch.v1') ? 'icwatch.v1' : false) });
     const s = new ProtocolServer(http, wss);
     for (const { id, ...props } of users) s.users.set(id, props);
     http.on('request', (req, res) => {
-      if (req.method === 'GET' && new URL(req.url ?? '/', 'http://x').pathname === '/v1/users') {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (req.method === 'GET' && path === '/v1/users') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ epoch: s.epoch, seq: s.seq, users: s.records() }));
-      } else res.writeHead(404).end();
+      } else if (s.routes.has(path)) s.routes.get(path)!(req, res);
+      else res.writeHead(404).end();
     });
     wss.on('connection', (socket, req) => s.connected(socket, new URL(req.url ?? '/', 'ws://x')));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     return s;
+  }
+
+  /** Answers `path` (any method) with `handler`. */
+  route(path: string, handler: Handler): this {
+    this.routes.set(path, handler);
+    return this;
   }
 
   get base(): string {
