@@ -5,13 +5,15 @@
  * a bounded backoff with jitter (a drop, a shutdown, a code the table does not list), or stop for good (1008, 1009:
  * the client broke the protocol). A resume receives exactly what it missed; when the mirror restarted (a new epoch)
  * or the server no longer holds what it missed, the client is reset and gets a fresh snapshot. Runs in browsers and
- * in Node.
+ * in Node. Presence (docs/presence.md) rides along: each user's `status`, merged from `status` frames, and the
+ * workgroup counts derived from users and statuses.
  */
 import { closeCode } from '../protocol/close-codes.js';
 import { clientFrameText, parseServerFrame, type ServerFrame, type UserProps, type UserRecord } from '../protocol/frames.js';
 import { Backoff } from '../util/backoff.js';
 import { UserDirectory, type Change } from './directory.js';
 import { Emitter } from './emitter.js';
+import type { WorkgroupCounts } from './presence.js';
 import {
   CLIENT_BACKOFF,
   CLIENT_HTTP_TIMEOUT_MS,
@@ -82,6 +84,20 @@ export class IcwatchClient extends Emitter<ClientEvents> {
   /** Users whose `property` has `value` (indexed properties are looked up, others scanned). */
   find(property: string, value: unknown): UserRecord[] {
     return this.directory.find(property, value);
+  }
+
+  /**
+   * Every workgroup some user lists (their `workgroups` property), sorted by id: how many users list it (`agents`)
+   * and how many of those are logged in, available and on the phone, as their statuses say. Kept up to date with
+   * every change (no scan), as `GET /v1/workgroups` counts them.
+   */
+  workgroups(): WorkgroupCounts[] {
+    return this.directory.workgroups();
+  }
+
+  /** The users of `workgroupId` whose status is available (`status.available`, as the server derives it), sorted by id. */
+  available(workgroupId: string): UserRecord[] {
+    return this.directory.available(workgroupId);
   }
 
   /** The underlying socket of the current connection (a `ws` WebSocket in Node). */
@@ -307,13 +323,20 @@ export class IcwatchClient extends Emitter<ClientEvents> {
         }
         break;
       case 'upsert':
-      case 'remove': {
+      case 'remove':
+      case 'status': {
         if (this.seq === null || f.seq <= this.seq) return; // before a snapshot, or already applied
         if (this.unfiltered && f.seq !== this.seq + 1) this.emit('gap', this.seq + 1, f.seq);
-        const change: Change = f.type === 'upsert' ? { op: 'upsert', seq: f.seq, id: f.id, data: f.data } : { op: 'remove', seq: f.seq, id: f.id };
-        this.directory.apply(change);
-        this.seq = f.seq;
-        this.emit('change', change);
+        if (f.type === 'status') {
+          const status = this.directory.applyStatus(f.id, f.data);
+          this.seq = f.seq;
+          this.emit('status', { seq: f.seq, id: f.id, data: f.data, status });
+        } else {
+          const change: Change = f.type === 'upsert' ? { op: 'upsert', seq: f.seq, id: f.id, data: f.data } : { op: 'remove', seq: f.seq, id: f.id };
+          this.directory.apply(change);
+          this.seq = f.seq;
+          this.emit('change', change);
+        }
         if (this.state !== 'live' && this.helloSeq !== null && f.seq >= this.helloSeq) this.caughtUp();
         break;
       }

@@ -1,9 +1,11 @@
 /**
  * The client's local copy of the directory: users by id, and value → ids lookups for the properties the
  * application asked to index (any other property is found by a scan). A value is keyed as the string itself
- * when it is one, else by its JSON, as the mirror's own `{P}:idx:<property>` does.
+ * when it is one, else by its JSON, as the mirror's own `{P}:idx:<property>` does. Each user's presence is its
+ * `status` property (docs/presence.md), and the workgroup counts follow every change (src/client/presence.ts).
  */
 import type { UserProps, UserRecord } from '../protocol/frames.js';
+import { availableRecords, mergeStatus, statusOf, WorkgroupTally, type UserStatus, type WorkgroupCounts } from './presence.js';
 
 /** One change applied to the local map: `data` holds the new values, `null` for a property that was cleared. */
 export type Change = { op: 'upsert'; seq: number; id: string; data: UserProps } | { op: 'remove'; seq: number; id: string };
@@ -13,6 +15,7 @@ const indexKey = (value: unknown): string => (typeof value === 'string' ? value 
 export class UserDirectory {
   private map = new Map<string, UserProps>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
+  private readonly tally = new WorkgroupTally();
 
   constructor(indexedProperties: readonly string[] = []) {
     for (const p of indexedProperties) this.indexes.set(p, new Map());
@@ -45,8 +48,14 @@ export class UserDirectory {
   replace(users: Iterable<UserRecord> | Map<string, UserProps>): void {
     this.map = new Map();
     for (const index of this.indexes.values()) index.clear();
+    this.tally.clear();
     if (users instanceof Map) for (const [id, props] of users) this.put(id, props);
-    else for (const { id, ...props } of users) this.put(id, props);
+    else
+      for (const { id, ...props } of users) {
+        const twice = this.map.get(id); // a list naming a user twice: the last one counts, once
+        if (twice) this.unindex(id, twice);
+        this.put(id, props);
+      }
   }
 
   apply(change: Change): void {
@@ -64,8 +73,36 @@ export class UserDirectory {
     this.put(change.id, user);
   }
 
+  /**
+   * A status frame: `data` merged into the user's `status` (`null` deletes a property; a status left without
+   * `statusId` is gone). Returns the status after it. A status for a user not held yet starts its record (the
+   * user's properties merge into it when they come), as an upsert for an unknown user does.
+   */
+  applyStatus(id: string, data: UserProps): UserStatus | undefined {
+    const before = this.map.get(id);
+    const status = mergeStatus(statusOf(before), data);
+    if (!before && !status) return undefined;
+    const user = { ...before };
+    if (status) user.status = status;
+    else delete user.status;
+    if (before) this.unindex(id, before);
+    this.put(id, user);
+    return status;
+  }
+
+  /** Every workgroup some user lists, sorted by id, with its agents and how many are logged in, available, on the phone. */
+  workgroups(): WorkgroupCounts[] {
+    return this.tally.workgroups();
+  }
+
+  /** The records of the users of `workgroupId` whose status is available, sorted by id. */
+  available(workgroupId: string): UserRecord[] {
+    return availableRecords(this.tally.members(workgroupId), (id) => this.map.get(id));
+  }
+
   private put(id: string, props: UserProps): void {
     this.map.set(id, props);
+    this.tally.add(id, props);
     for (const [property, index] of this.indexes) {
       if (props[property] === undefined) continue;
       const key = indexKey(props[property]);
@@ -76,6 +113,7 @@ export class UserDirectory {
   }
 
   private unindex(id: string, props: UserProps): void {
+    this.tally.remove(id, props);
     for (const [property, index] of this.indexes) {
       if (props[property] === undefined) continue;
       const key = indexKey(props[property]);

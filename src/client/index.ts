@@ -4,6 +4,7 @@
  *
  *   const client = new IcwatchClient({ url: 'http://127.0.0.1:8080', snapshot: 'http' }).start();
  *   client.on('change', (c) => console.log(c.seq, c.op, c.id, client.get(c.id)));
+ *   client.on('status', (s) => console.log(s.seq, s.id, s.status?.statusId, client.workgroups()));
  */
 import { parseServerFrame } from '../protocol/frames.js';
 
@@ -17,6 +18,7 @@ export {
   type IcwatchClientOptions,
 } from './client.js';
 export { UserDirectory, type Change } from './directory.js';
+export type { StatusChange, UserStatus, WorkgroupCounts } from './presence.js';
 export {
   parseServerFrame,
   type ClientFrame,
@@ -29,6 +31,7 @@ export {
   type ResetReason,
   type ServerFrame,
   type SnapshotFrame,
+  type StatusFrame,
   type UpsertFrame,
   type UserProps,
   type UserRecord,

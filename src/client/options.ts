@@ -2,6 +2,7 @@
 import type { BackoffOptions } from '../util/backoff.js';
 import type { HelloFrame, ResetFrame, ServerFrame } from '../protocol/frames.js';
 import type { Change } from './directory.js';
+import type { StatusChange } from './presence.js';
 import type { ConnectionEndedError, FetchLike, RefusedError, WebSocketFactory } from './transport.js';
 
 export interface IcwatchClientOptions {
@@ -40,6 +41,8 @@ export type ClientState = 'idle' | 'connecting' | 'syncing' | 'live' | 'waiting'
 export interface ClientEvents {
   /** A change applied to the local map (after it was applied). */
   change: (change: Change) => void;
+  /** A status frame applied to the local map (after it was applied): `status` is the user's status now, undefined when it has none. */
+  status: (change: StatusChange) => void;
   /** The local map holds the server's state as of `seq` (after a snapshot, or a resume that caught up). */
   synced: (seq: number) => void;
   /** The local map is about to be replaced by a fresh snapshot (a new epoch, or the server could not resume). */

@@ -1,7 +1,9 @@
 /// <reference lib="dom" />
 /**
  * The live page at `/`: the directory from icwatch/client (HTTP snapshot, then the WebSocket from its seq, resumed
- * after drops), and the daemon's status polled from /v1/status with a live lag chart. The token comes from the URL's
+ * after drops) with each user's presence (docs/presence.md: the status in words from `GET /v1/statuses`, coloured by
+ * group, an available marker), a workgroup filter and a live panel of the workgroups' counts, and the daemon's status
+ * polled from /v1/status with a live lag chart. The token comes from the URL's
  * fragment (`/#access_token=…`, never sent to a server), is kept in the tab's session storage and taken out of the
  * address bar; it goes in the Authorization header and the WebSocket's subprotocols, never in a request URL.
  */
@@ -11,6 +13,9 @@ import type { Readiness, StatusView } from '../http/types.js';
 import { ms, text } from './format.js';
 import { heldText } from '../http/live-page.js';
 import { LagChart, windowLag, type HistogramSample } from './lag-chart.js';
+import { StatusCatalogue } from './presence.js';
+import { adoptPresenceStyle } from './presence-style.js';
+import { perFrame, WorkgroupFilter, WorkgroupsPanel } from './workgroups-panel.js';
 
 /** Status poll interval, and the span of the chart (in polls: 5 minutes). */
 const POLL_SECONDS = 2;
@@ -46,9 +51,29 @@ function takeToken(): string | undefined {
   }
 }
 
-const table = new DirectoryTable($<HTMLTableElement>('#directory'), $('#shown'));
+/** GET a JSON path of icwatch with the token (in the Authorization header, never in the URL). */
+async function getJson(path: string): Promise<unknown> {
+  const headers: Record<string, string> = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const res = await fetch(path, { headers });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return res.json();
+}
+
+adoptPresenceStyle();
+const client = new IcwatchClient({ url: location.origin, token, snapshot: 'http', backoff: { initialMs: 250, maxMs: 5000, multiplier: 2, jitter: 0.5 } });
+// Without the catalogue (an icwatch without presence, a refused or failed request) a status shows its statusId.
+const catalogue = new StatusCatalogue(getJson, () => table.redraw(client.users));
+const table = new DirectoryTable($<HTMLTableElement>('#directory'), $('#shown'), (status) => catalogue.view(status));
 const search = $<HTMLInputElement>('#search');
 search.addEventListener('input', () => table.filter(search.value));
+const filter = new WorkgroupFilter($('.search'), search, (id) => table.filterWorkgroup(id));
+const panel = new WorkgroupsPanel($('.panels'));
+/** The panel and the filter's options, drawn at most once per animation frame however many changes arrive. */
+const drawWorkgroups = perFrame(() => {
+  const workgroups = client.workgroups();
+  panel.render(workgroups);
+  filter.render(workgroups);
+});
 document.addEventListener('keydown', (ev) => {
   // "/" jumps to the search box (unless typing elsewhere); Escape clears it.
   if (ev.key === '/' && document.activeElement !== search && !(document.activeElement instanceof HTMLInputElement)) {
@@ -60,7 +85,6 @@ document.addEventListener('keydown', (ev) => {
   }
 });
 
-const client = new IcwatchClient({ url: location.origin, token, snapshot: 'http', backoff: { initialMs: 250, maxMs: 5000, multiplier: 2, jitter: 0.5 } });
 let shownMap: unknown = null;
 client.on('synced', (seq) => {
   if (client.users !== shownMap) {
@@ -69,15 +93,27 @@ client.on('synced', (seq) => {
     table.filter(search.value);
   }
   setText('#client-seq > td', String(seq));
+  drawWorkgroups();
 });
-client.on('change', (c) => {
-  table.update(c.id, client.get(c.id));
-  setText('#client-seq > td', String(c.seq));
+/** One line in the last changes list. */
+function recent(line: string): void {
   const li = document.createElement('li');
-  li.textContent = `${c.seq} ${c.op} ${c.id}${c.op === 'upsert' ? ` ${Object.keys(c.data).join(', ')}` : ''}`;
+  li.textContent = line;
   const list = $('#changes');
   list.prepend(li);
   while (list.children.length > RECENT_CHANGES) list.lastElementChild!.remove();
+}
+client.on('change', (c) => {
+  table.update(c.id, client.get(c.id));
+  setText('#client-seq > td', String(c.seq));
+  recent(`${c.seq} ${c.op} ${c.id}${c.op === 'upsert' ? ` ${Object.keys(c.data).join(', ')}` : ''}`);
+  drawWorkgroups();
+});
+client.on('status', (s) => {
+  table.update(s.id, client.get(s.id));
+  setText('#client-seq > td', String(s.seq));
+  recent(`${s.seq} status ${s.id} ${Object.keys(s.data).join(', ')}`);
+  drawWorkgroups();
 });
 const STATE_TEXT: Record<ClientState, string> = {
   idle: 'not connected',
@@ -96,6 +132,7 @@ client.on('state', (state, detail) => {
 });
 client.on('error', () => {}); // shown through the state
 client.start();
+void catalogue.load();
 
 // ---- status and lag ----
 
@@ -123,10 +160,7 @@ function leadership(s: Status): string {
 
 async function pollStatus(): Promise<void> {
   try {
-    const headers: Record<string, string> = { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
-    const res = await fetch('/v1/status', { headers });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const s = (await res.json()) as Status;
+    const s = (await getJson('/v1/status')) as Status;
     setText('#st-daemon > td', `${s.daemon ?? '—'} (version ${s.version ?? '?'})`);
     setText('#st-session > td', s.session ?? '—');
     setText('#st-leader > td', leadership(s));
