@@ -5,6 +5,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import type { MirrorKeys } from '../../src/mirror/keys.js';
+import { availableGroupSet, groupsOfCatalogue, isAvailable } from '../../src/mirror/presence.js';
 
 export type Props = Record<string, unknown>;
 /** A user as the simulator holds it. */
@@ -26,6 +27,24 @@ export function parseUserHash(hash: Record<string, string>): Props {
 export async function readMirror(reader: Redis | Cluster, keys: MirrorKeys): Promise<Map<string, Props>> {
   const hashes = await readUserHashes(reader, keys);
   return new Map([...hashes].map(([id, hash]) => [id, parseUserHash(hash)]));
+}
+
+/**
+ * The mirror's users as a reader sees them with presence: each user's `status` (its status hash decoded, plus
+ * `available` by the catalogue and `availableGroups`) when it has one.
+ */
+export async function readMirrorWithStatuses(reader: Redis | Cluster, keys: MirrorKeys, availableGroups = ['AVAILABLE']): Promise<Map<string, Props>> {
+  const users = await readMirror(reader, keys);
+  const groups = groupsOfCatalogue(Object.entries(await reader.hgetall(keys.statuses)));
+  const available = availableGroupSet(availableGroups);
+  const ids = [...users.keys()];
+  const hashes = await Promise.all(ids.map((id) => reader.hgetall(keys.status(id))));
+  ids.forEach((id, i) => {
+    if (!Object.keys(hashes[i]!).length) return;
+    const status = parseUserHash(hashes[i]!);
+    users.get(id)!.status = { ...status, available: isAvailable(status, groups, available) };
+  });
+  return users;
 }
 
 /** Simulator users reduced to the subscribed properties: what the mirror must hold. */
