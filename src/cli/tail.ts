@@ -1,6 +1,6 @@
 /**
  * `icwatch tail`: the reference consumer, built on `icwatch/client` (src/client). Prints one line per change (`<seq> upsert <id> {…}` /
- * `<seq> remove <id>`), a summary line per snapshot, and resumes with since/epoch after a close as the close table
+ * `<seq> remove <id>`; with presence `<seq> status <id> {…}`), a summary line per snapshot, and resumes with since/epoch after a close as the close table
  * advises (README, "Close codes"). `--json` prints the raw frames instead. Exits 0 on SIGINT/SIGTERM, 1 after a
  * close whose advice is not to reconnect.
  */
@@ -60,6 +60,7 @@ export async function tailCommand(opts: TailOptions, io: TailIo = { stdout: proc
         users = 0;
       }
     } else if (f.type === 'upsert') out(`${f.seq} upsert ${f.id} ${JSON.stringify(f.data)}`);
+    else if (f.type === 'status') out(`${f.seq} status ${f.id} ${JSON.stringify(f.data)}`);
     else if (f.type === 'remove') out(`${f.seq} remove ${f.id}`);
     else if (f.type === 'reset') out(`reset reason=${f.reason} epoch=${f.epoch}`);
     else if (f.type === 'error') note(`the server says: ${f.error}`);
