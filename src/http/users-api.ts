@@ -87,10 +87,10 @@ export class UsersReads {
   readonly workgroupsPath: string;
   readonly statusesPath: string;
   /**
-   * The workgroups of the newest seq asked for, shared by the requests at that seq; held by the view's state, so
-   * that it goes when the view drops it.
+   * The newest workgroup index, built or waiting for its turn; held by the view's state, so that it goes when the
+   * view drops it.
    */
-  private readonly workgroupIndexes = new WeakMap<ViewState, { etag: string; index: Promise<WorkgroupIndex> }>();
+  private readonly workgroupIndexes = new WeakMap<ViewState, IndexFlight>();
 
   constructor(private readonly options: UsersReadsOptions) {
     this.limits = { ...READ_LIMITS, ...options.limits };
@@ -221,8 +221,9 @@ export class UsersReads {
   }
 
   /**
-   * The workgroups as of the view's current seq, or null when If-None-Match holds that seq (then 304 is answered).
-   * Indexed once per seq, in a turn of the body builds (it reads every user), shared by the requests at that seq.
+   * The workgroups as of the view's current seq or later, or null when If-None-Match holds that seq (then 304 is
+   * answered). Indexed in a turn of the body builds (it reads every user), as the bodies are: requests share the
+   * index of their seq or a later one, or the one waiting for its turn (it reads the view when the turn comes).
    */
   private async workgroupsNow(req: IncomingMessage, res: ServerResponse): Promise<WorkgroupIndex | null> {
     const inm = req.headers['if-none-match'];
@@ -233,22 +234,24 @@ export class UsersReads {
     }
     const state = await this.view.current();
     const at: MirrorHead = { epoch: state.epoch, seq: state.seq };
-    const etag = etagOf(at);
-    if (matches(inm, etag)) {
+    if (matches(inm, etagOf(at))) {
       notModified(res, at);
       return null;
     }
-    let held = this.workgroupIndexes.get(state);
-    if (held?.etag !== etag) {
+    const held = this.workgroupIndexes.get(state);
+    if (held && (held.at === null || (held.at.epoch === at.epoch && held.at.seq >= at.seq))) return held.index;
+    const flight: IndexFlight = { at: null, index: Promise.resolve(null as unknown as WorkgroupIndex) };
+    flight.index = this.builds.turn(async () => {
+      const now = await this.view.current();
       // Taken at once, before any await: the view's map moves on in place, its users do not.
-      const users = [...state.users];
-      const index = this.builds.turn(() => indexWorkgroups(at, users, this.limits.buildSliceMs));
-      this.workgroupIndexes.set(state, (held = { etag, index }));
-      index.catch(() => {
-        if (this.workgroupIndexes.get(state)?.index === index) this.workgroupIndexes.delete(state); // too busy: the next request tries again
-      });
-    }
-    return held.index;
+      flight.at = { epoch: now.epoch, seq: now.seq };
+      return indexWorkgroups(flight.at, [...now.users], this.limits.buildSliceMs);
+    });
+    this.workgroupIndexes.set(state, flight);
+    flight.index.catch(() => {
+      if (this.workgroupIndexes.get(state) === flight) this.workgroupIndexes.delete(state); // not built (too busy): the next request tries again
+    });
+    return flight.index;
   }
 
   /** GET /v1/workgroups: each workgroup's agents and how many of them are logged in, available, on the phone. */
@@ -334,6 +337,12 @@ export class UsersReads {
     });
     res.end(req.method === 'HEAD' ? undefined : bytes);
   }
+}
+
+/** A workgroup index being built (`at` null while it waits for its turn) or built. */
+interface IndexFlight {
+  at: MirrorHead | null;
+  index: Promise<WorkgroupIndex>;
 }
 
 /** `path` is `base` or below it. */
