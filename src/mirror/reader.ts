@@ -2,8 +2,9 @@
  * The mirror's one door for reading its Redis layout (README, "The Redis mirror (for readers)"): the head, the change
  * stream in pages, the one consistent snapshot, meta, one user, index lookups, the status catalogue, the held
  * removals, the lease holder, the notify wake-ups and the writer's own load. With presence (docs/presence.md) users
- * come with their `status`; without it no status key is read and `op status` entries are left out of every page. The fan-out, the HTTP reads, the status page and the commands read
- * the mirror only through here, so its key names stay in src/mirror/keys.ts. Nothing here writes.
+ * come with their `status`; without it no status key is read and `op status` entries are left out of every page.
+ * The fan-out, the HTTP reads, the status page and the commands read the mirror only through here, so its key names
+ * stay in src/mirror/keys.ts. Nothing here writes.
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
