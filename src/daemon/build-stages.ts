@@ -40,6 +40,7 @@ export function buildFanout(ctx: StageContext, worker?: string): FanoutServer {
     path: config.websocket.path,
     tokens: config.websocket.tokens,
     properties: config.subscription.properties,
+    presence: config.presence,
     site: sitePolicy(config),
     maxBufferedBytes: config.websocket.maxBufferedBytes,
     snapshotChunkUsers: config.websocket.snapshotChunkUsers,

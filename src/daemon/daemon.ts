@@ -142,6 +142,7 @@ export class Daemon {
         path: config.websocket.path,
         tokens: config.websocket.tokens,
         properties: config.subscription.properties,
+        presence: config.presence,
         indexedProperties: config.redis.indexedProperties,
         limits: config.http.bodies,
       },

@@ -68,7 +68,8 @@ export async function statusView(src: StatusSources): Promise<StatusView> {
   const redisUp = redis ? await redisAnswers(redis) : false;
   let changes: StatusView['recentChanges'] = [];
   if (redis && redisUp) {
-    const reader = new MirrorReader(redis, config.redis.keyPrefix);
+    // With presence the recent changes include status entries (the page shows them; /v1/status scopes them).
+    const reader = new MirrorReader(redis, config.redis.keyPrefix, { presence: config.presence });
     try {
       if (!mirror) {
         figures = await readMeta(reader);

@@ -4,6 +4,7 @@
  * receives it: the fan-out writes these buffers straight to the sockets instead of calling ws.send per client.
  */
 import type { ChangeEntry } from '../mirror/change.js';
+import { STATUS } from '../mirror/status-reads.js';
 import { serverFrameText, type ServerFrame, type UserProps } from '../protocol/frames.js';
 
 /** One unmasked, final WebSocket text frame (RFC 6455 §5.2) carrying `json`. */
@@ -46,9 +47,13 @@ export function pickProps(data: UserProps, props: PropsFilter): UserProps {
   return out;
 }
 
-/** The frame of one change as a client with `props` sees it; null when nothing of it is left for that client. */
+/**
+ * The frame of one change as a client with `props` sees it; null when nothing of it is left for that client. A
+ * status change (presence) is the `status` property's: whole for a client that receives `status`, nothing otherwise.
+ */
 export function changeFrame(entry: ChangeEntry, props: PropsFilter): Buffer | null {
   if (entry.op === 'remove') return frameOf({ type: 'remove', seq: entry.seq, id: entry.id });
+  if (entry.op === 'status') return props && !props.has(STATUS) ? null : frameOf({ type: 'status', seq: entry.seq, id: entry.id, data: entry.data });
   const data = pickProps(entry.data, props);
   if (props && Object.keys(data).length === 0) return null;
   return frameOf({ type: 'upsert', seq: entry.seq, id: entry.id, data });

@@ -2,6 +2,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { PresenceReadOptions } from '../mirror/reader.js';
 import type { SitePolicy, TokenSpec } from './access.js';
 import type { RequestLimits } from './request.js';
 
@@ -15,6 +16,8 @@ export interface FanoutOptions {
   site?: Partial<SitePolicy>;
   /** subscription.properties: what the mirror holds, so what a `props` filter may name. */
   properties: readonly string[];
+  /** presence.*: snapshots carry `status`, status entries become status frames; absent = off. */
+  presence?: PresenceReadOptions;
   maxBufferedBytes: number;
   snapshotChunkUsers: number;
   pingIntervalMs: number;

@@ -54,7 +54,7 @@ export class FanoutServer {
     this.countFrames = (frames) => options.metrics.wsFramesSent.inc(frames);
     this.options = options;
     const limits = (this.limits = { ...FANOUT_LIMITS, ...options.limits });
-    const reader = new MirrorReader(options.redis, options.keyPrefix);
+    const reader = new MirrorReader(options.redis, options.keyPrefix, { presence: options.presence });
     const log = (this.log = componentLogger(options.logger, 'fanout'));
     for (const t of options.tokens) registerSecret(typeof t === 'string' ? t : t.token);
     this.gate = new UpgradeGate({
@@ -64,7 +64,7 @@ export class FanoutServer {
       maxClients: options.maxClients,
       maxPayloadBytes: options.maxClientFrameBytes * limits.hardFrameLimitFactor,
       limits,
-      mirrored: new MirroredProps(options.properties),
+      mirrored: new MirroredProps(options.properties, { status: reader.presence }),
       logger: log,
       clientCount: () => this.clients.size,
       onClient: (ws, socket, request) => this.onClient(ws, socket, request),

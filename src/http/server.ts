@@ -10,6 +10,8 @@ import { redactStrings, redactText } from '../log/redact.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AccessDoor, isRefusal, type SitePolicy } from '../fanout/access.js';
 import { pickProps } from '../fanout/frames.js';
+import type { ChangeEntry } from '../mirror/change.js';
+import { STATUS } from '../mirror/status-reads.js';
 import { hostNameOf } from '../util/loopback.js';
 import { PAGE_STYLE, renderLivePage } from './live-page.js';
 import { PageAssets } from './page-assets.js';
@@ -183,17 +185,28 @@ export class HttpServer {
           this.options.readiness(),
           this.options.lagHistograms?.() ?? lagHistograms(this.options.metrics),
         ]);
-        const scoped = { ...status, recentChanges: status.recentChanges.map((c) => (c.op === 'upsert' ? { ...c, data: pickProps(c.data, grant.props) } : c)) };
+        const scoped = { ...status, recentChanges: scopedChanges(status.recentChanges, grant.props) };
         return sendJson(res, 200, { ...redactStrings(scoped), readiness: redactStrings(readiness), lagHistograms: lag });
       }
       default:
         return sendJson(res, 404, {
           error: 'not found',
           path,
-          endpoints: ['/', '/metrics', '/healthz', '/readyz', '/v1/status', ...(this.reads ? ['/v1/users'] : [])],
+          endpoints: ['/', '/metrics', '/healthz', '/readyz', '/v1/status', ...(this.reads?.paths ?? [])],
         });
     }
   }
+}
+
+/** The recent changes a grant may see: an upsert's properties within its scope, status changes only with `status`. */
+function scopedChanges(changes: readonly ChangeEntry[], props: ReadonlySet<string> | null): ChangeEntry[] {
+  if (!props) return [...changes];
+  const out: ChangeEntry[] = [];
+  for (const c of changes) {
+    if (c.op === 'upsert') out.push({ ...c, data: pickProps(c.data, props) });
+    else if (c.op !== 'status' || props.has(STATUS)) out.push(c);
+  }
+  return out;
 }
 
 /** What /readyz and the status page say of a hold (README "Mass deletions are held"). */

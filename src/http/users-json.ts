@@ -49,9 +49,23 @@ class GrowingBuffer {
 }
 
 /** `expectedBytes`: a guess of the size (the last body of the same query), so that the buffer rarely grows. */
-export async function directoryJson(p: DirectoryPicture, props: PropsFilter, sliceMs: number, expectedBytes = p.ids.length * 256): Promise<Buffer> {
+export function directoryJson(p: DirectoryPicture, props: PropsFilter, sliceMs: number, expectedBytes = p.ids.length * 256): Promise<Buffer> {
+  return usersListJson(`{"epoch":${JSON.stringify(p.epoch)},"seq":${JSON.stringify(p.seq)},"users":[`, p, props, sliceMs, expectedBytes);
+}
+
+/**
+ * The users of `p` as a JSON array closing an object that `opening` begins (up to and with the array's `[`), in
+ * slices: `GET /v1/users` and the agents of `GET /v1/workgroups/<id>`.
+ */
+export async function usersListJson(
+  opening: string,
+  p: Pick<DirectoryPicture, 'ids' | 'users'>,
+  props: PropsFilter,
+  sliceMs: number,
+  expectedBytes = p.ids.length * 256,
+): Promise<Buffer> {
   const out = new GrowingBuffer(expectedBytes);
-  out.append(`{"epoch":${JSON.stringify(p.epoch)},"seq":${JSON.stringify(p.seq)},"users":[`);
+  out.append(opening);
   const budget = new TurnBudget(sliceMs);
   const n = p.ids.length;
   for (let i = 0; i < n;) {

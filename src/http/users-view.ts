@@ -10,6 +10,7 @@
  */
 import type { ChangeEntry } from '../mirror/change.js';
 import type { MirrorHead, MirrorPicture, MirrorReader, OnBadEntry, UserProps } from '../mirror/reader.js';
+import { withStatusChange } from '../mirror/status-reads.js';
 
 export interface ViewLimits {
   /** Users per pipelined round trip while loading. */
@@ -39,6 +40,12 @@ export interface ViewState extends MirrorPicture {
 export function applyChange(users: Map<string, UserProps>, entry: ChangeEntry): void {
   if (entry.op === 'remove') {
     users.delete(entry.id);
+    return;
+  }
+  if (entry.op === 'status') {
+    // Presence: merged into the user's `status`; a status of a user the view does not hold is nobody's.
+    const user = users.get(entry.id);
+    if (user) users.set(entry.id, withStatusChange(user, entry.data));
     return;
   }
   const user: UserProps = { ...users.get(entry.id) };

@@ -1,17 +1,39 @@
 /**
  * The mirror's one door for reading its Redis layout (README, "The Redis mirror (for readers)"): the head, the change
- * stream in pages, the one consistent snapshot, meta, one user, index lookups, the held removals, the lease holder,
- * the notify wake-ups and the writer's own load. The fan-out, the HTTP reads, the status page and the commands read
- * the mirror only through here, so its key names stay in src/mirror/keys.ts. Nothing here writes.
+ * stream in pages, the one consistent snapshot, meta, one user, index lookups, the status catalogue, the held
+ * removals, the lease holder, the notify wake-ups and the writer's own load. With presence (docs/presence.md) users
+ * come with their `status`; without it no status key is read and `op status` entries are left out of every page.
+ * The fan-out, the HTTP reads, the status page and the commands read the mirror only through here, so its key names
+ * stay in src/mirror/keys.ts. Nothing here writes.
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeChangeEntry, type ChangeEntry } from './change.js';
 import { parseHeldInfo, type HeldInfo } from './held.js';
 import { keyNamesToShow, mirrorKeys, type KeyNamesToShow, type MirrorKeys } from './keys.js';
+import { availableGroupSet, type StatusGroups } from './presence.js';
 import type { StoredProps } from './state.js';
+import { catalogueGroups, STATUS, statusRecord, withStatusChange, type StatusRule } from './status-reads.js';
 
 export type RedisClient = Redis | Cluster;
+
+/** presence.enabled and presence.availableGroups, as the readers need them (config.presence fits). */
+export interface PresenceReadOptions {
+  enabled: boolean;
+  availableGroups: readonly string[];
+}
+
+export interface MirrorReaderOptions {
+  /** Users are read with their status (docs/presence.md); absent or disabled: the users alone, no status entries. */
+  presence?: PresenceReadOptions;
+}
+
+/** The status catalogue with the head it was read at. */
+export interface StatusCatalogue {
+  head: MirrorHead;
+  /** The entries (`{statusId, messageText, groupTag, …}`), by statusId. */
+  statuses: unknown[];
+}
 
 /** A user's properties, decoded from its hash (one JSON value per property). */
 export type UserProps = Record<string, unknown>;
@@ -64,7 +86,7 @@ export interface MirrorMeta {
   verifiedAt?: number;
 }
 
-/** One user read with the head, atomically. `props` is {} when the user's hash is absent. */
+/** One user read with the head, atomically. `props` is {} when the user's hash is absent; with presence it holds `status`. */
 export interface UserRead {
   head: MirrorHead;
   /** The user's id; null when an index names nobody for the value. */
@@ -143,10 +165,18 @@ function decodeUserFields(fields: string[]): UserProps {
   return props;
 }
 
-/** Applies one change to a users map in place, as a client does (each entry holds absolute values). */
+/**
+ * Applies one change to a users map in place, as a client does (each entry holds absolute values). A status entry
+ * is merged into the user's `status` (src/mirror/status-reads.ts); one for a user the map does not hold is ignored.
+ */
 export function applyChange(users: Map<string, UserProps>, entry: ChangeEntry): void {
   if (entry.op === 'remove') {
     users.delete(entry.id);
+    return;
+  }
+  if (entry.op === 'status') {
+    const user = users.get(entry.id);
+    if (user) users.set(entry.id, withStatusChange(user, entry.data));
     return;
   }
   let user = users.get(entry.id);
@@ -160,13 +190,17 @@ export function applyChange(users: Map<string, UserProps>, entry: ChangeEntry): 
 /** The seq of a raw entry (its id is `<seq>-0`). */
 const entrySeq = (raw: RawEntry): number => Number(raw[0].split('-')[0]);
 
-/** Decodes raw XRANGE entries into a page; an entry without the documented fields is reported and skipped. */
-function pageOf(raw: RawEntry[], onBadEntry: OnBadEntry): StreamPage {
+/**
+ * Decodes raw XRANGE entries into a page; an entry without the documented fields is reported and skipped, and so,
+ * without presence, is a status entry (its seq is still read: the page's seqs stay those of the stream).
+ */
+function pageOf(raw: RawEntry[], onBadEntry: OnBadEntry, statuses: boolean): StreamPage {
   if (!raw.length) return { kind: 'empty' };
   const entries: ChangeEntry[] = [];
   for (const [id, fields] of raw) {
     try {
-      entries.push(decodeChangeEntry(fields));
+      const entry = decodeChangeEntry(fields);
+      if (statuses || entry.op !== 'status') entries.push(entry);
     } catch (err) {
       onBadEntry(err as Error, id);
     }
@@ -180,13 +214,18 @@ export class MirrorReader {
   private readonly keys: MirrorKeys;
   /** Key names for messages to operators (README "The Redis mirror"), never to read with. */
   readonly keyNames: KeyNamesToShow;
+  /** How `available` is derived; null without presence (no status is read). */
+  private readonly statusRule: StatusRule | null;
 
   constructor(
     private readonly redis: RedisClient,
     keyPrefix: string,
+    options: MirrorReaderOptions = {},
   ) {
     this.keys = mirrorKeys(keyPrefix);
     this.keyNames = keyNamesToShow(keyPrefix);
+    const { presence } = options;
+    this.statusRule = presence?.enabled ? { available: availableGroupSet(presence.availableGroups) } : null;
     if (typeof (redis as unknown as Record<string, unknown>)[READ_USER] !== 'function') redis.defineCommand(READ_USER, { numberOfKeys: 2, lua: READ_USER_LUA });
   }
 
@@ -214,7 +253,7 @@ export class MirrorReader {
   async changes(fromSeq: number, count: number, options: { toSeq?: number; onBadEntry?: OnBadEntry } = {}): Promise<StreamPage> {
     const to = options.toSeq === undefined ? '+' : `${options.toSeq}-0`;
     const raw = (await this.redis.xrange(this.keys.changes, `${fromSeq}-0`, to, 'COUNT', count)) as RawEntry[];
-    return pageOf(raw, options.onBadEntry ?? ignoreBadEntry);
+    return pageOf(raw, options.onBadEntry ?? ignoreBadEntry, this.presence);
   }
 
   /** The head and the first page of entries after `afterSeq`, in one round trip. */
@@ -226,7 +265,7 @@ export class MirrorReader {
       .exec();
     if (!results) throw new Error('Redis pipeline returned nothing');
     for (const [err] of results) if (err) throw err;
-    return { head: parseHead(results[0]![1] as (string | null)[]), page: pageOf(results[1]![1] as RawEntry[], onBadEntry) };
+    return { head: parseHead(results[0]![1] as (string | null)[]), page: pageOf(results[1]![1] as RawEntry[], onBadEntry, this.presence) };
   }
 
   /** Whether the stream still holds the entry of `seq`. */
@@ -237,8 +276,13 @@ export class MirrorReader {
   /** The newest change entries, newest first; entries that do not decode are skipped. */
   async recentChanges(count: number): Promise<ChangeEntry[]> {
     const raw = (await this.redis.xrevrange(this.keys.changes, '+', '-', 'COUNT', count)) as RawEntry[];
-    const page = pageOf(raw, ignoreBadEntry);
+    const page = pageOf(raw, ignoreBadEntry, this.presence);
     return page.kind === 'entries' ? page.entries : [];
+  }
+
+  /** Whether users are read with their status (presence.enabled). */
+  get presence(): boolean {
+    return this.statusRule !== null;
   }
 
   /**
@@ -247,6 +291,11 @@ export class MirrorReader {
    * values, so replaying one onto a user read after it is harmless, and the result is exactly the mirror at S1.
    * Redis is never blocked by a large directory, and the writer is not slowed. Restarted (at most
    * `maxAttempts` reads) when the mirror restarted or the stream was trimmed past S0 meanwhile.
+   *
+   * With presence, each user's status hash is read in the same round trips as its user hash, and the catalogue once,
+   * with S0: `available` is derived from them, then replayed like any property (status entries carry it whenever it
+   * changed). The one thing this cannot see: a catalogue change and a status change of the same user, both between
+   * S0 and that user's read, that leave its availability as it was while mixing them would not.
    */
   async snapshot(options: SnapshotReadOptions): Promise<MirrorPicture> {
     for (let attempt = 1; ; attempt++) {
@@ -260,9 +309,14 @@ export class MirrorReader {
 
   private async snapshotOnce(options: SnapshotReadOptions): Promise<MirrorPicture> {
     const { ids } = options;
-    const start = await this.head();
-    const idList = ids ? [...ids] : await this.redis.smembers(this.keys.ids);
-    const users = await this.readUsers(idList, options.chunkUsers, decodeUserHash);
+    const { head: start, idList, groups } = await this.snapshotStart(ids);
+    const rule = this.statusRule;
+    const users =
+      rule && groups
+        ? await this.readUsers(idList, options.chunkUsers, decodeUserHash, (user, status) => {
+            user[STATUS] = statusRecord(decodeUserHash(status), groups, rule);
+          })
+        : await this.readUsers(idList, options.chunkUsers, decodeUserHash);
     const end = await this.head();
     if (end.epoch !== start.epoch || end.seq < start.seq) throw new StaleRead('the mirror restarted while reading');
     const picture: MirrorPicture = { epoch: end.epoch, seq: start.seq, users };
@@ -274,6 +328,22 @@ export class MirrorReader {
     if (!(await this.catchUp(picture, end.seq, { pageEntries: options.pageEntries, onBadEntry: options.onBadEntry, apply })))
       throw new StaleRead(`the stream no longer holds seq ${picture.seq + 1}`);
     return picture;
+  }
+
+  /** S0, the ids to read (the asked ones, else every id) and, with presence, the catalogue's groups: one round trip. */
+  private async snapshotStart(ids: ReadonlySet<string> | null): Promise<{ head: MirrorHead; idList: string[]; groups: StatusGroups | null }> {
+    const pipe = this.redis.pipeline().hmget(this.keys.meta, 'epoch', 'seq');
+    if (!ids) pipe.smembers(this.keys.ids);
+    if (this.statusRule) pipe.hgetall(this.keys.statuses);
+    const replies = (await pipe.exec()) ?? [];
+    const values = replies.map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    const head = parseHead(values[0] as (string | null)[]);
+    const idList = ids ? [...ids] : (values[1] as string[]);
+    const groups = this.statusRule ? catalogueGroups(values[values.length - 1] as Record<string, string>) : null;
+    return { head, idList, groups };
   }
 
   /**
@@ -302,10 +372,28 @@ export class MirrorReader {
 
   private async readUser(key: string, by: 'id' | 'index', idOrValue: string, userKeyPrefix: string): Promise<UserRead> {
     const script = (this.redis as unknown as Record<string, ReadUserFn>)[READ_USER]!;
-    const reply = await script.call(this.redis, this.keys.meta, key, by, idOrValue, userKeyPrefix);
+    const rule = this.statusRule;
+    // Without presence the script is given no status key prefix, and reads no status.
+    const reply = await script.call(this.redis, this.keys.meta, key, by, idOrValue, userKeyPrefix, rule ? this.keys.statusKeyPrefix : '', this.keys.statuses);
     const head = parseHead([reply[0] as string | null, reply[1] as string | null]);
     const id = (reply[2] as string | undefined) ?? null;
-    return { head, id, props: decodeUserFields((reply[3] as string[] | undefined) ?? []) };
+    const props = decodeUserFields((reply[3] as string[] | undefined) ?? []);
+    const status = (reply[4] as string[] | undefined) ?? [];
+    if (rule && status.length && Object.keys(props).length)
+      props[STATUS] = statusRecord(decodeUserFields(status), catalogueGroups((reply[5] as string[] | undefined) ?? []), rule);
+    return { head, id, props };
+  }
+
+  /** The status catalogue (`{P}:statuses`) with the head, in one round trip; entries sorted by statusId. */
+  async statuses(): Promise<StatusCatalogue> {
+    const results = await this.redis.pipeline().hmget(this.keys.meta, 'epoch', 'seq').hgetall(this.keys.statuses).exec();
+    if (!results) throw new Error('Redis pipeline returned nothing');
+    for (const [err] of results) if (err) throw err;
+    const catalogue = results[1]![1] as Record<string, string>;
+    const statuses = Object.keys(catalogue)
+      .sort()
+      .map((statusId) => decodeValue(catalogue[statusId]!));
+    return { head: parseHead(results[0]![1] as (string | null)[]), statuses };
   }
 
   /** How many removals the delete guard holds. */
@@ -383,19 +471,35 @@ export class MirrorReader {
 
   /**
    * The users of `ids` in pipelined rounds of `chunkUsers` HGETALLs, each hash turned into a value by `decode`. An
-   * id whose hash is gone is not a user (the next full replace removes the id).
+   * id whose hash is gone is not a user (the next full replace removes the id). With `withStatus`, each user's
+   * status hash is read in the same round trip, and handed to it when the user has one.
    */
-  private async readUsers<T>(ids: readonly string[], chunkUsers: number, decode: (hash: Record<string, string>) => T): Promise<Map<string, T>> {
+  private async readUsers<T>(
+    ids: readonly string[],
+    chunkUsers: number,
+    decode: (hash: Record<string, string>) => T,
+    withStatus?: (user: T, status: Record<string, string>) => void,
+  ): Promise<Map<string, T>> {
     const users = new Map<string, T>();
+    const per = withStatus ? 2 : 1;
     for (let i = 0; i < ids.length; i += chunkUsers) {
       const chunk = ids.slice(i, i + chunkUsers);
       const pipe = this.redis.pipeline();
-      for (const id of chunk) pipe.hgetall(this.keys.user(id));
+      for (const id of chunk) {
+        pipe.hgetall(this.keys.user(id));
+        if (withStatus) pipe.hgetall(this.keys.status(id));
+      }
       const replies = (await pipe.exec()) ?? [];
       for (let j = 0; j < chunk.length; j++) {
-        const [err, hash] = replies[j] ?? [new Error('no reply')];
+        const [err, hash] = replies[j * per] ?? [new Error('no reply')];
         if (err) throw err;
-        if (Object.keys(hash as object).length) users.set(chunk[j]!, decode(hash as Record<string, string>));
+        if (!Object.keys(hash as object).length) continue;
+        const user = decode(hash as Record<string, string>);
+        users.set(chunk[j]!, user);
+        if (!withStatus) continue;
+        const [statusErr, status] = replies[j * per + 1] ?? [new Error('no reply')];
+        if (statusErr) throw statusErr;
+        if (Object.keys(status as object).length) withStatus(user, status as Record<string, string>);
       }
     }
     return users;

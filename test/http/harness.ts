@@ -9,6 +9,7 @@ import type { ReadLimits } from '../../src/http/users-api.js';
 import type { StatusView } from '../../src/http/types.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import type { PresenceReadOptions } from '../../src/mirror/reader.js';
 import { SHARED_REDIS_URL } from '../helpers/redis.js';
 
 export interface ReadsServer {
@@ -26,6 +27,8 @@ export async function startReadsServer(
   site: Partial<SitePolicy> = {},
   limits: Partial<ReadLimits> = {},
   properties: readonly string[] = DEFAULTS.subscription.properties,
+  /** presence.*: off when absent, as before presence. */
+  presence?: PresenceReadOptions,
 ): Promise<ReadsServer> {
   const metrics = new Metrics({ defaultMetrics: false });
   const logger = silentLogger();
@@ -45,7 +48,7 @@ export async function startReadsServer(
     logger,
     readiness: async () => ({ ready: true, checks: {} }),
     status,
-    reads: { redis, keyPrefix, path: '/v1/users', tokens, properties, indexedProperties: ['extension'], limits },
+    reads: { redis, keyPrefix, path: '/v1/users', tokens, properties, presence, indexedProperties: ['extension'], limits },
     site,
   });
   const fanout = new FanoutServer({
@@ -55,6 +58,7 @@ export async function startReadsServer(
     path: '/v1/users',
     tokens,
     properties,
+    presence,
     site,
     maxBufferedBytes: 4 * 1024 * 1024,
     snapshotChunkUsers: 50,

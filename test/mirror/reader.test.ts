@@ -5,34 +5,10 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { MirrorReader, type MirrorPicture, type SnapshotReadOptions } from '../../src/mirror/reader.js';
+import { writeAfterFirstUserRead } from '../helpers/between-reads.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { LayoutWriter, plain } from '../fanout/layout.js';
 import { replace, startMirror, user } from './fixtures.js';
-
-/** The client, with `between` run once right after the first pipelined read of user hashes (between S0 and S1). */
-function writeAfterFirstUserRead(redis: Redis, between: () => Promise<void>): Redis {
-  let done = false;
-  return new Proxy(redis, {
-    get(target, prop) {
-      if (prop === 'pipeline')
-        return () => {
-          const pipe = target.pipeline();
-          const exec = pipe.exec.bind(pipe);
-          pipe.exec = async () => {
-            const replies = await exec();
-            if (!done) {
-              done = true;
-              await between();
-            }
-            return replies;
-          };
-          return pipe;
-        };
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
 
 const SNAPSHOT: Omit<SnapshotReadOptions, 'ids'> = { chunkUsers: 2, pageEntries: 2, maxAttempts: 3, onBadEntry: () => {} };
 

@@ -177,7 +177,8 @@ describe('icwatch run with two workers', function () {
   });
 
   it('each worker knows the mirrored properties: props naming another is a 400, over HTTP and the WebSocket', async () => {
-    const allowed = ['id', ...DEFAULTS.subscription.properties];
+    // With presence (on by default) a user's status is one more property.
+    const allowed = ['id', ...DEFAULTS.subscription.properties, ...(DEFAULTS.presence.enabled ? ['status'] : [])];
     // Connections are dealt to the workers in turn: a few requests reach both.
     for (let i = 0; i < 4; i++) {
       const res = await fetch(`${icwatch.base}/v1/users?props=statusText,x${i}`);
