@@ -35,6 +35,7 @@ import { startPrivateRedis } from '../test/helpers/redis.js';
 import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess } from '../test/helpers/processes.js';
 import { decodeChangeEntry } from '../src/mirror/change.js';
 import { ClientProcess, clientShares, now, PATH, type FromChild } from './consumers-clients.js';
+import { lagBuckets, memoryByProcess, quantileBetween, rssMiB } from './measure.js';
 import { rawRound } from './raw-round.js';
 import type { Figures } from './run.js';
 
@@ -58,57 +59,6 @@ function percentile(sorted: number[], p: number): number {
 }
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** icwatch_lag_seconds{stage} buckets (cumulative counts by upper bound) from /metrics text. */
-function lagBuckets(text: string, stage: string): Map<number, number> {
-  const out = new Map<number, number>();
-  const re = new RegExp(
-    `^icwatch_lag_seconds_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\S+)$|^icwatch_lag_seconds_bucket\\{stage="${stage}",le="([^"]+)"\\} (\\S+)$`,
-    'gm',
-  );
-  for (const m of text.matchAll(re)) {
-    const le = m[1] ?? m[3]!;
-    out.set(le === '+Inf' ? Infinity : Number(le), Number(m[2] ?? m[4]));
-  }
-  return out;
-}
-
-/** The p-quantile (ms) of the observations between two scrapes, interpolated within its bucket like PromQL's. */
-function quantileBetween(before: Map<number, number>, after: Map<number, number>, q: number): number {
-  const bounds = [...after.keys()].sort((a, b) => a - b);
-  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
-  const total = counts[counts.length - 1] ?? 0;
-  if (!total) return NaN;
-  const rank = q * total;
-  for (let i = 0; i < bounds.length; i++) {
-    if (counts[i]! >= rank) {
-      const lower = i ? bounds[i - 1]! : 0;
-      const upper = bounds[i] === Infinity ? lower : bounds[i]!;
-      const below = i ? counts[i - 1]! : 0;
-      return (lower + ((upper - lower) * (rank - below)) / Math.max(counts[i]! - below, 1)) * 1000;
-    }
-  }
-  return NaN;
-}
-
-/** process_resident_memory_bytes of every process in /metrics (labelled worker="primary", "1", …), MiB. */
-function rssMiB(text: string): number {
-  let sum = 0;
-  for (const m of text.matchAll(/^process_resident_memory_bytes\{worker="[^"]+"\} (\S+)$/gm)) sum += Number(m[1]);
-  return round(sum / 1024 / 1024);
-}
-
-/** Each process's RSS and heap (used of total) from /metrics, MiB: `primary 95 (40/60), 1 170 (80/120)`. */
-function memoryByProcess(text: string): string {
-  const of = (metric: string, worker: string) => Number(new RegExp(`^${metric}\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-  const workers = [...text.matchAll(/^process_resident_memory_bytes\{worker="([^"]+)"\}/gm)].map((m) => m[1]!);
-  return workers
-    .map(
-      (w) =>
-        `${w} ${round(of('process_resident_memory_bytes', w), 0)} (${round(of('nodejs_heap_size_used_bytes', w), 0)}/${round(of('nodejs_heap_size_total_bytes', w), 0)})`,
-    )
-    .join(', ');
-}
 
 async function phase<T>(what: string, log: (l: string) => void, run: () => Promise<T>): Promise<[T, number]> {
   const t0 = now();

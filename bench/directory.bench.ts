@@ -21,6 +21,7 @@ import { DEFAULTS } from '../src/config/defaults.js';
 import { mirrorKeys } from '../src/mirror/keys.js';
 import { metricValue, startIcwatch, startSimulatorProcess } from '../test/helpers/processes.js';
 import { startPrivateRedis } from '../test/helpers/redis.js';
+import { icwatchPids, procStatusMiB } from './measure.js';
 import type { Figures } from './run.js';
 
 const args = process.argv.slice(2);
@@ -69,11 +70,6 @@ function stallProbe(base: string) {
   };
 }
 
-function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 /** Heap bytes per user of the writer's in-memory mirror, measured in a child with --expose-gc (bench/mirror-memory.ts). */
 function mirrorBytesPerUser(count: number): number {
   const script = fileURLToPath(new URL('./mirror-memory.ts', import.meta.url));
@@ -115,8 +111,7 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     log(`directory: first sync ${firstSync.toFixed(2)} s`);
     await sleep(1000);
     // Every icwatch process: the primary (the writer) and its WebSocket workers (websocket.workers, default 1).
-    const pids = () => [icwatch.child.pid!, ...[...icwatch.stdout().matchAll(/worker \d+ \(pid (\d+)\) serves port/g)].map((m) => Number(m[1]))];
-    const sum = (f: (pid: number) => number) => pids().reduce((total, pid) => total + f(pid), 0);
+    const sum = (f: (pid: number) => number) => icwatchPids(icwatch).reduce((total, pid) => total + f(pid), 0);
     const writerRss = procStatusMiB(icwatch.child.pid!, 'VmRSS');
     const rss = sum((pid) => procStatusMiB(pid, 'VmRSS'));
     const heap = (await icwatch.get('/metrics')).text;
