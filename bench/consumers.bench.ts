@@ -27,6 +27,8 @@
  * the phase (c10kError).
  * `consumersClients` says how many clients the c10k figures are for (ICWATCH_CONSUMERS_BENCH_CLIENTS, default 10000; --quick 1000).
  * ICWATCH_CONSUMERS_BENCH_WORKERS (default `1,2`) says which websocket.workers settings are measured.
+ * `--presence off|on` (bench/presence-switch.ts; default off, as the figures of earlier runs were measured): whether
+ * icwatch also mirrors user statuses (presence.enabled: snapshots carry each user's status); consumersPresence says which.
  * With `--only consumers` the fan-out bench (bench/fanout.bench.ts) runs first in the same run and its figures are
  * included; without --only, run.ts runs it on its own anyway.
  */
@@ -36,6 +38,7 @@ import { killAll, metricValue, startIcwatch, startSimulatorProcess, type Icwatch
 import { decodeChangeEntry } from '../src/mirror/change.js';
 import { ClientProcess, clientShares, now, PATH, type FromChild } from './consumers-clients.js';
 import { lagBuckets, memoryByProcess, quantileBetween, rssMiB } from './measure.js';
+import { presenceEnv, presenceSwitch, stopStatusChurn, type Presence } from './presence-switch.js';
 import { rawRound } from './raw-round.js';
 import type { Figures } from './run.js';
 
@@ -82,7 +85,14 @@ function expectAll(what: string, results: Extract<FromChild, { ev: 'opened' }>[]
 async function measure(
   workers: number,
   clients: number,
-  ctx: { redisUrl: string; simUrl: string; sim: Awaited<ReturnType<typeof startSimulatorProcess>>; ids: string[]; log: (l: string) => void },
+  ctx: {
+    redisUrl: string;
+    simUrl: string;
+    sim: Awaited<ReturnType<typeof startSimulatorProcess>>;
+    ids: string[];
+    presence: Presence;
+    log: (l: string) => void;
+  },
 ): Promise<Figures> {
   const { log } = ctx;
   const prefix = `${PREFIX}:w${workers}:${Date.now()}`;
@@ -102,6 +112,7 @@ async function measure(
       ICWATCH_ICWS_PASSWORD: 'icwatch',
       ICWATCH_WEBSOCKET_WORKERS: String(workers),
       ICWATCH_WEBSOCKET_MAX_CLIENTS: String(clients + 100),
+      ...presenceEnv(ctx.presence),
       // For a look inside: ICWATCH_CONSUMERS_BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles every icwatch process.
       ...(process.env.ICWATCH_CONSUMERS_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.ICWATCH_CONSUMERS_BENCH_NODE_OPTIONS } : {}),
     });
@@ -185,6 +196,7 @@ async function measure(
 
 export default async function consumersBench({ quick, log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
   const figures: Figures = {};
+  const presence = presenceSwitch('off');
   const args = process.argv.slice(2);
   if (args.includes('--only')) {
     const fanout = await import('./fanout.bench.js');
@@ -193,16 +205,19 @@ export default async function consumersBench({ quick, log }: { quick: boolean; l
   }
   const clients = Number(process.env.ICWATCH_CONSUMERS_BENCH_CLIENTS ?? (quick ? 1000 : 10_000));
   figures.consumersClients = clients;
+  figures.consumersPresence = presence;
   figures.users = USERS;
   const redisServer = await startPrivateRedis();
   const sim = await startSimulatorProcess({ users: USERS, seed: 7 });
   try {
+    await stopStatusChurn(sim);
     const users = await sim.control<{ configurationId: { id: string } }[]>('GET', 'users');
     const ids = users.slice(0, 500).map((u) => u.configurationId.id);
     const raw = await rawRound(clients, LOAD_PROCESSES);
     figures.c10kRawRoundMs = round(raw.roundMs);
     log(`  raw round: ${clients} loopback socket writes by one process in ${round(raw.roundMs)} ms (${round(raw.usPerWrite)} µs each)`);
-    for (const workers of WORKERS) Object.assign(figures, await measure(workers, clients, { redisUrl: redisServer.url, simUrl: sim.url, sim, ids, log }));
+    for (const workers of WORKERS)
+      Object.assign(figures, await measure(workers, clients, { redisUrl: redisServer.url, simUrl: sim.url, sim, ids, presence, log }));
     return figures;
   } finally {
     await sim.stop();

@@ -11,6 +11,8 @@
  * (CPU the icwatch processes used for both, to read the times against a shared machine's load) and dirMirrorBytesPerUser (heap
  * per user of the writer's in-memory mirror, measured by bench/mirror-memory.ts on the same generated users).
  * ICWATCH_BENCH_LOG=FILE keeps icwatch's log in FILE and the slow /healthz answers in FILE.slow.
+ * `--presence off|on` (bench/presence-switch.ts; default off, as the figures of earlier runs were measured): whether
+ * icwatch also mirrors user statuses (presence.enabled); dirPresence says which.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
@@ -22,6 +24,7 @@ import { mirrorKeys } from '../src/mirror/keys.js';
 import { metricValue, startIcwatch, startSimulatorProcess } from '../test/helpers/processes.js';
 import { startPrivateRedis } from '../test/helpers/redis.js';
 import { icwatchPids, procStatusMiB } from './measure.js';
+import { presenceEnv, presenceSwitch, stopStatusChurn } from './presence-switch.js';
 import type { Figures } from './run.js';
 
 const args = process.argv.slice(2);
@@ -85,14 +88,21 @@ function cpuSeconds(pid: number): number {
 
 export default async function directory({ log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
   const users = USERS;
-  log(`directory: ${users} users`);
+  const presence = presenceSwitch('off');
+  log(`directory: ${users} users, presence ${presence}`);
   const redis = await startPrivateRedis({ persist: false });
   const sim = await startSimulatorProcess({ users, seed: 1, readyTimeoutMs: TIMEOUT_MS });
   const reader = new Redis(redis.url);
   const keys = mirrorKeys(DEFAULTS.redis.keyPrefix);
   try {
+    await stopStatusChurn(sim);
     const spawned = performance.now();
-    const icwatch = await startIcwatch({ ICWATCH_ICWS_URL: sim.url, ICWATCH_ICWS_PASSWORD: 'icwatch', ICWATCH_REDIS_URL: redis.url });
+    const icwatch = await startIcwatch({
+      ICWATCH_ICWS_URL: sim.url,
+      ICWATCH_ICWS_PASSWORD: 'icwatch',
+      ICWATCH_REDIS_URL: redis.url,
+      ...presenceEnv(presence),
+    });
     const probe = stallProbe(icwatch.base);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     let firstSync = NaN;
@@ -151,6 +161,7 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     if (process.env.ICWATCH_BENCH_LOG) writeFileSync(process.env.ICWATCH_BENCH_LOG, icwatch.stdout() + icwatch.stderr());
     return {
       dirUsers: users,
+      dirPresence: presence,
       dirFirstSyncSeconds: Math.round(firstSync * 100) / 100,
       dirResyncSeconds: Math.round(resync * 100) / 100,
       dirRssMiB: Math.round(rss),
