@@ -212,7 +212,6 @@ export default async function presenceBench({ quick, log }: { quick: boolean; lo
     await sleep(1000);
     await settledRss('after the first sync');
 
-    // ---- status churn at RATE: the writer's lag, and whether every change was kept
     // The simulator's churn skips a change it cannot make (a hang-up with nobody on the phone…), so it sends fewer than
     // it is asked for: a warm-up at RATE says how many, and the timed windows ask for as many more.
     const churn = async (perSecond: number, seconds: number) => {
