@@ -1,7 +1,8 @@
 /**
  * The client side of the consumers bench (bench/consumers.bench.ts): a child process holding a share of the
- * clients, driven over IPC. It opens WebSocket clients (snapshot) or HTTP-then-WebSocket clients (GET /v1/users,
- * then since/epoch). A process has one of two roles:
+ * clients, driven over IPC. It opens WebSocket clients (snapshot), HTTP-then-WebSocket clients (GET /v1/users,
+ * then since/epoch) or clients resuming at a seq and epoch the bench read from the mirror (the presence bench: a
+ * resume at the current seq gets no snapshot, only what follows). A process has one of two roles:
  * - `stopwatch`: one client in SAMPLE_EVERY. Each reads every frame as it arrives and, while sampling, notes the
  *   receipt time of each live change. While sampling, the process runs at the bench's own priority, so that a
  *   receipt is noted when the bytes arrive rather than when a deprioritised process gets the core;
@@ -54,6 +55,8 @@ export type Role = 'stopwatch' | 'load';
 export type ToChild =
   | { cmd: 'ws'; url: string; n: number }
   | { cmd: 'http'; base: string; url: string; n: number }
+  /** `url` without a query; each client resumes with since=seq&epoch=epoch. */
+  | { cmd: 'resume'; url: string; seq: number; epoch: string; n: number }
   | { cmd: 'sample'; on: boolean }
   | { cmd: 'samples' }
   | { cmd: 'disconnect' };
@@ -137,6 +140,24 @@ function childMain(role: Role): void {
       req.on('error', reject);
     });
 
+  /**
+   * Opens a client resuming at `head`: synced once its hello stands at that epoch and seq (nothing changed meanwhile)
+   * or changes follow it; a reset means the resume was refused (a snapshot follows).
+   */
+  const resume = (url: string, head: { seq: string; epoch: string }, onFail: (err: string) => void) =>
+    open(
+      `${url}?since=${head.seq}&epoch=${encodeURIComponent(head.epoch)}`,
+      (t) => {
+        if (t.includes('"type":"reset"')) return 'reset';
+        if (t.includes('"type":"hello"')) {
+          const hello = JSON.parse(t) as { epoch: string; seq: number };
+          return hello.epoch === head.epoch && String(hello.seq) === head.seq ? 'synced' : null;
+        }
+        return t.includes('"type":"upsert"') || t.includes('"type":"remove"') || t.includes('"type":"status"') ? 'synced' : null;
+      },
+      onFail,
+    );
+
   process.on('message', (msg: ToChild) => {
     void (async () => {
       if (msg.cmd === 'ws') {
@@ -159,22 +180,13 @@ function childMain(role: Role): void {
             firstError ??= (err as Error).message;
             return 'failed';
           }
-          const url = `${msg.url}?since=${head.seq}&epoch=${encodeURIComponent(head.epoch)}`;
-          // Resumed: the hello stands at our epoch and seq (nothing changed meanwhile), or changes follow it; a reset
-          // means the resume was refused (a snapshot follows).
-          return open(
-            url,
-            (t) => {
-              if (t.includes('"type":"reset"')) return 'reset';
-              if (t.includes('"type":"hello"')) {
-                const hello = JSON.parse(t) as { epoch: string; seq: number };
-                return hello.epoch === head.epoch && String(hello.seq) === head.seq ? 'synced' : null;
-              }
-              return t.includes('"type":"upsert"') || t.includes('"type":"remove"') ? 'synced' : null;
-            },
-            (e) => (firstError ??= e),
-          );
+          return resume(msg.url, head, (e) => (firstError ??= e));
         });
+        send({ ...r, firstError } as FromChild);
+      } else if (msg.cmd === 'resume') {
+        let firstError: string | undefined;
+        const head = { seq: String(msg.seq), epoch: msg.epoch };
+        const r = await pool(msg.n, () => resume(msg.url, head, (e) => (firstError ??= e)));
         send({ ...r, firstError } as FromChild);
       } else if (msg.cmd === 'sample') {
         sampling = msg.on;

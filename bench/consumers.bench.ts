@@ -27,6 +27,8 @@
  * the phase (c10kError).
  * `consumersClients` says how many clients the c10k figures are for (ICWATCH_CONSUMERS_BENCH_CLIENTS, default 10000; --quick 1000).
  * ICWATCH_CONSUMERS_BENCH_WORKERS (default `1,2`) says which websocket.workers settings are measured.
+ * `--presence off|on` (bench/presence-switch.ts; default off, as the figures of earlier runs were measured): whether
+ * icwatch also mirrors user statuses (presence.enabled: snapshots carry each user's status); consumersPresence says which.
  * With `--only consumers` the fan-out bench (bench/fanout.bench.ts) runs first in the same run and its figures are
  * included; without --only, run.ts runs it on its own anyway.
  */
@@ -35,6 +37,8 @@ import { startPrivateRedis } from '../test/helpers/redis.js';
 import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess } from '../test/helpers/processes.js';
 import { decodeChangeEntry } from '../src/mirror/change.js';
 import { ClientProcess, clientShares, now, PATH, type FromChild } from './consumers-clients.js';
+import { lagBuckets, memoryByProcess, quantileBetween, rssMiB } from './measure.js';
+import { presenceEnv, presenceSwitch, stopStatusChurn, type Presence } from './presence-switch.js';
 import { rawRound } from './raw-round.js';
 import type { Figures } from './run.js';
 
@@ -59,57 +63,6 @@ function percentile(sorted: number[], p: number): number {
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** icwatch_lag_seconds{stage} buckets (cumulative counts by upper bound) from /metrics text. */
-function lagBuckets(text: string, stage: string): Map<number, number> {
-  const out = new Map<number, number>();
-  const re = new RegExp(
-    `^icwatch_lag_seconds_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\S+)$|^icwatch_lag_seconds_bucket\\{stage="${stage}",le="([^"]+)"\\} (\\S+)$`,
-    'gm',
-  );
-  for (const m of text.matchAll(re)) {
-    const le = m[1] ?? m[3]!;
-    out.set(le === '+Inf' ? Infinity : Number(le), Number(m[2] ?? m[4]));
-  }
-  return out;
-}
-
-/** The p-quantile (ms) of the observations between two scrapes, interpolated within its bucket like PromQL's. */
-function quantileBetween(before: Map<number, number>, after: Map<number, number>, q: number): number {
-  const bounds = [...after.keys()].sort((a, b) => a - b);
-  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
-  const total = counts[counts.length - 1] ?? 0;
-  if (!total) return NaN;
-  const rank = q * total;
-  for (let i = 0; i < bounds.length; i++) {
-    if (counts[i]! >= rank) {
-      const lower = i ? bounds[i - 1]! : 0;
-      const upper = bounds[i] === Infinity ? lower : bounds[i]!;
-      const below = i ? counts[i - 1]! : 0;
-      return (lower + ((upper - lower) * (rank - below)) / Math.max(counts[i]! - below, 1)) * 1000;
-    }
-  }
-  return NaN;
-}
-
-/** process_resident_memory_bytes of every process in /metrics (labelled worker="primary", "1", …), MiB. */
-function rssMiB(text: string): number {
-  let sum = 0;
-  for (const m of text.matchAll(/^process_resident_memory_bytes\{worker="[^"]+"\} (\S+)$/gm)) sum += Number(m[1]);
-  return round(sum / 1024 / 1024);
-}
-
-/** Each process's RSS and heap (used of total) from /metrics, MiB: `primary 95 (40/60), 1 170 (80/120)`. */
-function memoryByProcess(text: string): string {
-  const of = (metric: string, worker: string) => Number(new RegExp(`^${metric}\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-  const workers = [...text.matchAll(/^process_resident_memory_bytes\{worker="([^"]+)"\}/gm)].map((m) => m[1]!);
-  return workers
-    .map(
-      (w) =>
-        `${w} ${round(of('process_resident_memory_bytes', w), 0)} (${round(of('nodejs_heap_size_used_bytes', w), 0)}/${round(of('nodejs_heap_size_total_bytes', w), 0)})`,
-    )
-    .join(', ');
-}
-
 async function phase<T>(what: string, log: (l: string) => void, run: () => Promise<T>): Promise<[T, number]> {
   const t0 = now();
   const result = await run();
@@ -132,7 +85,14 @@ function expectAll(what: string, results: Extract<FromChild, { ev: 'opened' }>[]
 async function measure(
   workers: number,
   clients: number,
-  ctx: { redisUrl: string; simUrl: string; sim: Awaited<ReturnType<typeof startSimulatorProcess>>; ids: string[]; log: (l: string) => void },
+  ctx: {
+    redisUrl: string;
+    simUrl: string;
+    sim: Awaited<ReturnType<typeof startSimulatorProcess>>;
+    ids: string[];
+    presence: Presence;
+    log: (l: string) => void;
+  },
 ): Promise<Figures> {
   const { log } = ctx;
   const prefix = `${PREFIX}:w${workers}:${Date.now()}`;
@@ -152,6 +112,7 @@ async function measure(
       ICWATCH_ICWS_PASSWORD: 'icwatch',
       ICWATCH_WEBSOCKET_WORKERS: String(workers),
       ICWATCH_WEBSOCKET_MAX_CLIENTS: String(clients + 100),
+      ...presenceEnv(ctx.presence),
       // For a look inside: ICWATCH_CONSUMERS_BENCH_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR" profiles every icwatch process.
       ...(process.env.ICWATCH_CONSUMERS_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.ICWATCH_CONSUMERS_BENCH_NODE_OPTIONS } : {}),
     });
@@ -235,6 +196,7 @@ async function measure(
 
 export default async function consumersBench({ quick, log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
   const figures: Figures = {};
+  const presence = presenceSwitch('off');
   const args = process.argv.slice(2);
   if (args.includes('--only')) {
     const fanout = await import('./fanout.bench.js');
@@ -243,16 +205,19 @@ export default async function consumersBench({ quick, log }: { quick: boolean; l
   }
   const clients = Number(process.env.ICWATCH_CONSUMERS_BENCH_CLIENTS ?? (quick ? 1000 : 10_000));
   figures.consumersClients = clients;
+  figures.consumersPresence = presence;
   figures.users = USERS;
   const redisServer = await startPrivateRedis();
   const sim = await startSimulatorProcess({ users: USERS, seed: 7 });
   try {
+    await stopStatusChurn(sim);
     const users = await sim.control<{ configurationId: { id: string } }[]>('GET', 'users');
     const ids = users.slice(0, 500).map((u) => u.configurationId.id);
     const raw = await rawRound(clients, LOAD_PROCESSES);
     figures.c10kRawRoundMs = round(raw.roundMs);
     log(`  raw round: ${clients} loopback socket writes by one process in ${round(raw.roundMs)} ms (${round(raw.usPerWrite)} µs each)`);
-    for (const workers of WORKERS) Object.assign(figures, await measure(workers, clients, { redisUrl: redisServer.url, simUrl: sim.url, sim, ids, log }));
+    for (const workers of WORKERS)
+      Object.assign(figures, await measure(workers, clients, { redisUrl: redisServer.url, simUrl: sim.url, sim, ids, presence, log }));
     return figures;
   } finally {
     await sim.stop();

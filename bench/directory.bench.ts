@@ -11,6 +11,8 @@
  * (CPU the icwatch processes used for both, to read the times against a shared machine's load) and dirMirrorBytesPerUser (heap
  * per user of the writer's in-memory mirror, measured by bench/mirror-memory.ts on the same generated users).
  * ICWATCH_BENCH_LOG=FILE keeps icwatch's log in FILE and the slow /healthz answers in FILE.slow.
+ * `--presence off|on` (bench/presence-switch.ts; default off, as the figures of earlier runs were measured): whether
+ * icwatch also mirrors user statuses (presence.enabled); dirPresence says which.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
@@ -21,6 +23,8 @@ import { DEFAULTS } from '../src/config/defaults.js';
 import { mirrorKeys } from '../src/mirror/keys.js';
 import { metricValue, startIcwatch, startSimulatorProcess } from '../test/helpers/processes.js';
 import { startPrivateRedis } from '../test/helpers/redis.js';
+import { icwatchPids, procStatusMiB } from './measure.js';
+import { presenceEnv, presenceSwitch, stopStatusChurn } from './presence-switch.js';
 import type { Figures } from './run.js';
 
 const args = process.argv.slice(2);
@@ -69,11 +73,6 @@ function stallProbe(base: string) {
   };
 }
 
-function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 /** Heap bytes per user of the writer's in-memory mirror, measured in a child with --expose-gc (bench/mirror-memory.ts). */
 function mirrorBytesPerUser(count: number): number {
   const script = fileURLToPath(new URL('./mirror-memory.ts', import.meta.url));
@@ -89,14 +88,21 @@ function cpuSeconds(pid: number): number {
 
 export default async function directory({ log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
   const users = USERS;
-  log(`directory: ${users} users`);
+  const presence = presenceSwitch('off');
+  log(`directory: ${users} users, presence ${presence}`);
   const redis = await startPrivateRedis({ persist: false });
   const sim = await startSimulatorProcess({ users, seed: 1, readyTimeoutMs: TIMEOUT_MS });
   const reader = new Redis(redis.url);
   const keys = mirrorKeys(DEFAULTS.redis.keyPrefix);
   try {
+    await stopStatusChurn(sim);
     const spawned = performance.now();
-    const icwatch = await startIcwatch({ ICWATCH_ICWS_URL: sim.url, ICWATCH_ICWS_PASSWORD: 'icwatch', ICWATCH_REDIS_URL: redis.url });
+    const icwatch = await startIcwatch({
+      ICWATCH_ICWS_URL: sim.url,
+      ICWATCH_ICWS_PASSWORD: 'icwatch',
+      ICWATCH_REDIS_URL: redis.url,
+      ...presenceEnv(presence),
+    });
     const probe = stallProbe(icwatch.base);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     let firstSync = NaN;
@@ -115,8 +121,7 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     log(`directory: first sync ${firstSync.toFixed(2)} s`);
     await sleep(1000);
     // Every icwatch process: the primary (the writer) and its WebSocket workers (websocket.workers, default 1).
-    const pids = () => [icwatch.child.pid!, ...[...icwatch.stdout().matchAll(/worker \d+ \(pid (\d+)\) serves port/g)].map((m) => Number(m[1]))];
-    const sum = (f: (pid: number) => number) => pids().reduce((total, pid) => total + f(pid), 0);
+    const sum = (f: (pid: number) => number) => icwatchPids(icwatch).reduce((total, pid) => total + f(pid), 0);
     const writerRss = procStatusMiB(icwatch.child.pid!, 'VmRSS');
     const rss = sum((pid) => procStatusMiB(pid, 'VmRSS'));
     const heap = (await icwatch.get('/metrics')).text;
@@ -156,6 +161,7 @@ export default async function directory({ log }: { quick: boolean; log: (line: s
     if (process.env.ICWATCH_BENCH_LOG) writeFileSync(process.env.ICWATCH_BENCH_LOG, icwatch.stdout() + icwatch.stderr());
     return {
       dirUsers: users,
+      dirPresence: presence,
       dirFirstSyncSeconds: Math.round(firstSync * 100) / 100,
       dirResyncSeconds: Math.round(resync * 100) / 100,
       dirRssMiB: Math.round(rss),

@@ -2,7 +2,9 @@
  * `npm run bench [-- --json] [-- --only NAME] [-- --runs N]`: runs every bench/*.bench.ts module and prints its
  * figures. Each module's default export returns named figures; ratios against baselines measured in the same run
  * are computed by the module itself. With --runs N (default 1) each module runs N times and the median of every
- * figure is reported, because the machine is shared and noisy.
+ * figure is reported, because the machine is shared and noisy. Some modules read flags of their own from the same
+ * command line: `--quick` (shorter runs), `--users N` (directory, presence), `--presence off|on` (directory and
+ * consumers: whether icwatch mirrors statuses, off by default; bench/presence-switch.ts), `--fanout-rate N` (presence).
  */
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

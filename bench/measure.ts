@@ -1,0 +1,71 @@
+/**
+ * What the end-to-end benches read off a running `icwatch run`: from its /metrics text, the quantile of a histogram
+ * over a window (two scrapes) and the resident memory of every process; from /proc, a process's VmRSS / VmHWM and
+ * the pids of icwatch's processes.
+ */
+import { readFileSync } from 'node:fs';
+import type { IcwatchProcess } from '../test/helpers/processes.js';
+
+const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** icwatch_lag_seconds{stage} buckets (cumulative counts by upper bound) from /metrics text. */
+export function lagBuckets(text: string, stage: string): Map<number, number> {
+  const out = new Map<number, number>();
+  const re = new RegExp(
+    `^icwatch_lag_seconds_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\S+)$|^icwatch_lag_seconds_bucket\\{stage="${stage}",le="([^"]+)"\\} (\\S+)$`,
+    'gm',
+  );
+  for (const m of text.matchAll(re)) {
+    const le = m[1] ?? m[3]!;
+    out.set(le === '+Inf' ? Infinity : Number(le), Number(m[2] ?? m[4]));
+  }
+  return out;
+}
+
+/** The p-quantile (ms) of the observations between two scrapes, interpolated within its bucket like PromQL's. */
+export function quantileBetween(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
+  const total = counts[counts.length - 1] ?? 0;
+  if (!total) return NaN;
+  const rank = q * total;
+  for (let i = 0; i < bounds.length; i++) {
+    if (counts[i]! >= rank) {
+      const lower = i ? bounds[i - 1]! : 0;
+      const upper = bounds[i] === Infinity ? lower : bounds[i]!;
+      const below = i ? counts[i - 1]! : 0;
+      return (lower + ((upper - lower) * (rank - below)) / Math.max(counts[i]! - below, 1)) * 1000;
+    }
+  }
+  return NaN;
+}
+
+/** process_resident_memory_bytes of every process in /metrics (labelled worker="primary", "1", …), MiB. */
+export function rssMiB(text: string): number {
+  let sum = 0;
+  for (const m of text.matchAll(/^process_resident_memory_bytes\{worker="[^"]+"\} (\S+)$/gm)) sum += Number(m[1]);
+  return round(sum / 1024 / 1024);
+}
+
+/** Each process's RSS and heap (used of total) from /metrics, MiB: `primary 95 (40/60), 1 170 (80/120)`. */
+export function memoryByProcess(text: string): string {
+  const of = (metric: string, worker: string) => Number(new RegExp(`^${metric}\\{worker="${worker}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  const workers = [...text.matchAll(/^process_resident_memory_bytes\{worker="([^"]+)"\}/gm)].map((m) => m[1]!);
+  return workers
+    .map(
+      (w) =>
+        `${w} ${round(of('process_resident_memory_bytes', w), 0)} (${round(of('nodejs_heap_size_used_bytes', w), 0)}/${round(of('nodejs_heap_size_total_bytes', w), 0)})`,
+    )
+    .join(', ');
+}
+
+/** VmRSS (resident now) or VmHWM (the most it has been resident) of a process, MiB. */
+export function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Every icwatch process: the primary (the writer) and its WebSocket workers (websocket.workers), as its log names them. */
+export function icwatchPids(icwatch: IcwatchProcess): number[] {
+  return [icwatch.child.pid!, ...[...icwatch.stdout().matchAll(/worker \d+ \(pid (\d+)\) serves port/g)].map((m) => Number(m[1]))];
+}
