@@ -50,7 +50,7 @@ describe('chaos: mass deletions are held', function () {
         const d1 = difference(expected, mirror);
         if (d1) return void (last = `mirror: ${d1}`);
         if (s.follower.seq !== seq) return void (last = `client at seq ${s.follower.seq}, mirror at ${seq}`);
-        const d2 = difference(mirror, s.follower.users);
+        const d2 = difference(await s.followedMirror(), s.follower.users);
         return d2 ? void (last = `client vs mirror: ${d2}`) : true;
       },
       60000,

@@ -9,7 +9,7 @@ import { DEFAULTS } from '../../src/config/defaults.js';
 import { IcwatchClient } from '../../src/client/index.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { difference, readMirror, subscribedUsers, type Props } from '../helpers/mirror.js';
+import { difference, readMirror, readMirrorWithStatuses, subscribedUsers, type Props } from '../helpers/mirror.js';
 import { waitFor } from '../helpers/net.js';
 import { startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/redis.js';
@@ -111,6 +111,11 @@ export class Stack {
     return readMirror(this.reader, this.keys);
   }
 
+  /** The mirror as a follower holds it: the users with their statuses (presence). */
+  followedMirror(): Promise<Map<string, Props>> {
+    return readMirrorWithStatuses(this.reader, this.keys);
+  }
+
   truth(sim: Simulator = this.sim): Map<string, Props> {
     return subscribedUsers(sim.control.users(), this.env.ICWATCH_SUBSCRIPTION_PROPERTIES?.split(','));
   }
@@ -150,7 +155,7 @@ export class Stack {
           const d1 = difference(this.truth(sim), mirror);
           if (d1) return void (last = `mirror vs simulator: ${d1}`);
           if (this.follower.seq !== seq) return void (last = `follower at seq ${this.follower.seq}, mirror at ${seq}`);
-          const d2 = difference(mirror, this.follower.users);
+          const d2 = difference(await this.followedMirror(), this.follower.users);
           if (d2) return void (last = `follower vs mirror: ${d2}`);
           return { users: mirror.size, seq };
         },

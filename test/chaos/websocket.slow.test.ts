@@ -27,7 +27,7 @@ describe('chaos: WebSocket consumers', function () {
   const holdsMirror = async (c: IcwatchClient) => {
     const { seq } = await stack.converged();
     await waitFor('the client to reach the mirror seq', () => c.seq === seq, 30000);
-    expect(difference(await stack.mirror(), c.users)).to.equal(undefined);
+    expect(difference(await stack.followedMirror(), c.users)).to.equal(undefined);
   };
 
   before(async () => {

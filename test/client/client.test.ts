@@ -9,7 +9,7 @@ import { IcwatchClient, type Change, type IcwatchClientOptions, type ServerFrame
 import { decodeChangeEntry } from '../../src/mirror/change.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { difference, readMirror, type Props } from '../helpers/mirror.js';
+import { difference, readMirrorWithStatuses, type Props } from '../helpers/mirror.js';
 import { killAll, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -85,7 +85,7 @@ describe('icwatch/client against a real icwatch', function () {
       c.start();
     }
     await waitFor('both clients synced', () => [viaHttp, viaWs].every((c) => c.seq === start));
-    const atStart = await readMirror(redis, keys());
+    const atStart = await readMirrorWithStatuses(redis, keys());
     for (const c of [viaHttp, viaWs]) expect(difference(atStart, c.users)).to.equal(undefined);
     expect(viaHttp.counts.http).to.equal(1);
     expect(viaHttp.counts.snapshot ?? 0).to.equal(0);
@@ -116,7 +116,7 @@ describe('icwatch/client against a real icwatch', function () {
       for (const c of [viaHttp, viaWs])
         expect(states.get(c)!.get(e.seq), `${c === viaHttp ? 'HTTP' : 'WebSocket'} start, seq ${e.seq}`).to.equal(canonical(expected));
     }
-    expect(difference(await readMirror(redis, keys()), viaHttp.users)).to.equal(undefined);
+    expect(difference(await readMirrorWithStatuses(redis, keys()), viaHttp.users)).to.equal(undefined);
     // lookups through the local index
     const withExt = [...viaHttp.users].find(([, u]) => typeof u.extension === 'string')!;
     expect(viaHttp.find('extension', withExt[1].extension).map((u) => u.id)).to.include(withExt[0]);
@@ -143,7 +143,7 @@ describe('icwatch/client against a real icwatch', function () {
     expect(hello.type).to.equal('hello');
     expect(hello.seq, 'the changes were made while the client was away').to.equal(before + ids.length);
     expect(frames.slice(1).map((f) => [f.type, (f as { seq: number }).seq])).to.deep.equal(ids.map((_, i) => ['upsert', before + 1 + i]));
-    expect(difference(await readMirror(redis, keys()), c.users)).to.equal(undefined);
+    expect(difference(await readMirrorWithStatuses(redis, keys()), c.users)).to.equal(undefined);
   });
 
   it('a new epoch (the mirror restarted from nothing) causes a reset and a fresh snapshot', async () => {
@@ -166,7 +166,7 @@ describe('icwatch/client against a real icwatch', function () {
     await waitFor('the client on the new epoch at its last seq', () => c.epoch === epoch && c.seq === end, 20000);
     expect(resets).to.include('epoch');
     expect(c.counts.snapshot ?? 0).to.be.greaterThan(snapshotsBefore);
-    expect(difference(await readMirror(redis, keys()), c.users)).to.equal(undefined);
+    expect(difference(await readMirrorWithStatuses(redis, keys()), c.users)).to.equal(undefined);
   });
 
   it('a new epoch while icwatch runs (a write had failed halfway): live clients reset, take a fresh snapshot and go on', async () => {
@@ -191,7 +191,7 @@ describe('icwatch/client against a real icwatch', function () {
     for (const c of resets.keys()) {
       await waitFor('the client on the new epoch at its last seq', () => c.epoch === epoch && c.seq === end && c.state === 'live', 20000);
       expect(resets.get(c)).to.be.greaterThan(0);
-      expect(difference(await readMirror(redis, keys()), c.users)).to.equal(undefined);
+      expect(difference(await readMirrorWithStatuses(redis, keys()), c.users)).to.equal(undefined);
     }
   });
 });

@@ -8,7 +8,7 @@ import { Cluster, Redis } from 'ioredis';
 import { IcwatchClient } from '../../src/client/index.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
-import { difference, readMirror, subscribedUsers } from '../helpers/mirror.js';
+import { difference, readMirror, readMirrorWithStatuses, subscribedUsers } from '../helpers/mirror.js';
 import { waitFor } from '../helpers/net.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/redis.js';
 import { startPrivateCluster, startPrivateSentinel, type PrivateCluster, type PrivateSentinel } from '../helpers/redis-topologies.js';
@@ -44,7 +44,9 @@ async function mirrorsAndServes(env: Record<string, string>, reader: Redis | Clu
         before !== after
           ? `the mirror moved from seq ${before} to ${after} while read`
           : (difference(truth(), held) ??
-            (follower.seq !== after ? `the follower at seq ${follower.seq}, the mirror at ${after}` : difference(held, follower.users)));
+            (follower.seq !== after
+              ? `the follower at seq ${follower.seq}, the mirror at ${after}`
+              : difference(await readMirrorWithStatuses(reader, keys), follower.users)));
       if (problem) throw new Error(problem);
       return after;
     },

@@ -10,7 +10,7 @@ import { IcwatchClient } from '../../src/client/index.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { FAULT_TIMINGS, SECRETS } from '../chaos/harness.js';
-import { difference, readMirror, streamSeqs, subscribedUsers } from '../helpers/mirror.js';
+import { difference, readMirror, readMirrorWithStatuses, streamSeqs, subscribedUsers } from '../helpers/mirror.js';
 import { startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
 import { startPrivateRedis, uniquePrefix, type PrivateRedis } from '../helpers/redis.js';
@@ -213,7 +213,8 @@ export class Replicas {
           if (d1) return void (last = `mirror vs simulator: ${d1}`);
           const f = this.follower;
           if (f && f.seq !== seq) return void (last = `follower at seq ${f.seq}, mirror at ${seq}`);
-          const d2 = f && difference(mirror, f.users);
+          // The follower holds each user's status too (presence): compare it with the mirror as a reader sees it.
+          const d2 = f && difference(await readMirrorWithStatuses(this.reader, this.keys), f.users);
           if (d2) return void (last = `follower vs mirror: ${d2}`);
           return { users: mirror.size, seq };
         },

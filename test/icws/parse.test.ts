@@ -33,7 +33,10 @@ describe('ICWS message parsing', () => {
   });
 
   it('reports an unknown __type as unknown (ignored, no resync) and a broken state message as malformed without resync', () => {
-    expect(parseMessage({ __type: 'urn:inin.com:queues:queueContentsMessage' })).to.include({ kind: 'unknown', type: 'urn:inin.com:queues:queueContentsMessage' });
+    expect(parseMessage({ __type: 'urn:inin.com:queues:queueContentsMessage' })).to.include({
+      kind: 'unknown',
+      type: 'urn:inin.com:queues:queueContentsMessage',
+    });
     const out = parseMessage({ __type: 'urn:inin.com:connection:connectionStateChangeMessage', newConnectionState: 'down' });
     expect(out).to.include({ kind: 'malformed', mayCarryChanges: false });
   });

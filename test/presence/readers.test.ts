@@ -114,7 +114,11 @@ describe('presence through the readers (client, /v1/workgroups)', function () {
     const truth = truthOf(sim);
     const all = (await (await fetch(`${base}/v1/workgroups`)).json()) as { seq: number; workgroups: WorkgroupCount[] };
     expect(new Map(all.workgroups.map((w) => [w.id, w]))).to.deep.equal(truth);
-    const support = (await (await fetch(`${base}/v1/workgroups/Support`)).json()) as { seq: number; id: string; agents: { id: string; status?: { available?: boolean } }[] };
+    const support = (await (await fetch(`${base}/v1/workgroups/Support`)).json()) as {
+      seq: number;
+      id: string;
+      agents: { id: string; status?: { available?: boolean } }[];
+    };
     expect(support.seq).to.equal(all.seq);
     expect(support.agents.length).to.equal(truth.get('Support')!.agents);
     expect(support.agents.filter((a) => a.status?.available === true).length).to.equal(truth.get('Support')!.available);
