@@ -64,7 +64,7 @@ describe('chaos: hostile input', function () {
   });
 
   it('an unknown __type is ignored and counted', async () => {
-    stack.sim.control.injectRaw(JSON.stringify({ __type: 'urn:inin.com:status:userStatusMessage', userStatusList: [] }));
+    stack.sim.control.injectRaw(JSON.stringify({ __type: 'urn:inin.com:queues:queueContentsMessage', isDelta: true }));
     stack.sim.control.churn(10);
     await stack.converged();
     expect(metricValue((await stack.icwatch.get('/metrics')).text, 'icwatch_messages_total{type="unknown",delta=""}')).to.be.greaterThan(0);

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { IcwatchClient, type Change, type IcwatchClientOptions, type ServerFrame } from '../../src/client/index.js';
+import { withStatusChange } from '../../src/mirror/status-reads.js';
 import { decodeChangeEntry } from '../../src/mirror/change.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
@@ -82,6 +83,7 @@ describe('icwatch/client against a real icwatch', function () {
       states.set(c, seen);
       c.on('synced', (seq) => seen.set(seq, canonical(c.users)));
       c.on('change', (ch: Change) => seen.set(ch.seq, canonical(c.users)));
+      c.on('status', (ch: { seq: number }) => seen.set(ch.seq, canonical(c.users)));
       c.start();
     }
     await waitFor('both clients synced', () => [viaHttp, viaWs].every((c) => c.seq === start));
@@ -106,6 +108,7 @@ describe('icwatch/client against a real icwatch', function () {
     for (const [, fields] of entries) {
       const e = decodeChangeEntry(fields);
       if (e.op === 'remove') expected.delete(e.id);
+      else if (e.op === 'status') expected.set(e.id, withStatusChange(expected.get(e.id) ?? {}, e.data));
       else {
         const u = { ...expected.get(e.id) };
         for (const [k, v] of Object.entries(e.data))

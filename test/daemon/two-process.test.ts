@@ -50,6 +50,10 @@ describe('icwatch all + icwatch fanout on one mirror', function () {
       c.on('change', (change: Change) =>
         received.get(c)!.push({ op: change.op, seq: change.seq, id: change.id, ...(change.data ? { data: change.data } : {}) }),
       );
+      // Status frames (presence) are changes of the same sequence.
+      c.on('status', (s: { seq: number; id: string; data: Record<string, unknown> }) =>
+        received.get(c)!.push({ op: 'status', seq: s.seq, id: s.id, data: s.data }),
+      );
       c.start();
       await new Promise((resolve) => c.once('synced', resolve));
     }

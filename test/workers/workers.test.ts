@@ -57,6 +57,7 @@ describe('icwatch run with two workers', function () {
       if (f.type === 'hello') w.worker = f.worker;
     });
     w.client.on('change', (c: Change) => w.changes.push({ op: c.op, seq: c.seq, id: c.id }));
+    w.client.on('status', (s: { seq: number; id: string }) => w.changes.push({ op: 'status', seq: s.seq, id: s.id }));
     w.client.on('gap', () => w.gaps++);
     w.client.on('reset', () => w.resets++);
     w.client.on('close', (code: number) => w.closes.push(code));
