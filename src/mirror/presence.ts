@@ -5,20 +5,6 @@
  * The writer derives it for the change entries, the readers for snapshots: one rule for both.
  */
 
-/** The status properties the mirror keeps, one hash field each (`{P}:status:<id>`), in the order ICWS gives them. */
-export const STATUS_PROPERTIES = [
-  'statusId',
-  'notes',
-  'forwardNumber',
-  'until',
-  'onPhone',
-  'onPhoneChanged',
-  'statusChanged',
-  'stations',
-  'icServers',
-  'loggedIn',
-] as const;
-
 /** The derived property of a status, beside its stored ones. */
 export const AVAILABLE = 'available';
 

@@ -22,6 +22,7 @@ import { STATUS_MESSAGES } from '../../src/simulator/status-messages.js';
 import { ProtocolServer } from '../client/protocol-server.js';
 import { waitFor } from '../helpers/net.js';
 import { ROOT } from '../helpers/processes.js';
+import { panel, presenceOf } from './presence-page.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(ROOT, 'test-artifacts', 'presence-contract.png');
@@ -66,28 +67,6 @@ describe('presence on the live page, against a stand-in speaking docs/presence.m
   const catalogueRequests: string[] = [];
   const violations: string[] = [];
 
-  const presenceOf = (p: Page, id: string) =>
-    p.evaluate((rowId) => {
-      const cell = document.querySelector(`#directory tbody tr[data-id="${CSS.escape(rowId)}"] .presence-cell`);
-      const badge = cell?.querySelector<HTMLElement>('.presence');
-      return {
-        text: badge?.textContent ?? null,
-        group: badge?.dataset.group ?? null,
-        available: !!cell?.querySelector('.presence-available'),
-        colour: badge ? getComputedStyle(badge).color : null,
-      };
-    }, id);
-  const panel = (p: Page) =>
-    // No functions declared inside: the page runs this as it is, without the helpers tsx adds for named functions.
-    p.$$eval('#workgroups tbody tr', (rows) =>
-      rows.map((r) => ({
-        id: (r as HTMLElement).dataset.id!,
-        agents: Number(r.querySelector('td[data-count="agents"]')?.textContent),
-        loggedIn: Number(r.querySelector('td[data-count="loggedIn"]')?.textContent),
-        available: Number(r.querySelector('td[data-count="available"]')?.textContent),
-        onPhone: Number(r.querySelector('td[data-count="onPhone"]')?.textContent),
-      })),
-    );
   const rowIds = (p: Page) => p.$$eval('#directory tbody tr:not([hidden])', (rows) => rows.map((r) => (r as HTMLElement).dataset.id!).sort());
   const open = async (p: Page) => {
     await p.goto(`${server.base}/#access_token=stand-in`);

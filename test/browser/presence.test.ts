@@ -20,6 +20,7 @@ import { STATUS_MESSAGES } from '../../src/simulator/status-messages.js';
 import { waitFor } from '../helpers/net.js';
 import { killAll, ROOT, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { panel, presenceOf } from './presence-page.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -79,29 +80,6 @@ describe('presence on the live page in headless Chromium', function () {
     });
     expect(res.status, await res.clone().text()).to.equal(200);
   };
-  /** What a row's presence cell shows: the text, the colour group, the markers. */
-  const presenceOf = (p: Page, id: string) =>
-    p.evaluate((rowId) => {
-      const cell = document.querySelector(`#directory tbody tr[data-id="${CSS.escape(rowId)}"] .presence-cell`);
-      const badge = cell?.querySelector<HTMLElement>('.presence');
-      return {
-        text: badge?.textContent ?? null,
-        group: badge?.dataset.group ?? null,
-        available: !!cell?.querySelector('.presence-available'),
-        colour: badge ? getComputedStyle(badge).color : null,
-      };
-    }, id);
-  const panel = (p: Page) =>
-    // No functions declared inside: the page runs this as it is, without the helpers tsx adds for named functions.
-    p.$$eval('#workgroups tbody tr', (rows) =>
-      rows.map((r) => ({
-        id: (r as HTMLElement).dataset.id!,
-        agents: Number(r.querySelector('td[data-count="agents"]')?.textContent),
-        loggedIn: Number(r.querySelector('td[data-count="loggedIn"]')?.textContent),
-        available: Number(r.querySelector('td[data-count="available"]')?.textContent),
-        onPhone: Number(r.querySelector('td[data-count="onPhone"]')?.textContent),
-      })),
-    );
   const rowIds = (p: Page) => p.$$eval('#directory tbody tr:not([hidden])', (rows) => rows.map((r) => (r as HTMLElement).dataset.id!));
   /** The mirror stops moving (the simulator has no background churn). */
   const settled = async () => {

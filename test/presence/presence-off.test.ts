@@ -1,16 +1,11 @@
 /** presence.enabled false: the users directory alone, as before presence existed — no status subscription, keys or entries. */
-import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { DEFAULTS, type Config } from '../../src/config/defaults.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { buildStages } from '../../src/daemon/build-stages.js';
-import { createLogger } from '../../src/log/logger.js';
-import { Metrics } from '../../src/metrics/metrics.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { startPresenceDaemon } from './harness.js';
 
 describe('presence.enabled false', function () {
   this.timeout(30000);
@@ -19,16 +14,8 @@ describe('presence.enabled false', function () {
     const sim = await startSimulator({ users: 100, seed: 3 });
     const redis = new Redis(SHARED_REDIS_URL);
     const prefix = uniquePrefix('presence-off');
-    const config: Config = structuredClone(DEFAULTS);
-    config.icws.url = sim.url;
-    config.icws.password = 'icwatch';
-    config.redis.url = SHARED_REDIS_URL;
-    config.redis.keyPrefix = prefix;
-    config.http.port = 0;
-    config.presence.enabled = false;
-    const daemon = new Daemon(config, { logger: createLogger({ stream: new PassThrough() }), buildStages, metrics: new Metrics({ defaultMetrics: false }) });
+    const { daemon } = await startPresenceDaemon(sim, prefix, (config) => (config.presence.enabled = false));
     try {
-      await daemon.start();
       const keys = mirrorKeys(prefix);
       await waitFor('the users', async () => ((await redis.scard(keys.ids)) === 100 ? true : undefined), 20000);
       sim.control.statusChurn(50);

@@ -4,20 +4,15 @@
  * subscription always gets the whole list of the mirror's ids; a new session re-subscribes and converges; a
  * removed user's status is gone; the change stream carries op status entries with the same gap-free seq.
  */
-import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { DEFAULTS, type Config } from '../../src/config/defaults.js';
-import { Daemon } from '../../src/daemon/daemon.js';
-import { buildStages } from '../../src/daemon/build-stages.js';
-import { createLogger } from '../../src/log/logger.js';
-import { Metrics } from '../../src/metrics/metrics.js';
 import { mirrorKeys, type MirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { UserStatus } from '../../src/icws/user-statuses.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { streamSeqs } from '../helpers/mirror.js';
+import { startPresenceDaemon, type PresenceDaemon } from './harness.js';
 
 const USERS = 300;
 
@@ -67,31 +62,16 @@ describe('presence end to end (simulator → mirror)', function () {
   let sim: Simulator;
   let redis: Redis;
   let prefix: string;
-  let daemon: Daemon;
-  let metrics: Metrics;
-  let log = '';
+  let icwatch: PresenceDaemon;
 
   before(async () => {
     sim = await startSimulator({ users: USERS, seed: 7 });
     redis = new Redis(SHARED_REDIS_URL);
     prefix = uniquePrefix('presence');
-    const config: Config = structuredClone(DEFAULTS);
-    config.icws.url = sim.url;
-    config.icws.password = 'icwatch';
-    config.icws.backoff = { ...config.icws.backoff, initialMs: 50, maxMs: 300 };
-    config.redis.url = SHARED_REDIS_URL;
-    config.redis.keyPrefix = prefix;
-    config.http.port = 0;
-    config.presence.subscribeDebounceMs = 100;
-    config.presence.metricWorkgroups = ['Support'];
-    const out = new PassThrough();
-    out.on('data', (d: Buffer) => (log += d.toString()));
-    metrics = new Metrics({ defaultMetrics: false });
-    daemon = new Daemon(config, { logger: createLogger({ stream: out, level: 'debug' }), buildStages, metrics });
-    await daemon.start();
+    icwatch = await startPresenceDaemon(sim, prefix, (config) => (config.presence.metricWorkgroups = ['Support']));
   });
   after(async () => {
-    await daemon?.stop('test');
+    await icwatch?.daemon.stop('test');
     await sim?.close();
     await dropPrefix(redis, prefix);
     await redis.quit();
@@ -117,11 +97,7 @@ describe('presence end to end (simulator → mirror)', function () {
     expect(await metricValue('icwatch_presence_users')).to.equal((await mirroredStatuses(redis, keys())).size);
   });
 
-  async function metricValue(name: string, labels = ''): Promise<number> {
-    const text = await metrics.registry.metrics();
-    const line = text.split('\n').find((l) => l.startsWith(name + labels + ' ') || (labels === '' && l.startsWith(name + ' ')));
-    return line === undefined ? 0 : Number(line.split(' ')[1]);
-  }
+  const metricValue = (name: string, labels?: string) => icwatch.metricValue(name, labels);
 
   it('follows status churn exactly, with available derived from the catalogue, case-insensitively', async () => {
     sim.control.statusChurn(400);
@@ -208,7 +184,7 @@ describe('presence end to end (simulator → mirror)', function () {
     });
     expect(ok.userIds).to.not.include('ghost');
     expect(ok.userIds.length).to.equal((await redis.scard(keys().ids)) - 1);
-    expect(log).to.include('the server does not know user ghost');
+    expect(icwatch.log()).to.include('the server does not know user ghost');
     sim.control.statusChurn(50);
     await converged('the statuses with the ghost left out');
   });
@@ -243,7 +219,9 @@ describe('presence end to end (simulator → mirror)', function () {
     });
     await waitFor('a fresh PUT', () => (sim.control.statusSubscriptionPuts().length > puts ? true : undefined));
     expect(await metricValue('icwatch_messages_total', '{type="malformed",delta=""}')).to.equal(malformed + 1);
-    expect(log).to.match(/malformed ICWS message skipped: userStatusMessage: .*loggedIn is \\"yes\\", expected true or false; asking the statuses afresh/);
+    expect(icwatch.log()).to.match(
+      /malformed ICWS message skipped: userStatusMessage: .*loggedIn is \\"yes\\", expected true or false; asking the statuses afresh/,
+    );
     expect(sim.control.sessions().length).to.equal(sessions);
     await converged('the statuses after the resync');
   });

@@ -4,20 +4,16 @@
  * users and statuses; `GET /v1/workgroups` and `/v1/workgroups/<id>` count what the simulator's truth says; the
  * client's `available()` and `workgroups()` say the same.
  */
-import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { IcwatchClient } from '../../src/client/index.js';
-import { DEFAULTS, type Config } from '../../src/config/defaults.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import { buildStages } from '../../src/daemon/build-stages.js';
-import { createLogger } from '../../src/log/logger.js';
-import { Metrics } from '../../src/metrics/metrics.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { difference, readMirrorWithStatuses } from '../helpers/mirror.js';
+import { startPresenceDaemon } from './harness.js';
 
 const USERS = 400;
 const AVAILABLE_IDS = new Set(['available', 'available, no acd', 'available, remote']);
@@ -61,18 +57,10 @@ describe('presence through the readers (client, /v1/workgroups)', function () {
     sim = await startSimulator({ users: USERS, seed: 11 });
     redis = new Redis(SHARED_REDIS_URL);
     prefix = uniquePrefix('presence-read');
-    const config: Config = structuredClone(DEFAULTS);
-    config.icws.url = sim.url;
-    config.icws.password = 'icwatch';
-    config.redis.url = SHARED_REDIS_URL;
-    config.redis.keyPrefix = prefix;
-    config.http.port = 0;
-    config.presence.subscribeDebounceMs = 100;
-    daemon = new Daemon(config, { logger: createLogger({ stream: new PassThrough() }), buildStages, metrics: new Metrics({ defaultMetrics: false }) });
-    await daemon.start();
+    ({ daemon } = await startPresenceDaemon(sim, prefix));
     base = `http://127.0.0.1:${daemon.httpPort}`;
     client = new IcwatchClient({ url: `ws://127.0.0.1:${daemon.httpPort}/v1/users`, reconnect: false });
-    await client.start();
+    client.start();
   });
   after(async () => {
     await client?.stop();
