@@ -39,6 +39,8 @@ export class StatusBook {
   private readonly catalogue = new Map<string, { statusId: string; digest: number }>();
   /** Statuses of users not (yet) in the mirror, oldest first: what the next status of each would merge into. */
   private readonly pending = new Map<string, Map<string, string | null>>();
+  /** Told whenever a user's availability changes (icwatch_available_agents). */
+  availabilityListener: ((id: string, available: boolean) => void) | undefined;
 
   constructor(private readonly options: StatusBookOptions) {}
 
@@ -97,6 +99,7 @@ export class StatusBook {
 
   /** The user left the mirror: the apply script deletes its status hash with the user's; memory forgets it. */
   userRemoved(id: string): void {
+    if (this.statuses.get(id)?.available) this.availabilityListener?.(id, false);
     this.statuses.delete(id);
     this.pending.delete(id);
   }
@@ -131,6 +134,7 @@ export class StatusBook {
       const now = this.availableOf(held);
       if (now === held.available) continue;
       held.available = now;
+      this.availabilityListener?.(id, now);
       b.status(id, [], [], `{"${AVAILABLE}":${now}}`);
     }
   }
@@ -181,6 +185,7 @@ export class StatusBook {
     }
     const available = this.availableOf(held);
     if (available !== held.available || (created && sets.length)) add(AVAILABLE, String(available));
+    if (available !== held.available) this.availabilityListener?.(id, available);
     held.available = available;
     if (held.digests.size) this.statuses.set(id, held);
     else this.statuses.delete(id);

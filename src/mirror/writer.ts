@@ -87,7 +87,9 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
     this.log = componentLogger(options.logger, 'mirror');
     this.store = new MirrorStore(options.redis, mirrorKeys(options.keyPrefix), options.fence, options.replicaWait, options.presence !== undefined);
     const metricWorkgroups = options.presence?.metricWorkgroups ?? [];
-    this.workgroups = metricWorkgroups.length ? new WorkgroupAvailability(metricWorkgroups, options.metrics) : undefined;
+    this.workgroups = metricWorkgroups.length
+      ? new WorkgroupAvailability(metricWorkgroups, options.metrics, (id) => this.state.statuses?.available(id) ?? false)
+      : undefined;
     this.health = new RedisHealth(options.backoff, options.metrics, this.log);
     this.held = new HeldRemovals(options.deleteGuard);
     this.plannerOptions = { replaceBatchSize: options.replaceBatchSize, maxBatchMessages: options.maxBatchMessages, logger: this.log, held: this.held };
@@ -383,7 +385,7 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
       }
       if (b.unknownStatusIds) m.unknownStatusIds.inc(b.unknownStatusIds);
       m.presenceUsers.set(book.size);
-      if (b.statuses || b.idsChanged) this.workgroups?.update(book);
+      this.workgroups?.update();
     }
     if (b.idsChanged || chunk.fullSync) this.idsChanged?.();
   }
@@ -493,14 +495,14 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
     this.options.metrics.removalsHeld.set(this.held.size);
     this.state = state;
     if (this.workgroups) {
+      // Replayed against the loaded statuses (this.state is the new one by now), then followed change by change.
       this.workgroups.clear();
       for (const [id, props] of loaded.users) this.workgroups.userWorkgroups(id, props.get('workgroups') ?? null);
       state.workgroupsFollower = this.workgroups.userWorkgroups;
+      if (state.statuses) state.statuses.availabilityListener = this.workgroups.availabilityChanged;
+      this.workgroups.update();
     }
-    if (state.statuses) {
-      this.options.metrics.presenceUsers.set(state.statuses.size);
-      this.workgroups?.update(state.statuses);
-    }
+    if (state.statuses) this.options.metrics.presenceUsers.set(state.statuses.size);
     this.options.metrics.seq.set(this.seq);
     this.options.metrics.users.set(this.users);
     this.stale = false;

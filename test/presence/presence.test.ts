@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { mirrorKeys, type MirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { UserStatus } from '../../src/icws/user-statuses.js';
+import { WORKGROUP_IDS } from '../../src/simulator/users.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { streamSeqs } from '../helpers/mirror.js';
@@ -68,7 +69,7 @@ describe('presence end to end (simulator → mirror)', function () {
     sim = await startSimulator({ users: USERS, seed: 7 });
     redis = new Redis(SHARED_REDIS_URL);
     prefix = uniquePrefix('presence');
-    icwatch = await startPresenceDaemon(sim, prefix, (config) => (config.presence.metricWorkgroups = ['Support']));
+    icwatch = await startPresenceDaemon(sim, prefix, (config) => (config.presence.metricWorkgroups = [...WORKGROUP_IDS]));
   });
   after(async () => {
     await icwatch?.daemon.stop('test');
@@ -151,22 +152,31 @@ describe('presence end to end (simulator → mirror)', function () {
     await converged('the statuses after the new session');
   });
 
-  it('counts the available agents of the workgroups presence.metricWorkgroups lists', async () => {
-    const truth = () => {
+  it('counts the available agents of the workgroups presence.metricWorkgroups lists, through churn of users and statuses', async () => {
+    const truth = (workgroup: string) => {
       const statuses = new Map(sim.control.statuses().map((s) => [s.userId, s]));
       return sim.control.users().filter((u) => {
         const s = statuses.get(u.configurationId.id);
-        const inSupport = ((u.workgroups as { id: string }[] | undefined) ?? []).some((w) => w.id === 'Support');
+        const member = ((u.workgroups as { id: string }[] | undefined) ?? []).some((w) => w.id === workgroup);
         return (
-          inSupport && s?.loggedIn === true && s.onPhone !== true && ['available', 'available, no acd', 'available, remote'].includes(s.statusId.toLowerCase())
+          member && s?.loggedIn === true && s.onPhone !== true && ['available', 'available, no acd', 'available, remote'].includes(s.statusId.toLowerCase())
         );
       }).length;
     };
-    await waitFor(
-      'the gauge equals the truth',
-      async () => ((await metricValue('icwatch_available_agents', '{workgroup="Support"}')) === truth() ? true : undefined),
-      10000,
-    );
+    const gaugesMatch = async () => {
+      for (const workgroup of WORKGROUP_IDS)
+        if ((await metricValue('icwatch_available_agents', `{workgroup="${workgroup}"}`)) !== truth(workgroup)) return undefined;
+      return true;
+    };
+    await waitFor('every gauge equals the truth', gaugesMatch, 10000);
+    expect(WORKGROUP_IDS.map(truth).some((n) => n > 0)).to.equal(true);
+    for (let round = 0; round < 3; round++) {
+      sim.control.statusChurn(150);
+      // User churn moves users between workgroups, adds and removes them.
+      sim.control.churn(30);
+      await converged(`the statuses after round ${round}`);
+      await waitFor(`every gauge equals the truth after round ${round}`, gaugesMatch, 10000);
+    }
   });
 
   const raw = (message: unknown) => sim.control.injectRaw(JSON.stringify(message));
