@@ -57,6 +57,8 @@ const USERS = args.includes('--users') ? Number(args[args.indexOf('--users') + 1
 /** Status changes per second of the lag window (the issue's). */
 const RATE = 2000;
 const LAG_SECONDS = 20;
+/** `--workers N`: websocket.workers of icwatch (default: the configuration's default, 1). */
+const WORKERS = args.includes('--workers') ? args[args.indexOf('--workers') + 1] : undefined;
 const LAG_SECONDS_QUICK = 5;
 /** Status churn before the lag window, to learn how many of the changes asked for the simulator sends. */
 const WARMUP_SECONDS = 3;
@@ -157,11 +159,15 @@ export default async function presenceBench({ quick, log }: { quick: boolean; lo
       ICWATCH_REDIS_URL: redis.url,
       ICWATCH_WEBSOCKET_MAX_CLIENTS: String(clients + 100),
       ICWATCH_PRESENCE_METRIC_WORKGROUPS: WORKGROUP_IDS.join(','),
+      ...(WORKERS ? { ICWATCH_WEBSOCKET_WORKERS: WORKERS } : {}),
       ...presenceEnv('on'),
     });
     const started = icwatch;
     const scrape = async () => (await started.get('/metrics')).text;
     const settledRss = async (what: string) => {
+      // Settled as the directory bench's figure is: a second after the phase (the writer collects a replace's garbage
+      // once it rests, src/util/collect-garbage.ts).
+      await sleep(1000);
       const text = await scrape();
       rssAtPhases.push(rssMiB(text));
       log(`presence: rss ${what} ${rssMiB(text)} MiB (${memoryByProcess(text)})`);

@@ -27,6 +27,8 @@ export interface Chunk {
   receivedAt: number;
   /** Set on the last chunk of a full replace: the reason it is counted under. */
   fullSync?: string;
+  /** Set on the last chunk of a full replace of statuses: how many it carried (its garbage is collected after it). */
+  statusesReplaced?: number;
   /** Whether lastModifiedDate changes in this chunk count for icwatch_source_lag_seconds. */
   sourceLag: boolean;
   /** Filled in when the chunk is planned: net index writes, held writes, and the epoch and seq it was planned against. */
@@ -154,6 +156,7 @@ export class StatusReplacePlanner implements MultiChunkPlanner {
       receivedAts: done ? [this.receivedAt] : [],
       receivedAt: this.receivedAt,
       sourceLag: false,
+      ...(done ? { statusesReplaced: this.statuses.length } : {}),
     };
   }
 }

@@ -352,6 +352,9 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
       this.log.info(`full replace applied (reason ${chunk.fullSync})`, { users: this.users, seq: this.seq });
       collectAfterReplace(this.users, this.activity, (collected) => this.log.debug("collected the full replace's garbage", collected));
     }
+    // A full replace of statuses (every PUT of the subscription brings one) leaves its message's garbage too.
+    if (chunk.statusesReplaced)
+      collectAfterReplace(chunk.statusesReplaced, this.activity, (collected) => this.log.debug("collected the statuses replace's garbage", collected));
     this.presenceCommitted(chunk);
     if (chunk.builder.entries) {
       this.lastChangeAt = wall;
