@@ -14,8 +14,12 @@ import { KnownText, readAddedUser, sentUserOf, type ReadUser } from './read-user
 /** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
 export const MAX_LIST_ELEMENTS = 5_000_000;
 
-/** The lists whose elements are read one by one. */
-const LIST_KEYS = new Set(['added', 'changed', 'removed']);
+/**
+ * The lists whose elements are read one by one: a usersMessage's, and a userStatusMessage's `userStatusList` (a full
+ * replace of statuses lists every user of the mirror: docs/presence.md), each element checked by parse.ts.
+ */
+const LIST_KEYS = new Set(['added', 'changed', 'removed', 'userStatusList']);
+const USER_LIST_KEYS = new Set(['added', 'changed', 'removed']);
 
 /** A piece of a message past its bound: the message is refused (the caller asks a resync). */
 export class MessageTooLargeError extends Error {
@@ -237,7 +241,8 @@ export class StreamedMessage {
       this.problem ??= `${this.list}[${list.length}] is not JSON (${(err as Error).message})`;
       element = null;
     }
-    this.problem ??= listElementProblem(this.list!, list.length, element);
+    // A status is checked with its message (read-statuses.ts); a user here.
+    if (USER_LIST_KEYS.has(this.list!)) this.problem ??= listElementProblem(this.list!, list.length, element);
     list.push(element);
   }
 

@@ -69,7 +69,8 @@ export function parseMessage(raw: unknown, checked?: CheckedLists): ParseOutcome
       return typeof message === 'string' ? bad(`usersMessage: ${message}`, true) : { kind: 'message', message };
     }
     case USER_STATUS_MESSAGE: {
-      const message = userStatusMessage(value);
+      // A streamed event carries its statuses read element by element (message-stream.ts).
+      const message = checked?.problem ?? userStatusMessage(value, checked?.lists.get('userStatusList'));
       // What it may have carried are statuses: a resync of the statuses, not of the users (statuses: true).
       return typeof message === 'string' ? { ...bad(`userStatusMessage: ${message}`, true), statuses: true } : { kind: 'message', message };
     }

@@ -47,10 +47,10 @@ function statusProblem(i: number, status: unknown, isDelta: boolean): string | u
   return undefined;
 }
 
-/** The checked userStatusMessage, or what is wrong with it. */
-export function userStatusMessage(v: Record<string, unknown>): UserStatusMessage | string {
+/** The checked userStatusMessage, or what is wrong with it; `streamed`: its userStatusList read element by element. */
+export function userStatusMessage(v: Record<string, unknown>, streamed?: unknown[]): UserStatusMessage | string {
   if (typeof v.isDelta !== 'boolean') return `isDelta is ${JSON.stringify(v.isDelta) ?? 'missing'}, expected true or false`;
-  const list = v.userStatusList ?? [];
+  const list = streamed ?? v.userStatusList ?? [];
   if (!Array.isArray(list)) return 'userStatusList is not a list';
   for (let i = 0; i < list.length; i++) {
     const problem = statusProblem(i, list[i], v.isDelta);

@@ -146,3 +146,40 @@ describe('SseReader: the event-stream format', () => {
     }
   });
 });
+
+describe('StreamedMessage: a userStatusMessage', () => {
+  const statuses = Array.from({ length: 200 }, (_, i) => ({
+    userId: `agent${i}`,
+    statusId: 'Available',
+    loggedIn: true,
+    onPhone: false,
+    stations: [`70${i}`],
+  }));
+  const text = JSON.stringify({ __type: 'urn:inin.com:status:userStatusMessage', isDelta: false, userStatusList: statuses });
+
+  it('is read status by status, bounded per status: a full replace many times icws.maxMessageBytes gives every status', () => {
+    expect(text.length).to.be.greaterThan(8 * 1024);
+    for (const pieces of [[], [7, 300, 5000], [1, 1, 1, 64]]) {
+      const outcome = streamed(text, pieces, 1024);
+      expect(outcome.kind, JSON.stringify(pieces)).to.equal('message');
+      expect(outcome).to.deep.equal(parseMessage(text));
+    }
+  });
+
+  it('refuses a status past the bound, and a malformed status as the whole message parsed would', () => {
+    const big = JSON.stringify({
+      __type: 'urn:inin.com:status:userStatusMessage',
+      isDelta: true,
+      userStatusList: [{ userId: 'a', statusId: 'x'.repeat(2000) }],
+    });
+    expect(() => streamed(big, [], 1024)).to.throw(MessageTooLargeError);
+    const bad = JSON.stringify({
+      __type: 'urn:inin.com:status:userStatusMessage',
+      isDelta: true,
+      userStatusList: [{ userId: 'a', statusId: 'Available', loggedIn: 'yes' }],
+    });
+    const outcome = streamed(bad, [3]);
+    expect(outcome).to.include({ kind: 'malformed', statuses: true });
+    expect((outcome as { reason: string }).reason).to.include('loggedIn is "yes"');
+  });
+});
