@@ -9,8 +9,7 @@
  * entries per request, and one copy of the directory per process (dropped when no reads come for a while).
  */
 import type { ChangeEntry } from '../mirror/change.js';
-import type { MirrorHead, MirrorPicture, MirrorReader, OnBadEntry, UserProps } from '../mirror/reader.js';
-import { withStatusChange } from '../mirror/status-reads.js';
+import { applyChange as applyInPlace, type MirrorHead, type MirrorPicture, type MirrorReader, type OnBadEntry, type UserProps } from '../mirror/reader.js';
 
 export interface ViewLimits {
   /** Users per pipelined round trip while loading. */
@@ -38,16 +37,8 @@ export interface ViewState extends MirrorPicture {
  * built in slices from the users as of one seq (src/http/users-json.ts) never sees a later change.
  */
 export function applyChange(users: Map<string, UserProps>, entry: ChangeEntry): void {
-  if (entry.op === 'remove') {
-    users.delete(entry.id);
-    return;
-  }
-  if (entry.op === 'status') {
-    // Presence: merged into the user's `status`; a status of a user the view does not hold is nobody's.
-    const user = users.get(entry.id);
-    if (user) users.set(entry.id, withStatusChange(user, entry.data));
-    return;
-  }
+  // A removal and a status (merged into a new object: withStatusChange) change no user object in place.
+  if (entry.op !== 'upsert') return applyInPlace(users, entry);
   const user: UserProps = { ...users.get(entry.id) };
   for (const [k, v] of Object.entries(entry.data)) {
     if (v === null) delete user[k];

@@ -170,10 +170,11 @@ export class StatusBook {
         }
         continue;
       }
-      if (held.digests.get(prop) === digestOf(json)) continue;
+      const digest = digestOf(json);
+      if (held.digests.get(prop) === digest) continue;
       sets.push(prop, json);
       add(prop, json);
-      this.note(held, prop, json);
+      this.note(held, prop, json, digest);
     }
     if (exact) {
       for (const prop of [...held.digests.keys()]) {
@@ -195,9 +196,9 @@ export class StatusBook {
   }
 
   /** Memory's note of one property (its digest, and the facts the available rule reads). */
-  private note(held: HeldStatus, prop: string, json: string | null): void {
+  private note(held: HeldStatus, prop: string, json: string | null, digest = json === null ? 0 : digestOf(json)): void {
     if (json === null) held.digests.delete(prop);
-    else held.digests.set(prop, digestOf(json));
+    else held.digests.set(prop, digest);
     if (prop !== 'statusId' && prop !== 'loggedIn' && prop !== 'onPhone') return;
     const value = json === null ? undefined : parseFact(json);
     if (prop === 'statusId') held.statusId = typeof value === 'string' ? value : undefined;

@@ -18,17 +18,11 @@ import { killAll, ROOT, startIcwatch, type IcwatchProcess } from '../helpers/pro
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { Redis } from 'ioredis';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
+  ...CHROMIUM_ARGS,
   '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
   // DNS rebinding without a resolver: a name of the attacker's that answers with the loopback address.
   '--host-resolver-rules=MAP attacker.example 127.0.0.1',
 ];

@@ -23,18 +23,10 @@ import { ProtocolServer } from '../client/protocol-server.js';
 import { waitFor } from '../helpers/net.js';
 import { ROOT } from '../helpers/processes.js';
 import { panel, presenceOf } from './presence-page.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join(ROOT, 'test-artifacts', 'presence-contract.png');
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const ARGS = [...CHROMIUM_ARGS];
 
 const wg = (...ids: string[]) => ids.map((id) => ({ id, displayName: id }));
 const user = (id: string, name: string, workgroups: string[], status?: Record<string, unknown>): UserRecord => ({

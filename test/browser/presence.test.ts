@@ -21,17 +21,9 @@ import { waitFor } from '../helpers/net.js';
 import { killAll, ROOT, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { panel, presenceOf } from './presence-page.js';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const ARGS = [...CHROMIUM_ARGS];
 const TOKEN = 'presence-token-3c81d0';
 const SCREENSHOT = join(ROOT, 'test-artifacts', 'presence.png');
 

@@ -1,4 +1,5 @@
 /** The daemon's HttpServer with the HTTP reads and the WebSocket fan-out on one port, over a LayoutWriter's mirror. */
+import { expect } from 'chai';
 import http from 'node:http';
 import { Redis } from 'ioredis';
 import type { SitePolicy, TokenSpec } from '../../src/fanout/access.js';
@@ -114,6 +115,17 @@ export function get(url: string, headers: Record<string, string> = {}): Promise<
       })
       .on('error', reject);
   });
+}
+
+/** Each path is answered 400 naming its bad parameter, with what was wrong and what was expected. */
+export async function expectBadParameters(base: string, cases: readonly [path: string, parameter: string][]): Promise<void> {
+  for (const [path, parameter] of cases) {
+    const a = await get(`${base}${path}`);
+    expect(a.status, path).to.equal(400);
+    expect(a.json.parameter, path).to.equal(parameter);
+    expect(a.json.error, path).to.be.a('string').and.not.equal('');
+    expect(a.json.expected, path).to.be.a('string').and.not.equal('');
+  }
 }
 
 /** p-quantile of `values` (nearest rank); NaN for none. */

@@ -10,7 +10,7 @@ import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js'
 import { LayoutWriter, plain, seeded, type Props } from '../fanout/layout.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import type { TokenSpec } from '../../src/fanout/access.js';
-import { get, startReadsServer, type ReadsServer } from './harness.js';
+import { expectBadParameters, get, startReadsServer, type ReadsServer } from './harness.js';
 
 const PRESENCE = { enabled: true, availableGroups: ['AVAILABLE'] };
 const WORKGROUPS = ['Billing', 'Sales', 'Support', 'Tier 2'];
@@ -158,13 +158,7 @@ describe('HTTP reads with presence', function () {
       ['/v1/workgroups/%E0%A4%A', 'id'],
       ['/v1/statuses?props=status', 'props'],
     ];
-    for (const [path, parameter] of cases) {
-      const a = await get(`${s.base}${path}`);
-      expect(a.status, path).to.equal(400);
-      expect(a.json.parameter, path).to.equal(parameter);
-      expect(a.json.error, path).to.be.a('string').and.not.equal('');
-      expect(a.json.expected, path).to.be.a('string').and.not.equal('');
-    }
+    await expectBadParameters(s.base, cases);
   });
 });
 
