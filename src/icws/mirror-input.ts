@@ -4,16 +4,22 @@
  * user at a time. Malformed users and removed ids are logged and skipped; the rest of the message goes on.
  */
 import type { Logger } from '../log/logger.js';
-import type { CheckedUser, ReceivedUsers, ReplaceUser, UsersInput } from '../mirror/input.js';
+import type { SessionHandle } from './feed.js';
+import type { CheckedUser, DeltaUsers, ReceivedUsers, ReplaceUser, UsersInput } from '../mirror/input.js';
 import { checkUser, type CheckOptions, type RejectedUser } from './check-user.js';
 import { USERS_MESSAGE, type MirroredMessage, type ReceivedUsersMessage, type UsersMessage } from './messages.js';
 import { catalogueInputOf, statusesInputOf } from './read-statuses.js';
 import { USER_STATUS_MESSAGE } from './user-statuses.js';
 
-export function receivedUsersOf(received: ReceivedUsersMessage<MirroredMessage>, logger: Logger): ReceivedUsers {
+/** The message as the mirror takes it, with the session it came from (which the pipeline asks for resyncs). */
+export function receivedUsersOf(
+  received: ReceivedUsersMessage<MirroredMessage>,
+  logger: Logger,
+  session?: SessionHandle,
+): ReceivedUsers & { session?: SessionHandle } {
   const { message, receivedAt, icServer, syncReason } = received;
-  if (message.__type !== USERS_MESSAGE) return { input: presenceInputOf(message), receivedAt, icServer };
-  return { input: usersInputOf(message, logger), receivedAt, icServer, subscriptionId: message.subscriptionId, syncReason };
+  if (message.__type !== USERS_MESSAGE) return { input: presenceInputOf(message), receivedAt, icServer, session };
+  return { input: usersInputOf(message, logger), receivedAt, icServer, subscriptionId: message.subscriptionId, syncReason, session };
 }
 
 /** A status message (presence) as the mirror takes it: the statuses, or the status catalogue. */
@@ -35,6 +41,36 @@ export function usersInputOf(message: UsersMessage, logger: Logger): UsersInput 
     }
     return { kind: 'replace', users };
   }
+  return new DeltaToRead(message, logger);
+}
+
+/**
+ * A delta whose users are checked when the writer plans it (src/mirror/input.ts): on arrival only its lists' lengths
+ * are looked at. A class, not a closure: one object per message on the busiest path.
+ */
+class DeltaToRead {
+  readonly kind = 'delta';
+  readonly size: number;
+
+  constructor(
+    private readonly message: UsersMessage,
+    private readonly logger: Logger,
+  ) {
+    this.size = sizeOf(message.added) + sizeOf(message.changed) + sizeOf(message.removed);
+  }
+
+  /**
+   * Checked anew each time (a chunk planned again after a reload reads it again): kept, the checked users would live
+   * until the whole batch is written and be copied out of the young generation with it, which costs more than checking.
+   */
+  read(): DeltaUsers {
+    return checkDelta(this.message, this.logger);
+  }
+}
+
+const sizeOf = (list: unknown) => (Array.isArray(list) ? list.length : 0);
+
+function checkDelta(message: UsersMessage, logger: Logger): DeltaUsers {
   const added: CheckedUser[] = [];
   const changed: CheckedUser[] = [];
   checkInto(added, listOf(message, 'added', logger), 'added', ADDED, logger);
@@ -44,7 +80,7 @@ export function usersInputOf(message: UsersMessage, logger: Logger): UsersInput 
     if (typeof id === 'string' && id !== '') removed.push(id);
     else logger.warn(`skipped malformed removed id: expected a non-empty string, got ${JSON.stringify(id)?.slice(0, 40)}`);
   }
-  return { kind: 'delta', added, changed, removed };
+  return { added, changed, removed };
 }
 
 const REPLACE: CheckOptions = { keepNulls: false };

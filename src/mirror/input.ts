@@ -1,8 +1,8 @@
 /**
- * The mirror's front door: the one input its writer takes, whatever the source read. Users arrive checked, as the
- * JSON text the mirror stores of each property (encode.ts), so that planning never parses, checks or encodes; the
- * source (src/icws) produces them once, as it reads them, and depends on these types, not the other way round
- * (docs/architecture.md, "Who owns what").
+ * The mirror's front door: the one input its writer takes, whatever the source read. Users come checked by the source
+ * (src/icws), as the JSON text the mirror stores of each property (encode.ts), so that the mirror never parses or
+ * encodes; the source checks each one once, as it reads it or when the writer plans it (a delta, a polled replace),
+ * and depends on these types, not the other way round (docs/architecture.md, "Who owns what").
  */
 
 /** property → the JSON text the mirror stores (encode.ts); `null`, in a delta's `changed` only, = the property was cleared. */
@@ -84,11 +84,22 @@ export type UsersInput =
   | { readonly kind: 'replace'; readonly users: readonly ReplaceUser[] }
   | {
       readonly kind: 'delta';
-      readonly added: readonly CheckedUser[];
-      /** Merged into the user: a property given as null was cleared, one absent is unchanged. */
-      readonly changed: readonly CheckedUser[];
-      readonly removed: readonly string[];
+      /** How many users and removed ids it carries (known without reading them). */
+      readonly size: number;
+      /**
+       * Its users, checked when the writer plans the message rather than on arrival: under load the check then runs
+       * while the round trip before it executes (docs/architecture.md, "Big directories"). The same users each time.
+       */
+      read(): DeltaUsers;
     };
+
+/** What a delta says of the users. */
+export interface DeltaUsers {
+  readonly added: readonly CheckedUser[];
+  /** Merged into the user: a property given as null was cleared, one absent is unchanged. */
+  readonly changed: readonly CheckedUser[];
+  readonly removed: readonly string[];
+}
 
 /** Where and when the input arrived. */
 export interface UsersArrival {
@@ -122,7 +133,7 @@ export function usersIn(input: UsersInput): number {
     case 'replace':
       return input.users.length;
     case 'delta':
-      return input.added.length + input.changed.length + input.removed.length;
+      return input.size;
     case 'statuses':
       return input.statuses.length;
     case 'catalogue':

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import { ChunkBuilder } from './chunk-builder.js';
-import { usersIn, type CheckedStatus, type CheckedUser, type ReceivedUsers, type ReplaceUser, type UsersInput } from './input.js';
+import { usersIn, type CheckedStatus, type CheckedUser, type DeltaUsers, type ReceivedUsers, type ReplaceUser } from './input.js';
 import type { HeldRemovals, HeldRequest } from './held.js';
 import type { MirrorState } from './state.js';
 
@@ -61,7 +61,7 @@ export interface MultiChunkPlanner {
  * Apply one delta message to memory and the builder: added, then changed, then removed. A user shown again leaves
  * the hold; removals past the delete guard's bounds are held instead (README "Mass deletions are held").
  */
-function planDelta(state: MirrorState, b: ChunkBuilder, delta: Extract<UsersInput, { kind: 'delta' }>, held: HeldRemovals | undefined): void {
+function planDelta(state: MirrorState, b: ChunkBuilder, delta: DeltaUsers, held: HeldRemovals | undefined): void {
   const before = state.size;
   for (const user of delta.added) {
     held?.release(b, user.id);
@@ -96,7 +96,7 @@ export function planDeltas(state: MirrorState, items: readonly QueueItem[], opti
     if (receivedAts.length && users + size > options.replaceBatchSize) break;
     users += size;
     // A full replace queued as a delta cannot be: the writer takes it as the replace it is.
-    if (input.kind === 'delta') planDelta(state, b, input, options.held);
+    if (input.kind === 'delta') planDelta(state, b, input.read(), options.held);
     else if (input.kind === 'statuses' && state.statuses)
       for (const status of input.statuses) state.statuses.apply(b, status, false, state.users.has(status.id));
     else if (input.kind === 'catalogue') state.statuses?.catalogueChanged(b, input);
@@ -182,7 +182,8 @@ export class ReplacePlanner implements MultiChunkPlanner {
   ) {
     this.usersBefore = state.size;
     const input = item.received.input;
-    this.users = input.kind === 'replace' ? input.users : input.kind === 'delta' ? [...input.added, ...input.changed] : [];
+    const delta = input.kind === 'delta' ? input.read() : undefined;
+    this.users = input.kind === 'replace' ? input.users : delta ? [...delta.added, ...delta.changed] : [];
     this.receivedAt = item.received.receivedAt;
     this.reason = item.reason;
   }

@@ -21,7 +21,8 @@ export class OverflowGuard {
   /** Whether a message goes on to the writer, as what kind of write. */
   admit(m: ReceivedUsers & { session?: SessionHandle }): WriteItem | undefined {
     this.session = m.session ?? this.session;
-    const { session: _session, ...received } = m;
+    // Taken as it is (its session along, unread by the writer): one copy less per message on the busiest path.
+    const received: ReceivedUsers = m;
     if (received.input.kind === 'replace') {
       const reason = this.awaitingReplace ? 'overflow' : (m.syncReason ?? 'server');
       this.awaitingReplace = false;

@@ -128,6 +128,9 @@ export function keepOurSubscription({ logger }: StepDeps): OperatorFunction<User
 /** Each of our usersMessages as the mirror takes it (src/mirror/input.ts); malformed users are logged and skipped. */
 export function toMirrorInput({
   logger,
-}: Pick<StepDeps, 'logger'>): OperatorFunction<ReceivedUsersMessage<MirroredMessage> & { session: SessionHandle }, ReceivedUsers & { session: SessionHandle }> {
-  return map((m) => ({ ...receivedUsersOf(m, logger), session: m.session }));
+}: Pick<StepDeps, 'logger'>): OperatorFunction<
+  ReceivedUsersMessage<MirroredMessage> & { session: SessionHandle },
+  ReceivedUsers & { session?: SessionHandle }
+> {
+  return map((m) => receivedUsersOf(m, logger, m.session));
 }

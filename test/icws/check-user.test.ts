@@ -44,6 +44,27 @@ describe('checkUser and readAddedUser: what the mirror stores of a user', () => 
     expect(checkUser(user, { keepNulls: true })).to.include({ modifiedAt: undefined });
   });
 
+  it('reads ICWS dates in the compact form (with a fraction of 1 to 9 digits) and the extended one, and nothing else', () => {
+    const at = (lastModifiedDate: unknown) =>
+      (checkUser({ configurationId: { id: 'a' }, lastModifiedDate }, { keepNulls: false, modifiedAt: true }) as CheckedUser).modifiedAt;
+    expect(at('20171118T063908.5Z')).to.equal(Date.UTC(2017, 10, 18, 6, 39, 8, 500));
+    expect(at('20171118T063908,123456789Z')).to.equal(Date.UTC(2017, 10, 18, 6, 39, 8, 123));
+    expect(at('2017-11-18T07:39:08+01:00')).to.equal(Date.UTC(2017, 10, 18, 6, 39, 8));
+    for (const bad of [
+      '20171118T06390Z',
+      '2017111xT063908Z',
+      '20171118 063908Z',
+      '20171118T063908.Z',
+      '20171118T063908.1234567890Z',
+      '20171118T063908;5Z',
+      ' 20171118T063908Z',
+      '20171118T063908Zx',
+      20171118,
+      '',
+    ])
+      expect(at(bad), String(bad)).to.equal(undefined);
+  });
+
   it("a usersMessage becomes the mirror's input: a full replace its users, a delta checked users and good removed ids", () => {
     const logger = silentLogger();
     const replace = usersInputOf({ __type: USERS_MESSAGE, isDelta: false, added: [{ configurationId: { id: 'a' }, extension: '1' }] }, logger);
@@ -52,8 +73,11 @@ describe('checkUser and readAddedUser: what the mirror stores of a user', () => 
       { __type: USERS_MESSAGE, isDelta: true, changed: [{ configurationId: { id: 'a' }, extension: null }], removed: ['b', ''] as string[] },
       logger,
     );
-    expect(delta).to.deep.include({ kind: 'delta', removed: ['b'] });
-    expect([...(delta as { changed: readonly CheckedUser[] }).changed[0]!.props]).to.deep.equal([
+    if (delta.kind !== 'delta') throw new Error(`expected a delta, got ${delta.kind}`);
+    expect(delta.size).to.equal(3);
+    expect(delta.read().removed).to.deep.equal(['b']);
+    expect(delta.read()).to.deep.equal(delta.read());
+    expect([...delta.read().changed[0]!.props]).to.deep.equal([
       ['configurationId', '{"id":"a"}'],
       ['extension', null],
     ]);

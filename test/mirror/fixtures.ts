@@ -138,7 +138,7 @@ export async function startMirror(redis: Redis, prefix: string, over: Partial<Ha
     },
   };
   // The ICWS message becomes the mirror's input as in the pipeline (usersPipeline), with the mirror's logger.
-  const push = (m: ReceivedUsersMessage) => source.next({ session, ...receivedUsersOf(m, options.logger) });
+  const push = (m: ReceivedUsersMessage) => source.next(receivedUsersOf(m, options.logger, session));
   const apply = async (...messages: ReceivedUsersMessage[]) => {
     for (const m of messages) push(m);
     await waitIdle(options.metrics);
