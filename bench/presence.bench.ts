@@ -28,13 +28,15 @@
  *   not RATE: see FANOUT_RATE) changes/s for FANOUT_SECONDS: commit in Redis (the entry's `at`) → receipt, as the
  *   consumers bench times it (bench/consumers-clients.ts: one stopwatch process holding one client in ten, which reads
  *   every frame; LOAD_PROCESSES with the others, reading once a second as remote consumers would).
- *   The clients resume at the current seq (no snapshot of N users each: the stream is what is measured).
+ *   The clients resume at the current seq (no snapshot of N users each: the stream is what is measured), and
+ *   FANOUT_WARMUP_SECONDS of the same churn, not timed, come before the window.
  *   presenceClientsShort: clients that received other bytes than most stopwatch clients (0: every client got every
  *   change); presenceFanoutRedisLagP99Ms and presenceHandOffP99Ms: the `redis` and `websocket` lag stages meanwhile.
  * - presenceRssMiB (target ≤ 500): the most resident memory of all icwatch processes (the primary and its WebSocket
  *   worker, summed from /metrics) at the end of each phase: first sync settled, after the churn, after the shift,
  *   with the clients connected; presencePeakRssMiB: their VmHWM at the end, summed (the first sync's peak included).
- * A phase after the first sync that fails records presence<Phase>Error (its message) and the bench goes on to the next.
+ * A phase after the first sync that fails records presence<Phase>Error (its message) and the bench goes on to the next;
+ * `--phases fanout` (a comma-separated list of lag, shift and fanout) runs only those after the first sync.
  * ICWATCH_BENCH_LOG=FILE keeps icwatch's log in FILE.
  */
 import { writeFileSync } from 'node:fs';
@@ -59,6 +61,8 @@ const RATE = 2000;
 const LAG_SECONDS = 20;
 /** `--workers N`: websocket.workers of icwatch (default: the configuration's default, 1). */
 const WORKERS = args.includes('--workers') ? args[args.indexOf('--workers') + 1] : undefined;
+/** `--phases lag,shift,fanout`: the phases after the first sync that run (default: all), e.g. to look at one of them. */
+const PHASES = new Set((args.includes('--phases') ? args[args.indexOf('--phases') + 1]! : 'lag,shift,fanout').split(','));
 const LAG_SECONDS_QUICK = 5;
 /** Status churn before the lag window, to learn how many of the changes asked for the simulator sends. */
 const WARMUP_SECONDS = 3;
@@ -81,6 +85,8 @@ const LOAD_PROCESSES = 2;
  */
 const FANOUT_RATE = args.includes('--fanout-rate') ? Number(args[args.indexOf('--fanout-rate') + 1]) : 200;
 const FANOUT_SECONDS = 10;
+/** Churn at the fan-out's rate before its window (not timed), as the lag phase warms up. */
+const FANOUT_WARMUP_SECONDS = 2;
 const FANOUT_SECONDS_QUICK = 3;
 /** Users whose status in the mirror is compared with the simulator's after the first sync. */
 const STATUS_SAMPLE = 500;
@@ -133,6 +139,7 @@ export default async function presenceBench({ quick, log }: { quick: boolean; lo
   let witness: StatusWitness | undefined;
   const rssAtPhases: number[] = [];
   const phase = async (name: string, run: () => Promise<void>) => {
+    if (!PHASES.has(name.toLowerCase())) return;
     try {
       await run();
     } catch (err) {
@@ -356,8 +363,15 @@ async function fanout(
     figures.presenceClientsFailed = o.clients - ok;
     await o.settledRss(`with ${ok} clients connected`);
 
-    const before = (await icwatch.get('/metrics')).text;
     if (!stopwatch.deprioritise(false)) log("presence: the stopwatch process could not be given the bench's priority back");
+    // Warm-up: no client was live through the earlier phases, so the rounds' code (the worker's, the clients') would
+    // run unoptimized for the first second of the window. Stopped before sampling starts: every client process then
+    // counts the same stream.
+    await sim.control('POST', 'status-churn', { perSecond: Math.round(FANOUT_RATE * o.askedPerSent) });
+    await sleep(FANOUT_WARMUP_SECONDS * 1000);
+    await sim.control('POST', 'status-churn', { perSecond: 0 });
+    await sleep(1000);
+    const before = (await icwatch.get('/metrics')).text;
     for (const p of procs) p.tell({ cmd: 'sample', on: true });
     await sleep(100);
     const firstSeq = Number(await reader.hget(keys.meta, 'seq')) + 1;
