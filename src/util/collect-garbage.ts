@@ -2,9 +2,12 @@
  * Full garbage collections, asked for once a big full replace is applied. The replace's text and the users parsed
  * from it are garbage by then, but V8 collects its old generation when the heap grows, and a daemon at rest after a
  * sync does not grow: the pages stay resident (a 100k-user sync left some 250 MiB of heap for 85 MiB of live data;
- * docs/architecture.md, "Big directories"). Two collections, each once the writer rests: the second compacts what
- * the first left scattered and the pages go back to the system. Each holds the writer's event loop for tens of
- * milliseconds, once per such replace; HTTP and the fan-out are answered by the worker processes meanwhile.
+ * docs/architecture.md, "Big directories"). Two collections, each once the writer rests. The second compacts the old
+ * generation (V8's --compact-on-every-full-gc, for that collection only): a full collection alone leaves the
+ * survivors scattered over the pages, which V8 keeps, and gives them back later, when its memory reducer decides to;
+ * with a presence-sized heap that came as a stall of a few hundred ms at a random moment, paid by whatever ran then
+ * (on two cores, the fan-out's rounds). Compacting at once costs the writer's event loop a few hundred ms, once per
+ * such replace, while it rests; HTTP and the fan-out are answered by the worker processes meanwhile.
  *
  * `gc` is not exposed without node's --expose-gc, which bin/icwatch.js cannot pass to the process it runs in; V8
  * exposes it to contexts created after the flag is set, as Jest does for --logHeapUsage.
@@ -46,13 +49,23 @@ function exposedGc(): (() => void) | null {
 
 const mib = (b: number) => Math.round(b / 2 ** 20);
 
-/** Runs one full collection (synchronously); what it did, or undefined if gc is unavailable. */
-export function collectGarbage(): Collected | undefined {
+/**
+ * Runs one full collection (synchronously), compacting the old generation when asked; what it did, or undefined if gc
+ * is unavailable.
+ */
+export function collectGarbage(options: { compact?: boolean } = {}): Collected | undefined {
   const collect = exposedGc();
   if (!collect) return undefined;
   const before = process.memoryUsage().heapUsed;
   const t0 = performance.now();
-  collect();
+  if (options.compact) {
+    setFlagsFromString('--compact-on-every-full-gc');
+    try {
+      collect();
+    } finally {
+      setFlagsFromString('--no-compact-on-every-full-gc');
+    }
+  } else collect();
   const ms = performance.now() - t0;
   const after = process.memoryUsage();
   return { ms: Math.round(ms), beforeMiB: mib(before), afterMiB: mib(after.heapUsed), heapMiB: mib(after.heapTotal) };
@@ -103,7 +116,7 @@ async function collectWhenQuiet(writer: Activity): Promise<Collected | undefined
       if (performance.now() > giveUpAt) return undefined;
       continue;
     }
-    const collected = collectGarbage();
+    const collected = collectGarbage({ compact: n === COLLECTIONS - 1 });
     if (!collected) return undefined;
     done = done ? { ...collected, ms: done.ms + collected.ms, beforeMiB: done.beforeMiB } : collected;
     n++;

@@ -25,6 +25,17 @@ describe('collectGarbage', () => {
     expect(collected!.afterMiB).to.be.lessThan(collected!.beforeMiB);
   });
 
+  it('gives the pages back when it compacts: the heap V8 keeps shrinks to about what lives', () => {
+    // The users die with this expression; a quarter of them live on.
+    const kept = parsedUsers(128).filter((_, i) => i % 4 === 0);
+    const scattered = collectGarbage()!;
+    const compacted = collectGarbage({ compact: true })!;
+    expect(kept).to.have.length(32 * 2 ** 10);
+    expect(compacted.afterMiB).to.be.at.most(scattered.afterMiB + 1);
+    // 32 MiB of the 128 live on, spread over the pages a plain collection keeps; compacted, they share far fewer.
+    expect(compacted.heapMiB, `heap ${scattered.heapMiB} MiB after a plain collection`).to.be.lessThan(scattered.heapMiB - 32);
+  });
+
   it('runs after a replace of COLLECT_AFTER_REPLACE_OF users or more, not after a smaller one', async () => {
     const reports: Array<Collected | undefined> = [];
     collectAfterReplace(COLLECT_AFTER_REPLACE_OF - 1, new Activity(), (c) => reports.push(c));
