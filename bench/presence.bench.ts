@@ -62,7 +62,8 @@ const LAG_SECONDS = 20;
 /** `--workers N`: websocket.workers of icwatch (default: the configuration's default, 1). */
 const WORKERS = args.includes('--workers') ? args[args.indexOf('--workers') + 1] : undefined;
 /** `--phases lag,shift,fanout`: the phases after the first sync that run (default: all), e.g. to look at one of them. */
-const PHASES = new Set((args.includes('--phases') ? args[args.indexOf('--phases') + 1]! : 'lag,shift,fanout').split(','));
+const ALL_PHASES = ['lag', 'shift', 'fanout'];
+const PHASES = new Set(args.includes('--phases') ? (args[args.indexOf('--phases') + 1] ?? '').split(',') : ALL_PHASES);
 const LAG_SECONDS_QUICK = 5;
 /** Status churn before the lag window, to learn how many of the changes asked for the simulator sends. */
 const WARMUP_SECONDS = 3;
@@ -124,6 +125,8 @@ export default async function presenceBench({ quick, log }: { quick: boolean; lo
   const users = USERS;
   if (!Number.isInteger(users) || users < 100) throw new Error(`--users expects a whole number ≥ 100, got ${users}`);
   if (!(FANOUT_RATE > 0)) throw new Error(`--fanout-rate expects a number of changes per second > 0, got ${FANOUT_RATE}`);
+  const unknownPhase = [...PHASES].find((p) => !ALL_PHASES.includes(p));
+  if (unknownPhase !== undefined) throw new Error(`--phases expects a comma-separated list of ${ALL_PHASES.join(', ')}, got "${unknownPhase}"`);
   const lagSeconds = quick ? LAG_SECONDS_QUICK : LAG_SECONDS;
   const shiftWithinMs = quick ? SHIFT_WITHIN_MS_QUICK : SHIFT_WITHIN_MS;
   const clients = quick ? CLIENTS_QUICK : CLIENTS;

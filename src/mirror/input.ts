@@ -88,7 +88,7 @@ export type UsersInput =
       readonly size: number;
       /**
        * Its users, checked when the writer plans the message rather than on arrival: under load the check then runs
-       * while the round trip before it executes (docs/architecture.md, "Big directories"). The same users each time.
+       * while the round trip before it executes (docs/architecture.md, "Why these shapes"). The same users each time.
        */
       read(): DeltaUsers;
     };
