@@ -37,11 +37,21 @@ export function usersInputOf(message: UsersMessage, logger: Logger): UsersInput 
     }
     // Users that arrived parsed (polling) are checked when planned, in the writer's bounded steps.
     for (const field of ['added', 'changed'] as const) {
-      for (const user of listOf(message, field, logger)) users.push({ kind: 'to-read', read: () => checkUser(user, REPLACE) });
+      for (const user of listOf(message, field, logger)) users.push(new PolledUser(user));
     }
     return { kind: 'replace', users };
   }
   return new DeltaToRead(message, logger);
+}
+
+/** A user of a polled full replace, checked when the writer plans it. A class, not a closure: one per user. */
+class PolledUser {
+  readonly kind = 'to-read';
+  constructor(private readonly user: unknown) {}
+
+  read(): CheckedUser | RejectedUser {
+    return checkUser(this.user, REPLACE);
+  }
 }
 
 /**
