@@ -6,11 +6,14 @@
  * - failoverGaps: seq gaps in the change stream and in what followers received (must be 0);
  * - failoverStaleWrites: writes that landed carrying a stale fence, read off Redis's MONITOR stream (must be 0).
  * Commit times are Redis's own clock (MONITOR), on the same machine as the signal's Date.now().
+ * `--presence off|on` (bench/presence-switch.ts; default off, as the figures of earlier runs were measured): with it
+ * on, a new leader also loads the statuses and re-subscribes to them before its first change; failoverPresence says which.
  */
 import { waitFor } from '../test/helpers/net.js';
 import { Replicas } from '../test/ha/replicas.js';
 import { streamSeqs } from '../test/helpers/mirror.js';
 import type { Figures } from './run.js';
+import { presenceEnv, presenceSwitch } from './presence-switch.js';
 
 const LEASE_MS = 3000;
 const RENEW_MS = 1000;
@@ -18,7 +21,8 @@ const RENEW_MS = 1000;
 const CHURN_PER_SEC = 20;
 
 export default async function failoverBench({ quick, log }: { quick: boolean; log: (line: string) => void }): Promise<Figures> {
-  const r = await Replicas.start({ users: quick ? 300 : 2000, leaseMs: LEASE_MS, renewMs: RENEW_MS });
+  const presence = presenceSwitch('off');
+  const r = await Replicas.start({ users: quick ? 300 : 2000, leaseMs: LEASE_MS, renewMs: RENEW_MS, env: presenceEnv(presence) });
   try {
     await r.start('a');
     await waitFor('a leading', async () => (await r.leadershipOf('a')).leadership === 'leader', 30000, 100);
@@ -50,6 +54,7 @@ export default async function failoverBench({ quick, log }: { quick: boolean; lo
     const stale = r.audit.staleWrites().length;
     log(`  gaps: ${streamGaps} in the stream, ${r.followerGaps} seen by followers; stale writes landed: ${stale} (refused: ${r.audit.refused})`);
     return {
+      failoverPresence: presence,
       failoverLeaseMs: LEASE_MS,
       failoverKillSeconds: killSeconds,
       failoverTermSeconds: termSeconds,

@@ -56,7 +56,8 @@ export class Replicas {
     readonly env: Record<string, string>,
   ) {}
 
-  static async start(options: { users?: number; leaseMs?: number; renewMs?: number } = {}): Promise<Replicas> {
+  /** `env`: more settings for every replica (a bench's `--presence`, say). */
+  static async start(options: { users?: number; leaseMs?: number; renewMs?: number; env?: Record<string, string> } = {}): Promise<Replicas> {
     const sim = await startSimulator({ users: options.users ?? 300, seed: 11, password: SECRETS.password, ssePingMs: 1000 });
     const redis = await startPrivateRedis();
     const reader = new Redis(redis.url, { maxRetriesPerRequest: 1 });
@@ -72,6 +73,7 @@ export class Replicas {
       ICWATCH_WEBSOCKET_TOKENS: SECRETS.token,
       ICWATCH_HA_LEASE_MS: String(options.leaseMs ?? 3000),
       ICWATCH_HA_RENEW_MS: String(options.renewMs ?? 500),
+      ...options.env,
     };
     return new Replicas(sim, redis, reader, audit, prefix, env);
   }
