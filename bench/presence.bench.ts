@@ -367,20 +367,22 @@ async function fanout(
     await o.settledRss(`with ${ok} clients connected`);
 
     if (!stopwatch.deprioritise(false)) log("presence: the stopwatch process could not be given the bench's priority back");
+    // Churn at the fan-out's rate (asking for as many more as the simulator skips) for `seconds`, then none.
+    const churnFor = async (seconds: number) => {
+      await sim.control('POST', 'status-churn', { perSecond: Math.round(FANOUT_RATE * o.askedPerSent) });
+      await sleep(seconds * 1000);
+      await sim.control('POST', 'status-churn', { perSecond: 0 });
+    };
     // Warm-up: no client was live through the earlier phases, so the rounds' code (the worker's, the clients') would
     // run unoptimized for the first second of the window. Stopped before sampling starts: every client process then
     // counts the same stream.
-    await sim.control('POST', 'status-churn', { perSecond: Math.round(FANOUT_RATE * o.askedPerSent) });
-    await sleep(FANOUT_WARMUP_SECONDS * 1000);
-    await sim.control('POST', 'status-churn', { perSecond: 0 });
+    await churnFor(FANOUT_WARMUP_SECONDS);
     await sleep(1000);
     const before = (await icwatch.get('/metrics')).text;
     for (const p of procs) p.tell({ cmd: 'sample', on: true });
     await sleep(100);
     const firstSeq = Number(await reader.hget(keys.meta, 'seq')) + 1;
-    await sim.control('POST', 'status-churn', { perSecond: Math.round(FANOUT_RATE * o.askedPerSent) });
-    await sleep(o.seconds * 1000);
-    await sim.control('POST', 'status-churn', { perSecond: 0 });
+    await churnFor(o.seconds);
     await sleep(3000);
     for (const p of procs) p.tell({ cmd: 'sample', on: false });
     stopwatch.deprioritise(true);
