@@ -102,6 +102,7 @@ export class PackedUser implements CheckedUser {
 /** Users of one directory mostly have the same properties: the same list of names is held once. */
 let lastNames: readonly string[] = [];
 function sharedNames(names: string[]): readonly string[] {
+  if (names === lastNames) return names;
   if (names.length === lastNames.length && names.every((name, i) => name === lastNames[i])) return lastNames;
   return (lastNames = names);
 }

@@ -9,7 +9,7 @@
 import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOutcome } from './parse.js';
 import { digestOf } from '../util/digest.js';
 import type { KnownUserTexts } from '../mirror/input.js';
-import { KnownText, readAddedUser, sentUserOf, type ReadUser } from './read-users.js';
+import { KnownText, readAddedUser, readAddedUserAt, sentUserOf, type ReadUser } from './read-users.js';
 
 /** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
 export const MAX_LIST_ELEMENTS = 5_000_000;
@@ -62,12 +62,21 @@ export class StreamedMessage {
   private listValueNext = false;
   /** The list whose elements are being read (depth 2 = inside it), or undefined. */
   private list: string | undefined;
+  /** The element before the next `,` or `]` was read where it stood in the piece (readAddedUserAt). */
+  private elementRead = false;
+  /**
+   * Users of `added` are read where they stand in each piece, in the one pass that also finds their end: unless the
+   * mirror holds users, whose texts are then looked up first (the one pass costs more than finding the end).
+   */
+  private readonly readInPlace: boolean;
 
   /** `knownUserTexts`: users of `added` whose text the mirror holds unchanged are not even parsed to be checked. */
   constructor(
     private readonly maxBytes: number,
     private readonly knownUserTexts?: KnownUserTexts,
-  ) {}
+  ) {
+    this.readInPlace = !knownUserTexts?.size;
+  }
 
   /** Whether anything was written (an SSE event without data carries no message). */
   get empty(): boolean {
@@ -142,13 +151,24 @@ export class StreamedMessage {
         }
       }
       if (this.list !== undefined && this.depth === 2 && (c === 44 /* , */ || c === 93) /* ] */) {
-        this.addElement(text.slice(from, i));
+        if (this.elementRead) this.elementRead = false;
+        else this.addElement(text.slice(from, i));
         from = c === 44 ? i + 1 : i;
         if (c === 93) {
           this.list = undefined;
           this.depth = 1;
         }
         continue;
+      }
+      // A user of `added` wholly in this piece is read where it stands, in one pass that also finds its end.
+      if (c === 123 /* { */ && this.readInPlace && this.depth === 2 && from === i && this.list === 'added' && !this.element.length) {
+        const end = this.readAddedAt(text, i);
+        if (end !== -1) {
+          i = end - 1;
+          from = end;
+          this.elementRead = true;
+          continue;
+        }
       }
       if (c === 123 /* { */ || c === 91 /* [ */) {
         if (this.depth === 0) this.expectKey = c === 123;
@@ -244,6 +264,18 @@ export class StreamedMessage {
     // A status is checked with its message (read-statuses.ts); a user here.
     if (USER_LIST_KEYS.has(this.list!)) this.problem ??= listElementProblem(this.list!, list.length, element);
     list.push(element);
+  }
+
+  /** The user of `added` whose text starts at `at` in `piece`, read in one pass: where it ends, or -1 if it cannot be. */
+  private readAddedAt(piece: string, at: number): number {
+    const read = readAddedUserAt(piece, at);
+    if (read === undefined) return -1;
+    const list = this.lists.get('added')!;
+    const chars = read.end - at;
+    if (chars > this.maxBytes / 3 && bytesOf([piece.slice(at, read.end)], chars, this.maxBytes) > this.maxBytes) throw this.elementTooLarge();
+    if (list.length >= MAX_LIST_ELEMENTS) throw new MessageTooLargeError(`a usersMessage with more than ${MAX_LIST_ELEMENTS} elements in added`);
+    list.push(read.user);
+    return read.end;
   }
 
   /** A user of `added`, read once into what the mirror takes (read-users.ts); the parsed object dies young. */

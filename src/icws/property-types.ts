@@ -63,6 +63,14 @@ export const PROPERTY_TYPES: Readonly<Record<string, JsonType>> = {
   clientConfigurationProperties: 'object',
 };
 
+/** Own entries only: a property named `constructor` or `__proto__` is not typed by Object.prototype's. */
+const EXPECTED_TYPES = new Map(Object.entries(PROPERTY_TYPES));
+
+/** The JSON type a property must have (when not null), or undefined when it is taken as it comes. */
+export function expectedTypeOf(name: string): JsonType | undefined {
+  return EXPECTED_TYPES.get(name);
+}
+
 function typeOf(value: unknown): JsonType | 'null' {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
@@ -74,7 +82,7 @@ export function propertyTypeProblem(user: Record<string, unknown>): string | und
   // Keys, not entries: every user of a full replace is checked, and an entries array per user is garbage.
   for (const name of Object.keys(user)) {
     const value = user[name];
-    const expected = PROPERTY_TYPES[name];
+    const expected = expectedTypeOf(name);
     if (!expected || value === null) continue;
     const actual = typeOf(value);
     if (actual !== expected)

@@ -5,9 +5,9 @@
  * changed").
  */
 import type { CheckedUser, KnownUserText } from '../mirror/input.js';
+import { digestOf } from '../util/digest.js';
 import { checkUser, PackedUser, type RejectedUser } from './check-user.js';
-import type { User } from './messages.js';
-import { userSlices } from './user-slices.js';
+import { userSlices, userSlicesAt } from './user-slices.js';
 import { listElementProblem } from './parse.js';
 
 /** A user of a full replace as read: checked, known to the mirror as its text, or refused (the user as read kept). */
@@ -48,6 +48,11 @@ export function readAddedUser(
   index: number,
   textDigest: number,
 ): { user: ReadUser; problem?: undefined } | { problem: string; user?: undefined } {
+  // Text as JSON.stringify writes it: read in one pass, each property's stored text its slice, nothing parsed or encoded.
+  const slices = userSlices(text);
+  if (slices) return { user: new PackedUser(slices.id, slices.names, text, slices.starts, slices.ends, textDigest, undefined) };
+  // Otherwise parsed, checked (which says what is wrong with it), encoded property by property, and packed: a full
+  // replace holds its users until they are planned.
   let element: unknown;
   try {
     element = JSON.parse(text);
@@ -56,24 +61,24 @@ export function readAddedUser(
   }
   const problem = listElementProblem('added', index, element);
   if (problem) return { problem };
-  // Text as JSON.stringify writes it: each property's stored text is its slice, nothing to encode.
-  const id = (element as User).configurationId.id;
-  const slices = id !== '' ? userSlices(text) : undefined;
-  if (slices) {
-    const { names, starts, ends } = slices;
-    // A property given as null is not set (checkUser drops it too).
-    for (let i = names.length - 1; i >= 0; i--) {
-      if (ends[i]! - starts[i]! === 4 && text.startsWith('null', starts[i])) {
-        names.splice(i, 1);
-        starts.splice(i, 1);
-        ends.splice(i, 1);
-      }
-    }
-    return { user: new PackedUser(id, names, text, starts, ends, textDigest, undefined) };
-  }
-  // Otherwise encoded property by property, and packed: a full replace holds its users until they are planned.
   const checked = checkUser(element, { keepNulls: false, textDigest });
   return { user: checked.kind === 'checked' ? PackedUser.of(checked) : { ...checked, user: element } };
+}
+
+/**
+ * The element of an `added` list that starts at `at` in a piece of the stream, when it is a user as JSON.stringify
+ * writes it, followed by the `,` or `]` after it in the same piece: read in the one pass that finds where it ends
+ * (user-slices.ts), its properties left as slices of the piece, with the digest of its text. Undefined otherwise: the
+ * caller reads the element's text when it has all of it (readAddedUser).
+ */
+export function readAddedUserAt(piece: string, at: number): { user: ReadUser; end: number } | undefined {
+  const slices = userSlicesAt(piece, at);
+  if (slices === undefined) return undefined;
+  const { end } = slices;
+  const next = piece.charCodeAt(end);
+  if (next !== 44 /* , */ && next !== 93 /* ] */) return undefined;
+  const user = new PackedUser(slices.id, slices.names, piece, slices.starts, slices.ends, digestOf(piece.slice(at, end)), undefined);
+  return { user, end };
 }
 
 /** The user as ICWS sent it, for a message that turned out not to be a full replace (its lists stay ICWS users). */

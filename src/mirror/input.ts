@@ -125,6 +125,11 @@ export interface ReceivedUsers extends UsersArrival {
  */
 export interface KnownUserTexts {
   idOf(textDigest: number): string | undefined;
+  /**
+   * How many users it might name: none before the first full replace, whose users the source then reads without
+   * digesting each one first to ask (docs/architecture.md, "Big directories").
+   */
+  readonly size: number;
 }
 
 /** How many users (and removed ids) an input carries: the size bound of a coalesced delta chunk. */

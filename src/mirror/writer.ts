@@ -103,6 +103,11 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
     return this.state.idOfText(textDigest);
   }
 
+  /** KnownUserTexts (input.ts): how many users the mirror holds (each may be named by its text). */
+  get size(): number {
+    return this.state.users.size;
+  }
+
   /** MirroredIds (input.ts): the ids the mirror holds now. */
   ids(): string[] {
     return [...this.state.users.keys()];

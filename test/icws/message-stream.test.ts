@@ -29,7 +29,7 @@ function streamed(text: string, pieces: number[], max = 1 << 20): ParseOutcome {
 
 describe('StreamedMessage: users whose text the mirror knows', () => {
   const known = (m: Record<string, unknown>, idOf: (digest: number) => string | undefined) => {
-    const s = new StreamedMessage(1 << 20, { idOf });
+    const s = new StreamedMessage(1 << 20, { idOf, size: 2 });
     s.write(JSON.stringify(m));
     const outcome = s.end();
     if (outcome.kind !== 'message') throw new Error(outcome.kind);
@@ -87,15 +87,19 @@ describe('StreamedMessage: a message parsed as it arrives', () => {
   const text = JSON.stringify(message, null, 1);
 
   it('gives what parseMessage gives for the whole text, wherever the text is cut', () => {
-    const whole = parseMessage(text);
-    expect(whole.kind).to.equal('message');
-    for (let cut = 0; cut <= text.length; cut++) expect(streamed(text, [cut]), `cut at ${cut}`).to.deep.equal(whole);
-    expect(
-      streamed(
-        text,
-        Array.from({ length: text.length }, () => 1),
-      ),
-    ).to.deep.equal(whole);
+    // Indented, and as JSON.stringify writes it (its users then read where they stand in each piece, in one pass).
+    for (const each of [text, JSON.stringify(message)]) {
+      const whole = parseMessage(each);
+      expect(whole.kind).to.equal('message');
+      for (let cut = 0; cut <= each.length; cut++) expect(streamed(each, [cut]), `cut at ${cut}`).to.deep.equal(whole);
+      for (let a = 0; a <= each.length; a += 7) expect(streamed(each, [a, 90]), `cut at ${a} and ${a + 90}`).to.deep.equal(whole);
+      expect(
+        streamed(
+          each,
+          Array.from({ length: each.length }, () => 1),
+        ),
+      ).to.deep.equal(whole);
+    }
     expect(streamed(JSON.stringify({ ...message, added: [] }), [5])).to.deep.equal(parseMessage({ ...message, added: [] }));
   });
 
