@@ -46,9 +46,12 @@ const keyStarts: number[] = [];
 const keyEnds: number[] = [];
 let keyCount = 0;
 
-/** The pass that last saw each property name: a user's names are looked through for one given twice. */
-const seen = new Map<string, number>();
-let passes = 0;
+/**
+ * The user's names so far, and those of them not found in lastNames' order, looked through for a name given twice.
+ * Names found in order need no search: each was found past the one before, and lastNames holds each name once.
+ */
+const userNames: string[] = [];
+const namesOutOfOrder: string[] = [];
 const MAX_NAMES = 10_000;
 
 /** The property names of the user read before: most users of a directory have the same ones, held once. */
@@ -99,6 +102,8 @@ function nextAt(found: { from: number; at: number }, from: number, pattern?: Reg
 class UserPass {
   /** Where in lastNames the next property's name is looked for first. */
   private nextName = 0;
+  /** The last name was found in lastNames, past the one before. */
+  private inOrder = false;
   /** The last string had an escape. */
   private escaped = false;
   private idStart = -1;
@@ -114,16 +119,15 @@ class UserPass {
     const ends: number[] = [];
     let at = from + 1;
     if (text.charCodeAt(at) === RBRACE) return undefined; // no configurationId
-    const pass = ++passes;
-    if (seen.size > MAX_NAMES) seen.clear();
+    userNames.length = 0;
+    namesOutOfOrder.length = 0;
     for (;;) {
       const start = this.key(at, -1);
       if (start < 0) return undefined;
       const first = text.charCodeAt(start);
       // The key's text is between its quotes, before the colon.
       const name = this.nameOf(at + 1, start - 2);
-      if (seen.get(name) === pass) return undefined; // a property given twice
-      seen.set(name, pass);
+      if (this.givenTwice(name)) return undefined;
       let end: number;
       if (name === 'configurationId') {
         if (first !== LBRACE) return undefined;
@@ -190,12 +194,26 @@ class UserPass {
         const last = lastNames[k]!;
         if (last.length === to - from && text.startsWith(last, from)) {
           this.nextName = k + 1;
+          this.inOrder = true;
           return last;
         }
       }
     }
+    this.inOrder = false;
     const raw = text.slice(from, to);
     return sharedName(this.escaped ? (JSON.parse(`"${raw}"`) as string) : raw);
+  }
+
+  /** Whether the user gave property `name` before (JSON.parse would keep the last). */
+  private givenTwice(name: string): boolean {
+    if (this.inOrder) {
+      if (namesOutOfOrder.length && namesOutOfOrder.includes(name)) return true;
+    } else {
+      if (userNames.includes(name)) return true;
+      namesOutOfOrder.push(name);
+    }
+    userNames.push(name);
+    return false;
   }
 
   private value(at: number, depth: number): number {

@@ -13,6 +13,7 @@ import { IcwsConfigError } from '../errors.js';
 import { MessageTooLargeError } from '../message-stream.js';
 import { SseReader } from './sse-reader.js';
 import { describe, endsSession, MESSAGES_PATH, unreadable, transportObservable, type TransportItem, type TransportOptions } from './types.js';
+import { Utf8Decoder } from './utf8-decoder.js';
 
 export const SSE_ROUTE = 'GET messages (sse)';
 /** Reading a stream's buffered data yields to other work after this long. */
@@ -136,7 +137,7 @@ function consume(
 ): Promise<StreamEnd> {
   return new Promise<StreamEnd>((resolve) => {
     let idle: NodeJS.Timeout | undefined;
-    const decoder = new TextDecoder();
+    const decoder = new Utf8Decoder();
     let done = false;
     const finish = (end: StreamEnd) => {
       if (done) return;
@@ -168,7 +169,7 @@ function consume(
       if (done) return;
       armIdle();
       try {
-        reader.feed(decoder.decode(chunk, { stream: true }));
+        reader.feed(decoder.decode(chunk));
       } catch (error) {
         if (error instanceof MessageTooLargeError) finish({ type: 'too-large', what: error.what });
         else finish({ type: 'error', error });
