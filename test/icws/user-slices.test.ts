@@ -9,6 +9,7 @@ import { listElementProblem } from '../../src/icws/parse.js';
 import { readAddedUser } from '../../src/icws/read-users.js';
 import { userSlices } from '../../src/icws/user-slices.js';
 import { generateUsers } from '../../src/simulator/users.js';
+import { Random } from '../../src/simulator/random.js';
 
 /** What parsing the text makes of it: the problem that refuses the message, a refused user, or the stored user. */
 function parsed(text: string): string {
@@ -33,17 +34,6 @@ function read(text: string): string {
   if (user.kind === 'rejected') return `rejected ${user.id}: ${user.problem}`;
   if (user.kind !== 'checked') throw new Error(`read as ${user.kind}`);
   return `user ${JSON.stringify(user.id)}: ${JSON.stringify([...user.props])}`;
-}
-
-/** A small deterministic generator (xorshift), so that a failure is the same on every run. */
-function random(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
 }
 
 /** Characters that matter to JSON and to JSON.stringify's own way of writing it. */
@@ -114,7 +104,8 @@ describe('userSlices: a full replace user read in one pass is the user parsing m
   });
 
   it('gives the same user, or refuses it with the same words, for thousands of texts a server might send', () => {
-    const next = random(26);
+    const rng = new Random(26);
+    const next = () => rng.next();
     let sliced = 0;
     let good = 0;
     for (let i = 0; i < 20_000; i++) {
