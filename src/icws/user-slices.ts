@@ -1,13 +1,13 @@
 /**
- * A user of a full replace read in one pass over the text it arrived as, when that text is exactly what
- * JSON.stringify writes: the pass checks that it is JSON, finds configurationId.id, checks each property's JSON type
- * (property-types.ts) and takes each property's text as a slice, which is then byte for byte the text the mirror
- * stores (src/mirror/encode.ts is JSON.stringify of the parsed value). So such a user is never parsed into objects
- * nor re-encoded (docs/architecture.md "Big directories"). Anything else gives undefined, and the caller parses the
- * text as usual, which also says what is wrong with it: a text that is not JSON or not a user, a property of the wrong
- * type, and anything JSON.stringify would write otherwise: whitespace between tokens, an escape it does not write
- * (`\/`, `\u…`), a surrogate (it escapes lone ones), a number not in its shortest form (`1.50`, `-0`, `1e2`), a key
- * that is an array index (V8 puts those first) or a key twice in one object (JSON.parse keeps the last).
+ * A user of a full replace read in one pass over the text it arrived as, when that text is exactly what JSON.stringify
+ * writes: the pass checks that it is JSON, finds configurationId.id, checks each property's JSON type
+ * (property-types.ts) and takes each property's text as a slice, which is then byte for byte the text the mirror stores
+ * (src/mirror/encode.ts is JSON.stringify of the parsed value). So such a user is never parsed into objects nor
+ * re-encoded (docs/architecture.md "A re-sync costs what changed"). Anything else gives undefined, and the caller
+ * parses the text as usual, which also says what is wrong with it: a text that is not JSON or not a user, a property of
+ * the wrong type, and anything JSON.stringify would write otherwise: whitespace between tokens, an escape it does not
+ * write (`\/`, `\u…`), a surrogate (it escapes lone ones), a number not in its shortest form (`1.50`, `-0`, `1e2`), a
+ * key that is an array index (V8 puts those first) or a key twice in one object (JSON.parse keeps the last).
  */
 import { expectedTypeOf, type JsonType } from './property-types.js';
 

@@ -127,7 +127,7 @@ export interface KnownUserTexts {
   idOf(textDigest: number): string | undefined;
   /**
    * How many users it might name: none before the first full replace, whose users the source then reads without
-   * digesting each one first to ask (docs/architecture.md, "Big directories").
+   * digesting each one first to ask (docs/architecture.md, "A re-sync costs what changed").
    */
   readonly size: number;
 }
