@@ -53,8 +53,11 @@ async function mirrorsAndServes(env: Record<string, string>, reader: Redis | Clu
     30000,
     200,
   );
+  // Gap-free from 1 through the settled seq at least: entries may follow it (with presence the status subscription is
+  // put again after the churn's adds and removes, and its statuses may land after the mirror looked settled).
   const seqs = (await reader.xrange(keys.changes, '-', '+')).map(([id]) => Number(id.split('-')[0]));
-  expect(seqs).to.deep.equal(Array.from({ length: seq }, (_, i) => i + 1));
+  expect(seqs.length).to.be.at.least(seq);
+  expect(seqs).to.deep.equal(Array.from({ length: seqs.length }, (_, i) => i + 1));
   const withExtension = sim.control.users().find((u) => typeof u.extension === 'string')!;
   expect(await reader.hget(keys.index('extension'), withExtension.extension as string)).to.equal(withExtension.configurationId.id);
 }
