@@ -1,7 +1,7 @@
 /**
  * One ICWS message read as its text arrives, piece by piece (a server-sent event's data): the user lists of a
- * usersMessage (`added`, `changed`, `removed`) are cut into their elements, and each element is parsed and checked
- * as soon as it is complete. So a full replace of a whole directory never exists as one string, is never parsed
+ * usersMessage (`added`, `changed`, `removed`) are cut into their elements, and each element is read and checked
+ * as soon as it is complete (a user of `added` in one pass, read-users.ts). So a full replace of a whole directory never exists as one string, is never parsed
  * in one blocking JSON.parse, and costs memory per user rather than per message: the bound (icws.maxMessageBytes)
  * applies to each user and to the rest of the message, not to the directory (docs/architecture.md, "Big
  * directories"). Everything else about the message is parsed by parse.ts as usual.
@@ -249,10 +249,9 @@ export class StreamedMessage {
     this.element = [];
     this.elementChars = 0;
     const list = this.lists.get(this.list!)!;
-    if (chars > this.maxBytes / 3 && bytesOf(parts, chars, this.maxBytes) > this.maxBytes) throw this.elementTooLarge();
+    this.bound(list, parts, chars);
     const text = parts.length === 1 ? parts[0]! : parts.join('');
     if (list.length === 0 && text.trim() === '') return; // an empty list: `[]`
-    if (list.length >= MAX_LIST_ELEMENTS) throw new MessageTooLargeError(`a usersMessage with more than ${MAX_LIST_ELEMENTS} elements in ${this.list}`);
     if (this.list === 'added') return void list.push(this.readAdded(text, list.length));
     let element: unknown;
     try {
@@ -271,11 +270,15 @@ export class StreamedMessage {
     const read = readAddedUserAt(piece, at);
     if (read === undefined) return -1;
     const list = this.lists.get('added')!;
-    const chars = read.end - at;
-    if (chars > this.maxBytes / 3 && bytesOf([piece.slice(at, read.end)], chars, this.maxBytes) > this.maxBytes) throw this.elementTooLarge();
-    if (list.length >= MAX_LIST_ELEMENTS) throw new MessageTooLargeError(`a usersMessage with more than ${MAX_LIST_ELEMENTS} elements in added`);
+    this.bound(list, [piece.slice(at, read.end)], read.end - at);
     list.push(read.user);
     return read.end;
+  }
+
+  /** Throws MessageTooLargeError when the element (`parts`, `chars` long) or its list would pass a bound. */
+  private bound(list: unknown[], parts: string[], chars: number): void {
+    if (chars > this.maxBytes / 3 && bytesOf(parts, chars, this.maxBytes) > this.maxBytes) throw this.elementTooLarge();
+    if (list.length >= MAX_LIST_ELEMENTS) throw new MessageTooLargeError(`a usersMessage with more than ${MAX_LIST_ELEMENTS} elements in ${this.list}`);
   }
 
   /** A user of `added`, read once into what the mirror takes (read-users.ts); the parsed object dies young. */

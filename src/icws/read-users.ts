@@ -1,13 +1,13 @@
 /**
  * The users of a full replace as the SSE reader reads them (message-stream.ts), each once, into what the mirror
- * takes (src/mirror/input.ts): a new text is parsed to be checked and held as its properties' stored text; a text
- * the mirror says it holds unchanged (KnownUserTexts) is not even parsed (docs/architecture.md "A re-sync costs what
- * changed").
+ * takes (src/mirror/input.ts): a new text is checked and held as its properties' stored text, read in one pass when
+ * it is as JSON.stringify writes it (user-slices.ts), else parsed; a text the mirror says it holds unchanged
+ * (KnownUserTexts) is not even read (docs/architecture.md "A re-sync costs what changed").
  */
 import type { CheckedUser, KnownUserText } from '../mirror/input.js';
 import { digestOf } from '../util/digest.js';
 import { checkUser, PackedUser, type RejectedUser } from './check-user.js';
-import { userSlices, userSlicesAt } from './user-slices.js';
+import { userSlices, userSlicesAt, type UserSlices } from './user-slices.js';
 import { listElementProblem } from './parse.js';
 
 /** A user of a full replace as read: checked, known to the mirror as its text, or refused (the user as read kept). */
@@ -50,7 +50,7 @@ export function readAddedUser(
 ): { user: ReadUser; problem?: undefined } | { problem: string; user?: undefined } {
   // Text as JSON.stringify writes it: read in one pass, each property's stored text its slice, nothing parsed or encoded.
   const slices = userSlices(text);
-  if (slices) return { user: new PackedUser(slices.id, slices.names, text, slices.starts, slices.ends, textDigest, undefined) };
+  if (slices) return { user: packedOf(slices, text, textDigest) };
   // Otherwise parsed, checked (which says what is wrong with it), encoded property by property, and packed: a full
   // replace holds its users until they are planned.
   let element: unknown;
@@ -77,8 +77,12 @@ export function readAddedUserAt(piece: string, at: number): { user: ReadUser; en
   const { end } = slices;
   const next = piece.charCodeAt(end);
   if (next !== 44 /* , */ && next !== 93 /* ] */) return undefined;
-  const user = new PackedUser(slices.id, slices.names, piece, slices.starts, slices.ends, digestOf(piece.slice(at, end)), undefined);
-  return { user, end };
+  return { user: packedOf(slices, piece, digestOf(piece.slice(at, end))), end };
+}
+
+/** A user read in one pass, held as slices of `text` (the pass's positions are in it). */
+function packedOf(slices: UserSlices, text: string, textDigest: number): PackedUser {
+  return new PackedUser(slices.id, slices.names, text, slices.starts, slices.ends, textDigest, undefined);
 }
 
 /** The user as ICWS sent it, for a message that turned out not to be a full replace (its lists stay ICWS users). */
