@@ -7,7 +7,7 @@
  *   dist/manifest.json  last: every file the build read, with the sha256 of its text (bin/dist-freshness.js)
  * Run with tsx, from the dev dependencies: a production install runs dist/ and has no compiler.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BUILD_SCRIPT, MANIFEST, sourceHash, type DistManifest } from '../../bin/dist-freshness.js';
@@ -15,13 +15,19 @@ import { BUNDLE_DIR, bundleCli } from './cli-bundle.js';
 import { buildClientLibrary, CLIENT_TSCONFIG } from './client-library.js';
 import { bundlePage, PAGE_SCRIPT } from './page-bundle.js';
 
-/** The build's own files: an edit to one makes dist/ stale too. */
+const PACKAGE_LOCK = 'package-lock.json';
+
+/**
+ * The build's own files, and package-lock.json, since the CLI bundle holds the packages it names
+ * (src/build/cli-bundle.ts): an edit to one makes dist/ stale too.
+ */
 function buildInputs(root: string): string[] {
   const dir = dirname(BUILD_SCRIPT);
   const own = readdirSync(join(root, dir))
     .filter((name) => name.endsWith('.ts'))
     .map((name) => `${dir}/${name}`);
-  return [...own, CLIENT_TSCONFIG];
+  const lock = existsSync(join(root, PACKAGE_LOCK)) ? [PACKAGE_LOCK] : [];
+  return [...own, CLIENT_TSCONFIG, ...lock];
 }
 
 /** The project's own files: packages (node_modules, wherever it resolves) change only with package-lock.json. */

@@ -7,6 +7,12 @@
  * Files read at run time (the Lua scripts, package.json, the page) are found from `import.meta.url`; in a bundle that
  * would be the bundle's own URL, so each source's `import.meta.url` is rewritten to that source's location. The
  * package ships those files where the sources have them (package.json `files`: the Lua scripts under src/).
+ *
+ * The packages are bundled too, not loaded from node_modules at run time: node resolves, reads and wraps each of the
+ * ~900 files of rxjs, ioredis, winston, got and the rest one by one (rxjs alone is hundreds of CommonJS files), which
+ * cost each process about 0.35 CPU-s before it did anything (the directory bench with 10 users: 1.8 → 1.1 CPU-s for
+ * the primary and its worker to start, and the first sync 0.8 s sooner). What the bundle holds of them is what
+ * package-lock.json names, so the lock is one of the files the build's manifest hashes (src/build/build.ts).
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -48,7 +54,10 @@ export async function bundleCli(root: string): Promise<string[]> {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    // ws's optional native helpers: not installed, and ws runs without them (it tries them in a try/catch).
+    external: ['bufferutil', 'utf-8-validate'],
+    // The CommonJS packages inside an ES module bundle call require() for node's own modules (and the two above).
+    banner: { js: `import { createRequire as __icwatchRequire } from 'node:module'; const require = __icwatchRequire(import.meta.url);` },
     // Tells src/cluster/worker-entry.ts and the start log which form is running.
     define: { __ICWATCH_BUNDLE__: 'true' },
     // Stack traces map back to the sources under `node --enable-source-maps`.

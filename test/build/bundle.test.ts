@@ -2,18 +2,18 @@
  * dist/ and the one check of whether it is current (bin/dist-freshness.js): bin/icwatch.js runs dist/ only, refuses
  * (exit 78, saying how to build) when it is missing or older than the sources, runs the sources only when asked
  * (ICWATCH_FROM_SOURCES=1, with tsx from the dev dependencies), and a bundled daemon forks the bundled worker and
- * still finds its Lua scripts and its page.
+ * still finds its Lua scripts and its page; the bundle holds the packages it uses.
  */
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { distFreshness, distProblem, MANIFEST, sourceHash } from '../../bin/dist-freshness.js';
+import { distFreshness, distProblem, MANIFEST, sourceHash, type DistManifest } from '../../bin/dist-freshness.js';
 import { CLUSTER_LIMITS } from '../../src/cluster/limits.js';
 import { waitFor } from '../helpers/net.js';
-import { killAll, ROOT, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
+import { cleanEnv, killAll, ROOT, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 describe('dist/ and the CLI bundle', function () {
@@ -152,6 +152,54 @@ describe('dist/ and the CLI bundle', function () {
       // The Lua scripts (read beside their source) applied the directory, and the page's assets are found.
       expect((await icwatch!.get('/v1/users')).text).to.match(/"configurationId"/);
       expect((await icwatch!.get('/')).status).to.equal(200);
+    });
+
+    it('needs no package at run time: a copy of what the package ships, without node_modules, runs the daemon', async () => {
+      // The bundle holds the packages package-lock.json names, so the lock is one of the files dist/ is current with.
+      expect(Object.keys((JSON.parse(readFileSync(join(ROOT, MANIFEST), 'utf8')) as DistManifest).inputs)).to.include('package-lock.json');
+      const copy = mkdtempSync(join(tmpdir(), 'icwatch-shipped-'));
+      try {
+        for (const shipped of ['bin/icwatch.js', 'bin/dist-freshness.js', 'package.json', 'dist', 'config'])
+          cpSync(join(ROOT, shipped), join(copy, shipped), { recursive: true });
+        cpSync(join(ROOT, 'src'), join(copy, 'src'), { recursive: true, filter: (from) => !/\.\w+$/.test(from) || from.endsWith('.lua') });
+        const child = spawn(process.execPath, [join(copy, 'bin/icwatch.js'), 'run'], {
+          cwd: copy,
+          env: cleanEnv({
+            ICWATCH_HTTP_PORT: '0',
+            ICWATCH_HTTP_HOST: '127.0.0.1',
+            ICWATCH_REDIS_URL: SHARED_REDIS_URL,
+            ICWATCH_REDIS_KEY_PREFIX: prefix,
+            ICWATCH_ICWS_URL: sim.url,
+            ICWATCH_ICWS_PASSWORD: 'icwatch',
+          }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+        try {
+          const base = await waitFor(
+            'the copy serving HTTP',
+            () => {
+              if (child.exitCode !== null) throw new Error(`the copy exited ${child.exitCode}: ${out.slice(-2000)}`);
+              return /HTTP on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+            },
+            30000,
+            50,
+          );
+          await waitFor('the copy ready', async () => (await fetch(`${base}/readyz`)).status === 200, 30000, 100);
+          expect(await (await fetch(`${base}/v1/users`)).text()).to.match(/"configurationId"/);
+          expect(out).to.include('"runs":"bundle"');
+        } finally {
+          if (child.exitCode === null && child.signalCode === null) {
+            const exited = new Promise((resolve) => child.once('exit', resolve));
+            child.kill('SIGTERM');
+            await exited;
+          }
+        }
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+      }
     });
 
     it('runs the sources through tsx when asked (ICWATCH_FROM_SOURCES=1)', async () => {
