@@ -10,6 +10,9 @@ import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOut
 import { digestOf } from '../util/digest.js';
 import type { KnownUserTexts } from '../mirror/input.js';
 import { KnownText, readAddedUser, readAddedUserAt, sentUserOf, type ReadUser } from './read-users.js';
+import { ArrivingUsers } from './arriving-users.js';
+import { checkUser } from './check-user.js';
+import { USERS_MESSAGE, type UsersMessage } from './messages.js';
 
 /** Users (or removed ids) one streamed message may carry at most: a bound on memory whatever a server sends. */
 export const MAX_LIST_ELEMENTS = 5_000_000;
@@ -69,13 +72,33 @@ export class StreamedMessage {
    * mirror holds users, whose texts are then looked up first (the one pass costs more than finding the end).
    */
   private readonly readInPlace: boolean;
+  /** A full replace handed on when its `added` list began (`onReplace`): its users go there as they are read. */
+  private arriving: ArrivingUsers | undefined;
+  /** Elements of `added` read so far, when they go to `arriving` rather than into the list. */
+  private arrived = 0;
 
-  /** `knownUserTexts`: users of `added` whose text the mirror holds unchanged are not even parsed to be checked. */
+  /**
+   * `knownUserTexts`: users of `added` whose text the mirror holds unchanged are not even parsed to be checked.
+   * `onReplace`: told a full replace as soon as its `added` list begins, when the message said by then that it is one
+   * (`__type`, `isDelta: false` and `subscriptionId` before `added`, as servers write it); its users then arrive in
+   * `arrivingUsers` while the rest is read, and end() hands on nothing more (docs/architecture.md, "Big directories").
+   */
   constructor(
     private readonly maxBytes: number,
     private readonly knownUserTexts?: KnownUserTexts,
+    private readonly onReplace?: (message: UsersMessage) => void,
   ) {
     this.readInPlace = !knownUserTexts?.size;
+  }
+
+  /** The replace's users read ahead of the writer are at their bound: resolves once it took some (undefined: room). */
+  room(): Promise<void> | undefined {
+    return this.arriving?.room();
+  }
+
+  /** The stream ended within the message: a replace handed on already is cut short. */
+  abandon(problem: string): void {
+    this.arriving?.end({ complete: false, problem });
   }
 
   /** Whether anything was written (an SSE event without data carries no message). */
@@ -178,6 +201,7 @@ export class StreamedMessage {
           from = i + 1;
           this.list = this.key;
           if (!this.lists.has(this.key)) this.lists.set(this.key, []);
+          if (this.key === 'added' && this.onReplace && !this.arriving) this.handOnReplace();
         }
         this.listValueNext = false;
         continue;
@@ -192,8 +216,49 @@ export class StreamedMessage {
     }
   }
 
-  /** The message: parsed (lists read element by element), or malformed. */
+  /** Whether the message is a full replace handed on as its users began (`onReplace`): end() only says how it ended. */
+  get handedOn(): boolean {
+    return this.arriving !== undefined;
+  }
+
+  /**
+   * The message: parsed (lists read element by element), or malformed. A full replace handed on as it began ends
+   * here: complete (the message, without its users), or cut short (malformed, saying why).
+   */
   end(): ParseOutcome {
+    const outcome = this.outcome();
+    const arriving = this.arriving;
+    if (!arriving) return outcome;
+    const message = outcome.kind === 'message' ? (outcome.message as Partial<UsersMessage>) : undefined;
+    if (message?.__type === USERS_MESSAGE && message.isDelta === false) {
+      // Defensively, as for a replace read whole (mirror-input.ts): users in its `changed` follow those of `added`.
+      for (const user of message.changed ?? []) {
+        const checked = checkUser(user, { keepNulls: false });
+        arriving.put(checked.kind === 'checked' ? checked : { ...checked, user });
+      }
+      arriving.end({ complete: true });
+      return outcome;
+    }
+    const reason = outcome.kind === 'malformed' ? outcome.reason : 'it said isDelta: false before its users, and otherwise at its end';
+    arriving.end({ complete: false, problem: `the message turned out malformed: ${reason}` });
+    return outcome.kind === 'malformed' ? outcome : { kind: 'malformed', reason, sample: sampleOf(this.head), mayCarryChanges: true };
+  }
+
+  /** `added` began in a message that says it is a full replace: hand it on now, its users to arrive (`onReplace`). */
+  private handOnReplace(): void {
+    let head: unknown;
+    try {
+      head = JSON.parse(`${this.skeleton.join('')}]}`);
+    } catch {
+      return;
+    }
+    const { __type, isDelta, subscriptionId } = (head ?? {}) as Record<string, unknown>;
+    if (__type !== USERS_MESSAGE || isDelta !== false || typeof subscriptionId !== 'string') return;
+    this.arriving = new ArrivingUsers();
+    this.onReplace!({ __type: USERS_MESSAGE, isDelta: false, subscriptionId, arrivingUsers: this.arriving });
+  }
+
+  private outcome(): ParseOutcome {
     const skeleton = this.skeleton.join('');
     if (this.depth !== 0 || this.inString || this.list !== undefined) {
       if (!this.lists.size) return parseMessage(skeleton); // not JSON: parse.ts says how
@@ -251,8 +316,8 @@ export class StreamedMessage {
     const list = this.lists.get(this.list!)!;
     this.bound(list, parts, chars);
     const text = parts.length === 1 ? parts[0]! : parts.join('');
-    if (list.length === 0 && text.trim() === '') return; // an empty list: `[]`
-    if (this.list === 'added') return void list.push(this.readAdded(text, list.length));
+    if (this.lengthOf(list) === 0 && text.trim() === '') return; // an empty list: `[]`
+    if (this.list === 'added') return this.putAdded(list, this.readAdded(text, this.lengthOf(list)));
     let element: unknown;
     try {
       element = JSON.parse(text);
@@ -271,14 +336,26 @@ export class StreamedMessage {
     if (read === undefined) return -1;
     const list = this.lists.get('added')!;
     this.bound(list, [piece.slice(at, read.end)], read.end - at);
-    list.push(read.user);
+    this.putAdded(list, read.user);
     return read.end;
+  }
+
+  /** Elements of `list` read so far (those of a replace handed on went to `arriving`). */
+  private lengthOf(list: unknown[]): number {
+    return this.arriving && list === this.lists.get('added') ? this.arrived : list.length;
+  }
+
+  /** A user of `added` read (null: what made the message malformed), into the list or to the writer. */
+  private putAdded(list: unknown[], user: ReadUser | null): void {
+    if (!this.arriving) return void list.push(user);
+    this.arrived++;
+    if (user) this.arriving.put(user);
   }
 
   /** Throws MessageTooLargeError when the element (`parts`, `chars` long) or its list would pass a bound. */
   private bound(list: unknown[], parts: string[], chars: number): void {
     if (chars > this.maxBytes / 3 && bytesOf(parts, chars, this.maxBytes) > this.maxBytes) throw this.elementTooLarge();
-    if (list.length >= MAX_LIST_ELEMENTS) throw new MessageTooLargeError(`a usersMessage with more than ${MAX_LIST_ELEMENTS} elements in ${this.list}`);
+    if (this.lengthOf(list) >= MAX_LIST_ELEMENTS) throw new MessageTooLargeError(`a usersMessage with more than ${MAX_LIST_ELEMENTS} elements in ${this.list}`);
   }
 
   /** A user of `added`, read once into what the mirror takes (read-users.ts); the parsed object dies young. */

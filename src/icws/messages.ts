@@ -1,4 +1,5 @@
 import type { ReadUser } from './read-users.js';
+import type { ArrivingUsers } from './arriving-users.js';
 import type { StatusMessagesMessage, UserStatusMessage } from './user-statuses.js';
 
 /**
@@ -38,6 +39,11 @@ export interface UsersMessage {
    * arrived, into what the mirror takes (read-users.ts, message-stream.ts).
    */
   readUsers?: ReadUser[];
+  /**
+   * A full replace handed on as soon as its `added` list began (message-stream.ts): its users arrive here while the
+   * rest of the event is read, and the message's end says whether it was complete (arriving-users.ts).
+   */
+  arrivingUsers?: ArrivingUsers;
 }
 
 /** connectionState values of GET /connection and connectionStateChangeMessage. */

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../log/logger.js';
 import type { SessionHandle } from './feed.js';
-import type { CheckedUser, DeltaUsers, ReceivedUsers, ReplaceUser, UsersInput } from '../mirror/input.js';
+import { ListedUsers, type CheckedUser, type DeltaUsers, type ReceivedUsers, type ReplaceUser, type UsersInput } from '../mirror/input.js';
 import { checkUser, type CheckOptions, type RejectedUser } from './check-user.js';
 import { USERS_MESSAGE, type MirroredMessage, type ReceivedUsersMessage, type UsersMessage } from './messages.js';
 import { catalogueInputOf, statusesInputOf } from './read-statuses.js';
@@ -29,6 +29,8 @@ function presenceInputOf(message: Exclude<MirroredMessage, UsersMessage>): Users
 
 export function usersInputOf(message: UsersMessage, logger: Logger): UsersInput {
   if (message.isDelta === false) {
+    // Read from a server-sent event, its users are still arriving: the writer takes them as they come.
+    if (message.arrivingUsers) return { kind: 'replace', users: message.arrivingUsers.reportTo(logger) };
     // A full replace carries its users in `added` (and, defensively, `changed`); `removed` means nothing here.
     const users: ReplaceUser[] = [];
     for (const user of message.readUsers ?? []) {
@@ -39,7 +41,7 @@ export function usersInputOf(message: UsersMessage, logger: Logger): UsersInput 
     for (const field of ['added', 'changed'] as const) {
       for (const user of listOf(message, field, logger)) users.push(new PolledUser(user));
     }
-    return { kind: 'replace', users };
+    return { kind: 'replace', users: new ListedUsers(users) };
   }
   return new DeltaToRead(message, logger);
 }

@@ -50,6 +50,59 @@ export interface UserToRead {
 
 export type ReplaceUser = CheckedUser | KnownUserText | UserToRead;
 
+/** What became of a full replace's message: read to its end, or cut short (and why: its removals are not applied). */
+export type ReplaceEnd = { readonly complete: true } | { readonly complete: false; readonly problem: string };
+
+/**
+ * The users of a full replace, taken by the writer one by one, each once. A source that reads a replace user by user
+ * (a server-sent event) hands it over as soon as it starts: the writer then plans and writes the users read so far
+ * while the rest arrive, and a user planned is let go (docs/architecture.md, "Big directories"). The removals of
+ * the users a replace omits wait for its end, and are not applied when it was cut short.
+ */
+export interface ReplaceUsers {
+  /** The next user read and not yet taken; undefined when none waits now. */
+  next(): ReplaceUser | undefined;
+  /** How many users wait to be taken. */
+  readonly waiting: number;
+  /** How many may wait at most (the source reads no further until some are taken). */
+  readonly readAhead: number;
+  /** How many were taken: a replace planned again after a failed write cannot start over, they are gone. */
+  readonly taken: number;
+  /** Undefined while more may come. */
+  readonly ended: ReplaceEnd | undefined;
+  /** Resolves once a user waits or the replace ended. */
+  whenMore(): Promise<void>;
+  /** Nobody will take them (the replace was dropped before the writer began it): the source stops holding them. */
+  drop(): void;
+}
+
+/** The users of a full replace that arrived whole: all there from the start. */
+export class ListedUsers implements ReplaceUsers {
+  readonly ended: ReplaceEnd = { complete: true };
+  readonly readAhead = Infinity;
+  private at = 0;
+
+  constructor(private readonly users: readonly ReplaceUser[]) {}
+
+  next(): ReplaceUser | undefined {
+    return this.at < this.users.length ? this.users[this.at++] : undefined;
+  }
+
+  get waiting(): number {
+    return this.users.length - this.at;
+  }
+
+  get taken(): number {
+    return this.at;
+  }
+
+  whenMore(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  drop(): void {}
+}
+
 /** One user's status (presence) as the mirror stores it: property → JSON text; `null`, in a delta, = cleared. */
 export interface CheckedStatus {
   readonly id: string;
@@ -81,7 +134,7 @@ export type CatalogueInput = {
 export type UsersInput =
   | StatusesInput
   | CatalogueInput
-  | { readonly kind: 'replace'; readonly users: readonly ReplaceUser[] }
+  | { readonly kind: 'replace'; readonly users: ReplaceUsers }
   | {
       readonly kind: 'delta';
       /** How many users and removed ids it carries (known without reading them). */
@@ -136,7 +189,7 @@ export interface KnownUserTexts {
 export function usersIn(input: UsersInput): number {
   switch (input.kind) {
     case 'replace':
-      return input.users.length;
+      return input.users.taken + input.users.waiting;
     case 'delta':
       return input.size;
     case 'statuses':

@@ -5,7 +5,16 @@
  */
 import type { Logger } from '../log/logger.js';
 import { ChunkBuilder } from './chunk-builder.js';
-import { usersIn, type CheckedStatus, type CheckedUser, type DeltaUsers, type ReceivedUsers, type ReplaceUser } from './input.js';
+import {
+  ListedUsers,
+  usersIn,
+  type CheckedStatus,
+  type CheckedUser,
+  type DeltaUsers,
+  type ReceivedUsers,
+  type ReplaceUser,
+  type ReplaceUsers,
+} from './input.js';
 import type { HeldRemovals, HeldRequest } from './held.js';
 import type { MirrorState } from './state.js';
 
@@ -27,6 +36,11 @@ export interface Chunk {
   receivedAt: number;
   /** Set on the last chunk of a full replace: the reason it is counted under. */
   fullSync?: string;
+  /**
+   * Set on the last chunk of a full replace cut short, instead of fullSync: why it removed nobody, and whether the
+   * writer must ask ICWS for another (its source asks itself when the message was malformed or its stream broke).
+   */
+  incompleteReplace?: { problem: string; askAgain: boolean };
   /** Set on the last chunk of a full replace of statuses: how many it carried (its garbage is collected after it). */
   statusesReplaced?: number;
   /** Whether lastModifiedDate changes in this chunk count for icwatch_source_lag_seconds. */
@@ -55,6 +69,11 @@ type Planned = Omit<Chunk, 'indexArgs' | 'indexWrites' | 'heldArgs' | 'heldWrite
 /** A plan that takes several round trips (a full replace, the removals an operator applies). */
 export interface MultiChunkPlanner {
   plan(): Planned & { done: boolean };
+  /**
+   * Undefined when a chunk can be planned now; else what to wait for first (a full replace whose next users are still
+   * being read). `idle`: no chunk is in flight, so a short chunk is worth sending rather than waiting to fill one.
+   */
+  notReady?(idle: boolean): Promise<void> | undefined;
 }
 
 /**
@@ -161,15 +180,23 @@ export class StatusReplacePlanner implements MultiChunkPlanner {
   }
 }
 
-/** A full replace planned chunk by chunk, each against memory as the previous chunks left it. */
+/**
+ * A full replace planned chunk by chunk, each against memory as the previous chunks left it, its users taken as they
+ * arrive (ReplaceUsers, input.ts). The users it omits are removed once it has ended complete; a replace cut short
+ * (its message malformed after all, its stream broken) or planned again after a failed write (its first users are
+ * gone) applies what it carried and removes nobody.
+ */
 export class ReplacePlanner implements MultiChunkPlanner {
   /** The replace's users, checked by the source (or known to the mirror as their text). */
-  private readonly users: readonly ReplaceUser[];
-  private next = 0;
+  private readonly users: ReplaceUsers;
   private absent: string[] | undefined;
   private nextAbsent = 0;
   private readonly seen = new Set<string>();
   private first = true;
+  /** Why the users it omits are not removed (undefined: they are, once it ended complete). */
+  private incomplete: string | undefined;
+  /** Planned again after a failed write: the writer asks for another replace. */
+  private readonly replanned: boolean;
   readonly receivedAt: number;
   readonly reason: string;
   /** The mirror's users before the replace (what the delete guard's fraction is of). */
@@ -183,9 +210,22 @@ export class ReplacePlanner implements MultiChunkPlanner {
     this.usersBefore = state.size;
     const input = item.received.input;
     const delta = input.kind === 'delta' ? input.read() : undefined;
-    this.users = input.kind === 'replace' ? input.users : delta ? [...delta.added, ...delta.changed] : [];
+    this.users = input.kind === 'replace' ? input.users : new ListedUsers(delta ? [...delta.added, ...delta.changed] : []);
+    this.replanned = this.users.taken > 0;
+    if (this.replanned) this.incomplete = `planned again after a failed write, without the ${this.users.taken} users read before it`;
     this.receivedAt = item.received.receivedAt;
     this.reason = item.reason;
+  }
+
+  /**
+   * ReplaceUsers still being read: a chunk waits for a full batch of them (or half of what the source reads ahead,
+   * if that is less), or for Redis to be idle.
+   */
+  notReady(idle: boolean): Promise<void> | undefined {
+    const { waiting, ended, readAhead } = this.users;
+    const batch = Math.min(this.options.replaceBatchSize, Math.ceil(readAhead / 2));
+    if (ended || waiting >= batch || (idle && waiting > 0)) return undefined;
+    return this.users.whenMore();
   }
 
   /** The next chunk; `done` on the last one (which completes the queue item and clears `syncing`). */
@@ -194,36 +234,22 @@ export class ReplacePlanner implements MultiChunkPlanner {
     const budget = this.options.replaceBatchSize;
     // Bounded by users looked at, not only by entries written: a chunk of an unchanged directory writes nothing, and
     // planning all of it at once would hold the event loop (the writer yields between chunks).
-    const last = Math.min(this.users.length, this.next + budget);
-    while (this.next < last && b.entries < budget) {
-      const user = this.users[this.next++]!;
-      if (user.kind === 'to-read') {
-        const read = user.read();
-        if (read.kind === 'checked') this.setExact(b, read);
-        else this.options.logger.warn(`skipped malformed user ${read.id} in full replace: ${read.problem}`, { user: read.id, problem: read.problem });
-        continue;
-      }
-      // The same text as at the previous full replace, and no change since: nothing to compare.
-      if (user.textDigest !== undefined && this.state.unchangedSince(user.id, user.textDigest)) {
-        this.seen.add(user.id);
-        continue;
-      }
-      // Known as its text, but changed since (a delta came, or it appears twice in this replace): read it now.
-      const checked = user.kind === 'known' ? user.read() : user;
-      if (typeof checked === 'string') {
-        this.options.logger.warn(`skipped malformed user ${user.id} in full replace: ${checked}`, { user: user.id, problem: checked });
-        continue;
-      }
-      this.setExact(b, checked);
+    for (let looked = 0; looked < budget && b.entries < budget; looked++) {
+      const user = this.users.next();
+      if (!user) break;
+      this.planUser(b, user);
     }
-
-    if (this.next >= this.users.length) {
+    const ended = this.users.waiting ? undefined : this.users.ended;
+    if (ended && !ended.complete) this.incomplete ??= ended.problem;
+    if (ended && !this.incomplete) {
       this.absent ??= this.absentUsers(b);
       while (this.nextAbsent < this.absent.length && b.entries < budget) this.state.remove(b, this.absent[this.nextAbsent++]!);
     }
-    const done = this.next >= this.users.length && this.nextAbsent >= (this.absent?.length ?? 0);
-    // A replace done in one round trip is atomic; one that takes several shows syncing=1 until its last chunk.
-    const meta = done ? ['syncing', '0', 'syncedAt', String(Date.now())] : this.first ? ['syncing', '1'] : [];
+    const done = ended !== undefined && (this.incomplete !== undefined || this.nextAbsent >= this.absent!.length);
+    const complete = done && !this.incomplete;
+    // A replace done in one round trip is atomic; one that takes several shows syncing=1 until its last chunk (one
+    // cut short leaves it so: the source asks ICWS for another).
+    const meta = complete ? ['syncing', '0', 'syncedAt', String(Date.now())] : this.first ? ['syncing', '1'] : [];
     this.first = false;
     return {
       builder: b,
@@ -232,10 +258,32 @@ export class ReplacePlanner implements MultiChunkPlanner {
       completes: done ? 1 : 0,
       receivedAts: done ? [this.receivedAt] : [],
       receivedAt: this.receivedAt,
-      fullSync: done ? this.reason : undefined,
+      fullSync: complete ? this.reason : undefined,
+      ...(done && this.incomplete ? { incompleteReplace: { problem: this.incomplete, askAgain: this.replanned } } : {}),
       // A user first seen in a full replace is not a fresh change: its lastModifiedDate may be years old.
       sourceLag: false,
     };
+  }
+
+  private planUser(b: ChunkBuilder, user: ReplaceUser): void {
+    if (user.kind === 'to-read') {
+      const read = user.read();
+      if (read.kind === 'checked') this.setExact(b, read);
+      else this.options.logger.warn(`skipped malformed user ${read.id} in full replace: ${read.problem}`, { user: read.id, problem: read.problem });
+      return;
+    }
+    // The same text as at the previous full replace, and no change since: nothing to compare.
+    if (user.textDigest !== undefined && this.state.unchangedSince(user.id, user.textDigest)) {
+      this.seen.add(user.id);
+      return;
+    }
+    // Known as its text, but changed since (a delta came, or it appears twice in this replace): read it now.
+    const checked = user.kind === 'known' ? user.read() : user;
+    if (typeof checked === 'string') {
+      this.options.logger.warn(`skipped malformed user ${user.id} in full replace: ${checked}`, { user: user.id, problem: checked });
+      return;
+    }
+    this.setExact(b, checked);
   }
 
   private setExact(b: ChunkBuilder, user: CheckedUser): void {

@@ -47,6 +47,8 @@ export type MirrorLossReason = 'redis' | 'incomplete-write' | 'lost-writes';
 /** Planning is synchronous (unchanged users need no round trip): after this long, other work runs (HTTP, fan-out). */
 export const YIELD_AFTER_MS = 10;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const aborted = (signal: AbortSignal) =>
+  signal.aborted ? Promise.resolve() : new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 
 export class MirrorWriter implements KnownUserTexts, MirroredIds {
   private readonly log: Logger;
@@ -223,13 +225,21 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
     let replace: MultiChunkPlanner | undefined;
     let seqPlanned = this.seq;
     let ranSince = performance.now();
+    let stopped: Promise<void> | undefined;
     for (;;) {
       if (performance.now() - ranSince > YIELD_AFTER_MS) {
         await yieldToEventLoop();
         ranSince = performance.now();
       }
       if (!failure && !signal.aborted && inflight.length < this.maxInFlight) {
-        const next = this.planNext(queue, planned, replace, seqPlanned);
+        // A full replace still being read: plan once enough of its users arrived (meanwhile, replies are taken).
+        const notReady = replace?.notReady?.(inflight.length === 0);
+        if (notReady && !inflight.length) {
+          await Promise.race([notReady, (stopped ??= aborted(signal))]);
+          ranSince = performance.now();
+          continue;
+        }
+        const next = notReady ? undefined : this.planNext(queue, planned, replace, seqPlanned);
         if (next) {
           ({ planned, replace } = next);
           seqPlanned += next.chunk.builder.entries;
@@ -356,6 +366,12 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
       this.phase = { type: 'ready' };
       this.log.info(`full replace applied (reason ${chunk.fullSync})`, { users: this.users, seq: this.seq });
       collectAfterReplace(this.users, this.activity, (collected) => this.log.debug("collected the full replace's garbage", collected));
+    }
+    if (chunk.incompleteReplace) {
+      this.phase = { type: 'ready' };
+      const { problem, askAgain } = chunk.incompleteReplace;
+      this.log.warn(`a full replace was cut short (${problem}): the users it carried are applied, nobody is removed`, { users: this.users, seq: this.seq });
+      if (askAgain) this.mirrorLost?.('incomplete-write');
     }
     // A full replace of statuses (every PUT of the subscription brings one) leaves its message's garbage too.
     if (chunk.statusesReplaced)

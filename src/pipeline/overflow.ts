@@ -32,6 +32,8 @@ export class OverflowGuard {
 
   /** coalesceWhileBusy's onFull: what waits once the bound is reached and one more item came. */
   readonly onFull = (waiting: readonly WriteItem[], incoming: WriteItem): WriteItem[] => {
+    // A full replace dropped here is never begun: its source stops holding (and reading ahead) its users.
+    for (const item of waiting) if (item.kind === 'replace' && item.received.input.kind === 'replace') item.received.input.users.drop();
     if (incoming.kind === 'replace') {
       this.log.warn('a full replace arrived with the queue full; the waiting messages it supersedes were dropped', { dropped: waiting.length });
       return [incoming];

@@ -113,6 +113,7 @@ export function keepOurSubscription({ logger }: StepDeps): OperatorFunction<User
       if (message.__type !== USERS_MESSAGE) return true;
       if (message.subscriptionId === undefined || message.subscriptionId === session.subscriptionId) return true;
       logger.debug(`ignored a usersMessage for another subscription (${message.subscriptionId})`);
+      message.arrivingUsers?.drop();
       return false;
     }),
     map(({ message, session, receivedAt }) => ({

@@ -2,8 +2,9 @@
  * Full garbage collections, asked for once a big full replace is applied. The replace's text and the users parsed
  * from it are garbage by then, but V8 collects its old generation when the heap grows, and a daemon at rest after a
  * sync does not grow: the pages stay resident (a 100k-user sync left some 250 MiB of heap for 85 MiB of live data;
- * docs/architecture.md, "Big directories"). Two collections, each once the writer rests. The second compacts the old
- * generation (V8's --compact-on-every-full-gc, for that collection only): a full collection alone leaves the
+ * docs/architecture.md, "Big directories"). One collection, once the writer rests, which compacts the old generation
+ * (V8's --compact-on-every-full-gc, for that collection only; a plain one before it, as there used to be, left the
+ * same heap and cost a third more: 87 MiB live of 120 after a 100k-user sync either way): a full collection alone leaves the
  * survivors scattered over the pages, which V8 keeps, and gives them back later, when its memory reducer decides to;
  * with a presence-sized heap that came as a stall of a few hundred ms at a random moment, paid by whatever ran then
  * (on two cores, the fan-out's rounds). Compacting at once costs the writer's event loop a few hundred ms, once per
@@ -21,7 +22,7 @@ export const COLLECT_AFTER_REPLACE_OF = 20_000;
 export const COLLECT_DELAY_MS = 200;
 /** While the writer stays busy this long after the replace, the collections are skipped. */
 const GIVE_UP_AFTER_MS = 60_000;
-const COLLECTIONS = 2;
+const COLLECTIONS = 1;
 
 export interface Collected {
   /** Time the event loop was held, the collections together. */

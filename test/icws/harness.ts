@@ -2,8 +2,9 @@
 import type { Subscription } from 'rxjs';
 import { DEFAULTS, type Config } from '../../src/config/defaults.js';
 import type { SessionState } from '../../src/icws/feed.js';
-import { USERS_MESSAGE, type ReceivedUsersMessage } from '../../src/icws/messages.js';
-import { sentUserOf } from '../../src/icws/read-users.js';
+import { USERS_MESSAGE, type ReceivedUsersMessage, type User } from '../../src/icws/messages.js';
+import { sentUserOf, type ReadUser } from '../../src/icws/read-users.js';
+import type { ArrivingUsers } from '../../src/icws/arriving-users.js';
 import { IcwsUsersFeed } from '../../src/icws/users-feed.js';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log/logger.js';
@@ -38,6 +39,15 @@ export function withParsedUsers<M>(message: M): M {
   return { ...rest, added: readUsers.map(sentUserOf) } as M;
 }
 
+/** Takes every user of a full replace as it arrives, into `added` as ICWS sent it, until the replace ends. */
+async function drain(users: ArrivingUsers, added: User[]): Promise<void> {
+  for (;;) {
+    for (let user = users.next(); user; user = users.next()) added.push(sentUserOf(user as ReadUser) as User);
+    if (users.ended) return;
+    await users.whenMore();
+  }
+}
+
 export class FeedProbe {
   readonly metrics = new Metrics({ defaultMetrics: false });
   readonly feed: IcwsUsersFeed;
@@ -47,6 +57,8 @@ export class FeedProbe {
   readonly logLines: string[] = [];
   error?: unknown;
   completed = false;
+  /** Full replaces whose users are still arriving. */
+  private readonly arriving = new Set<ReceivedUsersMessage>();
   private readonly logger: Logger;
   private readonly subs: Subscription[] = [];
 
@@ -68,7 +80,16 @@ export class FeedProbe {
     this.subs.push(
       this.feed.items$.pipe(parseItems(steps), actOnSessionMessages(steps), keepOurSubscription(steps)).subscribe({
         next: (m) => {
-          if (m.message.__type === USERS_MESSAGE) this.messages.push({ ...m, message: withParsedUsers(m.message) });
+          if (m.message.__type !== USERS_MESSAGE) return;
+          const { arrivingUsers, ...message } = m.message;
+          if (!arrivingUsers) return void this.messages.push({ ...m, message: withParsedUsers(m.message) });
+          // A full replace handed on as its users began (src/icws/arriving-users.ts): in its place in the order,
+          // its users in `added` as ICWS sent them once all arrived.
+          const added: User[] = [];
+          const received = { ...m, message: { ...message, added } };
+          this.messages.push(received);
+          this.arriving.add(received);
+          void drain(arrivingUsers, added).then(() => this.arriving.delete(received));
         },
         error: (e: unknown) => (this.error = e),
         complete: () => (this.completed = true),
@@ -77,8 +98,9 @@ export class FeedProbe {
     return this;
   }
 
+  /** The full replaces that arrived whole (one whose users still arrive is left out). */
   fullReplaces(): ReceivedUsersMessage[] {
-    return this.messages.filter((m) => !m.message.isDelta);
+    return this.messages.filter((m) => !m.message.isDelta && !this.arriving.has(m));
   }
 
   /** Waits for the n-th full replace (1-based) and returns it. */

@@ -123,6 +123,14 @@ describe('icwatch run with two workers', function () {
     // Ready means the first worker serves (the port answers); the second may start a moment later, and until it
     // listens node:cluster deals every connection to the first.
     await waitFor('both workers serving', () => ['1', '2'].every((id) => workerStarts().some((w) => w.id === id)), 30000, 100);
+    // Ready means the first full replace of users is applied; their statuses (presence) follow it, and must be in
+    // before the clients connect, or the first clients get them as changes and the later ones in their snapshots.
+    await waitFor(
+      'every user has a status',
+      async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_presence_users') === users.length,
+      30000,
+      100,
+    );
   });
   after(async () => {
     await Promise.all(watched.map((w) => w.client.stop()));

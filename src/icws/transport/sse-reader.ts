@@ -94,7 +94,7 @@ export class SseReader {
     this.dropSpace = true;
     this.value = '';
     if (this.field === 'data') {
-      this.event ??= new StreamedMessage(this.maxMessageBytes, this.knownUserTexts);
+      this.event ??= this.newEvent();
       // Lines of one event's data are joined with LF.
       if (this.dataLines++) this.event.write('\n');
       this.state = 'value';
@@ -115,16 +115,36 @@ export class SseReader {
     if (state === 'field' && field === '') return this.dispatch(); // a blank line
     if (state === 'field' && field === 'data') {
       // `data` without a colon: an empty data line.
-      this.event ??= new StreamedMessage(this.maxMessageBytes, this.knownUserTexts);
+      this.event ??= this.newEvent();
       if (this.dataLines++) this.event.write('\n');
     }
     if (state === 'value' && field === 'retry' && /^\d+$/.test(this.value)) this.sink.onRetry(Number(this.value));
+  }
+
+  /** An event's message, read as its data arrives; a full replace is handed on as soon as its users begin. */
+  private newEvent(): StreamedMessage {
+    return new StreamedMessage(this.maxMessageBytes, this.knownUserTexts, (message) => this.sink.onMessage({ kind: 'message', message }));
   }
 
   private dispatch(): void {
     const event = this.event;
     this.event = undefined;
     this.dataLines = 0;
-    if (event && !event.empty) this.sink.onMessage(event.end());
+    if (!event || event.empty) return;
+    const outcome = event.end();
+    // A full replace handed on as its users began was reported then: only a malformed end is news.
+    if (!event.handedOn || outcome.kind !== 'message') this.sink.onMessage(outcome);
+  }
+
+  /** A full replace being read has as many users read ahead as it may: resolves once the writer took some. */
+  room(): Promise<void> | undefined {
+    return this.event?.room();
+  }
+
+  /** The stream ended (`why`): an event it was reading is cut short. */
+  abandon(why: string): void {
+    this.event?.abandon(why);
+    this.event = undefined;
+    this.dataLines = 0;
   }
 }

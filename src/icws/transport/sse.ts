@@ -143,6 +143,8 @@ function consume(
       if (done) return;
       done = true;
       clearTimeout(idle);
+      // A full replace whose users were being handed on is cut short: the writer removes nobody for it.
+      reader.abandon(`its stream ${end.type === 'too-large' ? `carried ${end.what}` : end.type === 'error' ? `broke (${describe(end.error)})` : end.type}`);
       signal.removeEventListener('abort', onAbort);
       stream.removeListener('data', onData);
       stream.destroy();
@@ -165,6 +167,8 @@ function consume(
       options.knownUserTexts,
     );
     let ranSince = performance.now();
+    /** Paused until the writer takes users of the full replace being read (it is not idle meanwhile). */
+    let waitingForWriter = false;
     const onData = (chunk: Buffer) => {
       if (done) return;
       armIdle();
@@ -175,13 +179,26 @@ function consume(
         else finish({ type: 'error', error });
         return;
       }
+      const room = waitingForWriter ? undefined : reader.room();
+      if (room) {
+        waitingForWriter = true;
+        clearTimeout(idle);
+        stream.pause();
+        void room.then(() => {
+          waitingForWriter = false;
+          if (done) return;
+          armIdle();
+          stream.resume();
+        });
+        return;
+      }
       // A stream with much buffered data emits chunk after chunk without returning to the event loop: pause now and
       // then so that HTTP answers and the fan-out run while a big event is read.
       if (performance.now() - ranSince > YIELD_AFTER_MS) {
         stream.pause();
         setImmediate(() => {
           ranSince = performance.now();
-          if (!done) stream.resume();
+          if (!done && !waitingForWriter) stream.resume();
         });
       }
     };
