@@ -84,6 +84,11 @@ export class ArrivingUsers implements ReplaceUsers {
     return undefined;
   }
 
+  /** Users taken were let go: a replace planned again cannot have them. */
+  restart(): boolean {
+    return this.takenCount === 0;
+  }
+
   drop(): void {
     this.dropped = true;
     this.queue = [];

@@ -72,6 +72,11 @@ export interface ReplaceUsers {
   readonly ended: ReplaceEnd | undefined;
   /** Resolves once a user waits or the replace ended. */
   whenMore(): Promise<void>;
+  /**
+   * Takes them again from the first, for a replace planned again after a failed write: whether it can (a list that
+   * arrived whole can; users handed on as they arrived are gone once taken).
+   */
+  restart(): boolean;
   /** Nobody will take them (the replace was dropped before the writer began it): the source stops holding them. */
   drop(): void;
 }
@@ -98,6 +103,11 @@ export class ListedUsers implements ReplaceUsers {
 
   whenMore(): Promise<void> {
     return Promise.resolve();
+  }
+
+  restart(): boolean {
+    this.at = 0;
+    return true;
   }
 
   drop(): void {}

@@ -195,7 +195,7 @@ export class ReplacePlanner implements MultiChunkPlanner {
   private first = true;
   /** Why the users it omits are not removed (undefined: they are, once it ended complete). */
   private incomplete: string | undefined;
-  /** Planned again after a failed write: the writer asks for another replace. */
+  /** Planned again after a failed write, its first users gone: the writer asks ICWS for another replace. */
   private readonly replanned: boolean;
   readonly receivedAt: number;
   readonly reason: string;
@@ -211,8 +211,10 @@ export class ReplacePlanner implements MultiChunkPlanner {
     const input = item.received.input;
     const delta = input.kind === 'delta' ? input.read() : undefined;
     this.users = input.kind === 'replace' ? input.users : new ListedUsers(delta ? [...delta.added, ...delta.changed] : []);
-    this.replanned = this.users.taken > 0;
-    if (this.replanned) this.incomplete = `planned again after a failed write, without the ${this.users.taken} users read before it`;
+    // Planned again after a failed write: from its first user if they are still there, else without those taken.
+    const taken = this.users.taken;
+    this.replanned = taken > 0 && !this.users.restart();
+    if (this.replanned) this.incomplete = `planned again after a failed write, without the ${taken} users read before it`;
     this.receivedAt = item.received.receivedAt;
     this.reason = item.reason;
   }

@@ -6,9 +6,14 @@
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import { ArrivingUsers } from '../../src/icws/arriving-users.js';
 import { StreamedMessage } from '../../src/icws/message-stream.js';
 import { USERS_MESSAGE, type ReceivedUsersMessage, type UsersMessage } from '../../src/icws/messages.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger, silentLogger } from '../../src/log/logger.js';
+import { ChunkBuilder } from '../../src/mirror/chunk-builder.js';
+import { ListedUsers, type CheckedUser, type ReplaceUsers } from '../../src/mirror/input.js';
+import { ReplacePlanner } from '../../src/mirror/planner.js';
+import { MirrorState } from '../../src/mirror/state.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { waitFor } from '../helpers/net.js';
@@ -98,5 +103,49 @@ describe('mirror: a full replace written while it arrives', function () {
     expect(view.meta.syncing, 'another full replace must come').to.equal('1');
     expect(await metricValue(h.metrics, 'fullSyncs', { reason: 'server' })).to.equal(1);
     expect(logLines.join('')).to.include('a full replace was cut short (its stream broke (test)): the users it carried are applied, nobody is removed');
+  });
+
+  describe('planned again after a failed write', () => {
+    const checked = (id: string): CheckedUser => ({ kind: 'checked', id, props: new Map([['extension', `"${id}"`]]) });
+    /**
+     * A planner of a replace of `users`, as the writer makes one: against memory loaded from Redis, which holds `held`
+     * (the chunk whose write failed is not in it).
+     */
+    const planner = (held: string[], users: ReplaceUsers) => {
+      const state = new MirrorState(['extension']);
+      for (const id of held) state.setExact(new ChunkBuilder(), checked(id));
+      const received = { input: { kind: 'replace' as const, users }, receivedAt: performance.now(), icServer: 'ic1' };
+      const options = { replaceBatchSize: 2, maxBatchMessages: 10, logger: silentLogger() };
+      return { state, planner: new ReplacePlanner(state, { kind: 'replace', received, reason: 'subscribe' }, options) };
+    };
+    const planAll = (p: ReplacePlanner) => {
+      const chunks = [];
+      for (let c = p.plan(); ; c = p.plan()) {
+        chunks.push(c);
+        if (c.done) return chunks;
+      }
+    };
+
+    it('a replace that arrived whole starts again from its first user, and removes the users it omits', () => {
+      const users = new ListedUsers(['a', 'b', 'c'].map(checked));
+      planner(['a', 'gone'], users).planner.plan(); // the first chunk, whose write failed
+      const { state, planner: again } = planner(['a', 'gone'], users);
+      const last = planAll(again).at(-1)!;
+      expect(last).to.include({ fullSync: 'subscribe' });
+      expect(last.incompleteReplace).to.equal(undefined);
+      expect([...state.users.keys()].sort()).to.deep.equal(['a', 'b', 'c']);
+    });
+
+    it('a replace handed on while it arrived applies the rest, removes nobody, and asks ICWS for another', () => {
+      const users = new ArrivingUsers();
+      for (const id of ['a', 'b', 'c']) users.put(checked(id));
+      users.end({ complete: true });
+      planner(['a', 'gone'], users).planner.plan(); // a and b taken; the write failed
+      const { state, planner: again } = planner(['a', 'gone'], users);
+      const last = planAll(again).at(-1)!;
+      expect(last.fullSync).to.equal(undefined);
+      expect(last.incompleteReplace).to.deep.equal({ problem: 'planned again after a failed write, without the 2 users read before it', askAgain: true });
+      expect([...state.users.keys()].sort()).to.deep.equal(['a', 'c', 'gone']);
+    });
   });
 });
