@@ -14,9 +14,10 @@ import type { ReadUser } from './read-users.js';
 
 /**
  * Users of a full replace read ahead of the writer at most: two of its chunks (redis.replaceBatchSize, 500 by default;
- * while Redis is busy the writer waits for a chunk's worth, or half of this if less, before it plans one). Few enough that a user's text is let go before the young
- * generation is collected twice, so it is not copied to the old one: with 5,000 the 100k-user directory bench
- * promoted 264 MiB there, with 1,000 155 MiB (`--trace-gc-nvp`, the sum of `promoted`).
+ * while Redis is busy the writer waits for a chunk's worth, or half of this if less, before it plans one). Few enough
+ * that a user's text is let go before the young generation is collected twice, so it is not copied to the old one:
+ * with 5,000 the 100k-user directory bench promoted 264 MiB there, with 1,000 155 MiB (`--trace-gc-nvp`, the sum of
+ * `promoted`).
  */
 export const MAX_USERS_READ_AHEAD = 1000;
 
@@ -24,7 +25,7 @@ export class ArrivingUsers implements ReplaceUsers {
   private queue: (ReadUser | ReplaceUser | undefined)[] = [];
   private head = 0;
   private takenCount = 0;
-  private endedAs: ReplaceEnd | undefined;
+  ended: ReplaceEnd | undefined;
   private more: (() => void) | undefined;
   private roomMade: (() => void) | undefined;
   private logger: Logger | undefined;
@@ -41,22 +42,22 @@ export class ArrivingUsers implements ReplaceUsers {
 
   /** The reader's side: the next user read. */
   put(user: ReadUser | ReplaceUser): void {
-    if (this.endedAs || this.dropped) return;
+    if (this.ended || this.dropped) return;
     this.queue.push(user);
     this.wake();
   }
 
   /** The reader's side: the message ended (complete), or was cut short and why. */
   end(end: ReplaceEnd): void {
-    if (this.endedAs) return;
-    this.endedAs = end;
+    if (this.ended) return;
+    this.ended = end;
     this.wake();
     this.roomMade?.();
   }
 
   /** The reader's side: undefined while there is room; else resolves once the writer took enough. */
   room(): Promise<void> | undefined {
-    if (this.waiting < this.readAhead || this.endedAs || this.dropped) return undefined;
+    if (this.waiting < this.readAhead || this.ended || this.dropped) return undefined;
     return new Promise<void>((resolve) => (this.roomMade = resolve));
   }
 
@@ -66,10 +67,6 @@ export class ArrivingUsers implements ReplaceUsers {
 
   get taken(): number {
     return this.takenCount;
-  }
-
-  get ended(): ReplaceEnd | undefined {
-    return this.waiting ? undefined : this.endedAs;
   }
 
   next(): ReplaceUser | undefined {
@@ -99,7 +96,7 @@ export class ArrivingUsers implements ReplaceUsers {
   }
 
   whenMore(): Promise<void> {
-    if (this.waiting || this.endedAs) return Promise.resolve();
+    if (this.waiting || this.ended) return Promise.resolve();
     return new Promise<void>((resolve) => (this.more = resolve));
   }
 

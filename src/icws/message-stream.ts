@@ -1,10 +1,11 @@
 /**
  * One ICWS message read as its text arrives, piece by piece (a server-sent event's data): the user lists of a
  * usersMessage (`added`, `changed`, `removed`) are cut into their elements, and each element is read and checked
- * as soon as it is complete (a user of `added` in one pass, read-users.ts). So a full replace of a whole directory never exists as one string, is never parsed
- * in one blocking JSON.parse, and costs memory per user rather than per message: the bound (icws.maxMessageBytes)
- * applies to each user and to the rest of the message, not to the directory (docs/architecture.md, "Big
- * directories"). Everything else about the message is parsed by parse.ts as usual.
+ * as soon as it is complete (a user of `added` in one pass, read-users.ts). So a full replace of a whole directory
+ * never exists as one string, is never parsed in one blocking JSON.parse, and costs memory per user rather than per
+ * message: the bound (icws.maxMessageBytes) applies to each user and to the rest of the message, not to the directory
+ * (docs/architecture.md, "Big directories"); a full replace is even handed on while its users arrive (`onReplace`).
+ * Everything else about the message is parsed by parse.ts as usual.
  */
 import { listElementProblem, parseMessage, sampleOf, SAMPLE_CHARS, type ParseOutcome } from './parse.js';
 import { digestOf } from '../util/digest.js';
@@ -303,7 +304,7 @@ export class StreamedMessage {
   }
 
   private elementTooLarge(): MessageTooLargeError {
-    return new MessageTooLargeError(`${this.list}[${this.lists.get(this.list!)?.length ?? 0}] of a usersMessage larger than ${this.maxBytes} bytes`);
+    return new MessageTooLargeError(`${this.list}[${this.lengthOf(this.lists.get(this.list!) ?? [])}] of a usersMessage larger than ${this.maxBytes} bytes`);
   }
 
   private addElement(last: string): void {
@@ -340,9 +341,9 @@ export class StreamedMessage {
     return read.end;
   }
 
-  /** Elements of `list` read so far (those of a replace handed on went to `arriving`). */
+  /** Elements of `list`, the list being read, so far (those of a replace handed on went to `arriving`). */
   private lengthOf(list: unknown[]): number {
-    return this.arriving && list === this.lists.get('added') ? this.arrived : list.length;
+    return this.arriving && this.list === 'added' ? this.arrived : list.length;
   }
 
   /** A user of `added` read (null: what made the message malformed), into the list or to the writer. */

@@ -68,7 +68,7 @@ export interface ReplaceUsers {
   readonly readAhead: number;
   /** How many were taken: a replace planned again after a failed write cannot start over, they are gone. */
   readonly taken: number;
-  /** Undefined while more may come. */
+  /** How the source ended (no user comes after); undefined while more may come. Users may still wait to be taken. */
   readonly ended: ReplaceEnd | undefined;
   /** Resolves once a user waits or the replace ended. */
   whenMore(): Promise<void>;

@@ -241,6 +241,7 @@ export class ReplacePlanner implements MultiChunkPlanner {
       if (!user) break;
       this.planUser(b, user);
     }
+    // Ended, and every user it carried taken.
     const ended = this.users.waiting ? undefined : this.users.ended;
     if (ended && !ended.complete) this.incomplete ??= ended.problem;
     if (ended && !this.incomplete) {

@@ -1,12 +1,12 @@
 /**
- * Full garbage collections, asked for once a big full replace is applied. The replace's text and the users parsed
+ * A full garbage collection, asked for once a big full replace is applied. The replace's text and the users parsed
  * from it are garbage by then, but V8 collects its old generation when the heap grows, and a daemon at rest after a
  * sync does not grow: the pages stay resident (a 100k-user sync left some 250 MiB of heap for 85 MiB of live data;
  * docs/architecture.md, "Big directories"). One collection, once the writer rests, which compacts the old generation
  * (V8's --compact-on-every-full-gc, for that collection only; a plain one before it, as there used to be, left the
- * same heap and cost a third more: 87 MiB live of 120 after a 100k-user sync either way): a full collection alone leaves the
- * survivors scattered over the pages, which V8 keeps, and gives them back later, when its memory reducer decides to;
- * with a presence-sized heap that came as a stall of a few hundred ms at a random moment, paid by whatever ran then
+ * same heap and cost a third more: 87 MiB live of 120 after a 100k-user sync either way). A full collection alone
+ * leaves the survivors scattered over the pages, which V8 keeps, and gives them back later, when its memory reducer
+ * decides to; with a presence-sized heap that came as a stall of a few hundred ms at a random moment, paid by whatever ran then
  * (on two cores, the fan-out's rounds). Compacting at once costs the writer's event loop a few hundred ms, once per
  * such replace, while it rests; HTTP and the fan-out are answered by the worker processes meanwhile.
  *
@@ -16,20 +16,19 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/** A full replace of this many users or more is followed by the collections. */
+/** A full replace of this many users or more is followed by the collection. */
 export const COLLECT_AFTER_REPLACE_OF = 20_000;
-/** How long the writer must have been at rest before each collection (and how often that is looked at). */
+/** How long the writer must have been at rest before the collection (and how often that is looked at). */
 export const COLLECT_DELAY_MS = 200;
-/** While the writer stays busy this long after the replace, the collections are skipped. */
+/** While the writer stays busy this long after the replace, the collection is skipped. */
 const GIVE_UP_AFTER_MS = 60_000;
-const COLLECTIONS = 1;
 
 export interface Collected {
-  /** Time the event loop was held, the collections together. */
+  /** Time the event loop was held. */
   ms: number;
   beforeMiB: number;
   afterMiB: number;
-  /** The heap V8 keeps (heapTotal) after the last collection. */
+  /** The heap V8 keeps (heapTotal) after the collection. */
   heapMiB: number;
 }
 
@@ -93,10 +92,10 @@ export class Activity {
 let collecting = false;
 
 /**
- * After a full replace of `users` users, if it is big enough: the collections, each once the writer has been at rest
- * for COLLECT_DELAY_MS (`writer`), then `report` (undefined: none ran). So the deltas that follow a replace closely
- * do not wait for a collection; while the writer stays busy its heap grows and V8 collects by itself, so after
- * GIVE_UP_AFTER_MS the collections are skipped.
+ * After a full replace of `users` users, if it is big enough: the compacting collection, once the writer has been at
+ * rest for COLLECT_DELAY_MS (`writer`), then `report` (undefined: none ran). So the deltas that follow a replace
+ * closely do not wait for it; while the writer stays busy its heap grows and V8 collects by itself, so after
+ * GIVE_UP_AFTER_MS the collection is skipped.
  */
 export function collectAfterReplace(users: number, writer: Activity, report: (collected: Collected | undefined) => void): void {
   if (users < COLLECT_AFTER_REPLACE_OF || collecting) return;
@@ -110,17 +109,9 @@ export function collectAfterReplace(users: number, writer: Activity, report: (co
 
 async function collectWhenQuiet(writer: Activity): Promise<Collected | undefined> {
   const giveUpAt = performance.now() + GIVE_UP_AFTER_MS;
-  let done: Collected | undefined;
-  for (let n = 0; n < COLLECTIONS;) {
+  for (;;) {
     await new Promise((resolve) => setTimeout(resolve, COLLECT_DELAY_MS).unref());
-    if (writer.quietForMs() < COLLECT_DELAY_MS) {
-      if (performance.now() > giveUpAt) return undefined;
-      continue;
-    }
-    const collected = collectGarbage({ compact: n === COLLECTIONS - 1 });
-    if (!collected) return undefined;
-    done = done ? { ...collected, ms: done.ms + collected.ms, beforeMiB: done.beforeMiB } : collected;
-    n++;
+    if (writer.quietForMs() >= COLLECT_DELAY_MS) return collectGarbage({ compact: true });
+    if (performance.now() > giveUpAt) return undefined;
   }
-  return done;
 }

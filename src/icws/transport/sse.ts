@@ -94,12 +94,7 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
         why = 'an event was too large';
       } else {
         mayHaveLost = true;
-        why =
-          end.type === 'idle'
-            ? `the event stream was silent for ${options.sseIdleTimeoutMs} ms (icws.sseIdleTimeoutMs)`
-            : end.type === 'ended'
-              ? 'the server ended the event stream'
-              : describe(end.error);
+        why = whyEnded(end, options);
       }
       // A stream that opened and then ended is not a failure of the server; one that could not open is.
       if (end.type === 'error' && ++failures >= options.failuresBeforeRelogin) return subscriber.error(end.error);
@@ -114,6 +109,20 @@ export function streamMessages(options: SseOptions): Observable<TransportItem> {
 }
 
 type OpenStream = Awaited<ReturnType<IcwsConnection['openStream']>>;
+
+/** Why a stream ended, as its log line and a full replace it cut short say it. */
+function whyEnded(end: StreamEnd, options: SseOptions): string {
+  switch (end.type) {
+    case 'too-large':
+      return `an event was too large (${end.what})`;
+    case 'idle':
+      return `the event stream was silent for ${options.sseIdleTimeoutMs} ms (icws.sseIdleTimeoutMs)`;
+    case 'ended':
+      return 'the server ended the event stream';
+    case 'error':
+      return describe(end.error);
+  }
+}
 
 /** GET /connection after the server ended a stream: the error when the session is gone, else undefined. */
 async function sessionGone(options: SseOptions, signal: AbortSignal): Promise<unknown> {
@@ -144,7 +153,7 @@ function consume(
       done = true;
       clearTimeout(idle);
       // A full replace whose users were being handed on is cut short: the writer removes nobody for it.
-      reader.abandon(`its stream ${end.type === 'too-large' ? `carried ${end.what}` : end.type === 'error' ? `broke (${describe(end.error)})` : end.type}`);
+      reader.abandon(whyEnded(end, options));
       signal.removeEventListener('abort', onAbort);
       stream.removeListener('data', onData);
       stream.destroy();
