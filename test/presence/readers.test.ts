@@ -88,9 +88,18 @@ describe('presence through the readers (client, /v1/workgroups)', function () {
 
   it("keeps the client's users and statuses equal to the mirror's at each seq it stands at, through churn", async () => {
     for (let round = 0; round < 4; round++) {
-      const seq = await settled();
-      const mirror = await readMirrorWithStatuses(redis, keys());
-      expect(Number(await redis.hget(keys().meta, 'seq'))).to.equal(seq);
+      // The mirror is read in several round trips: a change landing meanwhile (a status put after the churn's adds
+      // can come late) means reading it again, at the seq it then settles at.
+      const { seq, mirror } = await waitFor(
+        'the mirror read whole at one seq, the client standing at it',
+        async () => {
+          const at = await settled();
+          const read = await readMirrorWithStatuses(redis, keys());
+          const still = Number(await redis.hget(keys().meta, 'seq')) === at && client.seq === at;
+          return still ? { seq: at, mirror: read } : undefined;
+        },
+        30000,
+      );
       expect(difference(mirror, client.users), `round ${round} at seq ${seq}`).to.equal(undefined);
       sim.control.statusChurn(200);
       sim.control.churn(20);
