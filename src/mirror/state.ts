@@ -4,21 +4,19 @@
  * Redis writes and change entries it takes. If Redis then refuses or loses the chunk, the caller reloads memory
  * from Redis, which stays the source of truth.
  *
- * Memory holds what the diff needs, not copies of the users: a digest per property (util/digest.ts), and the
- * value itself only of indexed properties (to move index entries). So the users cost a few hundred bytes each
- * whatever their size (README "Big directories").
+ * Memory holds what the diff needs, not copies of the users: a digest per property (util/digest.ts, kept compact by
+ * user-digests.ts), and the value itself only of indexed properties (to move index entries). So the users cost a few
+ * hundred bytes each whatever their size (README "Big directories").
  */
 import { ChunkBuilder, keyJson, type OpenUpsert } from './chunk-builder.js';
 import { digestOf } from '../util/digest.js';
 import { indexValue } from './encode.js';
 import type { CheckedUser, UserProps } from './input.js';
 import type { StatusBook } from './statuses.js';
+import { NO_TEXT, UserDigests } from './user-digests.js';
 
 /** property → JSON encoding, as in the user's Redis hash (what a load reads). */
 export type StoredProps = Map<string, string>;
-
-/** property → digest of its JSON encoding: what memory keeps of a user. */
-export type UserDigests = Map<string, number>;
 
 /** One indexed property: who holds each value, and which holder the Redis index points at. */
 export class PropertyIndex {
@@ -89,17 +87,10 @@ export class PropertyIndex {
   }
 }
 
-/** A text digest no text has (digests are non-negative): the user changed since its text was recorded. */
-const NO_TEXT = -1;
-
 export class MirrorState {
+  /** id → what memory keeps of the user, with the digest of the text its last full replace carried it as (`text`). */
   readonly users = new Map<string, UserDigests>();
-  /**
-   * id → digest of the text its last full replace carried it as, while nothing changed it since
-   * (KnownUserTexts, input.ts); NO_TEXT once something did (overwritten, not deleted: a delta costs no rehash).
-   */
-  private readonly textDigests = new Map<string, number>();
-  /** digest → id, checked against textDigests when read (a stale entry is ignored; pruned as they pile up). */
+  /** Text digest → id, checked against the user's `text` when read (a stale entry is ignored; pruned as they pile up). */
   private readonly textOwners = new Map<number, string>();
   private readonly indexes = new Map<string, PropertyIndex>();
   /** The users' statuses (presence; absent when presence is off): told when a user comes and goes. */
@@ -116,9 +107,9 @@ export class MirrorState {
     const state = new MirrorState(indexedProperties);
     const scratch = new ChunkBuilder();
     for (const [id, props] of users) {
-      const digests: UserDigests = new Map();
+      const digests = new UserDigests();
       for (const [prop, json] of props) {
-        digests.set(prop, digestOf(json));
+        digests.add(prop, digestOf(json));
         state.indexes.get(prop)?.hold(scratch, indexValue(json), id);
       }
       state.users.set(id, digests);
@@ -147,27 +138,22 @@ export class MirrorState {
 
   /** Whether the user holds exactly what a full replace carrying it as text of digest `textDigest` sets. */
   unchangedSince(id: string, textDigest: number): boolean {
-    return this.textDigests.get(id) === textDigest;
+    return this.users.get(id)?.text === textDigest;
   }
 
   /** KnownUserTexts (input.ts): the user whose last full replace carried it as text of this digest, unchanged since. */
   idOfText(textDigest: number): string | undefined {
     const id = this.textOwners.get(textDigest);
-    return id !== undefined && this.textDigests.get(id) === textDigest ? id : undefined;
+    return id !== undefined && this.users.get(id)?.text === textDigest ? id : undefined;
   }
 
-  /** The user changed (or left): its text is no longer what the mirror holds. */
-  private forgetText(id: string, removed = false): void {
-    if (removed) this.textDigests.delete(id);
-    else if (this.textDigests.has(id)) this.textDigests.set(id, NO_TEXT);
-  }
-
-  private rememberText(id: string, textDigest: number): void {
-    this.textDigests.set(id, textDigest);
+  private rememberText(user: UserDigests, id: string, textDigest: number): void {
+    user.text = textDigest;
     this.textOwners.set(textDigest, id);
-    // Stale owners (texts since changed) pile up over re-syncs: keep only the current ones once they outnumber them.
-    if (this.textOwners.size > 2 * this.textDigests.size + 1024) {
-      for (const [digest, owner] of this.textOwners) if (this.textDigests.get(owner) !== digest) this.textOwners.delete(digest);
+    // Stale owners (texts since changed, users gone) pile up over re-syncs: keep only the current ones once they
+    // outnumber the users.
+    if (this.textOwners.size > 2 * this.users.size + 1024) {
+      for (const [digest, owner] of this.textOwners) if (this.users.get(owner)?.text !== digest) this.textOwners.delete(digest);
     }
   }
 
@@ -178,8 +164,9 @@ export class MirrorState {
   setExact(b: ChunkBuilder, user: CheckedUser): boolean {
     const { id, textDigest } = user;
     const wrote = this.setTo(b, user, user.props);
-    if (textDigest !== undefined && this.users.has(id)) this.rememberText(id, textDigest);
-    else this.forgetText(id, !this.users.has(id));
+    const current = this.users.get(id);
+    if (current && textDigest !== undefined) this.rememberText(current, id, textDigest);
+    else if (current) current.text = NO_TEXT;
     return wrote;
   }
 
@@ -200,9 +187,9 @@ export class MirrorState {
   /** Merge the user's properties into what the mirror holds (a delta's `changed`; null = clear). Returns whether an entry was written. */
   merge(b: ChunkBuilder, user: CheckedUser): boolean {
     const { id, props: patch } = user;
-    this.forgetText(id);
     const current = this.users.get(id);
     if (!current) return this.create(b, user, patch);
+    current.text = NO_TEXT;
     const e = b.beginUpsert(id, false);
     for (const [prop, json] of patch) {
       if (json === null) {
@@ -216,7 +203,6 @@ export class MirrorState {
   }
 
   remove(b: ChunkBuilder, id: string): boolean {
-    this.forgetText(id, true);
     const current = this.users.get(id);
     if (!current) return false;
     for (const prop of current.keys()) this.indexes.get(prop)?.release(b, id);
@@ -230,9 +216,9 @@ export class MirrorState {
   /** A user new to the mirror: every non-null property is a change (the fast path of a replace into an empty mirror). */
   private create(b: ChunkBuilder, user: CheckedUser, props: UserProps): boolean {
     const id = user.id;
-    const stored: UserDigests = new Map();
+    const stored = new UserDigests();
     const e = b.beginUpsert(id, true);
-    for (const [prop, json] of props) if (json !== null) this.set(b, e, user, stored, prop, json, digestOf(json));
+    for (const [prop, json] of props) if (json !== null) this.set(b, e, user, stored, prop, json, digestOf(json), true);
     if (!e.sets) return b.abandon(e);
     this.users.set(id, stored);
     this.finish(b, e, id, stored);
@@ -241,7 +227,8 @@ export class MirrorState {
     return true;
   }
 
-  private set(b: ChunkBuilder, e: OpenUpsert, user: CheckedUser, stored: UserDigests, prop: string, json: string, digest: number): void {
+  /** `added`: the user is being created, and does not have the property yet. */
+  private set(b: ChunkBuilder, e: OpenUpsert, user: CheckedUser, stored: UserDigests, prop: string, json: string, digest: number, added = false): void {
     const id = user.id;
     const index = this.indexes.get(prop);
     if (index) {
@@ -250,7 +237,8 @@ export class MirrorState {
     }
     if (prop === 'lastModifiedDate' && user.modifiedAt !== undefined) b.modifiedAts.push(user.modifiedAt);
     if (prop === 'workgroups') this.workgroupsFollower?.(id, json);
-    stored.set(prop, digest);
+    if (added) stored.add(prop, digest);
+    else stored.set(prop, digest);
     const key = keyJson(prop);
     // A name that needs escaping: the data is built in Node after all.
     if (e.composed && key.length !== prop.length + 2) b.decompose(e);
