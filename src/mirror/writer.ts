@@ -34,7 +34,7 @@ import { ChunkBuilder } from './chunk-builder.js';
 import { MirrorState } from './state.js';
 import { MirrorStore, NO_WRITE, swapHeldRequest, type ApplyReply, type Committed, type EpochStart } from './store.js';
 import type { CommittedBatch, MirrorOptions, MirrorPhase, MirrorStatus } from './types.js';
-import { Activity, collectAfterReplace } from '../util/collect-garbage.js';
+import { Activity, collectAfterReplace, type Collected } from '../util/collect-garbage.js';
 import type { WriteBatch } from './write-batch.js';
 import { MirrorFencedError, MirrorMovedError, RedisUnavailableError, refusedWrite } from './write-errors.js';
 import { Verification } from './verification.js';
@@ -365,7 +365,7 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
       this.synced = true;
       this.phase = { type: 'ready' };
       this.log.info(`full replace applied (reason ${chunk.fullSync})`, { users: this.users, seq: this.seq });
-      collectAfterReplace(this.users, this.activity, (collected) => this.log.debug("collected the full replace's garbage", collected));
+      collectAfterReplace(this.users, this.activity, (collected) => this.reportCollection("the full replace's", collected));
     }
     if (chunk.incompleteReplace) {
       this.phase = { type: 'ready' };
@@ -375,7 +375,7 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
     }
     // A full replace of statuses (every PUT of the subscription brings one) leaves its message's garbage too.
     if (chunk.statusesReplaced)
-      collectAfterReplace(chunk.statusesReplaced, this.activity, (collected) => this.log.debug("collected the statuses replace's garbage", collected));
+      collectAfterReplace(chunk.statusesReplaced, this.activity, (collected) => this.reportCollection("the statuses replace's", collected));
     this.presenceCommitted(chunk);
     if (chunk.builder.entries) {
       this.lastChangeAt = wall;
@@ -397,6 +397,12 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
   }
 
   /** Presence's part of a committed chunk: its metrics, and the news that the mirror's ids changed. */
+  /** The collection after a big replace (src/util/collect-garbage.ts), or why none ran. */
+  private reportCollection(whose: string, collected: Collected | undefined): void {
+    if (collected) this.log.debug(`collected ${whose} garbage`, collected);
+    else this.log.debug(`no collection after ${whose} commit: the heap grew little since the last, or the writer stayed busy`);
+  }
+
   private presenceCommitted(chunk: Chunk): void {
     const b = chunk.builder;
     const m = this.options.metrics;
