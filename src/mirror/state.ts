@@ -87,10 +87,19 @@ export class PropertyIndex {
   }
 }
 
+/**
+ * A text digest's low 30 bits, its key among the texts' owners: a small integer, which a Map hashes and compares
+ * without the heap number a 53-bit digest is (a re-sync looks up every user's text).
+ */
+const ownerKey = (textDigest: number): number => textDigest & 0x3fffffff;
+
 export class MirrorState {
   /** id → what memory keeps of the user, with the digest of the text its last full replace carried it as (`text`). */
   readonly users = new Map<string, UserDigests>();
-  /** Text digest → id, checked against the user's `text` when read (a stale entry is ignored; pruned as they pile up). */
+  /**
+   * ownerKey(text digest) → id, checked against the user's `text` when read (a stale entry is ignored; pruned as they
+   * pile up). Two users whose texts share a key take turns: the one not found is read as any other user.
+   */
   private readonly textOwners = new Map<number, string>();
   private readonly indexes = new Map<string, PropertyIndex>();
   /** The users' statuses (presence; absent when presence is off): told when a user comes and goes. */
@@ -143,17 +152,20 @@ export class MirrorState {
 
   /** KnownUserTexts (input.ts): the user whose last full replace carried it as text of this digest, unchanged since. */
   idOfText(textDigest: number): string | undefined {
-    const id = this.textOwners.get(textDigest);
+    const id = this.textOwners.get(ownerKey(textDigest));
     return id !== undefined && this.users.get(id)?.text === textDigest ? id : undefined;
   }
 
   private rememberText(user: UserDigests, id: string, textDigest: number): void {
     user.text = textDigest;
-    this.textOwners.set(textDigest, id);
+    this.textOwners.set(ownerKey(textDigest), id);
     // Stale owners (texts since changed, users gone) pile up over re-syncs: keep only the current ones once they
     // outnumber the users.
     if (this.textOwners.size > 2 * this.users.size + 1024) {
-      for (const [digest, owner] of this.textOwners) if (this.users.get(owner)?.text !== digest) this.textOwners.delete(digest);
+      for (const [key, owner] of this.textOwners) {
+        const text = this.users.get(owner)?.text;
+        if (text === undefined || text === NO_TEXT || ownerKey(text) !== key) this.textOwners.delete(key);
+      }
     }
   }
 
