@@ -191,7 +191,8 @@ export class ReplacePlanner implements MultiChunkPlanner {
   private readonly users: ReplaceUsers;
   private absent: string[] | undefined;
   private nextAbsent = 0;
-  private readonly seen = new Set<string>();
+  /** Its number, marked on the users it carries (MirrorState.beginReplace). */
+  private readonly replace: number;
   private first = true;
   /** Why the users it omits are not removed (undefined: they are, once it ended complete). */
   private incomplete: string | undefined;
@@ -208,6 +209,7 @@ export class ReplacePlanner implements MultiChunkPlanner {
     private readonly options: PlannerOptions,
   ) {
     this.usersBefore = state.size;
+    this.replace = state.beginReplace();
     const input = item.received.input;
     const delta = input.kind === 'delta' ? input.read() : undefined;
     this.users = input.kind === 'replace' ? input.users : new ListedUsers(delta ? [...delta.added, ...delta.changed] : []);
@@ -275,13 +277,11 @@ export class ReplacePlanner implements MultiChunkPlanner {
       else this.options.logger.warn(`skipped malformed user ${read.id} in full replace: ${read.problem}`, { user: read.id, problem: read.problem });
       return;
     }
-    // The same text as at the previous full replace, and no change since: nothing to compare.
-    if (user.textDigest !== undefined && this.state.unchangedSince(user.id, user.textDigest)) {
-      this.seen.add(user.id);
-      return;
-    }
+    if (user.kind === 'checked') return this.setExact(b, user);
+    // The same text as at the previous full replace, and no change since: nothing to read.
+    if (this.state.unchangedSince(user.id, user.textDigest, this.replace)) return;
     // Known as its text, but changed since (a delta came, or it appears twice in this replace): read it now.
-    const checked = user.kind === 'known' ? user.read() : user;
+    const checked = user.read();
     if (typeof checked === 'string') {
       this.options.logger.warn(`skipped malformed user ${user.id} in full replace: ${checked}`, { user: user.id, problem: checked });
       return;
@@ -290,8 +290,7 @@ export class ReplacePlanner implements MultiChunkPlanner {
   }
 
   private setExact(b: ChunkBuilder, user: CheckedUser): void {
-    this.seen.add(user.id);
-    this.state.setExact(b, user);
+    this.state.setExact(b, user, this.replace);
   }
 
   /**
@@ -300,9 +299,9 @@ export class ReplacePlanner implements MultiChunkPlanner {
    */
   private absentUsers(b: ChunkBuilder): string[] {
     const held = this.options.held;
-    const absent = [...this.state.users.keys()].filter((id) => !this.seen.has(id));
+    const absent = this.state.notCarriedBy(this.replace);
     if (!held || (!held.size && !held.excess(absent.length, this.usersBefore))) return absent;
-    for (const id of [...held.ids]) if (this.seen.has(id)) held.release(b, id);
+    for (const id of [...held.ids]) if (this.state.carriedBy(id, this.replace)) held.release(b, id);
     const removals = held.size ? absent.filter((id) => !held.has(id)) : absent;
     const stillHeld = absent.length - removals.length;
     const excess = held.excess(removals.length, this.usersBefore);

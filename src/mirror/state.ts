@@ -104,6 +104,8 @@ export class MirrorState {
   private readonly indexes = new Map<string, PropertyIndex>();
   /** The users' statuses (presence; absent when presence is off): told when a user comes and goes. */
   statuses: StatusBook | undefined;
+  /** Full replaces begun (beginReplace). */
+  private replaces = 0;
   /** Told each user's `workgroups` property as it changes (icwatch_available_agents); null = cleared or gone. */
   workgroupsFollower: ((id: string, json: string | null) => void) | undefined;
 
@@ -145,9 +147,34 @@ export class MirrorState {
     return this.indexes.get(property)?.entries.get(value);
   }
 
-  /** Whether the user holds exactly what a full replace carrying it as text of digest `textDigest` sets. */
-  unchangedSince(id: string, textDigest: number): boolean {
-    return this.users.get(id)?.text === textDigest;
+  /**
+   * A full replace begins: its number, with which the users it carries are marked (setExact, unchangedSince), so
+   * that those it omits are found without a set of the ids it carried (notCarriedBy).
+   */
+  beginReplace(): number {
+    return ++this.replaces;
+  }
+
+  /** The ids of the users the full replace numbered `replace` did not carry. */
+  notCarriedBy(replace: number): string[] {
+    const ids: string[] = [];
+    for (const [id, user] of this.users) if (user.carriedBy !== replace) ids.push(id);
+    return ids;
+  }
+
+  carriedBy(id: string, replace: number): boolean {
+    return this.users.get(id)?.carriedBy === replace;
+  }
+
+  /**
+   * Whether the user holds exactly what a full replace carrying it as text of digest `textDigest` sets; if it does,
+   * it is marked as carried by that replace (`replace`, beginReplace).
+   */
+  unchangedSince(id: string, textDigest: number, replace = 0): boolean {
+    const user = this.users.get(id);
+    if (user?.text !== textDigest) return false;
+    if (replace) user.carriedBy = replace;
+    return true;
   }
 
   /** KnownUserTexts (input.ts): the user whose last full replace carried it as text of this digest, unchanged since. */
@@ -171,21 +198,28 @@ export class MirrorState {
 
   /**
    * Set the user to exactly what it carries (an add, or a user of a full replace, whose text digest is remembered).
-   * Returns whether an entry was written.
+   * A user carried as the same text as at the previous full replace, and unchanged since, needs no comparing. Returns
+   * whether an entry was written. `replace`: the full replace carrying it (beginReplace), marked on it (0: none).
    */
-  setExact(b: ChunkBuilder, user: CheckedUser): boolean {
+  setExact(b: ChunkBuilder, user: CheckedUser, replace = 0): boolean {
     const { id, textDigest } = user;
-    const wrote = this.setTo(b, user, user.props);
     const current = this.users.get(id);
-    if (current && textDigest !== undefined) this.rememberText(current, id, textDigest);
-    else if (current) current.text = NO_TEXT;
+    if (!current) {
+      const created = this.create(b, user, user.props);
+      if (created && replace) created.carriedBy = replace;
+      if (created && textDigest !== undefined) this.rememberText(created, id, textDigest);
+      return created !== undefined;
+    }
+    if (replace) current.carriedBy = replace;
+    if (textDigest !== undefined && current.text === textDigest) return false;
+    const wrote = this.setTo(b, user, current, user.props);
+    if (textDigest !== undefined) this.rememberText(current, id, textDigest);
+    else current.text = NO_TEXT;
     return wrote;
   }
 
-  private setTo(b: ChunkBuilder, user: CheckedUser, desired: UserProps): boolean {
+  private setTo(b: ChunkBuilder, user: CheckedUser, current: UserDigests, desired: UserProps): boolean {
     const id = user.id;
-    const current = this.users.get(id);
-    if (!current) return this.create(b, user, desired);
     const e = b.beginUpsert(id, false);
     for (const [prop, json] of desired) {
       if (json === null) continue;
@@ -200,7 +234,7 @@ export class MirrorState {
   merge(b: ChunkBuilder, user: CheckedUser): boolean {
     const { id, props: patch } = user;
     const current = this.users.get(id);
-    if (!current) return this.create(b, user, patch);
+    if (!current) return this.create(b, user, patch) !== undefined;
     current.text = NO_TEXT;
     const e = b.beginUpsert(id, false);
     for (const [prop, json] of patch) {
@@ -225,18 +259,21 @@ export class MirrorState {
     return true;
   }
 
-  /** A user new to the mirror: every non-null property is a change (the fast path of a replace into an empty mirror). */
-  private create(b: ChunkBuilder, user: CheckedUser, props: UserProps): boolean {
+  /**
+   * A user new to the mirror: every non-null property is a change (the fast path of a replace into an empty mirror).
+   * Undefined when it has none (it is not created).
+   */
+  private create(b: ChunkBuilder, user: CheckedUser, props: UserProps): UserDigests | undefined {
     const id = user.id;
     const stored = new UserDigests();
     const e = b.beginUpsert(id, true);
     for (const [prop, json] of props) if (json !== null) this.set(b, e, user, stored, prop, json, digestOf(json), true);
-    if (!e.sets) return b.abandon(e);
+    if (!e.sets) return void b.abandon(e);
     this.users.set(id, stored);
     this.finish(b, e, id, stored);
     // A status that waited for this user follows its entry.
     this.statuses?.userCreated(b, id);
-    return true;
+    return stored;
   }
 
   /** `added`: the user is being created, and does not have the property yet. */
@@ -244,7 +281,8 @@ export class MirrorState {
     const id = user.id;
     const index = this.indexes.get(prop);
     if (index) {
-      index.release(b, id);
+      // A user being created holds no value yet.
+      if (!added) index.release(b, id);
       index.hold(b, indexValue(json), id);
     }
     if (prop === 'lastModifiedDate' && user.modifiedAt !== undefined) b.modifiedAts.push(user.modifiedAt);

@@ -41,6 +41,8 @@ export class UserDigests {
    * input.ts); NO_TEXT once something did, or when it came otherwise.
    */
   text = NO_TEXT;
+  /** The last full replace that carried it (MirrorState.beginReplace), 0 for none. */
+  carriedBy = 0;
 
   get size(): number {
     return this.digests.length;

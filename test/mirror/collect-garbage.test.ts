@@ -81,12 +81,13 @@ describe('collectGarbage', () => {
     expect(writer.heapLeft).to.be.a('number');
     // A re-sync that changed nothing: little garbage, the heap about as big.
     expect(await afterReplace(), 'skipped: the heap did not grow').to.equal(undefined);
-    // A replace that grew the heap well past what the last collection left, its users then dropped.
+    // A replace that grew the heap well past what the last collection left (held until the collection decided: V8
+    // may collect them itself meanwhile, shrinking the heap back).
     const grown = parsedUsers(Math.ceil((writer.heapLeft! / 2 ** 20) * HEAP_GROWTH_WORTH_COMPACTING * 4));
     expect(process.memoryUsage().heapTotal).to.be.greaterThan(writer.heapLeft! * (1 + 2 * HEAP_GROWTH_WORTH_COMPACTING));
-    grown.length = 0;
     const again = await afterReplace();
+    expect(grown.length).to.be.greaterThan(0);
     expect(again, 'runs: the heap grew').to.not.equal(undefined);
-    expect(again!.heapMiB).to.be.lessThan(again!.heapBeforeMiB);
+    expect(again!.heapBeforeMiB).to.be.greaterThan(first!.heapMiB);
   });
 });
