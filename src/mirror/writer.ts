@@ -400,7 +400,7 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
   /** The collection after a big replace (src/util/collect-garbage.ts), or why none ran. */
   private reportCollection(whose: string, collected: Collected | undefined): void {
     if (collected) this.log.debug(`collected ${whose} garbage`, collected);
-    else this.log.debug(`no collection after ${whose} commit: the heap grew little since the last, or the writer stayed busy`);
+    else this.log.debug(`no collection after ${whose} commit: the writer stayed busy (or gc is unavailable)`);
   }
 
   private presenceCommitted(chunk: Chunk): void {

@@ -3,15 +3,7 @@
  * left, in a process started without --expose-gc, as icwatch is.
  */
 import { expect } from 'chai';
-import {
-  Activity,
-  collectAfterReplace,
-  collectGarbage,
-  COLLECT_AFTER_REPLACE_OF,
-  COLLECT_DELAY_MS,
-  HEAP_GROWTH_WORTH_COMPACTING,
-  type Collected,
-} from '../../src/util/collect-garbage.js';
+import { Activity, collectAfterReplace, collectGarbage, COLLECT_AFTER_REPLACE_OF, COLLECT_DELAY_MS, type Collected } from '../../src/util/collect-garbage.js';
 import { waitFor } from '../helpers/net.js';
 
 /** About `mib` MiB of parsed users, the kind a full replace holds until it is applied. */
@@ -65,29 +57,5 @@ describe('collectGarbage', () => {
     await batch;
     await waitFor('the collections once the writer rests', () => reports.length > 0);
     expect(reports[0]!.ms).to.be.at.least(0);
-  });
-
-  it('skips a collection while the heap has grown less than HEAP_GROWTH_WORTH_COMPACTING since the last one, and runs once it grew more', async () => {
-    const writer = new Activity();
-    const reports: Array<Collected | undefined> = [];
-    const afterReplace = async () => {
-      const count = reports.length;
-      collectAfterReplace(COLLECT_AFTER_REPLACE_OF, writer, (c) => reports.push(c));
-      await waitFor('the collection, or its skipping', () => reports.length > count);
-      return reports[count];
-    };
-    const first = await afterReplace();
-    expect(first, 'the first one runs').to.not.equal(undefined);
-    expect(writer.heapLeft).to.be.a('number');
-    // A re-sync that changed nothing: little garbage, the heap about as big.
-    expect(await afterReplace(), 'skipped: the heap did not grow').to.equal(undefined);
-    // A replace that grew the heap well past what the last collection left (held until the collection decided: V8
-    // may collect them itself meanwhile, shrinking the heap back).
-    const grown = parsedUsers(Math.ceil((writer.heapLeft! / 2 ** 20) * HEAP_GROWTH_WORTH_COMPACTING * 4));
-    expect(process.memoryUsage().heapTotal).to.be.greaterThan(writer.heapLeft! * (1 + 2 * HEAP_GROWTH_WORTH_COMPACTING));
-    const again = await afterReplace();
-    expect(grown.length).to.be.greaterThan(0);
-    expect(again, 'runs: the heap grew').to.not.equal(undefined);
-    expect(again!.heapBeforeMiB).to.be.greaterThan(first!.heapMiB);
   });
 });
