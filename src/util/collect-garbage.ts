@@ -98,9 +98,9 @@ let collecting = false;
  * rest for COLLECT_DELAY_MS (`writer`), then `report` (undefined: none ran). So the deltas that follow a replace
  * closely do not wait for it; while the writer stays busy its heap grows and V8 collects by itself, so after
  * GIVE_UP_AFTER_MS the collection is skipped. It runs even when the replace grew the heap little (a re-sync that
- * changed nothing: 102 → 113 MiB at 100k users, 60-70 ms to compact): skipped, the garbage was collected later at a
- * moment V8 chose, and with presence that fell in the fan-out's timed window (presenceFanoutP99Ms 70-73 ms in two
- * runs of three, 11-21 ms otherwise).
+ * changed nothing: 102 → 113 MiB at 100k users, 60-70 ms to compact): skipped, the garbage is collected later at a
+ * moment V8 chooses, which this collection exists to avoid (presence bench runs with the skip reached
+ * presenceFanoutP99Ms 70-73 ms, though that figure also varies without it).
  */
 export function collectAfterReplace(users: number, writer: Activity, report: (collected: Collected | undefined) => void): void {
   if (users < COLLECT_AFTER_REPLACE_OF || collecting) return;
