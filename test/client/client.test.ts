@@ -11,7 +11,7 @@ import { decodeChangeEntry } from '../../src/mirror/change.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { difference, readMirrorWithStatuses, type Props } from '../helpers/mirror.js';
-import { killAll, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
+import { killAll, metricValue, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -63,6 +63,10 @@ describe('icwatch/client against a real icwatch', function () {
     };
     icwatch = await startIcwatch(env);
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
+    // Every user's status too (presence): the statuses replace after the subscription's PUT may come after a moment of
+    // quiet, and would then land while the clients are compared with the mirror.
+    const users = sim.control.users().length;
+    await waitFor('every status mirrored', async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_presence_users') === users, 30000, 100);
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.stop()));
