@@ -34,6 +34,14 @@ describe('icwatch/client against a real icwatch', function () {
     return c;
   };
   /** The mirror stops moving (the simulator has no background churn). */
+  /**
+   * Every user's status mirrored too (presence): the statuses replace after the subscription's PUT may come after a
+   * moment of quiet, and would then land while a client is compared with the mirror.
+   */
+  const everyStatusMirrored = async () => {
+    const users = sim.control.users().length;
+    await waitFor('every status mirrored', async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_presence_users') === users, 30000, 100);
+  };
   const settled = async () => {
     let last = -1;
     await waitFor(
@@ -63,10 +71,7 @@ describe('icwatch/client against a real icwatch', function () {
     };
     icwatch = await startIcwatch(env);
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
-    // Every user's status too (presence): the statuses replace after the subscription's PUT may come after a moment of
-    // quiet, and would then land while the clients are compared with the mirror.
-    const users = sim.control.users().length;
-    await waitFor('every status mirrored', async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_presence_users') === users, 30000, 100);
+    await everyStatusMirrored();
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.stop()));
@@ -167,6 +172,7 @@ describe('icwatch/client against a real icwatch', function () {
     sim.control.setProperties(sim.control.users()[3]!.configurationId.id, { statusText: 'changed while the mirror was gone' });
     icwatch = await startIcwatch({ ...env, ICWATCH_HTTP_PORT: String(icwatch.port) });
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
+    await everyStatusMirrored();
     const epoch = await redis.hget(keys().meta, 'epoch');
     expect(epoch).to.be.a('string').and.not.equal(oldEpoch);
     const end = await settled();
