@@ -396,13 +396,13 @@ export class MirrorWriter implements KnownUserTexts, MirroredIds {
     else this.log.info(`writes are acknowledged by ${wait?.replicas} replica(s) again`);
   }
 
-  /** Presence's part of a committed chunk: its metrics, and the news that the mirror's ids changed. */
   /** The collection after a big replace (src/util/collect-garbage.ts), or why none ran. */
   private reportCollection(whose: string, collected: Collected | undefined): void {
     if (collected) this.log.debug(`collected ${whose} garbage`, collected);
     else this.log.debug(`no collection after ${whose} commit: the writer stayed busy (or gc is unavailable)`);
   }
 
+  /** Presence's part of a committed chunk: its metrics, and the news that the mirror's ids changed. */
   private presenceCommitted(chunk: Chunk): void {
     const b = chunk.builder;
     const m = this.options.metrics;
