@@ -82,6 +82,14 @@ export class ClientSync {
     c.continueSync('snapshot', signal);
     if (reason) await c.outbox.writePaced(frameOf({ type: 'reset', reason, epoch: head.epoch, seq: head.seq }), 1, signal);
     const snap = await this.options.snapshots.get(c.request.ids);
+    signal.throwIfAborted();
+    // The hello or reset just sent named head's epoch; the snapshot may have been read in another one (the mirror
+    // restarted meanwhile, or a shared snapshot was still being built in the last). The client labels what follows
+    // with the epoch it was told, and a new epoch's seqs start over: name the snapshot's, or its seqs would pass for
+    // the old epoch's.
+    if (snap.epoch !== head.epoch) {
+      await c.outbox.writePaced(frameOf({ type: 'reset', reason: 'epoch', epoch: snap.epoch, seq: snap.seq }), 1, signal);
+    }
     // A socket that takes every write at once never makes writePaced wait: without the budget, framing a whole
     // directory for a new props filter would hold the event loop, and every live client with it.
     const budget = new TurnBudget(SNAPSHOT_SLICE_MS);

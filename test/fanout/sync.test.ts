@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import WebSocket from 'ws';
 import { IcwatchClient } from '../../src/client/index.js';
 import { waitFor } from '../helpers/net.js';
+import type { SharedSnapshots } from '../../src/fanout/snapshot.js';
 import { useFixture } from './harness.js';
 import { readMirror } from '../helpers/mirror.js';
 import { plain, randomOp, seeded } from './layout.js';
@@ -138,6 +139,42 @@ describe('fanout: snapshot, changes and resume', function () {
     await waitFor('client on the new epoch', () => c.epoch === f.writer.epoch && c.seq === f.writer.seq);
     expect(c.epoch).to.not.equal(oldEpoch);
     expect(c.counts.reset).to.equal(1);
+    expect(plain(c.users)).to.deep.equal(plain(await readMirror(f.redis, f.writer.keys)));
+  });
+
+  it("names the epoch a snapshot was read in when the mirror restarted after the hello: its seqs never pass for the old epoch's", async () => {
+    const oldEpoch = f.writer.epoch;
+    // The mirror restarts between the hello (which named the old epoch) and the snapshot read: its seqs start over.
+    const snapshots = (f.h.fanout as unknown as { sync: { options: { snapshots: SharedSnapshots } } }).sync.options.snapshots;
+    const get = snapshots.get.bind(snapshots);
+    let restarted = false;
+    snapshots.get = async (ids) => {
+      if (!restarted) {
+        restarted = true;
+        await f.writer.init();
+        await f.writer.upsert('fresh', { extension: '1' });
+      }
+      return get(ids);
+    };
+    const raw = rawClient(f.h.url);
+    await waitFor('snapshot', () => raw.frames.some((f) => f.last));
+    expect(raw.frames.slice(0, 3).map(({ type, epoch, seq }) => ({ type, epoch, seq }))).to.deep.equal([
+      { type: 'hello', epoch: oldEpoch, seq: 30 },
+      { type: 'reset', epoch: f.writer.epoch, seq: 1 },
+      { type: 'snapshot', epoch: undefined, seq: 1 },
+    ]);
+    raw.ws.close();
+
+    // icwatch/client meets the same restart: it labels the new epoch's changes with it.
+    restarted = false;
+    const c = f.h.client();
+    const seen: string[] = [];
+    c.on('change', (e: { seq: number }) => seen.push(`${c.epoch}/${e.seq}`));
+    await waitFor('synced', () => restarted && c.seq === f.writer.seq);
+    expect(c.epoch).to.equal(f.writer.epoch);
+    await f.writer.upsert('fresh', { extension: '2' });
+    await waitFor('the change', () => c.seq === f.writer.seq);
+    expect(seen).to.deep.equal([`${f.writer.epoch}/2`]);
     expect(plain(c.users)).to.deep.equal(plain(await readMirror(f.redis, f.writer.keys)));
   });
 
