@@ -1,8 +1,10 @@
 /**
  * A TCP proxy in front of Redis for one process: `cut()` makes the network between them go silent (the sockets stay
  * open, nothing passes either way: a partition, not a reset, so only timeouts can tell), `heal()` ends the silent
- * connections, as a TCP timeout eventually would, and lets new ones through again. `hold()` delays instead: what is
- * sent is kept, in order, until `release()` delivers it (writes that were on the wire arrive late).
+ * connections, as a TCP timeout eventually would, and lets new ones through again. `hold()` delays instead: what the
+ * client sends is kept, in order, until `release()` delivers it (writes that were on the wire arrive late). Replies
+ * still flow, so a client waiting on one before it sends the next write (the writer keeps one apply in flight) does
+ * send it.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -31,9 +33,9 @@ export class TcpProxy {
     const forward = (from: Socket, to: Socket) =>
       from.on('data', (d: Buffer) => {
         if (this.silent) return;
-        if (!this.held) return void to.write(d);
+        if (!this.held || from !== client) return void to.write(d);
         this.held.push(() => to.write(d));
-        if (from === client) this.heldFromClient += d.toString('latin1');
+        this.heldFromClient += d.toString('latin1');
       });
     forward(client, upstream);
     forward(upstream, client);
