@@ -83,10 +83,10 @@ export class ClientSync {
     if (reason) await c.outbox.writePaced(frameOf({ type: 'reset', reason, epoch: head.epoch, seq: head.seq }), 1, signal);
     const snap = await this.options.snapshots.get(c.request.ids);
     signal.throwIfAborted();
-    // The hello or reset just sent named head's epoch; the snapshot may have been read in another one (the mirror
-    // restarted meanwhile, or a shared snapshot was still being built in the last). The client labels what follows
-    // with the epoch it was told, and a new epoch's seqs start over: name the snapshot's, or its seqs would pass for
-    // the old epoch's.
+    // The hello or reset just sent named head's epoch, but the snapshot may belong to another: the mirror restarted
+    // meanwhile, or a shared snapshot begun in the previous epoch was still being built. The client labels what
+    // follows with the epoch it was last told, and a new epoch's seqs start over at 1: name the snapshot's epoch, or
+    // its seqs would pass for the old epoch's.
     if (snap.epoch !== head.epoch) {
       await c.outbox.writePaced(frameOf({ type: 'reset', reason: 'epoch', epoch: snap.epoch, seq: snap.seq }), 1, signal);
     }
