@@ -9,7 +9,7 @@ import type { Change } from '../../src/client/index.js';
 import { METRIC_NAMES } from '../../src/metrics/metrics.js';
 import { difference, subscribedUsers, type Props } from '../helpers/mirror.js';
 import { waitFor } from '../helpers/net.js';
-import { killAll, metricValue, runCli } from '../helpers/processes.js';
+import { everyStatusMirrored, killAll, metricValue, runCli } from '../helpers/processes.js';
 import { SECRETS, Stack } from './harness.js';
 
 const auth = { authorization: `Bearer ${SECRETS.token}` };
@@ -148,8 +148,7 @@ describe('chaos: mass deletions are held', function () {
       await stack.converged(60000);
       // The statuses of the users shown again come with the statuses replace after the subscription's PUT, which may
       // land after the users converged: their entries would move seq while the hold is discarded.
-      const statuses = async () => metricValue((await stack.icwatch.get('/metrics')).text, 'icwatch_presence_users');
-      await waitFor('every user with its status again', async () => (await statuses()) === all.length, 30000, 200);
+      await everyStatusMirrored(stack.icwatch, all.length);
       stack.sim.control.hideUsers(all.slice(200));
       stack.sim.control.forceFullReplace();
       await waitFor('800 removals held again', async () => (await held(stack)) === 800, 60000, 200);

@@ -11,7 +11,7 @@ import { decodeChangeEntry } from '../../src/mirror/change.js';
 import { mirrorKeys } from '../../src/mirror/keys.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { difference, readMirrorWithStatuses, type Props } from '../helpers/mirror.js';
-import { killAll, metricValue, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
+import { everyStatusMirrored, killAll, startIcwatch, type IcwatchProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -34,14 +34,6 @@ describe('icwatch/client against a real icwatch', function () {
     return c;
   };
   /** The mirror stops moving (the simulator has no background churn). */
-  /**
-   * Every user's status mirrored too (presence): the statuses replace after the subscription's PUT may come after a
-   * moment of quiet, and would then land while a client is compared with the mirror.
-   */
-  const everyStatusMirrored = async () => {
-    const users = sim.control.users().length;
-    await waitFor('every status mirrored', async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_presence_users') === users, 30000, 100);
-  };
   const settled = async () => {
     let last = -1;
     await waitFor(
@@ -71,7 +63,7 @@ describe('icwatch/client against a real icwatch', function () {
     };
     icwatch = await startIcwatch(env);
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
-    await everyStatusMirrored();
+    await everyStatusMirrored(icwatch, sim.control.users().length);
   });
   after(async () => {
     await Promise.all(clients.map((c) => c.stop()));
@@ -172,7 +164,7 @@ describe('icwatch/client against a real icwatch', function () {
     sim.control.setProperties(sim.control.users()[3]!.configurationId.id, { statusText: 'changed while the mirror was gone' });
     icwatch = await startIcwatch({ ...env, ICWATCH_HTTP_PORT: String(icwatch.port) });
     await waitFor('icwatch ready', async () => (await icwatch.get('/readyz')).status === 200, 30000, 100);
-    await everyStatusMirrored();
+    await everyStatusMirrored(icwatch, sim.control.users().length);
     const epoch = await redis.hget(keys().meta, 'epoch');
     expect(epoch).to.be.a('string').and.not.equal(oldEpoch);
     const end = await settled();

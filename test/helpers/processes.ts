@@ -180,3 +180,13 @@ export function metricValue(text: string, series: string): number {
   }
   return 0;
 }
+
+/**
+ * Waits until icwatch counts `users` users with a status (icwatch_presence_users). With presence, the statuses
+ * replace follows the users' full replace (after the status subscription's PUT) and may land after a moment of quiet:
+ * a test comparing a client with the mirror, or expecting seq to stay put, waits for it first.
+ */
+export async function everyStatusMirrored(icwatch: IcwatchProcess, users: number, timeoutMs = 30000): Promise<void> {
+  const count = async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_presence_users');
+  await waitFor(`${users} users with a status`, async () => (await count()) === users, timeoutMs, 100);
+}

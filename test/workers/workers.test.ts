@@ -15,7 +15,15 @@ import { mirrorKeys } from '../../src/mirror/keys.js';
 import { threadsOf } from '../../src/cluster/worker-priority.js';
 import { waitFor } from '../helpers/net.js';
 import { dropPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess, type SimulatorProcess } from '../helpers/processes.js';
+import {
+  everyStatusMirrored,
+  killAll,
+  metricValue,
+  startIcwatch,
+  startSimulatorProcess,
+  type IcwatchProcess,
+  type SimulatorProcess,
+} from '../helpers/processes.js';
 
 type SimUser = { configurationId: { id: string } } & Record<string, unknown>;
 type Change = { op: string; seq: number; id: string };
@@ -125,12 +133,7 @@ describe('icwatch run with two workers', function () {
     await waitFor('both workers serving', () => ['1', '2'].every((id) => workerStarts().some((w) => w.id === id)), 30000, 100);
     // Ready means the first full replace of users is applied; their statuses (presence) follow it, and must be in
     // before the clients connect, or the first clients get them as changes and the later ones in their snapshots.
-    await waitFor(
-      'every user has a status',
-      async () => metricValue((await icwatch.get('/metrics')).text, 'icwatch_presence_users') === users.length,
-      30000,
-      100,
-    );
+    await everyStatusMirrored(icwatch, users.length);
   });
   after(async () => {
     await Promise.all(watched.map((w) => w.client.stop()));
