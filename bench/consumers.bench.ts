@@ -10,6 +10,8 @@
  *   clients did (0: every client got every change);
  * - c10kRedisLagP99Ms: p99 of icwatch_lag_seconds{stage="redis"} during that phase (the buckets' difference, from
  *   /metrics): whether the writer kept its latency while the workers fanned out;
+ * - c10kRedisApplyP99Ms: p99 of icwatch_redis_apply_duration_seconds in that phase, the Redis round trip's share of
+ *   c10kRedisLagP99Ms (the rest is the writer's own event loop: reading the message, planning, the commit);
  * - c10kRssMiB: process_resident_memory_bytes of every icwatch process (the primary and each worker, from /metrics)
  *   with the clients connected;
  * - c10kHttpStartSeconds: CLIENTS fresh clients that GET /v1/users (gzip) and then open the WebSocket with
@@ -37,7 +39,7 @@ import { startPrivateRedis } from '../test/helpers/redis.js';
 import { killAll, metricValue, startIcwatch, startSimulatorProcess, type IcwatchProcess } from '../test/helpers/processes.js';
 import { decodeChangeEntry } from '../src/mirror/change.js';
 import { ClientProcess, clientShares, now, PATH, type FromChild } from './consumers-clients.js';
-import { lagBuckets, memoryByProcess, quantileBetween, rssMiB } from './measure.js';
+import { bucketCounts, histogramBuckets, lagBuckets, memoryByProcess, quantileBetween, rssMiB } from './measure.js';
 import { presenceEnv, presenceSwitch, stopStatusChurn, type Presence } from './presence-switch.js';
 import { rawRound } from './raw-round.js';
 import type { Figures } from './run.js';
@@ -166,11 +168,13 @@ async function measure(
     figures[`c10kP50Ms${suffix}`] = round(percentile(lat, 50));
     figures[`c10kP99Ms${suffix}`] = round(percentile(lat, 99));
     figures[`c10kRedisLagP99Ms${suffix}`] = round(quantileBetween(lagBuckets(before, 'redis'), lagBuckets(after, 'redis'), 0.99), 2);
+    const apply = (text: string) => histogramBuckets(text, 'icwatch_redis_apply_duration_seconds');
+    figures[`c10kRedisApplyP99Ms${suffix}`] = round(quantileBetween(apply(before), apply(after), 0.99), 2);
     figures[`c10kHandOffP99Ms${suffix}`] = round(quantileBetween(lagBuckets(before, 'websocket'), lagBuckets(after, 'websocket'), 0.99), 2);
     figures[`c10kRssMiB${suffix}`] = rssMiB(after);
     figures[`c10kWsClients${suffix}`] = metricValue(after, 'icwatch_ws_clients');
     log(
-      `  ${suffix} at ${PACED_PER_SEC}/s: p50 ${figures[`c10kP50Ms${suffix}`]} ms, p99 ${figures[`c10kP99Ms${suffix}`]} ms (${lat.length} samples of ${at.size} changes), redis lag p99 ${figures[`c10kRedisLagP99Ms${suffix}`]} ms, hand-off p99 ${figures[`c10kHandOffP99Ms${suffix}`]} ms, ${figures[`c10kClientsShort${suffix}`]} clients short of ${expected} bytes, rss ${figures[`c10kRssMiB${suffix}`]} MiB (${memoryByProcess(after)}), ${figures[`c10kWsClients${suffix}`]} clients in /metrics`,
+      `  ${suffix} at ${PACED_PER_SEC}/s: p50 ${figures[`c10kP50Ms${suffix}`]} ms, p99 ${figures[`c10kP99Ms${suffix}`]} ms (${lat.length} samples of ${at.size} changes), redis lag p99 ${figures[`c10kRedisLagP99Ms${suffix}`]} ms (${bucketCounts(lagBuckets(before, 'redis'), lagBuckets(after, 'redis'))}; apply round trip p99 ${figures[`c10kRedisApplyP99Ms${suffix}`]} ms), hand-off p99 ${figures[`c10kHandOffP99Ms${suffix}`]} ms, ${figures[`c10kClientsShort${suffix}`]} clients short of ${expected} bytes, rss ${figures[`c10kRssMiB${suffix}`]} MiB (${memoryByProcess(after)}), ${figures[`c10kWsClients${suffix}`]} clients in /metrics`,
     );
     await Promise.all(procs.map((p) => p.request({ cmd: 'disconnect' }, 'disconnected', 60_000)));
     await sleep(2000);

@@ -8,19 +8,20 @@ import type { IcwatchProcess } from '../test/helpers/processes.js';
 
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
-/** icwatch_lag_seconds{stage} buckets (cumulative counts by upper bound) from /metrics text. */
-export function lagBuckets(text: string, stage: string): Map<number, number> {
+/** A histogram's buckets (cumulative counts by upper bound) from /metrics text, of the series with these labels. */
+export function histogramBuckets(text: string, metric: string, labels: Record<string, string> = {}): Map<number, number> {
   const out = new Map<number, number>();
-  const re = new RegExp(
-    `^icwatch_lag_seconds_bucket\\{le="([^"]+)",stage="${stage}"\\} (\\S+)$|^icwatch_lag_seconds_bucket\\{stage="${stage}",le="([^"]+)"\\} (\\S+)$`,
-    'gm',
-  );
-  for (const m of text.matchAll(re)) {
-    const le = m[1] ?? m[3]!;
-    out.set(le === '+Inf' ? Infinity : Number(le), Number(m[2] ?? m[4]));
+  for (const m of text.matchAll(new RegExp(`^${metric}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+    const series = new Map([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    if (Object.entries(labels).some(([k, v]) => series.get(k) !== v)) continue;
+    const le = series.get('le')!;
+    out.set(le === '+Inf' ? Infinity : Number(le), Number(m[2]));
   }
   return out;
 }
+
+/** icwatch_lag_seconds{stage} buckets. */
+export const lagBuckets = (text: string, stage: string) => histogramBuckets(text, 'icwatch_lag_seconds', { stage });
 
 /** The p-quantile (ms) of the observations between two scrapes, interpolated within its bucket like PromQL's. */
 export function quantileBetween(before: Map<number, number>, after: Map<number, number>, q: number): number {
@@ -68,4 +69,17 @@ export function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** Every icwatch process: the primary (the writer) and its WebSocket workers (websocket.workers), as its log names them. */
 export function icwatchPids(icwatch: IcwatchProcess): number[] {
   return [icwatch.child.pid!, ...[...icwatch.stdout().matchAll(/worker \d+ \(pid (\d+)\) serves port/g)].map((m) => Number(m[1]))];
+}
+
+/** The observations between two scrapes by bucket, for a log line: `≤1 ms 150, ≤2.5 ms 40, ≤5 ms 8, ≤10 ms 2`. */
+export function bucketCounts(before: Map<number, number>, after: Map<number, number>): string {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  let below = 0;
+  const parts: string[] = [];
+  for (const b of bounds) {
+    const cumulative = (after.get(b) ?? 0) - (before.get(b) ?? 0);
+    if (cumulative > below) parts.push(`${b === Infinity ? '>' + bounds[bounds.length - 2]! * 1000 : '≤' + b * 1000} ms ${cumulative - below}`);
+    below = cumulative;
+  }
+  return parts.join(', ');
 }
