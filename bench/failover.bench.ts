@@ -2,6 +2,9 @@
  * Failover of two `role: all` replicas of one mirror (high availability), real processes, the simulator churning
  * CHURN_PER_SEC changes per second, ha.leaseMs LEASE_MS:
  * - failoverKillSeconds: SIGKILL of the leader → the first change committed by the new leader (target ≤ leaseMs + 3 s);
+ *   failoverAfterExpirySeconds: the part of it after the killed leader's lease ran out in Redis (its remaining time
+ *   read just before the kill): the standby's own share, which does not depend on where in the renewal cycle the
+ *   kill fell;
  * - failoverTermSeconds: SIGTERM of the leader → the same (target ≤ 3 s: the lease is released, the standby woken);
  * - failoverGaps: seq gaps in the change stream and in what followers received (must be 0);
  * - failoverStaleWrites: writes that landed carrying a stale fence, read off Redis's MONITOR stream (must be 0).
@@ -33,8 +36,15 @@ export default async function failoverBench({ quick, log }: { quick: boolean; lo
     r.churn(CHURN_PER_SEC / 10);
     await new Promise((res) => setTimeout(res, 1000));
 
-    const killSeconds = await takeover(r, 'b', () => r.get('a').process.stop('SIGKILL'));
-    log(`  SIGKILL of the leader → first change committed by the new one: ${killSeconds.toFixed(2)} s (lease ${LEASE_MS / 1000} s)`);
+    let leaseLeftMs = NaN;
+    const killSeconds = await takeover(r, 'b', async () => {
+      leaseLeftMs = await r.leaseRemainingMs();
+      return r.get('a').process.stop('SIGKILL');
+    });
+    const afterExpirySeconds = leaseLeftMs >= 0 ? Math.round((killSeconds - leaseLeftMs / 1000) * 1000) / 1000 : NaN;
+    log(
+      `  SIGKILL of the leader → first change committed by the new one: ${killSeconds.toFixed(2)} s (lease ${LEASE_MS / 1000} s, ${leaseLeftMs} ms of it left at the kill: ${afterExpirySeconds.toFixed(3)} s after it ran out)`,
+    );
     await r.start('a');
     await r.leaderIs('b');
     // The follower must outlive the next fault: it follows a, the replica that will take over.
@@ -57,6 +67,7 @@ export default async function failoverBench({ quick, log }: { quick: boolean; lo
       failoverPresence: presence,
       failoverLeaseMs: LEASE_MS,
       failoverKillSeconds: killSeconds,
+      failoverAfterExpirySeconds: afterExpirySeconds,
       failoverTermSeconds: termSeconds,
       failoverGaps: streamGaps + r.followerGaps,
       failoverStaleWrites: stale,

@@ -165,6 +165,11 @@ export class Replicas {
     return this.reader.get(this.keys.leader);
   }
 
+  /** How long the lease has left in Redis, ms (negative: no lease, or one without expiry). */
+  leaseRemainingMs(): Promise<number> {
+    return this.reader.pttl(this.keys.leader);
+  }
+
   /** A follower on replica `name`'s fan-out (it resumes by itself after a drop). */
   follow(name: string): IcwatchClient {
     const f = new IcwatchClient({
