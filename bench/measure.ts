@@ -1,7 +1,7 @@
 /**
  * What the end-to-end benches read off a running `icwatch run`: from its /metrics text, the quantile of a histogram
- * over a window (two scrapes) and the resident memory of every process; from /proc, a process's VmRSS / VmHWM and
- * the pids of icwatch's processes.
+ * over a window (two scrapes), its observations by bucket, and the resident memory of every process; from /proc, a
+ * process's VmRSS / VmHWM and the pids of icwatch's processes.
  */
 import { readFileSync } from 'node:fs';
 import type { IcwatchProcess } from '../test/helpers/processes.js';
@@ -41,6 +41,19 @@ export function quantileBetween(before: Map<number, number>, after: Map<number, 
   return NaN;
 }
 
+/** The observations between two scrapes by bucket, for a log line: `≤1 ms 150, ≤2.5 ms 40, ≤5 ms 8, ≤10 ms 2`. */
+export function bucketCounts(before: Map<number, number>, after: Map<number, number>): string {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  let below = 0;
+  const parts: string[] = [];
+  for (const b of bounds) {
+    const cumulative = (after.get(b) ?? 0) - (before.get(b) ?? 0);
+    if (cumulative > below) parts.push(`${b === Infinity ? '>' + bounds[bounds.length - 2]! * 1000 : '≤' + b * 1000} ms ${cumulative - below}`);
+    below = cumulative;
+  }
+  return parts.join(', ');
+}
+
 /** process_resident_memory_bytes of every process in /metrics (labelled worker="primary", "1", …), MiB. */
 export function rssMiB(text: string): number {
   let sum = 0;
@@ -69,17 +82,4 @@ export function procStatusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** Every icwatch process: the primary (the writer) and its WebSocket workers (websocket.workers), as its log names them. */
 export function icwatchPids(icwatch: IcwatchProcess): number[] {
   return [icwatch.child.pid!, ...[...icwatch.stdout().matchAll(/worker \d+ \(pid (\d+)\) serves port/g)].map((m) => Number(m[1]))];
-}
-
-/** The observations between two scrapes by bucket, for a log line: `≤1 ms 150, ≤2.5 ms 40, ≤5 ms 8, ≤10 ms 2`. */
-export function bucketCounts(before: Map<number, number>, after: Map<number, number>): string {
-  const bounds = [...after.keys()].sort((a, b) => a - b);
-  let below = 0;
-  const parts: string[] = [];
-  for (const b of bounds) {
-    const cumulative = (after.get(b) ?? 0) - (before.get(b) ?? 0);
-    if (cumulative > below) parts.push(`${b === Infinity ? '>' + bounds[bounds.length - 2]! * 1000 : '≤' + b * 1000} ms ${cumulative - below}`);
-    below = cumulative;
-  }
-  return parts.join(', ');
 }
